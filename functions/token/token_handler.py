@@ -1,0 +1,56 @@
+"""Token function: /token, /revoke, /introspect and the discovery documents. Logic: oauth_core."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from oauth_core.apigw import current_request, to_response
+from oauth_core.discovery import DiscoveryEndpoints
+from oauth_core.endpoint import run_json
+from oauth_core.observability import logger, metrics
+from oauth_core.routes import ALL_METHODS
+from oauth_core.services import Services, aws_services
+from oauth_core.token_endpoint import TokenEndpoint
+
+app = APIGatewayHttpResolver()
+
+
+@cache
+def services() -> Services:
+    return aws_services()
+
+
+@cache
+def token_endpoint() -> TokenEndpoint:
+    return TokenEndpoint(services())
+
+
+@cache
+def discovery() -> DiscoveryEndpoints:
+    return DiscoveryEndpoints(services(), token_endpoint().grants)
+
+
+@app.route("/token", method=ALL_METHODS)
+def token() -> Response:
+    return to_response(run_json(token_endpoint().handle, current_request(app)))
+
+
+@app.get("/.well-known/oauth-authorization-server")
+def authorization_server_metadata() -> Response:
+    return to_response(run_json(discovery().metadata, current_request(app)))
+
+
+@app.get("/.well-known/jwks.json")
+def jwks() -> Response:
+    return to_response(run_json(discovery().jwks, current_request(app)))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,209 @@
+"""The resource server's side (RFC 6750, RFC 9068): verify a bearer JWT against the JWKS.
+
+Algorithms, issuer, audience, expiry and `typ` are pinned; the key is chosen by `kid` from the
+issuer's published JWKS and its own `alg` is the only algorithm accepted for it, so neither
+`alg: none` nor an HMAC signed with a public key can pass. Imports no AWS SDK.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+
+from oauth_core.constants import ACCESS_TOKEN_TYPE
+
+ALLOWED_ALGORITHMS = frozenset({"ES256", "RS256"})
+# Header parameters that would let a token choose its own key or extend processing rules.
+_FORBIDDEN_HEADERS = frozenset({"jku", "jwk", "x5u", "x5c", "crit"})
+_ACCEPTED_TYPES = frozenset({ACCESS_TOKEN_TYPE, f"application/{ACCESS_TOKEN_TYPE}"})
+MAX_TOKEN_LENGTH = 8192
+
+
+class BearerError(Exception):
+    """An RFC 6750 error: rendered into `WWW-Authenticate: Bearer ...`."""
+
+    error: str | None = None
+    status_code = 401
+
+    def __init__(self, description: str | None = None, *, scope: str | None = None):
+        super().__init__(description or self.error or "unauthorized")
+        self.description = description
+        self.scope = scope
+
+    def www_authenticate(self, realm: str) -> str:
+        params = [f'realm="{realm}"']
+        if self.error:
+            params.append(f'error="{self.error}"')
+        if self.description:
+            params.append(f'error_description="{self.description}"')
+        if self.scope:
+            params.append(f'scope="{self.scope}"')
+        return "Bearer " + ", ".join(params)
+
+    def body(self) -> dict[str, str]:
+        if not self.error:
+            return {"message": "a bearer token is required"}
+        body = {"error": self.error}
+        if self.description:
+            body["error_description"] = self.description
+        return body
+
+
+class MissingToken(BearerError):
+    """No credentials at all: 401 with no error attribute (RFC 6750 3.1)."""
+
+
+class InvalidRequestError(BearerError):
+    error = "invalid_request"
+    status_code = 400
+
+
+class InvalidToken(BearerError):
+    error = "invalid_token"
+
+
+class InsufficientScope(BearerError):
+    error = "insufficient_scope"
+    status_code = 403
+
+
+def bearer_token_from(authorization: str | None, query_has_token: bool) -> str:
+    """Extract the token from the Authorization header; the scheme is case-insensitive."""
+    if query_has_token:
+        # RFC 9700 2.4 / OAuth 2.1: tokens in URLs leak into logs and Referer headers.
+        raise InvalidRequestError("access tokens are not accepted in the query string")
+    if not authorization:
+        raise MissingToken()
+    scheme, _, token = authorization.strip().partition(" ")
+    if scheme.lower() != "bearer":
+        raise MissingToken()
+    token = token.strip()
+    if not token or " " in token or "," in token:
+        raise InvalidRequestError("malformed Authorization header")
+    return token
+
+
+JwksFetcher = Callable[[str], dict[str, Any]]
+
+
+def fetch_jwks_over_http(uri: str) -> dict[str, Any]:
+    if not uri.startswith(("https://", "http://127.0.0.1", "http://localhost", "http://[::1]")):
+        raise ValueError("JWKS must be fetched over https (or from loopback in development)")
+    with urllib.request.urlopen(uri, timeout=3) as response:  # noqa: S310 - scheme checked above
+        document: dict[str, Any] = json.loads(response.read(1_000_000))
+    return document
+
+
+@dataclass
+class _CachedKeys:
+    keys: dict[str, jwt.PyJWK]
+    fetched_at: float
+
+
+class JwksCache:
+    """Per-container cache of a JWKS, re-fetched on an unknown `kid` at most every few seconds.
+
+    The floor on re-fetching keeps a flood of tokens with random `kid`s from becoming a flood of
+    requests to the issuer.
+    """
+
+    def __init__(
+        self,
+        fetch: JwksFetcher = fetch_jwks_over_http,
+        max_age: float = 300.0,
+        min_refetch_interval: float = 10.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ):
+        self._fetch = fetch
+        self._max_age = max_age
+        self._min_refetch_interval = min_refetch_interval
+        self._monotonic = monotonic
+        self._by_uri: dict[str, _CachedKeys] = {}
+        self._lock = threading.Lock()
+
+    def _load(self, uri: str) -> _CachedKeys:
+        document = self._fetch(uri)
+        keys: dict[str, jwt.PyJWK] = {}
+        for jwk in document.get("keys", []):
+            if not isinstance(jwk, dict) or jwk.get("alg") not in ALLOWED_ALGORITHMS:
+                continue
+            if "kid" not in jwk or jwk.get("use", "sig") != "sig":
+                continue
+            try:
+                keys[jwk["kid"]] = jwt.PyJWK.from_dict(jwk)
+            except jwt.PyJWTError:
+                continue
+        cached = _CachedKeys(keys, self._monotonic())
+        self._by_uri[uri] = cached
+        return cached
+
+    def key(self, uri: str, kid: str) -> jwt.PyJWK | None:
+        with self._lock:
+            cached = self._by_uri.get(uri)
+            now = self._monotonic()
+            if cached is None or now - cached.fetched_at > self._max_age:
+                cached = self._load(uri)
+            elif kid not in cached.keys and now - cached.fetched_at >= self._min_refetch_interval:
+                cached = self._load(uri)
+            return cached.keys.get(kid)
+
+
+class AccessTokenVerifier:
+    def __init__(self, jwks: JwksCache, leeway: int = 0, now: Callable[[], float] = time.time):
+        self._jwks = jwks
+        self._leeway = leeway
+        self._now = now
+
+    def verify(self, token: str, *, issuer: str, audience: str, jwks_uri: str) -> dict[str, Any]:
+        if len(token) > MAX_TOKEN_LENGTH:
+            raise InvalidToken("the access token is malformed")
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as exc:
+            raise InvalidToken("the access token is malformed") from exc
+        alg = header.get("alg")
+        kid = header.get("kid")
+        if alg not in ALLOWED_ALGORITHMS or not isinstance(kid, str):
+            raise InvalidToken("the access token is not signed with an accepted algorithm")
+        if _FORBIDDEN_HEADERS & header.keys():
+            raise InvalidToken("the access token carries a forbidden header parameter")
+        if str(header.get("typ", "")).lower() not in _ACCEPTED_TYPES:
+            raise InvalidToken("the token is not an access token")
+        try:
+            key = self._jwks.key(jwks_uri, kid)
+        except Exception as exc:  # the issuer's JWKS could not be had: not the caller's fault
+            raise JwksUnavailable() from exc
+        if key is None or key.algorithm_name != alg:
+            raise InvalidToken("the access token is signed by an unknown key")
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                key=key.key,
+                algorithms=[alg],
+                audience=audience,
+                issuer=issuer,
+                leeway=self._leeway,
+                options={"require": ["iss", "sub", "aud", "exp", "iat", "jti", "client_id"]},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise InvalidToken("the access token has expired") from exc
+        except jwt.PyJWTError as exc:
+            raise InvalidToken("the access token is invalid") from exc
+        return claims
+
+
+class JwksUnavailable(Exception):
+    """The issuer's key set could not be fetched."""
+
+
+def require_scope(claims: dict[str, Any], needed: str) -> None:
+    granted = str(claims.get("scope", "")).split()
+    if needed not in granted:
+        raise InsufficientScope("the access token lacks the required scope", scope=needed)

@@ -1,0 +1,122 @@
+"""Client authentication at the token, revocation and introspection endpoints.
+
+Methods: client_secret_basic (RFC 6749 2.3.1, with its form-url-decoding of id and secret),
+client_secret_post, and none (public clients, which prove possession with PKCE instead).
+An unknown client and a wrong secret get the same answer, computed with the same work.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import unquote_plus
+
+from oauth_core import constants
+from oauth_core.errors import InvalidClient, InvalidRequest
+from oauth_core.models import Client
+from oauth_core.ports import ClientSecretStore, ClientStore
+
+BASIC_CHALLENGE = 'Basic realm="oauth", charset="UTF-8"'
+MAX_CREDENTIAL_LENGTH = 512
+_DUMMY_SECRET = "x" * 43
+
+
+@dataclass(frozen=True)
+class PresentedCredentials:
+    method: str
+    client_id: str
+    client_secret: str | None
+
+
+def _decode_basic(value: str) -> tuple[str, str]:
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
+        raise _basic_failure("malformed Basic credentials") from exc
+    client_id, sep, secret = decoded.partition(":")
+    if not sep:
+        raise _basic_failure("malformed Basic credentials")
+    # RFC 6749 2.3.1: both parts are application/x-www-form-urlencoded before base64.
+    return unquote_plus(client_id, errors="strict"), unquote_plus(secret, errors="strict")
+
+
+def _basic_failure(description: str = "client authentication failed") -> InvalidClient:
+    return InvalidClient(description, headers={"WWW-Authenticate": BASIC_CHALLENGE})
+
+
+def presented_credentials(
+    authorization: str | None, form: Mapping[str, str]
+) -> PresentedCredentials:
+    """Which method the client used, and with what; two methods at once is invalid_request."""
+    scheme, _, value = (authorization or "").strip().partition(" ")
+    if authorization and scheme.lower() == "basic":
+        if "client_secret" in form:
+            raise InvalidRequest("use exactly one client authentication method")
+        try:
+            client_id, secret = _decode_basic(value)
+        except UnicodeDecodeError as exc:
+            raise _basic_failure("malformed Basic credentials") from exc
+        if "client_id" in form and form["client_id"] != client_id:
+            raise InvalidRequest("client_id does not match the authenticated client")
+        return PresentedCredentials(constants.AUTH_METHOD_BASIC, client_id, secret)
+    if authorization:
+        raise InvalidRequest("unsupported Authorization scheme for client authentication")
+    client_id = form.get("client_id")
+    if not client_id:
+        raise InvalidClient("client authentication is required")
+    if "client_secret" in form:
+        return PresentedCredentials(constants.AUTH_METHOD_POST, client_id, form["client_secret"])
+    return PresentedCredentials(constants.AUTH_METHOD_NONE, client_id, None)
+
+
+class ClientAuthenticator:
+    def __init__(self, clients: ClientStore, secrets: ClientSecretStore):
+        self._clients = clients
+        self._secrets = secrets
+
+    def authenticate(self, authorization: str | None, form: Mapping[str, str]) -> Client:
+        presented = presented_credentials(authorization, form)
+        failure = (
+            _basic_failure()
+            if presented.method == constants.AUTH_METHOD_BASIC
+            else InvalidClient("client authentication failed")
+        )
+        if (
+            len(presented.client_id) > MAX_CREDENTIAL_LENGTH
+            or len(presented.client_secret or "") > MAX_CREDENTIAL_LENGTH
+        ):
+            raise failure
+        client = self._clients.get(presented.client_id)
+        if client is None or client.disabled:
+            self._spend_equal_time(presented.client_secret)
+            raise failure
+        if presented.method != client.token_endpoint_auth_method:
+            self._spend_equal_time(presented.client_secret)
+            raise failure
+        if presented.method == constants.AUTH_METHOD_NONE:
+            return client
+        assert presented.client_secret is not None
+        if not self._secret_matches(client.client_id, presented.client_secret, fresh=False):
+            # A rotation may have happened since this container cached the secret.
+            if not self._secret_matches(client.client_id, presented.client_secret, fresh=True):
+                raise failure
+        return client
+
+    def _secret_matches(self, client_id: str, presented: str, *, fresh: bool) -> bool:
+        candidate = presented.encode("utf-8")
+        valid = self._secrets.valid_secrets(client_id, fresh=fresh)
+        if not valid:
+            self._spend_equal_time(presented)
+            return False
+        matched = False
+        # Compare against every valid secret, without an early exit, each in constant time.
+        for secret in valid:
+            matched |= hmac.compare_digest(candidate, secret.encode("utf-8"))
+        return matched
+
+    @staticmethod
+    def _spend_equal_time(presented: str | None) -> None:
+        hmac.compare_digest((presented or "").encode("utf-8"), _DUMMY_SECRET.encode("utf-8"))

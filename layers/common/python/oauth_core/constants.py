@@ -1,0 +1,56 @@
+"""Names shared by the handlers, the CDK stack, the local stack and oauthctl: one place to look."""
+
+from __future__ import annotations
+
+SERVICE_NAME = "oauth-server"
+METRICS_NAMESPACE = "OAuthServer"
+
+# Environment variables read by oauth_core.config (and set by infra/ and local/).
+ENV_CLIENTS_TABLE = "CLIENTS_TABLE"
+ENV_USERS_TABLE = "USERS_TABLE"
+ENV_GRANTS_TABLE = "GRANTS_TABLE"
+ENV_CLIENT_SECRET_PREFIX = "CLIENT_SECRET_PREFIX"
+ENV_SIGNING_KEYS_SECRET = "SIGNING_KEYS_SECRET"
+ENV_ISSUER = "OAUTH_ISSUER"
+ENV_AUDIENCE = "OAUTH_AUDIENCE"
+ENV_JWKS_URI = "OAUTH_JWKS_URI"
+ENV_ACCESS_TOKEN_TTL = "ACCESS_TOKEN_TTL"
+ENV_ACCESS_TOKEN_ALG = "ACCESS_TOKEN_ALG"
+ENV_CODE_TTL = "CODE_TTL"
+ENV_REFRESH_IDLE_TTL = "REFRESH_TOKEN_IDLE_TTL"
+ENV_REFRESH_ABSOLUTE_TTL = "REFRESH_TOKEN_ABSOLUTE_TTL"
+ENV_SECRET_CACHE_TTL = "SECRET_CACHE_TTL"
+ENV_CLIENT_CACHE_TTL = "CLIENT_CACHE_TTL"
+ENV_SECRET_ROTATION_GRACE = "SECRET_ROTATION_GRACE"
+
+# Default resource names: what the local stack creates and what oauthctl assumes without a stack.
+DEFAULT_CLIENTS_TABLE = "oauth-clients"
+DEFAULT_USERS_TABLE = "oauth-users"
+DEFAULT_GRANTS_TABLE = "oauth-grants"
+DEFAULT_CLIENT_SECRET_PREFIX = "oauth/clients/"
+DEFAULT_SIGNING_KEYS_SECRET = "oauth/signing-keys"
+
+# Stack outputs that oauthctl --stack reads.
+OUTPUT_ISSUER = "IssuerUrl"
+OUTPUT_CLIENTS_TABLE = "ClientsTableName"
+OUTPUT_USERS_TABLE = "UsersTableName"
+OUTPUT_GRANTS_TABLE = "GrantsTableName"
+OUTPUT_CLIENT_SECRET_PREFIX = "ClientSecretPrefix"
+OUTPUT_SIGNING_KEYS_SECRET = "SigningKeysSecretName"
+
+# The sample protected API's scopes.
+SCOPE_READ = "read:data"
+SCOPE_WRITE = "write:data"
+
+# Grant types and methods this server implements.
+GRANT_AUTHORIZATION_CODE = "authorization_code"
+GRANT_CLIENT_CREDENTIALS = "client_credentials"
+GRANT_REFRESH_TOKEN = "refresh_token"
+SUPPORTED_GRANT_TYPES = (GRANT_AUTHORIZATION_CODE, GRANT_CLIENT_CREDENTIALS, GRANT_REFRESH_TOKEN)
+
+AUTH_METHOD_BASIC = "client_secret_basic"
+AUTH_METHOD_POST = "client_secret_post"
+AUTH_METHOD_NONE = "none"
+SUPPORTED_AUTH_METHODS = (AUTH_METHOD_BASIC, AUTH_METHOD_POST, AUTH_METHOD_NONE)
+
+ACCESS_TOKEN_TYPE = "at+jwt"

@@ -1,0 +1,103 @@
+"""OAuth errors as small classes that carry their error code and HTTP status (RFC 6749 5.2)."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class OAuthError(Exception):
+    """An error answered to the client as RFC 6749 5.2 JSON (or as an authorization redirect)."""
+
+    error: ClassVar[str] = "invalid_request"
+    status_code: ClassVar[int] = 400
+
+    def __init__(self, description: str | None = None, *, headers: dict[str, str] | None = None):
+        super().__init__(description or self.error)
+        self.description = description
+        self.headers: dict[str, str] = dict(headers or {})
+
+    def body(self) -> dict[str, str]:
+        body = {"error": self.error}
+        if self.description:
+            body["error_description"] = self.description
+        return body
+
+
+class InvalidRequest(OAuthError):
+    error = "invalid_request"
+
+
+class InvalidClient(OAuthError):
+    error = "invalid_client"
+    status_code = 401
+
+
+class InvalidGrant(OAuthError):
+    error = "invalid_grant"
+
+
+class UnauthorizedClient(OAuthError):
+    error = "unauthorized_client"
+
+
+class UnsupportedGrantType(OAuthError):
+    error = "unsupported_grant_type"
+
+
+class InvalidScope(OAuthError):
+    error = "invalid_scope"
+
+
+class AccessDenied(OAuthError):
+    error = "access_denied"
+    status_code = 403
+
+
+class UnsupportedResponseType(OAuthError):
+    error = "unsupported_response_type"
+
+
+class LoginRequired(OAuthError):
+    error = "login_required"
+
+
+class ConsentRequired(OAuthError):
+    error = "consent_required"
+
+
+class TooManyRequests(OAuthError):
+    """Too many failed attempts: the caller must wait (`Retry-After`)."""
+
+    error = "temporarily_unavailable"
+    status_code = 429
+
+    def __init__(self, retry_after: int, description: str | None = None):
+        super().__init__(
+            description or "too many failed attempts; retry later",
+            headers={"Retry-After": str(max(1, int(retry_after)))},
+        )
+        self.retry_after = retry_after
+
+
+class ServerError(OAuthError):
+    error = "server_error"
+    status_code = 500
+
+
+class TemporarilyUnavailable(OAuthError):
+    """A dependency (DynamoDB, Secrets Manager) failed or throttled: safe to retry."""
+
+    error = "temporarily_unavailable"
+    status_code = 503
+
+
+class StorageError(Exception):
+    """Raised by storage adapters when the backing service fails; maps to a 5xx OAuth error."""
+
+
+class Throttled(StorageError):
+    """The backing service throttled the request: safe to retry shortly."""
+
+
+class ConditionFailed(Exception):
+    """A conditional write lost: the item changed or did not exist as required."""

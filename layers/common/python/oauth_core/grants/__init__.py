@@ -1,0 +1,26 @@
+"""One module per grant type (RFC 6749 section 4 and 6)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from oauth_core.http import HttpRequest
+from oauth_core.models import Client
+
+
+@dataclass(frozen=True)
+class GrantContext:
+    issuer: str
+    request: HttpRequest
+
+
+class Grant(Protocol):
+    grant_type: str
+
+    def issue(
+        self, client: Client, form: Mapping[str, str], context: GrantContext
+    ) -> dict[str, Any]:
+        """Validate the grant and return the RFC 6749 5.1 response body."""
+        ...

@@ -1,0 +1,154 @@
+"""Signing keys as a JWK set with a lifecycle: next -> current -> retired.
+
+`kid` is the key's RFC 7638 thumbprint. The published JWKS holds every key that can still verify
+a live token: the next key (so verifiers learn it before it signs anything), the current one, and
+retired keys until the longest-lived token they signed has expired.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from jwt.algorithms import ECAlgorithm, RSAAlgorithm
+
+SUPPORTED_ALGS = ("ES256", "RS256")
+NEXT, CURRENT, RETIRED = "next", "current", "retired"
+_THUMBPRINT_MEMBERS = {"EC": ("crv", "kty", "x", "y"), "RSA": ("e", "kty", "n")}
+
+PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def thumbprint(public_jwk: dict[str, Any]) -> str:
+    """RFC 7638 JWK thumbprint (SHA-256) of a public EC or RSA key."""
+    members = _THUMBPRINT_MEMBERS[public_jwk["kty"]]
+    canonical = json.dumps(
+        {name: public_jwk[name] for name in members}, separators=(",", ":"), sort_keys=True
+    )
+    return _b64url(hashlib.sha256(canonical.encode("utf-8")).digest())
+
+
+def generate_private_key(alg: str) -> PrivateKey:
+    if alg == "ES256":
+        return ec.generate_private_key(ec.SECP256R1())
+    if alg == "RS256":
+        return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    raise ValueError(f"unsupported signing algorithm {alg!r}")
+
+
+def _to_jwk(key: Any, alg: str) -> dict[str, Any]:
+    algorithm = ECAlgorithm if alg == "ES256" else RSAAlgorithm
+    jwk: dict[str, Any] = algorithm.to_jwk(key, as_dict=True)
+    return jwk
+
+
+def _from_jwk(jwk: dict[str, Any], alg: str) -> Any:
+    algorithm = ECAlgorithm if alg == "ES256" else RSAAlgorithm
+    return algorithm.from_jwk(jwk)
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    alg: str
+    status: str
+    private_key: PrivateKey = field(repr=False)
+    created_at: int
+    retired_at: int | None = None
+    kid: str = ""
+
+    @classmethod
+    def generate(cls, alg: str, status: str, now: int) -> SigningKey:
+        private_key = generate_private_key(alg)
+        kid = thumbprint(_to_jwk(private_key.public_key(), alg))
+        return cls(alg=alg, status=status, private_key=private_key, created_at=now, kid=kid)
+
+    def public_jwk(self) -> dict[str, Any]:
+        jwk = _to_jwk(self.private_key.public_key(), self.alg)
+        jwk.update({"kid": self.kid, "alg": self.alg, "use": "sig"})
+        return jwk
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kid": self.kid,
+            "alg": self.alg,
+            "status": self.status,
+            "created_at": self.created_at,
+            "retired_at": self.retired_at,
+            "private_jwk": _to_jwk(self.private_key, self.alg),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SigningKey:
+        alg = data["alg"]
+        if alg not in SUPPORTED_ALGS:
+            raise ValueError(f"unsupported signing algorithm {alg!r}")
+        return cls(
+            alg=alg,
+            status=data["status"],
+            private_key=_from_jwk(data["private_jwk"], alg),
+            created_at=int(data["created_at"]),
+            retired_at=data.get("retired_at"),
+            kid=data["kid"],
+        )
+
+
+@dataclass(frozen=True)
+class KeySet:
+    keys: tuple[SigningKey, ...] = ()
+
+    @classmethod
+    def initial(cls, now: int) -> KeySet:
+        """A current and a next key for each supported algorithm."""
+        return cls(
+            tuple(
+                SigningKey.generate(alg, status, now)
+                for alg in SUPPORTED_ALGS
+                for status in (CURRENT, NEXT)
+            )
+        )
+
+    def current(self, alg: str) -> SigningKey:
+        for key in self.keys:
+            if key.alg == alg and key.status == CURRENT:
+                return key
+        raise LookupError(f"no current {alg} signing key")
+
+    def rotate(self, now: int, retain_retired_for: int) -> KeySet:
+        """Promote each next key to current, retire the current ones, add fresh next keys.
+
+        Retired keys are dropped once `retain_retired_for` seconds have passed since retirement:
+        by then every token they signed has expired.
+        """
+        rotated: list[SigningKey] = []
+        for key in self.keys:
+            if key.status == CURRENT:
+                rotated.append(replace(key, status=RETIRED, retired_at=now))
+            elif key.status == NEXT:
+                rotated.append(replace(key, status=CURRENT))
+            elif key.retired_at is not None and now - key.retired_at < retain_retired_for:
+                rotated.append(key)
+        algs = {key.alg for key in self.keys} or set(SUPPORTED_ALGS)
+        for alg in sorted(algs):
+            if not any(k.alg == alg and k.status == CURRENT for k in rotated):
+                rotated.append(SigningKey.generate(alg, CURRENT, now))
+            rotated.append(SigningKey.generate(alg, NEXT, now))
+        return KeySet(tuple(rotated))
+
+    def public_jwks(self) -> dict[str, Any]:
+        return {"keys": [key.public_jwk() for key in self.keys]}
+
+    def to_json(self) -> str:
+        return json.dumps({"keys": [key.to_dict() for key in self.keys]})
+
+    @classmethod
+    def from_json(cls, text: str) -> KeySet:
+        data = json.loads(text)
+        return cls(tuple(SigningKey.from_dict(item) for item in data["keys"]))

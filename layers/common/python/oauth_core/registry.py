@@ -1,0 +1,201 @@
+"""Registering and managing clients: validation in RFC 7591 terms, secrets in the secret store.
+
+Used by oauthctl and by the seed loader, so both refuse the same unsafe registrations (A10).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from oauth_core import constants, redirect_uri, scope
+from oauth_core.clock import Clock, Random
+from oauth_core.errors import ConditionFailed
+from oauth_core.models import Client
+from oauth_core.ports import ClientSecretStore, ClientStore
+
+CLIENT_ID_PATTERN = re.compile(r"^[A-Za-z0-9._~-]{1,128}$")
+KNOWN_FIELDS = frozenset(
+    {
+        "client_id",
+        "client_secret",
+        "client_name",
+        "redirect_uris",
+        "grant_types",
+        "response_types",
+        "token_endpoint_auth_method",
+        "scope",
+        "first_party",
+        "access_token_ttl",
+        "id_token_signed_response_alg",
+        "disabled",
+    }
+)
+MIN_SECRET_LENGTH = 32
+
+
+class InvalidClientMetadata(ValueError):
+    """A registration refused; `field` names the offending field (RFC 7591 3.2.2)."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+def _string_list(data: Mapping[str, Any], name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    value = data.get(name, list(default))
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        raise InvalidClientMetadata(name, "must be a list of strings")
+    return tuple(value)
+
+
+def validate_metadata(data: Mapping[str, Any], *, now: int = 0) -> Client:
+    """Build a Client from RFC 7591 metadata, refusing anything unsafe or unsupported."""
+    unknown = set(data) - KNOWN_FIELDS
+    if unknown:
+        raise InvalidClientMetadata(sorted(unknown)[0], "is not a known client field")
+    client_id = data.get("client_id")
+    if not isinstance(client_id, str) or not CLIENT_ID_PATTERN.match(client_id):
+        raise InvalidClientMetadata("client_id", "must be 1-128 characters of [A-Za-z0-9._~-]")
+    method = data.get("token_endpoint_auth_method", constants.AUTH_METHOD_BASIC)
+    if method not in constants.SUPPORTED_AUTH_METHODS:
+        raise InvalidClientMetadata(
+            "token_endpoint_auth_method",
+            f"must be one of {', '.join(constants.SUPPORTED_AUTH_METHODS)}",
+        )
+    grant_types = _string_list(data, "grant_types", (constants.GRANT_AUTHORIZATION_CODE,))
+    if not grant_types:
+        raise InvalidClientMetadata("grant_types", "must name at least one grant type")
+    for grant in grant_types:
+        if grant not in constants.SUPPORTED_GRANT_TYPES:
+            raise InvalidClientMetadata("grant_types", f"{grant!r} is not supported")
+    if method == constants.AUTH_METHOD_NONE and constants.GRANT_CLIENT_CREDENTIALS in grant_types:
+        raise InvalidClientMetadata("grant_types", "a public client cannot use client_credentials")
+    uses_code = constants.GRANT_AUTHORIZATION_CODE in grant_types
+    response_types = _string_list(data, "response_types", ("code",) if uses_code else ())
+    if any(rt != "code" for rt in response_types):
+        raise InvalidClientMetadata("response_types", "only 'code' is supported")
+    redirect_uris = _string_list(data, "redirect_uris", ())
+    if uses_code and not redirect_uris:
+        raise InvalidClientMetadata("redirect_uris", "are required for authorization_code")
+    for uri in redirect_uris:
+        try:
+            redirect_uri.validate_registration(uri)
+        except redirect_uri.UnsafeRedirectUri as exc:
+            raise InvalidClientMetadata("redirect_uris", f"{uri!r}: {exc}") from exc
+    scope_value = data.get("scope", "")
+    if not isinstance(scope_value, str) or not scope.is_valid_scope_string(scope_value):
+        raise InvalidClientMetadata("scope", "must be a space-separated string of scope tokens")
+    client_name = data.get("client_name", client_id)
+    if not isinstance(client_name, str) or len(client_name) > 200:
+        raise InvalidClientMetadata("client_name", "must be a string of at most 200 characters")
+    ttl = data.get("access_token_ttl")
+    if ttl is not None and (not isinstance(ttl, int) or isinstance(ttl, bool) or not 60 <= ttl <= 86400):
+        raise InvalidClientMetadata("access_token_ttl", "must be an integer from 60 to 86400")
+    alg = data.get("id_token_signed_response_alg", "RS256")
+    if alg not in ("RS256", "ES256"):
+        raise InvalidClientMetadata("id_token_signed_response_alg", "must be RS256 or ES256")
+    for flag in ("first_party", "disabled"):
+        if not isinstance(data.get(flag, False), bool):
+            raise InvalidClientMetadata(flag, "must be true or false")
+    return Client(
+        client_id=client_id,
+        client_name=client_name,
+        redirect_uris=redirect_uris,
+        grant_types=grant_types,
+        response_types=response_types,
+        token_endpoint_auth_method=method,
+        scope=scope.render(scope.parse(scope_value)),
+        first_party=bool(data.get("first_party", False)),
+        access_token_ttl=ttl,
+        id_token_signed_response_alg=alg,
+        disabled=bool(data.get("disabled", False)),
+        created_at=now,
+    )
+
+
+@dataclass(frozen=True)
+class Registration:
+    client: Client
+    client_secret: str | None  # shown once, never stored outside the secret store
+
+
+class ClientRegistry:
+    def __init__(
+        self, clients: ClientStore, secrets: ClientSecretStore, clock: Clock, random: Random
+    ):
+        self._clients = clients
+        self._secrets = secrets
+        self._clock = clock
+        self._random = random
+
+    def _check_secret(self, secret: Any) -> str:
+        if not isinstance(secret, str) or len(secret) < MIN_SECRET_LENGTH:
+            raise InvalidClientMetadata(
+                "client_secret", f"must be a string of at least {MIN_SECRET_LENGTH} characters"
+            )
+        return secret
+
+    def create(self, metadata: Mapping[str, Any], *, replace: bool = False) -> Registration:
+        data = dict(metadata)
+        given_secret = data.pop("client_secret", None)
+        client = validate_metadata(data, now=self._clock.now())
+        secret: str | None = None
+        if not client.is_public:
+            secret = self._check_secret(given_secret) if given_secret else self._random.token(32)
+        elif given_secret:
+            raise InvalidClientMetadata("client_secret", "a public client has no secret")
+        # The secret goes in first: a client record is never live without its secret.
+        if secret is not None:
+            self._secrets.set_secret(client.client_id, secret)
+        try:
+            self._clients.put(client, must_not_exist=not replace)
+        except ConditionFailed as exc:
+            raise InvalidClientMetadata("client_id", "is already registered") from exc
+        return Registration(client, secret)
+
+    def get(self, client_id: str) -> Client | None:
+        return self._clients.get(client_id)
+
+    def list(self) -> list[Client]:
+        return self._clients.list()
+
+    def update(self, client_id: str, changes: Mapping[str, Any]) -> Client:
+        current = self._require(client_id)
+        if "client_id" in changes and changes["client_id"] != client_id:
+            raise InvalidClientMetadata("client_id", "cannot be changed")
+        if "client_secret" in changes:
+            raise InvalidClientMetadata("client_secret", "use rotate-secret")
+        merged = {**_metadata_of(current), **changes}
+        updated = validate_metadata(merged, now=current.created_at)
+        self._clients.put(updated)
+        return updated
+
+    def rotate_secret(self, client_id: str) -> str:
+        client = self._require(client_id)
+        if client.is_public:
+            raise InvalidClientMetadata("client_secret", "a public client has no secret")
+        secret = self._random.token(32)
+        self._secrets.set_secret(client_id, secret)
+        return secret
+
+    def delete(self, client_id: str) -> bool:
+        # The record goes first: without it the secret authenticates nothing.
+        deleted = self._clients.delete(client_id)
+        self._secrets.delete_secret(client_id)
+        return deleted
+
+    def _require(self, client_id: str) -> Client:
+        client = self._clients.get(client_id)
+        if client is None:
+            raise InvalidClientMetadata("client_id", f"no client {client_id!r}")
+        return client
+
+
+def _metadata_of(client: Client) -> dict[str, Any]:
+    item = client.to_item()
+    item.pop("created_at", None)
+    return item

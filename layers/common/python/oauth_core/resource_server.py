@@ -1,0 +1,87 @@
+"""The sample protected API (RFC 6750): bearer-token checks around two tiny operations.
+
+Imports nothing that talks to AWS: it needs only the issuer's public keys.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import parse_qs
+
+from oauth_core.bearer import (
+    AccessTokenVerifier,
+    BearerError,
+    JwksCache,
+    JwksUnavailable,
+    bearer_token_from,
+    require_scope,
+)
+from oauth_core.config import Settings
+from oauth_core.constants import SCOPE_READ, SCOPE_WRITE
+from oauth_core.http import HttpRequest, HttpResponse, json_response
+from oauth_core.observability import count, logger
+
+REALM = "oauth"
+
+
+def bearer_error_response(error: BearerError) -> HttpResponse:
+    return json_response(
+        error.status_code,
+        error.body(),
+        {"WWW-Authenticate": error.www_authenticate(REALM)},
+    )
+
+
+class ResourceServer:
+    def __init__(self, settings: Settings, verifier: AccessTokenVerifier):
+        self._settings = settings
+        self._verifier = verifier
+
+    @classmethod
+    def from_settings(cls, settings: Settings, jwks: JwksCache | None = None) -> ResourceServer:
+        return cls(settings, AccessTokenVerifier(jwks or JwksCache()))
+
+    def _authorize(self, request: HttpRequest, needed_scope: str) -> dict[str, Any]:
+        query_has_token = "access_token" in parse_qs(request.raw_query, keep_blank_values=True)
+        token = bearer_token_from(request.header("authorization"), query_has_token)
+        issuer = self._settings.issuer_for(request.domain_name)
+        claims = self._verifier.verify(
+            token,
+            issuer=issuer,
+            audience=self._settings.audience_for(issuer),
+            jwks_uri=self._settings.jwks_uri or f"{issuer}/.well-known/jwks.json",
+        )
+        require_scope(claims, needed_scope)
+        return claims
+
+    def protected(
+        self, request: HttpRequest, needed_scope: str, operation: Callable[[dict[str, Any]], Any]
+    ) -> HttpResponse:
+        try:
+            claims = self._authorize(request, needed_scope)
+        except BearerError as error:
+            count("BearerRefused", error=error.error or "missing_token")
+            return bearer_error_response(error)
+        except JwksUnavailable:
+            logger.exception("the issuer's JWKS could not be fetched")
+            return json_response(
+                503,
+                {"error": "temporarily_unavailable", "error_description": "cannot verify tokens"},
+            )
+        return json_response(200, operation(claims))
+
+    def read(self, request: HttpRequest) -> HttpResponse:
+        return self.protected(request, SCOPE_READ, lambda c: _describe(c, "read"))
+
+    def write(self, request: HttpRequest) -> HttpResponse:
+        return self.protected(request, SCOPE_WRITE, lambda c: _describe(c, "write"))
+
+
+def _describe(claims: dict[str, Any], action: str) -> dict[str, Any]:
+    return {
+        "action": action,
+        "sub": claims["sub"],
+        "client_id": claims["client_id"],
+        "scope": claims.get("scope", ""),
+    }

@@ -1,0 +1,71 @@
+"""The route table: the one source of truth for API Gateway (infra/) and the local gateway."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """One Lambda function: its code directory and handler module."""
+
+    name: str
+    code_dir: str  # relative to the repository root
+    module: str
+
+    @property
+    def handler(self) -> str:
+        return f"{self.module}.lambda_handler"
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str  # an HTTP method, or ANY
+    path: str
+    function: str
+
+    def matches(self, method: str, path: str) -> bool:
+        return self.path == path and self.method in ("ANY", method.upper())
+
+
+FUNCTIONS: dict[str, FunctionSpec] = {
+    spec.name: spec
+    for spec in (
+        FunctionSpec("authorize", "functions/authorize", "authorize_handler"),
+        FunctionSpec("login", "functions/login", "login_handler"),
+        FunctionSpec("token", "functions/token", "token_handler"),
+        FunctionSpec("resource", "functions/resource", "resource_handler"),
+    )
+}
+
+ROUTES: tuple[Route, ...] = (
+    Route("GET", "/authorize", "authorize"),
+    Route("GET", "/login", "login"),
+    Route("POST", "/login", "login"),
+    Route("GET", "/consent", "login"),
+    Route("POST", "/consent", "login"),
+    Route("GET", "/logout", "login"),
+    Route("POST", "/logout", "login"),
+    # ANY: a GET or PUT must reach the function to be answered invalid_request (RFC 6749 3.2),
+    # not API Gateway's bare 404.
+    Route("ANY", "/token", "token"),
+    Route("ANY", "/revoke", "token"),
+    Route("ANY", "/introspect", "token"),
+    Route("GET", "/.well-known/oauth-authorization-server", "token"),
+    Route("GET", "/.well-known/openid-configuration", "token"),
+    Route("GET", "/.well-known/jwks.json", "token"),
+    Route("GET", "/userinfo", "resource"),
+    Route("GET", "/resource", "resource"),
+    Route("POST", "/resource", "resource"),
+)
+
+
+def routes_of(function: str) -> tuple[Route, ...]:
+    return tuple(route for route in ROUTES if route.function == function)
+
+
+def find_route(method: str, path: str) -> Route | None:
+    return next((route for route in ROUTES if route.matches(method, path)), None)
+
+
+ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]

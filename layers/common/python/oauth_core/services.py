@@ -1,0 +1,50 @@
+"""Wiring: the stores and services one container uses, built once and reused across requests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from oauth_core.client_auth import ClientAuthenticator
+from oauth_core.clock import Clock, Random, SystemClock, SystemRandom
+from oauth_core.config import Settings
+from oauth_core.ports import ClientSecretStore, ClientStore, KeyStore
+from oauth_core.tokens import TokenIssuer
+
+
+@dataclass
+class Services:
+    settings: Settings
+    clients: ClientStore
+    secrets: ClientSecretStore
+    keys: KeyStore
+    clock: Clock = field(default_factory=SystemClock)
+    random: Random = field(default_factory=SystemRandom)
+
+    @cached_property
+    def authenticator(self) -> ClientAuthenticator:
+        return ClientAuthenticator(self.clients, self.secrets)
+
+    @cached_property
+    def token_issuer(self) -> TokenIssuer:
+        return TokenIssuer(self.settings, self.keys, self.clock, self.random)
+
+
+def aws_services(settings: Settings | None = None, *, cached: bool = True) -> Services:
+    """Services backed by DynamoDB and Secrets Manager, with per-container caches."""
+    from oauth_core.storage.cache import CachedClientStore, CachedKeyStore, CachedSecretStore
+    from oauth_core.storage.dynamodb import DynamoClientStore
+    from oauth_core.storage.secrets_manager import SecretsManagerKeyStore, SecretsManagerSecretStore
+
+    settings = settings or Settings.from_env()
+    clock = SystemClock()
+    clients: ClientStore = DynamoClientStore(settings.clients_table)
+    secrets: ClientSecretStore = SecretsManagerSecretStore(
+        settings.client_secret_prefix, settings.secret_rotation_grace, clock
+    )
+    keys: KeyStore = SecretsManagerKeyStore(settings.signing_keys_secret)
+    if cached:
+        clients = CachedClientStore(clients, settings.client_cache_ttl)
+        secrets = CachedSecretStore(secrets, settings.secret_cache_ttl)
+        keys = CachedKeyStore(keys, settings.secret_cache_ttl)
+    return Services(settings, clients, secrets, keys, clock=clock)

@@ -1,0 +1,1 @@
+"""Storage adapters for the ports in oauth_core.ports: in memory, DynamoDB and Secrets Manager."""

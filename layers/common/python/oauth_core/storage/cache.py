@@ -1,0 +1,109 @@
+"""Per-container caches in front of the stores, so warm requests make no AWS calls."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
+from oauth_core.keys import KeySet
+from oauth_core.models import Client
+from oauth_core.ports import ClientSecretStore, ClientStore, KeyStore
+
+T = TypeVar("T")
+Monotonic = Callable[[], float]
+
+# A cache may be asked to re-read (e.g. a secret that did not match) at most this often per key,
+# so that a flood of bad guesses cannot become a flood of Secrets Manager calls.
+MIN_REFRESH_INTERVAL = 5.0
+NEGATIVE_TTL = 10.0
+
+
+class TtlCache(Generic[T]):
+    def __init__(
+        self,
+        ttl: float,
+        monotonic: Monotonic = time.monotonic,
+        ttl_for: Callable[[T], float] | None = None,
+    ):
+        self._ttl = ttl
+        self._ttl_for = ttl_for
+        self._monotonic = monotonic
+        self._entries: dict[str, tuple[float, float, T]] = {}
+        self._lock = threading.Lock()
+
+    def get_or_load(self, key: str, load: Callable[[], T], *, fresh: bool = False) -> T:
+        now = self._monotonic()
+        with self._lock:
+            entry = self._entries.get(key)
+        if entry is not None:
+            loaded_at, lifetime, value = entry
+            age = now - loaded_at
+            if age < lifetime and not (fresh and age >= MIN_REFRESH_INTERVAL):
+                return value
+        value = load()
+        with self._lock:
+            lifetime = self._ttl if self._ttl_for is None else self._ttl_for(value)
+            self._entries[key] = (now, lifetime, value)
+        return value
+
+    def invalidate(self, key: str) -> None:
+        with self._lock:
+            self._entries.pop(key, None)
+
+
+class CachedClientStore:
+    def __init__(self, inner: ClientStore, ttl: float, monotonic: Monotonic = time.monotonic):
+        self._inner = inner
+        self._ttl = ttl
+        # Unknown ids are remembered briefly only, so a new client works almost at once.
+        self._cache: TtlCache[Client | None] = TtlCache(
+            ttl, monotonic, ttl_for=lambda client: ttl if client else min(ttl, NEGATIVE_TTL)
+        )
+
+    def get(self, client_id: str) -> Client | None:
+        return self._cache.get_or_load(client_id, lambda: self._inner.get(client_id))
+
+    def put(self, client: Client, *, must_not_exist: bool = False) -> None:
+        self._inner.put(client, must_not_exist=must_not_exist)
+        self._cache.invalidate(client.client_id)
+
+    def delete(self, client_id: str) -> bool:
+        self._cache.invalidate(client_id)
+        return self._inner.delete(client_id)
+
+    def list(self) -> list[Client]:
+        return self._inner.list()
+
+
+class CachedSecretStore:
+    def __init__(self, inner: ClientSecretStore, ttl: float, monotonic: Monotonic = time.monotonic):
+        self._inner = inner
+        self._cache: TtlCache[list[str]] = TtlCache(ttl, monotonic)
+
+    def valid_secrets(self, client_id: str, *, fresh: bool = False) -> list[str]:
+        return self._cache.get_or_load(
+            client_id, lambda: self._inner.valid_secrets(client_id), fresh=fresh
+        )
+
+    def set_secret(self, client_id: str, secret: str) -> None:
+        self._inner.set_secret(client_id, secret)
+        self._cache.invalidate(client_id)
+
+    def delete_secret(self, client_id: str) -> None:
+        self._inner.delete_secret(client_id)
+        self._cache.invalidate(client_id)
+
+
+class CachedKeyStore:
+    def __init__(self, inner: KeyStore, ttl: float, monotonic: Monotonic = time.monotonic):
+        self._inner = inner
+        self._cache: TtlCache[KeySet] = TtlCache(ttl, monotonic)
+
+    def load(self) -> KeySet:
+        return self._cache.get_or_load("keys", self._inner.load)
+
+    def save(self, keys: KeySet) -> None:
+        self._inner.save(keys)
+        self._cache.invalidate("keys")

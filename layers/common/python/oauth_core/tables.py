@@ -1,0 +1,47 @@
+"""DynamoDB table definitions, read by both the CDK stack and the local stack."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from oauth_core import constants
+
+
+@dataclass(frozen=True)
+class IndexSpec:
+    name: str
+    partition_key: str
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    logical_id: str
+    env_var: str
+    default_name: str
+    partition_key: str
+    ttl_attribute: str | None = None
+    point_in_time_recovery: bool = True
+    indexes: tuple[IndexSpec, ...] = ()
+
+
+CLIENTS = TableSpec("Clients", constants.ENV_CLIENTS_TABLE, constants.DEFAULT_CLIENTS_TABLE, "client_id")
+USERS_BY_SUB = IndexSpec("by-sub", "sub")
+USERS = TableSpec(
+    "Users",
+    constants.ENV_USERS_TABLE,
+    constants.DEFAULT_USERS_TABLE,
+    "username",
+    indexes=(USERS_BY_SUB,),
+)
+# Short-lived, self-expiring items (codes, refresh tokens, sessions, counters): TTL deletes them,
+# and point-in-time recovery would only restore what has expired anyway.
+GRANTS = TableSpec(
+    "Grants",
+    constants.ENV_GRANTS_TABLE,
+    constants.DEFAULT_GRANTS_TABLE,
+    "pk",
+    ttl_attribute="expires_at",
+    point_in_time_recovery=False,
+)
+
+ALL_TABLES: tuple[TableSpec, ...] = (CLIENTS, USERS, GRANTS)

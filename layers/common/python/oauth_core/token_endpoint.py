@@ -1,0 +1,42 @@
+"""The token endpoint (RFC 6749 3.2): authenticate the client, dispatch on grant_type."""
+
+from __future__ import annotations
+
+from oauth_core.errors import InvalidRequest, UnauthorizedClient, UnsupportedGrantType
+from oauth_core.grants import Grant, GrantContext
+from oauth_core.grants.client_credentials import ClientCredentialsGrant
+from oauth_core.http import HttpRequest, HttpResponse, json_response, parse_form
+from oauth_core.observability import count, logger
+from oauth_core.services import Services
+
+
+class TokenEndpoint:
+    def __init__(self, services: Services, grants: list[Grant] | None = None):
+        self._services = services
+        grants = grants or [ClientCredentialsGrant(services.token_issuer)]
+        self.grants: dict[str, Grant] = {grant.grant_type: grant for grant in grants}
+
+    def handle(self, request: HttpRequest) -> HttpResponse:
+        if request.raw_query:
+            # Credentials or grants in a URL end up in logs (RFC 6749 3.2, 2.3.1).
+            raise InvalidRequest("token request parameters must be sent in the request body")
+        form = parse_form(request)
+        grant_type = form.get("grant_type")
+        if not grant_type:
+            raise InvalidRequest("grant_type is required")
+        grant = self.grants.get(grant_type)
+        if grant is None:
+            raise UnsupportedGrantType(f"grant_type {grant_type!r} is not supported")
+        client = self._services.authenticator.authenticate(request.header("authorization"), form)
+        if not client.allows_grant(grant_type):
+            raise UnauthorizedClient(f"the client is not registered for {grant_type}")
+        issuer = self._services.settings.issuer_for(request.domain_name)
+        body = grant.issue(client, form, GrantContext(issuer=issuer, request=request))
+        logger.info(
+            "token issued",
+            extra={"grant_type": grant_type, "client_id": client.client_id, "scope": body["scope"]},
+        )
+        count("TokenIssued", grant_type=grant_type)
+        return json_response(200, body)
+
+

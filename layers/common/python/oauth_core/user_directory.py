@@ -1,0 +1,118 @@
+"""Managing users: validation, Argon2id hashes, stable `sub`. Used by oauthctl and the seed."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+from oauth_core.clock import Clock
+from oauth_core.errors import ConditionFailed
+from oauth_core.models import User
+from oauth_core.passwords import MAX_PASSWORD_BYTES, hash_password
+from oauth_core.ports import UserStore
+
+USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9._@+-]{1,128}$")
+MIN_PASSWORD_LENGTH = 8
+# OpenID Connect Core 5.1 standard claims a user record may carry.
+PROFILE_CLAIMS = frozenset(
+    {
+        "name",
+        "given_name",
+        "family_name",
+        "middle_name",
+        "nickname",
+        "preferred_username",
+        "profile",
+        "picture",
+        "website",
+        "email",
+        "email_verified",
+        "gender",
+        "birthdate",
+        "zoneinfo",
+        "locale",
+        "phone_number",
+        "phone_number_verified",
+        "updated_at",
+    }
+)
+
+
+class InvalidUser(ValueError):
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+def check_password(password: Any) -> str:
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidUser("password", f"must be at least {MIN_PASSWORD_LENGTH} characters")
+    if len(password.encode("utf-8")) > MAX_PASSWORD_BYTES:
+        raise InvalidUser("password", f"must be at most {MAX_PASSWORD_BYTES} bytes")
+    return password
+
+
+def check_claims(claims: Mapping[str, Any]) -> dict[str, Any]:
+    for name, value in claims.items():
+        if name not in PROFILE_CLAIMS:
+            raise InvalidUser(name, "is not an OpenID Connect profile claim")
+        if not isinstance(value, str | bool | int) or (
+            isinstance(value, str) and len(value) > 512
+        ):
+            raise InvalidUser(name, "must be a string (at most 512 characters), boolean or integer")
+    return dict(claims)
+
+
+class UserDirectory:
+    def __init__(self, users: UserStore, clock: Clock):
+        self._users = users
+        self._clock = clock
+
+    def create(
+        self, username: Any, password: Any, claims: Mapping[str, Any] | None = None, *,
+        replace_existing: bool = False,
+    ) -> User:
+        if not isinstance(username, str) or not USERNAME_PATTERN.match(username):
+            raise InvalidUser("username", "must be 1-128 characters of [A-Za-z0-9._@+-]")
+        existing = self._users.get(username) if replace_existing else None
+        user = User(
+            username=username,
+            sub=existing.sub if existing else str(uuid.uuid4()),
+            password_hash=hash_password(check_password(password)),
+            claims=check_claims(claims or {}),
+            created_at=self._clock.now(),
+        )
+        try:
+            self._users.put(user, must_not_exist=not replace_existing)
+        except ConditionFailed as exc:
+            raise InvalidUser("username", "is already taken") from exc
+        return user
+
+    def get(self, username: str) -> User | None:
+        return self._users.get(username)
+
+    def list(self) -> list[User]:
+        return self._users.list()
+
+    def set_password(self, username: str, password: str) -> User:
+        user = replace(self._require(username), password_hash=hash_password(check_password(password)))
+        self._users.put(user)
+        return user
+
+    def set_disabled(self, username: str, disabled: bool) -> User:
+        user = replace(self._require(username), disabled=disabled)
+        self._users.put(user)
+        return user
+
+    def delete(self, username: str) -> bool:
+        return self._users.delete(username)
+
+    def _require(self, username: str) -> User:
+        user = self._users.get(username)
+        if user is None:
+            raise InvalidUser("username", f"no user {username!r}")
+        return user

@@ -1,0 +1,86 @@
+"""`python -m local_stack` (what `make serve` runs): the whole server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from local_stack import stack
+from local_stack.seed import SeedError
+
+
+def banner(running: stack.RunningStack) -> str:
+    issuer = running.issuer
+    lines = [
+        "",
+        f"OAuth server running. Issuer: {issuer}",
+        f"  metadata:  {issuer}/.well-known/oauth-authorization-server",
+        f"  local AWS: {running.moto.endpoint_url}   (moto; for oauthctl: "
+        f"export AWS_ENDPOINT_URL={running.moto.endpoint_url})",
+        "",
+        "Demo clients:",
+    ]
+    for client in running.seed.clients:
+        secret = running.seeded.secrets.get(client["client_id"])
+        kind = f"secret {secret}" if secret else "public (PKCE)"
+        grants = ", ".join(client.get("grant_types", []))
+        lines.append(f"  {client['client_id']:<14} {kind}   [{grants}]")
+    if running.seed.users:
+        lines.append("Demo users:")
+        lines.extend(f"  {u['username']} / {u['password']}" for u in running.seed.users)
+    service = next(
+        (
+            c
+            for c in running.seed.clients
+            if "client_credentials" in c.get("grant_types", [])
+            and c["client_id"] in running.seeded.secrets
+        ),
+        None,
+    )
+    if service:
+        client_id = service["client_id"]
+        secret = running.seeded.secrets[client_id]
+        lines += [
+            "",
+            "Try it: get a token with Client Credentials, then call the protected API:",
+            f"  TOKEN=$(curl -s -u '{client_id}:{secret}' -d grant_type=client_credentials \\",
+            f"    {issuer}/token | python3 -c 'import sys,json; print(json.load(sys.stdin)[\"access_token\"])')",
+            f'  curl -s -H "Authorization: Bearer $TOKEN" {issuer}/resource',
+        ]
+    lines.append("")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="local_stack", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    parser.add_argument(
+        "--seed",
+        type=Path,
+        default=Path(os.environ["OAUTH_SEED"]) if os.environ.get("OAUTH_SEED") else None,
+        help="seed JSON (default: the demo seed); OAUTH_SEED sets it too",
+    )
+    args = parser.parse_args(argv)
+    try:
+        running = stack.start(args.host, args.port, args.seed)
+    except SeedError as exc:
+        print(f"error: bad seed: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"error: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return 2
+    print(banner(running), flush=True)
+    try:
+        running.gateway.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        running.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
