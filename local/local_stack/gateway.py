@@ -107,7 +107,7 @@ def build_event(
             continue
         merged[key] = f"{merged[key]},{value}" if key in merged else value
     now = time.time()
-    is_text = body == b"" or _is_text(merged.get("content-type", ""))
+    is_text = body == b"" or (_is_text(merged.get("content-type", "")) and _is_utf8(body))
     event: dict[str, Any] = {
         "version": "2.0",
         "routeKey": route_key,
@@ -146,6 +146,14 @@ def build_event(
     if body:
         event["body"] = body.decode("utf-8") if is_text else base64.b64encode(body).decode()
     return event
+
+
+def _is_utf8(body: bytes) -> bool:
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _is_text(content_type: str) -> bool:

@@ -17,6 +17,9 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
 SUPPORTED_ALGS = ("ES256", "RS256")
+# Retired keys stay published this long: longer than the longest token lifetime (a client's
+# access_token_ttl is at most a day), so every token they signed expires first.
+RETIRED_KEY_RETENTION = 2 * 24 * 3600
 NEXT, CURRENT, RETIRED = "next", "current", "retired"
 _THUMBPRINT_MEMBERS = {"EC": ("crv", "kty", "x", "y"), "RSA": ("e", "kty", "n")}
 
@@ -121,7 +124,7 @@ class KeySet:
                 return key
         raise LookupError(f"no current {alg} signing key")
 
-    def rotate(self, now: int, retain_retired_for: int) -> KeySet:
+    def rotate(self, now: int, retain_retired_for: int = RETIRED_KEY_RETENTION) -> KeySet:
         """Promote each next key to current, retire the current ones, add fresh next keys.
 
         Retired keys are dropped once `retain_retired_for` seconds have passed since retirement:

@@ -51,3 +51,10 @@ class UserStore(Protocol):
     def delete(self, username: str) -> bool: ...
 
     def list(self) -> list[User]: ...
+
+
+def rotate_stored_keys(store: KeyStore, now: int) -> KeySet:
+    """Rotate the stored key set: what `oauthctl keys rotate` and the rotation function run."""
+    rotated = store.load().rotate(now)
+    store.save(rotated)
+    return rotated

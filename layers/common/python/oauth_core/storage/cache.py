@@ -16,7 +16,7 @@ Monotonic = Callable[[], float]
 
 # A cache may be asked to re-read (e.g. a secret that did not match) at most this often per key,
 # so that a flood of bad guesses cannot become a flood of Secrets Manager calls.
-MIN_REFRESH_INTERVAL = 5.0
+MIN_REFRESH_INTERVAL = 2.0
 NEGATIVE_TTL = 10.0
 
 

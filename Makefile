@@ -1,0 +1,54 @@
+# Every target bootstraps what it needs: a virtual environment in .venv, the Python dependencies
+# from pyproject.toml, and (for the infrastructure tests) the pinned CDK CLI from package.json.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 1
+export CDK_DISABLE_CLI_TELEMETRY := 1
+
+.PHONY: serve test lint typecheck unit integration e2e infra browser bench security clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# The local stack needs only the runtime and moto.
+$(VENV)/.local-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[local]'
+	touch $@
+
+$(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[local,dev,infra]'
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+serve: $(VENV)/.local-installed
+	PORT=$(PORT) $(BIN)/python -m local_stack
+
+lint: $(VENV)/.dev-installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(VENV)/.dev-installed
+	$(BIN)/mypy
+
+# Everything: lint, types, unit, integration, end-to-end, infrastructure and browser tests.
+test: $(VENV)/.dev-installed node_modules/.installed lint typecheck
+	scripts/ensure-chromium
+	$(BIN)/pytest -n 2 --dist loadgroup
+
+unit integration e2e infra: $(VENV)/.dev-installed
+	$(BIN)/pytest tests/$@
+
+security: $(VENV)/.dev-installed
+	$(BIN)/pytest -k "test_a or test_b or test_c or test_d or test_e or test_f or test_g or test_h" -q
+
+bench: $(VENV)/.dev-installed
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf $(VENV) node_modules cdk.out .pytest_cache .mypy_cache .ruff_cache test-output

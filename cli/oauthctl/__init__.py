@@ -1,0 +1,1 @@
+"""oauthctl: administer clients, users and signing keys of a local or deployed stack."""

@@ -1,0 +1,95 @@
+"""Where the stack is (local endpoint, or a deployed stack's outputs) and the admin services."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from typing import Any
+from urllib.parse import urlsplit
+
+import boto3
+
+from oauth_core import constants
+from oauth_core.clock import SystemClock, SystemRandom
+from oauth_core.config import Settings
+from oauth_core.keys import KeySet
+from oauth_core.ports import rotate_stored_keys
+from oauth_core.registry import ClientRegistry
+from oauth_core.storage.dynamodb import DynamoClientStore, DynamoUserStore
+from oauth_core.storage.secrets_manager import SecretsManagerKeyStore, SecretsManagerSecretStore
+from oauth_core.user_directory import UserDirectory
+
+_OUTPUTS = {
+    constants.OUTPUT_CLIENTS_TABLE: "clients_table",
+    constants.OUTPUT_USERS_TABLE: "users_table",
+    constants.OUTPUT_GRANTS_TABLE: "grants_table",
+    constants.OUTPUT_CLIENT_SECRET_PREFIX: "client_secret_prefix",
+    constants.OUTPUT_SIGNING_KEYS_SECRET: "signing_keys_secret",
+    constants.OUTPUT_ISSUER: "issuer",
+}
+
+
+def _is_loopback(endpoint: str | None) -> bool:
+    return bool(endpoint) and urlsplit(endpoint).hostname in ("127.0.0.1", "localhost", "::1")
+
+
+@dataclass
+class Admin:
+    settings: Settings
+    session: Any
+    endpoint_url: str | None
+
+    @classmethod
+    def connect(
+        cls,
+        *,
+        stack: str | None = None,
+        endpoint_url: str | None = None,
+        region: str | None = None,
+    ) -> Admin:
+        endpoint_url = endpoint_url or os.environ.get("AWS_ENDPOINT_URL")
+        credentials: dict[str, str] = {}
+        if _is_loopback(endpoint_url) and not os.environ.get("AWS_ACCESS_KEY_ID"):
+            # The local stack's moto accepts any credentials.
+            credentials = {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
+        region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+        if region is None and _is_loopback(endpoint_url):
+            region = "us-east-1"
+        session = boto3.session.Session(region_name=region, **credentials)
+        settings = Settings.from_env()
+        if stack:
+            settings = replace(settings, **cls._stack_outputs(session, stack, endpoint_url))
+        return cls(settings, session, endpoint_url)
+
+    @staticmethod
+    def _stack_outputs(session: Any, stack: str, endpoint_url: str | None) -> dict[str, str]:
+        cloudformation = session.client("cloudformation", endpoint_url=endpoint_url)
+        described = cloudformation.describe_stacks(StackName=stack)["Stacks"][0]
+        outputs = {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
+        return {field: outputs[key] for key, field in _OUTPUTS.items() if key in outputs}
+
+    def client(self, service: str) -> Any:
+        return self.session.client(service, endpoint_url=self.endpoint_url)
+
+    def clients(self) -> ClientRegistry:
+        secrets = SecretsManagerSecretStore(
+            self.settings.client_secret_prefix,
+            self.settings.secret_rotation_grace,
+            SystemClock(),
+            secretsmanager=self.client("secretsmanager"),
+        )
+        store = DynamoClientStore(self.settings.clients_table, dynamodb=self.client("dynamodb"))
+        return ClientRegistry(store, secrets, SystemClock(), SystemRandom())
+
+    def users(self) -> UserDirectory:
+        store = DynamoUserStore(self.settings.users_table, dynamodb=self.client("dynamodb"))
+        return UserDirectory(store, SystemClock())
+
+    def key_store(self) -> SecretsManagerKeyStore:
+        return SecretsManagerKeyStore(
+            self.settings.signing_keys_secret, secretsmanager=self.client("secretsmanager")
+        )
+
+    def rotate_keys(self) -> KeySet:
+        """The same rotation the scheduled rotation function runs."""
+        return rotate_stored_keys(self.key_store(), SystemClock().now())

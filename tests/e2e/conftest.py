@@ -1,0 +1,88 @@
+"""Starts the local stack (`python -m local_stack`) on a free port, once per test session."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+SEED = json.loads((ROOT / "local" / "local_stack" / "default_seed.json").read_text())
+
+
+@dataclass(frozen=True)
+class LocalStack:
+    issuer: str
+    aws_endpoint: str
+    output: Path
+
+    def client_secret(self, client_id: str) -> str:
+        return next(c["client_secret"] for c in SEED["clients"] if c["client_id"] == client_id)
+
+    def aws_env(self) -> dict[str, str]:
+        return {
+            "AWS_ENDPOINT_URL": self.aws_endpoint,
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",
+            "AWS_DEFAULT_REGION": "us-east-1",
+        }
+
+
+def start_local_stack(log_path: Path, extra_env: dict[str, str] | None = None) -> tuple[subprocess.Popen[str], LocalStack]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(extra_env or {})
+    env["PYTHONUNBUFFERED"] = "1"
+    log = log_path.open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "local_stack", "--port", "0"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=log,
+        text=True,
+    )
+    assert process.stdout is not None
+    issuer = aws = None
+    deadline = time.monotonic() + 60
+    lines: list[str] = []
+    while time.monotonic() < deadline and (issuer is None or aws is None):
+        line = process.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        if match := re.search(r"Issuer: (http://\S+)", line):
+            issuer = match.group(1)
+        if match := re.search(r"AWS_ENDPOINT_URL=(http://\S+?)\)?$", line.strip()):
+            aws = match.group(1)
+    if issuer is None or aws is None:
+        process.kill()
+        raise RuntimeError("the local stack did not start:\n" + "".join(lines) + log_path.read_text())
+    # Drain stdout in the background so the server never blocks on a full pipe.
+    import threading
+
+    threading.Thread(target=process.stdout.read, daemon=True).start()
+    requests.get(f"{issuer}/.well-known/oauth-authorization-server", timeout=10).raise_for_status()
+    return process, LocalStack(issuer, aws, log_path)
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    log_path = tmp_path_factory.mktemp("local-stack") / "server.log"
+    process, running = start_local_stack(log_path)
+    try:
+        yield running
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
