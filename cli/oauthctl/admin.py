@@ -48,17 +48,19 @@ class Admin:
         region: str | None = None,
     ) -> Admin:
         endpoint_url = endpoint_url or os.environ.get("AWS_ENDPOINT_URL")
-        credentials: dict[str, str] = {}
+        key_id = secret = None
         if _is_loopback(endpoint_url) and not os.environ.get("AWS_ACCESS_KEY_ID"):
-            # The local stack's moto accepts any credentials.
-            credentials = {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
+            key_id = secret = "local"  # the local stack's moto accepts any credentials
         region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
         if region is None and _is_loopback(endpoint_url):
             region = "us-east-1"
-        session = boto3.session.Session(region_name=region, **credentials)
+        session = boto3.session.Session(
+            aws_access_key_id=key_id, aws_secret_access_key=secret, region_name=region
+        )
         settings = Settings.from_env()
         if stack:
-            settings = replace(settings, **cls._stack_outputs(session, stack, endpoint_url))
+            outputs = cls._stack_outputs(session, stack, endpoint_url)
+            settings = replace(settings, **outputs)  # type: ignore[arg-type]
         return cls(settings, session, endpoint_url)
 
     @staticmethod

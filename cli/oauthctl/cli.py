@@ -18,7 +18,6 @@ from oauth_core import constants
 from oauth_core.models import Client, User
 from oauth_core.registry import InvalidClientMetadata
 from oauth_core.user_directory import InvalidUser
-
 from oauthctl.admin import Admin
 
 
@@ -188,14 +187,14 @@ def keys_rotate(admin: Admin, args: argparse.Namespace) -> None:
 def _add_client_fields(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--name", help="client_name")
     parser.add_argument("--redirect-uri", action="append", help="repeat for several")
-    parser.add_argument(
-        "--grant-type", action="append", choices=constants.SUPPORTED_GRANT_TYPES
-    )
+    parser.add_argument("--grant-type", action="append", choices=constants.SUPPORTED_GRANT_TYPES)
     parser.add_argument("--auth-method", choices=constants.SUPPORTED_AUTH_METHODS)
     parser.add_argument("--scope", help="space-separated scopes the client may ask for")
     parser.add_argument("--access-token-ttl", type=int)
     parser.add_argument(
-        "--first-party", action=argparse.BooleanOptionalAction, default=None,
+        "--first-party",
+        action=argparse.BooleanOptionalAction,
+        default=None,
         help="skip the consent screen (first-party apps only)",
     )
     parser.add_argument("--from-json", metavar="FILE", help="RFC 7591 client metadata as JSON")
@@ -209,7 +208,10 @@ def build_parser() -> argparse.ArgumentParser:
     groups = parser.add_subparsers(dest="group", required=True)
 
     def command(
-        group: argparse._SubParsersAction, name: str, run: Callable[[Admin, argparse.Namespace], None], help: str  # type: ignore[type-arg]
+        group: argparse._SubParsersAction[argparse.ArgumentParser],
+        name: str,
+        run: Callable[[Admin, argparse.Namespace], None],
+        help: str,
     ) -> argparse.ArgumentParser:
         sub: argparse.ArgumentParser = group.add_parser(name, help=help)
         sub.set_defaults(run=run)
@@ -231,7 +233,10 @@ def build_parser() -> argparse.ArgumentParser:
         "client_id"
     )
     command(
-        clients, "rotate-secret", clients_rotate_secret, "new secret; the old one has a grace period"
+        clients,
+        "rotate-secret",
+        clients_rotate_secret,
+        "new secret; the old one has a grace period",
     ).add_argument("client_id")
 
     users = groups.add_parser("users", help="users who sign in").add_subparsers(
@@ -240,7 +245,9 @@ def build_parser() -> argparse.ArgumentParser:
     ucreate = command(users, "create", users_create, "create a user")
     ucreate.add_argument("username")
     ucreate.add_argument("--claim", action="append", help="profile claim name=value")
-    ucreate.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    ucreate.add_argument(
+        "--password-stdin", action="store_true", help="read the password from stdin"
+    )
     command(users, "list", users_list, "list users")
     command(users, "show", users_show, "show one user").add_argument("username")
     setpw = command(users, "set-password", users_set_password, "set a user's password")

@@ -10,6 +10,8 @@ from pathlib import Path
 from local_stack import stack
 from local_stack.seed import SeedError
 
+_PRINT_ACCESS_TOKEN = "'import sys,json; print(json.load(sys.stdin)[\"access_token\"])'"
+
 
 def banner(running: stack.RunningStack) -> str:
     issuer = running.issuer
@@ -46,7 +48,7 @@ def banner(running: stack.RunningStack) -> str:
             "",
             "Try it: get a token with Client Credentials, then call the protected API:",
             f"  TOKEN=$(curl -s -u '{client_id}:{secret}' -d grant_type=client_credentials \\",
-            f"    {issuer}/token | python3 -c 'import sys,json; print(json.load(sys.stdin)[\"access_token\"])')",
+            f"    {issuer}/token | python3 -c {_PRINT_ACCESS_TOKEN})",
             f'  curl -s -H "Authorization: Bearer $TOKEN" {issuer}/resource',
         ]
     lines.append("")

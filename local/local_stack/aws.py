@@ -7,6 +7,7 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from local_stack.gateway import host_and_port
 from oauth_core.config import Settings
 from oauth_core.keys import KeySet
 from oauth_core.storage.secrets_manager import SecretsManagerKeyStore
@@ -37,7 +38,7 @@ class MotoServer:
             make_server,
         )
 
-        class QuietHandler(MotoRequestHandler):  # type: ignore[misc, valid-type]
+        class QuietHandler(MotoRequestHandler):
             def log_request(self, *args: Any, **kwargs: Any) -> None:
                 pass
 
@@ -47,8 +48,7 @@ class MotoServer:
 
     @property
     def endpoint_url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host_and_port(self._server.server_address)}"
 
     def start(self) -> MotoServer:
         self._thread.start()

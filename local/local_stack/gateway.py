@@ -31,7 +31,9 @@ class LambdaContext:
     def __init__(self, function_name: str):
         self.function_name = function_name
         self.function_version = "$LATEST"
-        self.invoked_function_arn = f"arn:aws:lambda:us-east-1:000000000000:function:{function_name}"
+        self.invoked_function_arn = (
+            f"arn:aws:lambda:us-east-1:000000000000:function:{function_name}"
+        )
         self.memory_limit_in_mb = 256
         self.aws_request_id = str(uuid.uuid4())
         self.log_group_name = f"/aws/lambda/{function_name}"
@@ -49,7 +51,8 @@ def load_handler_module(spec: FunctionSpec, instance: int) -> ModuleType:
         sys.path.insert(0, str(code_dir))
     name = f"_local_{spec.module}_{instance}"
     module_spec = importlib.util.spec_from_file_location(name, code_dir / f"{spec.module}.py")
-    assert module_spec is not None and module_spec.loader is not None
+    assert module_spec is not None
+    assert module_spec.loader is not None
     module = importlib.util.module_from_spec(module_spec)
     sys.modules[name] = module
     module_spec.loader.exec_module(module)
@@ -86,6 +89,12 @@ class FunctionPool:
             return result
         finally:
             self._free.put(module)
+
+
+def host_and_port(address: Any) -> str:
+    host, port = address[:2]
+    host = host.decode() if isinstance(host, bytes) else str(host)
+    return f"{host}:{port}"
 
 
 def build_event(
@@ -174,7 +183,7 @@ class LocalGateway:
             server_version = "local-apigw"
             sys_version = ""
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: Any) -> None:
                 # Paths only: query strings can carry codes and states.
                 sys.stderr.write(f"{self.command} {urlsplit(self.path).path} -> {args[1]}\n")
 
@@ -185,25 +194,30 @@ class LocalGateway:
 
         self.server = ThreadingHTTPServer((host, port), Handler)
         self.server.daemon_threads = True
-        bound_host, bound_port = self.server.server_address[:2]
-        self.domain_name = domain_name or f"{bound_host}:{bound_port}"
+        self.domain_name = domain_name or host_and_port(self.server.server_address)
 
     @property
     def url(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host_and_port(self.server.server_address)}"
 
     def serve(self, request: BaseHTTPRequestHandler) -> None:
         path = urlsplit(request.path).path
         route = find_route(request.command, path)
         length = int(request.headers.get("Content-Length") or 0)
         if length > MAX_BODY_BYTES:
-            self._write(request, 413, {"content-type": "application/json"}, b'{"message":"Request Entity Too Large"}')
+            self._write(
+                request,
+                413,
+                {"content-type": "application/json"},
+                b'{"message":"Request Entity Too Large"}',
+            )
             request.close_connection = True
             return
         body = request.rfile.read(length) if length else b""
         if route is None:
-            self._write(request, 404, {"content-type": "application/json"}, b'{"message":"Not Found"}')
+            self._write(
+                request, 404, {"content-type": "application/json"}, b'{"message":"Not Found"}'
+            )
             return
         event = build_event(
             request.command,
@@ -217,12 +231,19 @@ class LocalGateway:
         try:
             result = self.pools[route.function].invoke(event)
         except Exception:  # what API Gateway answers when a Lambda invocation fails
-            self._write(request, 500, {"content-type": "application/json"}, b'{"message":"Internal Server Error"}')
+            self._write(
+                request,
+                500,
+                {"content-type": "application/json"},
+                b'{"message":"Internal Server Error"}',
+            )
             raise
         payload = result.get("body") or ""
         data = base64.b64decode(payload) if result.get("isBase64Encoded") else payload.encode()
         headers = {k.lower(): str(v) for k, v in (result.get("headers") or {}).items()}
-        self._write(request, int(result.get("statusCode", 200)), headers, data, result.get("cookies") or [])
+        self._write(
+            request, int(result.get("statusCode", 200)), headers, data, result.get("cookies") or []
+        )
 
     @staticmethod
     def _write(

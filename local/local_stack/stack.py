@@ -6,6 +6,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from local_stack.aws import MotoServer, create_resources, use_local_aws
+from local_stack.gateway import LocalGateway
+from local_stack.seed import Seed, SeedResult, apply_seed, read_seed
 from oauth_core import constants
 from oauth_core.clock import SystemClock, SystemRandom
 from oauth_core.config import Settings
@@ -13,10 +16,6 @@ from oauth_core.registry import ClientRegistry
 from oauth_core.storage.dynamodb import DynamoClientStore, DynamoUserStore
 from oauth_core.storage.secrets_manager import SecretsManagerSecretStore
 from oauth_core.user_directory import UserDirectory
-
-from local_stack.aws import MotoServer, create_resources, use_local_aws
-from local_stack.gateway import LocalGateway
-from local_stack.seed import Seed, SeedResult, apply_seed, read_seed
 
 
 @dataclass

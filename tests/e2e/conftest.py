@@ -37,7 +37,9 @@ class LocalStack:
         }
 
 
-def start_local_stack(log_path: Path, extra_env: dict[str, str] | None = None) -> tuple[subprocess.Popen[str], LocalStack]:
+def start_local_stack(
+    log_path: Path, extra_env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[str], LocalStack]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(extra_env or {})
     env["PYTHONUNBUFFERED"] = "1"
@@ -65,7 +67,9 @@ def start_local_stack(log_path: Path, extra_env: dict[str, str] | None = None) -
             aws = match.group(1)
     if issuer is None or aws is None:
         process.kill()
-        raise RuntimeError("the local stack did not start:\n" + "".join(lines) + log_path.read_text())
+        raise RuntimeError(
+            "the local stack did not start:\n" + "".join(lines) + log_path.read_text()
+        )
     # Drain stdout in the background so the server never blocks on a full pipe.
     import threading
 

@@ -10,7 +10,9 @@ from tests.e2e.conftest import LocalStack
 
 
 def test_service_gets_token_with_authlib_and_calls_resource(stack: LocalStack) -> None:
-    metadata = requests.get(f"{stack.issuer}/.well-known/oauth-authorization-server", timeout=5).json()
+    metadata = requests.get(
+        f"{stack.issuer}/.well-known/oauth-authorization-server", timeout=5
+    ).json()
     assert metadata["issuer"] == stack.issuer
     session = OAuth2Session(
         "demo-service",

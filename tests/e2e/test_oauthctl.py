@@ -15,8 +15,16 @@ from tests.e2e.test_security_client_credentials import oauthctl
 
 def test_clients_lifecycle_create_token_rotate_delete(stack: LocalStack) -> None:
     created = oauthctl(
-        stack, "clients", "create", "ctl-service", "--grant-type", "client_credentials",
-        "--scope", "read:data", "--name", "CLI service",
+        stack,
+        "clients",
+        "create",
+        "ctl-service",
+        "--grant-type",
+        "client_credentials",
+        "--scope",
+        "read:data",
+        "--name",
+        "CLI service",
     )
     assert created.returncode == 0, created.stderr
     record = json.loads(created.stdout)
@@ -25,8 +33,10 @@ def test_clients_lifecycle_create_token_rotate_delete(stack: LocalStack) -> None
 
     def token(with_secret: str) -> int:
         return requests.post(
-            f"{stack.issuer}/token", data={"grant_type": "client_credentials"},
-            auth=("ctl-service", with_secret), timeout=5,
+            f"{stack.issuer}/token",
+            data={"grant_type": "client_credentials"},
+            auth=("ctl-service", with_secret),
+            timeout=5,
         ).status_code
 
     assert token(secret) == 200
@@ -75,7 +85,13 @@ def test_a10_oauthctl_refuses_unsafe_redirect_uris(stack: LocalStack, uri: str) 
 
 def test_users_create_list_disable_delete(stack: LocalStack) -> None:
     created = oauthctl(
-        stack, "users", "create", "ctl-user", "--password-stdin", "--claim", "email=c@example.com",
+        stack,
+        "users",
+        "create",
+        "ctl-user",
+        "--password-stdin",
+        "--claim",
+        "email=c@example.com",
         stdin="correct horse battery\n",
     )
     assert created.returncode == 0, created.stderr
@@ -84,7 +100,9 @@ def test_users_create_list_disable_delete(stack: LocalStack) -> None:
     assert "ctl-user" in oauthctl(stack, "users", "list").stdout
     assert oauthctl(stack, "users", "disable", "ctl-user").returncode == 0
     assert json.loads(oauthctl(stack, "users", "show", "ctl-user").stdout)["disabled"] is True
-    short = oauthctl(stack, "users", "set-password", "ctl-user", "--password-stdin", stdin="short\n")
+    short = oauthctl(
+        stack, "users", "set-password", "ctl-user", "--password-stdin", stdin="short\n"
+    )
     assert short.returncode == 2 and "password" in short.stderr
     assert oauthctl(stack, "users", "delete", "ctl-user").returncode == 0
 

@@ -1,4 +1,4 @@
-"""SECURITY.md rows E1-E7 (as they apply to Client Credentials), over HTTP against the local stack."""
+"""SECURITY.md rows E1-E7, as they apply to Client Credentials: over HTTP, local stack."""
 
 from __future__ import annotations
 
@@ -198,7 +198,9 @@ def test_e6_scope_order_does_not_matter_and_narrower_scope_is_granted(stack: Loc
     )
     assert response.json()["scope"] == "read:data write:data"
     narrow = post_token(
-        stack, data={"grant_type": "client_credentials", "scope": "read:data"}, auth=service_auth(stack)
+        stack,
+        data={"grant_type": "client_credentials", "scope": "read:data"},
+        auth=service_auth(stack),
     )
     assert narrow.json()["scope"] == "read:data"
 
@@ -213,8 +215,10 @@ def test_e7_non_post_is_invalid_request(stack: LocalStack, method: str) -> None:
 
 def test_e7_json_body_is_invalid_request(stack: LocalStack) -> None:
     response = post_token(
-        stack, data=json.dumps({"grant_type": "client_credentials"}),
-        headers={"Content-Type": "application/json"}, auth=service_auth(stack),
+        stack,
+        data=json.dumps({"grant_type": "client_credentials"}),
+        headers={"Content-Type": "application/json"},
+        auth=service_auth(stack),
     )
     assert_oauth_error(response, 400, "invalid_request")
 
@@ -222,7 +226,11 @@ def test_e7_json_body_is_invalid_request(stack: LocalStack) -> None:
 def test_e7_repeated_parameter_is_invalid_request(stack: LocalStack) -> None:
     response = post_token(
         stack,
-        data=[("grant_type", "client_credentials"), ("scope", "read:data"), ("scope", "write:data")],
+        data=[
+            ("grant_type", "client_credentials"),
+            ("scope", "read:data"),
+            ("scope", "write:data"),
+        ],
         auth=service_auth(stack),
     )
     assert_oauth_error(response, 400, "invalid_request")

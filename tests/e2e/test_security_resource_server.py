@@ -56,7 +56,9 @@ def sign(claims: dict[str, Any], key: SigningKey, **headers: Any) -> str:
     return jwt.encode(claims, key.private_key, algorithm=key.alg, headers=all_headers)
 
 
-def call(stack: LocalStack, token: str | None, scheme: str = "Bearer", method: str = "GET") -> requests.Response:
+def call(
+    stack: LocalStack, token: str | None, scheme: str = "Bearer", method: str = "GET"
+) -> requests.Response:
     headers = {"Authorization": f"{scheme} {token}"} if token is not None else {}
     return requests.request(method, f"{stack.issuer}/resource", headers=headers, timeout=5)
 
@@ -97,7 +99,9 @@ def test_f2_expired_token(stack: LocalStack, current_key: SigningKey) -> None:
     assert_invalid_token(call(stack, sign(claims_for(stack, iat=past, exp=past + 60), current_key)))
 
 
-@pytest.mark.parametrize("token", ["abc", "a.b.c", "eyJhbGciOiJFUzI1NiJ9..", "x" * 9000, "e30.e30.e30"])
+@pytest.mark.parametrize(
+    "token", ["abc", "a.b.c", "eyJhbGciOiJFUzI1NiJ9..", "x" * 9000, "e30.e30.e30"]
+)
 def test_f2_malformed_token(stack: LocalStack, token: str) -> None:
     assert_invalid_token(call(stack, token))
 
@@ -105,7 +109,9 @@ def test_f2_malformed_token(stack: LocalStack, token: str) -> None:
 def test_f2_wrongly_signed_token(stack: LocalStack, current_key: SigningKey) -> None:
     impostor = SigningKey.generate("ES256", "current", 0)
     forged = jwt.encode(
-        claims_for(stack), impostor.private_key, algorithm="ES256",
+        claims_for(stack),
+        impostor.private_key,
+        algorithm="ES256",
         headers={"kid": current_key.kid, "typ": "at+jwt"},
     )
     assert_invalid_token(call(stack, forged))
@@ -113,7 +119,9 @@ def test_f2_wrongly_signed_token(stack: LocalStack, current_key: SigningKey) -> 
 
 def test_f2_alg_none(stack: LocalStack, current_key: SigningKey) -> None:
     header = {"alg": "none", "typ": "at+jwt", "kid": current_key.kid}
-    token = f"{b64url(json.dumps(header).encode())}.{b64url(json.dumps(claims_for(stack)).encode())}."
+    token = (
+        f"{b64url(json.dumps(header).encode())}.{b64url(json.dumps(claims_for(stack)).encode())}."
+    )
     assert_invalid_token(call(stack, token))
 
 
@@ -122,7 +130,9 @@ def test_f2_hmac_signed_with_the_public_key(stack: LocalStack, current_key: Sign
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
     header = {"alg": "HS256", "typ": "at+jwt", "kid": current_key.kid}
-    signing_input = f"{b64url(json.dumps(header).encode())}.{b64url(json.dumps(claims_for(stack)).encode())}"
+    signing_input = (
+        f"{b64url(json.dumps(header).encode())}.{b64url(json.dumps(claims_for(stack)).encode())}"
+    )
     signature = hmac.new(public_pem, signing_input.encode(), hashlib.sha256).digest()
     assert_invalid_token(call(stack, f"{signing_input}.{b64url(signature)}"))
 
@@ -141,7 +151,9 @@ def test_f2_embedded_jwk_header(stack: LocalStack) -> None:
 def test_f2_jku_header(stack: LocalStack, current_key: SigningKey) -> None:
     attacker = ec.generate_private_key(ec.SECP256R1())
     token = jwt.encode(
-        claims_for(stack), attacker, algorithm="ES256",
+        claims_for(stack),
+        attacker,
+        algorithm="ES256",
         headers={"kid": current_key.kid, "typ": "at+jwt", "jku": "https://attacker.example/jwks"},
     )
     assert_invalid_token(call(stack, token))
@@ -151,7 +163,9 @@ def test_f2_jku_header(stack: LocalStack, current_key: SigningKey) -> None:
 def test_f2_wrong_typ(stack: LocalStack, current_key: SigningKey, typ: str | None) -> None:
     # typ=None makes pyjwt leave the header out altogether.
     headers: dict[str, Any] = {"kid": current_key.kid, "typ": typ}
-    token = jwt.encode(claims_for(stack), current_key.private_key, algorithm="ES256", headers=headers)
+    token = jwt.encode(
+        claims_for(stack), current_key.private_key, algorithm="ES256", headers=headers
+    )
     assert jwt.get_unverified_header(token).get("typ") == typ
     assert_invalid_token(call(stack, token))
 

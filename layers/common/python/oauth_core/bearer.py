@@ -144,14 +144,19 @@ class JwksCache:
         self._by_uri[uri] = cached
         return cached
 
+    def _must_load(self, cached: _CachedKeys | None, kid: str, now: float) -> bool:
+        if cached is None:
+            return True
+        age = now - cached.fetched_at
+        return age > self._max_age or (kid not in cached.keys and age >= self._min_refetch_interval)
+
     def key(self, uri: str, kid: str) -> jwt.PyJWK | None:
         with self._lock:
             cached = self._by_uri.get(uri)
             now = self._monotonic()
-            if cached is None or now - cached.fetched_at > self._max_age:
+            if self._must_load(cached, kid, now):
                 cached = self._load(uri)
-            elif kid not in cached.keys and now - cached.fetched_at >= self._min_refetch_interval:
-                cached = self._load(uri)
+            assert cached is not None
             return cached.keys.get(kid)
 
 

@@ -64,12 +64,14 @@ def presented_credentials(
         return PresentedCredentials(constants.AUTH_METHOD_BASIC, client_id, secret)
     if authorization:
         raise InvalidRequest("unsupported Authorization scheme for client authentication")
-    client_id = form.get("client_id")
-    if not client_id:
+    form_client_id = form.get("client_id")
+    if not form_client_id:
         raise InvalidClient("client authentication is required")
     if "client_secret" in form:
-        return PresentedCredentials(constants.AUTH_METHOD_POST, client_id, form["client_secret"])
-    return PresentedCredentials(constants.AUTH_METHOD_NONE, client_id, None)
+        return PresentedCredentials(
+            constants.AUTH_METHOD_POST, form_client_id, form["client_secret"]
+        )
+    return PresentedCredentials(constants.AUTH_METHOD_NONE, form_client_id, None)
 
 
 class ClientAuthenticator:
@@ -99,10 +101,12 @@ class ClientAuthenticator:
         if presented.method == constants.AUTH_METHOD_NONE:
             return client
         assert presented.client_secret is not None
-        if not self._secret_matches(client.client_id, presented.client_secret, fresh=False):
-            # A rotation may have happened since this container cached the secret.
-            if not self._secret_matches(client.client_id, presented.client_secret, fresh=True):
-                raise failure
+        # On a mismatch, re-read once: a rotation may have happened since this container cached.
+        if not any(
+            self._secret_matches(client.client_id, presented.client_secret, fresh=fresh)
+            for fresh in (False, True)
+        ):
+            raise failure
         return client
 
     def _secret_matches(self, client_id: str, presented: str, *, fresh: bool) -> bool:

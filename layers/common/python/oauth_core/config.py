@@ -49,7 +49,9 @@ class Settings:
         env = os.environ if env is None else env
         alg = env.get(constants.ENV_ACCESS_TOKEN_ALG, "ES256")
         if alg not in ("ES256", "RS256"):
-            raise ValueError(f"{constants.ENV_ACCESS_TOKEN_ALG} must be ES256 or RS256, got {alg!r}")
+            raise ValueError(
+                f"{constants.ENV_ACCESS_TOKEN_ALG} must be ES256 or RS256, got {alg!r}"
+            )
         return cls(
             clients_table=env.get(constants.ENV_CLIENTS_TABLE, constants.DEFAULT_CLIENTS_TABLE),
             users_table=env.get(constants.ENV_USERS_TABLE, constants.DEFAULT_USERS_TABLE),

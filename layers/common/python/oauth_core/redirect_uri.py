@@ -49,10 +49,12 @@ def validate_registration(uri: str) -> str:
     if scheme in ("http", "https"):
         if not parts.hostname:
             raise UnsafeRedirectUri("redirect URI must name a host")
-        if parts.scheme != scheme:
+        if not uri.startswith(f"{scheme}:"):
             raise UnsafeRedirectUri("redirect URI scheme must be lower case")
-        if scheme == "http" and parts.netloc.split(":")[0].lower() not in _LOOPBACK_HOSTS and not (
-            parts.netloc.startswith("[::1]")
+        if (
+            scheme == "http"
+            and parts.netloc.split(":")[0].lower() not in _LOOPBACK_HOSTS
+            and not (parts.netloc.startswith("[::1]"))
         ):
             raise UnsafeRedirectUri("plain http is allowed only for loopback redirect URIs")
         return uri

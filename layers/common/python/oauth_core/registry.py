@@ -93,7 +93,9 @@ def validate_metadata(data: Mapping[str, Any], *, now: int = 0) -> Client:
     if not isinstance(client_name, str) or len(client_name) > 200:
         raise InvalidClientMetadata("client_name", "must be a string of at most 200 characters")
     ttl = data.get("access_token_ttl")
-    if ttl is not None and (not isinstance(ttl, int) or isinstance(ttl, bool) or not 60 <= ttl <= 86400):
+    if ttl is not None and (
+        not isinstance(ttl, int) or isinstance(ttl, bool) or not 60 <= ttl <= 86400
+    ):
         raise InvalidClientMetadata("access_token_ttl", "must be an integer from 60 to 86400")
     alg = data.get("id_token_signed_response_alg", "RS256")
     if alg not in ("RS256", "ES256"):

@@ -24,7 +24,9 @@ class TableSpec:
     indexes: tuple[IndexSpec, ...] = ()
 
 
-CLIENTS = TableSpec("Clients", constants.ENV_CLIENTS_TABLE, constants.DEFAULT_CLIENTS_TABLE, "client_id")
+CLIENTS = TableSpec(
+    "Clients", constants.ENV_CLIENTS_TABLE, constants.DEFAULT_CLIENTS_TABLE, "client_id"
+)
 USERS_BY_SUB = IndexSpec("by-sub", "sub")
 USERS = TableSpec(
     "Users",

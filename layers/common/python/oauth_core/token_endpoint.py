@@ -38,5 +38,3 @@ class TokenEndpoint:
         )
         count("TokenIssued", grant_type=grant_type)
         return json_response(200, body)
-
-

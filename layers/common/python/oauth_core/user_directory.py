@@ -60,9 +60,7 @@ def check_claims(claims: Mapping[str, Any]) -> dict[str, Any]:
     for name, value in claims.items():
         if name not in PROFILE_CLAIMS:
             raise InvalidUser(name, "is not an OpenID Connect profile claim")
-        if not isinstance(value, str | bool | int) or (
-            isinstance(value, str) and len(value) > 512
-        ):
+        if not isinstance(value, str | bool | int) or (isinstance(value, str) and len(value) > 512):
             raise InvalidUser(name, "must be a string (at most 512 characters), boolean or integer")
     return dict(claims)
 
@@ -73,7 +71,11 @@ class UserDirectory:
         self._clock = clock
 
     def create(
-        self, username: Any, password: Any, claims: Mapping[str, Any] | None = None, *,
+        self,
+        username: Any,
+        password: Any,
+        claims: Mapping[str, Any] | None = None,
+        *,
         replace_existing: bool = False,
     ) -> User:
         if not isinstance(username, str) or not USERNAME_PATTERN.match(username):
@@ -99,7 +101,9 @@ class UserDirectory:
         return self._users.list()
 
     def set_password(self, username: str, password: str) -> User:
-        user = replace(self._require(username), password_hash=hash_password(check_password(password)))
+        user = replace(
+            self._require(username), password_hash=hash_password(check_password(password))
+        )
         self._users.put(user)
         return user
 

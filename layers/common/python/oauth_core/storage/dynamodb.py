@@ -41,7 +41,9 @@ class DynamoClientStore:
         if must_not_exist:
             extra["ConditionExpression"] = "attribute_not_exists(client_id)"
         with aws_errors("write client"):
-            self._db.put_item(TableName=self._table, Item=to_attrs(client_record.to_item()), **extra)
+            self._db.put_item(
+                TableName=self._table, Item=to_attrs(client_record.to_item()), **extra
+            )
 
     def delete(self, client_id: str) -> bool:
         with aws_errors("delete client"):

@@ -1,0 +1,115 @@
+"""Handlers called in-process with sample API Gateway events, AWS answered by moto."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from moto import mock_aws
+
+import resource_handler
+import token_handler
+from local_stack.aws import create_table
+from local_stack.gateway import LambdaContext
+from oauth_core import constants
+from oauth_core.bearer import AccessTokenVerifier, JwksCache
+from oauth_core.clock import SystemClock, SystemRandom
+from oauth_core.config import Settings
+from oauth_core.keys import KeySet
+from oauth_core.observability import logger
+from oauth_core.registry import ClientRegistry
+from oauth_core.resource_server import ResourceServer
+from oauth_core.storage import aws as aws_clients
+from oauth_core.storage.dynamodb import DynamoClientStore
+from oauth_core.storage.secrets_manager import SecretsManagerKeyStore, SecretsManagerSecretStore
+from oauth_core.tables import ALL_TABLES
+from tests.support import SERVICE_ID, SERVICE_SECRET, load_event
+
+Invoke = Callable[[Any, dict[str, Any]], dict[str, Any]]
+
+
+def _reset_handler_caches() -> None:
+    aws_clients.client.cache_clear()
+    for cached in (
+        token_handler.services,
+        token_handler.token_endpoint,
+        token_handler.discovery,
+        resource_handler.resource_server,
+    ):
+        # A test may have swapped one for a plain function.
+        getattr(cached, "cache_clear", lambda: None)()
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch, session_keys: KeySet) -> Iterator[Settings]:
+    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", constants.ENV_ISSUER):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", constants.METRICS_NAMESPACE)
+    with mock_aws():
+        _reset_handler_caches()
+        settings = Settings.from_env()
+        import boto3
+
+        dynamodb = boto3.client("dynamodb")
+        for spec in ALL_TABLES:
+            create_table(dynamodb, spec, settings.table_name(spec.env_var))
+        SecretsManagerKeyStore(settings.signing_keys_secret).save(session_keys)
+        clock = SystemClock()
+        ClientRegistry(
+            DynamoClientStore(settings.clients_table),
+            SecretsManagerSecretStore(
+                settings.client_secret_prefix, settings.secret_rotation_grace, clock
+            ),
+            clock,
+            SystemRandom(),
+        ).create(
+            {
+                "client_id": SERVICE_ID,
+                "client_secret": SERVICE_SECRET,
+                "grant_types": ["client_credentials"],
+                "scope": "read:data write:data",
+            }
+        )
+        yield settings
+    _reset_handler_caches()
+
+
+def invoke(module: Any, event: dict[str, Any]) -> dict[str, Any]:
+    result: dict[str, Any] = module.lambda_handler(event, LambdaContext(module.__name__))
+    return result
+
+
+def body_of(result: dict[str, Any]) -> Any:
+    return json.loads(result["body"])
+
+
+@pytest.fixture
+def log_output() -> Iterator[io.StringIO]:
+    """Everything the Powertools logger writes, formatted as in CloudWatch (JSON)."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logger.registered_formatter)
+    logger.addHandler(handler)
+    try:
+        yield stream
+    finally:
+        logger.removeHandler(handler)
+
+
+@pytest.fixture
+def resource_via_token_handler(monkeypatch: pytest.MonkeyPatch, aws: Settings) -> None:
+    """The resource function fetches the JWKS from the token function, as it would over HTTP."""
+
+    def fetch(uri: str) -> dict[str, Any]:
+        assert uri == "https://auth.example.com/.well-known/jwks.json"
+        return body_of(invoke(token_handler, load_event("jwks")))  # type: ignore[no-any-return]
+
+    server = ResourceServer(aws, AccessTokenVerifier(JwksCache(fetch)))
+    monkeypatch.setattr(resource_handler, "resource_server", lambda: server)
