@@ -16,6 +16,7 @@ from oauth_core.keys import KeySet
 from oauth_core.ports import rotate_stored_keys
 from oauth_core.registry import ClientRegistry
 from oauth_core.storage.dynamodb import DynamoClientStore, DynamoUserStore
+from oauth_core.storage.dynamodb_grants import DynamoGrantStore
 from oauth_core.storage.secrets_manager import SecretsManagerKeyStore, SecretsManagerSecretStore
 from oauth_core.user_directory import UserDirectory
 
@@ -84,8 +85,10 @@ class Admin:
         return ClientRegistry(store, secrets, SystemClock(), SystemRandom())
 
     def users(self) -> UserDirectory:
-        store = DynamoUserStore(self.settings.users_table, dynamodb=self.client("dynamodb"))
-        return UserDirectory(store, SystemClock())
+        dynamodb = self.client("dynamodb")
+        store = DynamoUserStore(self.settings.users_table, dynamodb=dynamodb)
+        grants = DynamoGrantStore(self.settings.grants_table, dynamodb=dynamodb)
+        return UserDirectory(store, SystemClock(), grants)
 
     def key_store(self) -> SecretsManagerKeyStore:
         return SecretsManagerKeyStore(

@@ -33,6 +33,11 @@ def write() -> Response:
     return to_response(run_json(resource_server().write, current_request(app)))
 
 
+@app.get("/userinfo")
+def userinfo() -> Response:
+    return to_response(run_json(resource_server().userinfo, current_request(app)))
+
+
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

@@ -12,7 +12,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from oauth_core.apigw import current_request, to_response
 from oauth_core.discovery import DiscoveryEndpoints
 from oauth_core.endpoint import run_json
+from oauth_core.introspection import IntrospectionEndpoint
 from oauth_core.observability import logger, metrics
+from oauth_core.revocation import RevocationEndpoint
 from oauth_core.routes import ALL_METHODS
 from oauth_core.services import Services, aws_services
 from oauth_core.token_endpoint import TokenEndpoint
@@ -40,9 +42,24 @@ def token() -> Response:
     return to_response(run_json(token_endpoint().handle, current_request(app)))
 
 
+@app.route("/revoke", method=ALL_METHODS)
+def revoke() -> Response:
+    return to_response(run_json(RevocationEndpoint(services()).handle, current_request(app)))
+
+
+@app.route("/introspect", method=ALL_METHODS)
+def introspect() -> Response:
+    return to_response(run_json(IntrospectionEndpoint(services()).handle, current_request(app)))
+
+
 @app.get("/.well-known/oauth-authorization-server")
 def authorization_server_metadata() -> Response:
     return to_response(run_json(discovery().metadata, current_request(app)))
+
+
+@app.get("/.well-known/openid-configuration")
+def openid_configuration() -> Response:
+    return to_response(run_json(discovery().openid_configuration, current_request(app)))
 
 
 @app.get("/.well-known/jwks.json")

@@ -8,7 +8,14 @@ from oauth_core.config import Settings
 from oauth_core.keys import KeySet
 from oauth_core.registry import ClientRegistry
 from oauth_core.services import Services
-from oauth_core.storage.memory import MemoryClientStore, MemoryKeyStore, MemorySecretStore
+from oauth_core.storage.memory import (
+    MemoryClientStore,
+    MemoryGrantStore,
+    MemoryKeyStore,
+    MemoryRateLimiter,
+    MemorySecretStore,
+    MemoryUserStore,
+)
 from tests.support import ISSUER, SERVICE_ID, SERVICE_SECRET
 
 
@@ -25,6 +32,9 @@ def services(clock: FixedClock, session_keys: KeySet) -> Services:
         clients=MemoryClientStore(),
         secrets=MemorySecretStore(settings.secret_rotation_grace, clock),
         keys=MemoryKeyStore(session_keys),
+        grants=MemoryGrantStore(),
+        users=MemoryUserStore(),
+        rate_limiter=MemoryRateLimiter(settings.failure_window),
         clock=clock,
         random=SystemRandom(),
     )

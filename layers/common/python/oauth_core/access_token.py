@@ -11,7 +11,7 @@ from typing import Any
 import jwt
 
 from oauth_core.constants import ACCESS_TOKEN_TYPE
-from oauth_core.keys import SigningKey
+from oauth_core.keys import KeySet, SigningKey
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,10 @@ class AccessTokenClaims:
     expires_in: int
     jwt_id: str
     auth_time: int | None = None
+    # Extensions: the grant (token family) it came from, and the user's released profile claims
+    # (RFC 9068 2.2.2), which is what /userinfo answers from without a database.
+    grant_id: str | None = None
+    profile: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         claims: dict[str, Any] = {
@@ -39,6 +43,10 @@ class AccessTokenClaims:
         }
         if self.auth_time is not None:
             claims["auth_time"] = self.auth_time
+        if self.grant_id is not None:
+            claims["grant_id"] = self.grant_id
+        if self.profile:
+            claims.update({k: v for k, v in self.profile.items() if k not in claims})
         return claims
 
 
@@ -51,3 +59,30 @@ def sign(claims: dict[str, Any], key: SigningKey, token_type: str | None = None)
 
 def issue(claims: AccessTokenClaims, key: SigningKey) -> str:
     return sign(claims.as_dict(), key, ACCESS_TOKEN_TYPE)
+
+
+def verify_own(token: str, keys: KeySet, issuer: str) -> dict[str, Any] | None:
+    """Claims of an access token this server issued and that is unexpired, else None.
+
+    For introspection and revocation, which hold the key set already: no JWKS fetch.
+    """
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError:
+        return None
+    if str(header.get("typ", "")).lower() != ACCESS_TOKEN_TYPE:
+        return None
+    key = next((k for k in keys.keys if k.kid == header.get("kid")), None)
+    if key is None or header.get("alg") != key.alg:
+        return None
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            key.private_key.public_key(),
+            algorithms=[key.alg],
+            issuer=issuer,
+            options={"verify_aud": False, "require": ["exp", "iat", "jti", "client_id"]},
+        )
+    except jwt.PyJWTError:
+        return None
+    return claims

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 
 from oauth_core.http import HttpRequest, HttpResponse
@@ -21,3 +23,22 @@ def to_response(response: HttpResponse) -> Response:
         headers=headers,
         cookies=list(response.cookies) or None,  # type: ignore[arg-type]
     )
+
+
+def run_page(endpoint: Callable[[HttpRequest], HttpResponse], request: HttpRequest) -> HttpResponse:
+    """Browser-facing endpoints: an unexpected failure is an HTML error page, not JSON."""
+    from oauth_core.endpoint import as_oauth_error
+    from oauth_core.observability import count, logger
+    from oauth_core.web import error_page
+
+    try:
+        return endpoint(request)
+    except Exception as exc:
+        error = as_oauth_error(exc)
+        logger.exception("page failed", extra={"error": error.error, "path": request.path})
+        count("OAuthError", error=error.error)
+        return error_page(
+            "The service is temporarily unable to complete this request. Try again shortly.",
+            status=error.status_code if error.status_code >= 500 else 500,
+            title="Temporarily unavailable",
+        )

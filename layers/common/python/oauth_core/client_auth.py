@@ -16,8 +16,10 @@ from urllib.parse import unquote_plus
 
 from oauth_core import constants
 from oauth_core.errors import InvalidClient, InvalidRequest
+from oauth_core.http import HttpRequest
 from oauth_core.models import Client
 from oauth_core.ports import ClientSecretStore, ClientStore
+from oauth_core.throttle import FailureThrottle
 
 BASIC_CHALLENGE = 'Basic realm="oauth", charset="UTF-8"'
 MAX_CREDENTIAL_LENGTH = 512
@@ -79,7 +81,11 @@ class ClientAuthenticator:
         self._clients = clients
         self._secrets = secrets
 
-    def authenticate(self, authorization: str | None, form: Mapping[str, str]) -> Client:
+    def authenticate(
+        self, authorization: str | None, form: Mapping[str, str], *, allow_disabled: bool = False
+    ) -> Client:
+        """The authenticated client. A disabled client authenticates only with allow_disabled,
+        for grants that answer it invalid_grant (SECURITY D7) rather than invalid_client."""
         presented = presented_credentials(authorization, form)
         failure = (
             _basic_failure()
@@ -92,7 +98,7 @@ class ClientAuthenticator:
         ):
             raise failure
         client = self._clients.get(presented.client_id)
-        if client is None or client.disabled:
+        if client is None or (client.disabled and not allow_disabled):
             self._spend_equal_time(presented.client_secret)
             raise failure
         if presented.method != client.token_endpoint_auth_method:
@@ -124,3 +130,33 @@ class ClientAuthenticator:
     @staticmethod
     def _spend_equal_time(presented: str | None) -> None:
         hmac.compare_digest((presented or "").encode("utf-8"), _DUMMY_SECRET.encode("utf-8"))
+
+
+class ThrottledAuthenticator:
+    """Client authentication with failures counted per client id and per address (E8)."""
+
+    def __init__(self, authenticator: ClientAuthenticator, throttle: FailureThrottle):
+        self._authenticator = authenticator
+        self._throttle = throttle
+
+    def authenticate(
+        self, request: HttpRequest, form: Mapping[str, str], *, allow_disabled: bool = False
+    ) -> Client:
+        authorization = request.header("authorization")
+        keys = (f"client:{_claimed_client_id(authorization, form)}", f"ip:{request.source_ip}")
+        self._throttle.check_local(*keys)
+        try:
+            return self._authenticator.authenticate(
+                authorization, form, allow_disabled=allow_disabled
+            )
+        except InvalidClient:
+            self._throttle.failed(*keys)
+            raise
+
+
+def _claimed_client_id(authorization: str | None, form: Mapping[str, str]) -> str:
+    """The client id a request claims, for counting its failures; never raises."""
+    try:
+        return presented_credentials(authorization, form).client_id[:MAX_CREDENTIAL_LENGTH]
+    except (InvalidClient, InvalidRequest):
+        return "-"

@@ -43,6 +43,14 @@ class Settings:
     client_cache_ttl: int = 60
     # How long a client's previous secret still works after a rotation.
     secret_rotation_grace: int = 24 * 3600
+    session_ttl: int = 8 * 3600
+    pending_request_ttl: int = 600
+    consent_ttl: int = 180 * 24 * 3600
+    id_token_ttl: int = 600
+    # Failed sign-ins (per account, per client IP) and failed client authentications allowed
+    # in one window before 429.
+    max_failures: int = 10
+    failure_window: int = 300
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -75,7 +83,15 @@ class Settings:
             secret_cache_ttl=_int(env, constants.ENV_SECRET_CACHE_TTL, 300),
             client_cache_ttl=_int(env, constants.ENV_CLIENT_CACHE_TTL, 60),
             secret_rotation_grace=_int(env, constants.ENV_SECRET_ROTATION_GRACE, 24 * 3600),
+            session_ttl=_int(env, constants.ENV_SESSION_TTL, 8 * 3600),
+            max_failures=_int(env, constants.ENV_MAX_FAILURES, 10),
+            failure_window=_int(env, constants.ENV_FAILURE_WINDOW, 300),
         )
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Plain-http cookies only for a loopback development issuer."""
+        return not (self.issuer or "").startswith("http://")
 
     def table_name(self, env_var: str) -> str:
         """The configured name of the table whose name is read from `env_var`."""

@@ -22,6 +22,9 @@ ENV_REFRESH_ABSOLUTE_TTL = "REFRESH_TOKEN_ABSOLUTE_TTL"
 ENV_SECRET_CACHE_TTL = "SECRET_CACHE_TTL"
 ENV_CLIENT_CACHE_TTL = "CLIENT_CACHE_TTL"
 ENV_SECRET_ROTATION_GRACE = "SECRET_ROTATION_GRACE"
+ENV_SESSION_TTL = "SESSION_TTL"
+ENV_MAX_FAILURES = "MAX_FAILED_ATTEMPTS"
+ENV_FAILURE_WINDOW = "FAILED_ATTEMPTS_WINDOW"
 
 # Default resource names: what the local stack creates and what oauthctl assumes without a stack.
 DEFAULT_CLIENTS_TABLE = "oauth-clients"
@@ -38,9 +41,11 @@ OUTPUT_GRANTS_TABLE = "GrantsTableName"
 OUTPUT_CLIENT_SECRET_PREFIX = "ClientSecretPrefix"
 OUTPUT_SIGNING_KEYS_SECRET = "SigningKeysSecretName"
 
-# The sample protected API's scopes.
+# The sample protected API's scopes, and OpenID Connect's.
 SCOPE_READ = "read:data"
 SCOPE_WRITE = "write:data"
+SCOPE_OPENID = "openid"
+OIDC_SCOPES = ("openid", "profile", "email", "phone", "offline_access")
 
 # Grant types and methods this server implements.
 GRANT_AUTHORIZATION_CODE = "authorization_code"

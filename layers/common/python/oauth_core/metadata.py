@@ -5,20 +5,40 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from oauth_core import constants
+from oauth_core import constants, keys, oidc, pkce
 
 
-def authorization_server_metadata(
-    issuer: str, grant_types: Iterable[str], scopes: Iterable[str]
-) -> dict[str, Any]:
-    grants = sorted(grant_types)
-    metadata: dict[str, Any] = {
+def authorization_server_metadata(issuer: str, grant_types: Iterable[str]) -> dict[str, Any]:
+    auth_methods = list(constants.SUPPORTED_AUTH_METHODS)
+    confidential_methods = [m for m in auth_methods if m != constants.AUTH_METHOD_NONE]
+    return {
         "issuer": issuer,
+        "authorization_endpoint": f"{issuer}/authorize",
         "token_endpoint": f"{issuer}/token",
         "jwks_uri": f"{issuer}/.well-known/jwks.json",
-        "grant_types_supported": grants,
-        "token_endpoint_auth_methods_supported": list(constants.SUPPORTED_AUTH_METHODS),
-        "scopes_supported": sorted(scopes),
-        "response_types_supported": [],
+        "revocation_endpoint": f"{issuer}/revoke",
+        "introspection_endpoint": f"{issuer}/introspect",
+        "userinfo_endpoint": f"{issuer}/userinfo",
+        "scopes_supported": [*constants.OIDC_SCOPES, constants.SCOPE_READ, constants.SCOPE_WRITE],
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": sorted(grant_types),
+        "token_endpoint_auth_methods_supported": auth_methods,
+        "revocation_endpoint_auth_methods_supported": auth_methods,
+        "introspection_endpoint_auth_methods_supported": confidential_methods,
+        "code_challenge_methods_supported": list(pkce.SUPPORTED_METHODS),
+        "authorization_response_iss_parameter_supported": True,
+        "prompt_values_supported": ["none", "login", "consent"],
     }
-    return metadata
+
+
+def openid_configuration(issuer: str, grant_types: Iterable[str]) -> dict[str, Any]:
+    return {
+        **authorization_server_metadata(issuer, grant_types),
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": list(keys.SUPPORTED_ALGS),
+        "claims_supported": list(oidc.CLAIMS_SUPPORTED),
+        "claims_parameter_supported": False,
+        "request_parameter_supported": False,
+        "request_uri_parameter_supported": False,
+    }

@@ -92,3 +92,82 @@ class User:
             disabled=bool(item.get("disabled", False)),
             created_at=int(item.get("created_at", 0)),
         )
+
+
+@dataclass(frozen=True)
+class PendingAuthorization:
+    """An authorization request waiting for the user, kept server-side under an opaque id."""
+
+    request_hash: str
+    client_id: str
+    redirect_uri: str
+    scope: str
+    state: str | None
+    nonce: str | None
+    code_challenge: str
+    prompt: tuple[str, ...]
+    max_age: int | None
+    login_hint: str | None
+    expires_at: int
+    redirect_uri_required: bool = True
+
+
+@dataclass(frozen=True)
+class Session:
+    session_hash: str
+    sub: str
+    username: str
+    auth_time: int
+    expires_at: int
+    # A snapshot of the user's profile claims taken at sign-in, so issuing a code needs no
+    # user read.
+    claims: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AuthorizationCode:
+    code_hash: str
+    client_id: str
+    redirect_uri: str
+    scope: str
+    code_challenge: str
+    nonce: str | None
+    sub: str
+    auth_time: int
+    claims: dict[str, Any]  # the user's profile claims the scopes allow, for the ID token
+    expires_at: int  # the code's own 60 s lifetime
+    # Whether /authorize was sent a redirect_uri: then /token must repeat it (RFC 6749 4.1.3).
+    redirect_uri_required: bool = True
+    consumed: bool = False
+    consumed_by: str | None = None
+    family_id: str | None = None
+
+
+@dataclass(frozen=True)
+class TokenFamily:
+    """One grant: every refresh token rotated from one code. Revoking it kills them all."""
+
+    family_id: str
+    client_id: str
+    sub: str
+    scope: str
+    auth_time: int
+    claims: dict[str, Any]
+    created_at: int
+    absolute_expires_at: int
+    revoked: bool = False
+
+
+@dataclass(frozen=True)
+class RefreshToken:
+    token_hash: str
+    family_id: str
+    client_id: str
+    sub: str
+    scope: str  # the family's scope: a narrower refresh never narrows the family
+    idle_expires_at: int
+    absolute_expires_at: int
+    auth_time: int = 0
+    claims: dict[str, Any] = field(default_factory=dict)
+    used: bool = False
+    used_by: str | None = None

@@ -5,7 +5,15 @@ from __future__ import annotations
 from typing import Protocol
 
 from oauth_core.keys import KeySet
-from oauth_core.models import Client, User
+from oauth_core.models import (
+    AuthorizationCode,
+    Client,
+    PendingAuthorization,
+    RefreshToken,
+    Session,
+    TokenFamily,
+    User,
+)
 
 
 class ClientStore(Protocol):
@@ -58,3 +66,72 @@ def rotate_stored_keys(store: KeyStore, now: int) -> KeySet:
     rotated = store.load().rotate(now)
     store.save(rotated)
     return rotated
+
+
+class GrantStore(Protocol):
+    """Short-lived grant state. The methods that say 'atomically' are single transactions."""
+
+    def put_pending(self, pending: PendingAuthorization) -> None: ...
+
+    def get_pending(self, request_hash: str) -> PendingAuthorization | None: ...
+
+    def delete_pending(self, request_hash: str) -> None: ...
+
+    def put_session(self, session: Session) -> None: ...
+
+    def get_session(self, session_hash: str) -> Session | None: ...
+
+    def delete_session(self, session_hash: str) -> None: ...
+
+    def get_consent(self, sub: str, client_id: str) -> frozenset[str]: ...
+
+    def put_consent(
+        self, sub: str, client_id: str, scopes: frozenset[str], expires_at: int
+    ) -> None: ...
+
+    def put_code(self, code: AuthorizationCode, retain_until: int) -> None: ...
+
+    def get_code(self, code_hash: str) -> AuthorizationCode | None: ...
+
+    def redeem_code(
+        self,
+        code_hash: str,
+        request_id: str,
+        now: int,
+        family: TokenFamily,
+        refresh: RefreshToken | None,
+    ) -> None:
+        """Atomically: mark the code consumed (it must be unconsumed and unexpired), create the
+        family and its first refresh token. Raises ConditionFailed if the code lost."""
+        ...
+
+    def get_refresh(self, token_hash: str) -> RefreshToken | None: ...
+
+    def rotate_refresh(
+        self, old: RefreshToken, request_id: str, now: int, new: RefreshToken
+    ) -> None:
+        """Atomically: mark `old` used (it must be unused and within its idle lifetime), write
+        `new`, and require the family to be live. Raises ConditionFailed otherwise."""
+        ...
+
+    def get_family(self, family_id: str) -> TokenFamily | None: ...
+
+    def revoke_family(self, family_id: str) -> None: ...
+
+    def revoke_families_of(self, sub: str) -> int:
+        """Revoke every family of a user and end their sessions (a disabled user)."""
+        ...
+
+    def revoke_access_token(self, jti: str, expires_at: int) -> None: ...
+
+    def is_access_token_revoked(self, jti: str) -> bool: ...
+
+
+class RateLimiter(Protocol):
+    def failures(self, key: str, now: int) -> int:
+        """Failures recorded under `key` in the current window."""
+        ...
+
+    def record_failure(self, key: str, now: int) -> int:
+        """Count one failure; returns the count in the current window."""
+        ...

@@ -18,9 +18,12 @@ from oauth_core.bearer import (
     require_scope,
 )
 from oauth_core.config import Settings
-from oauth_core.constants import SCOPE_READ, SCOPE_WRITE
+from oauth_core.constants import SCOPE_OPENID, SCOPE_READ, SCOPE_WRITE
 from oauth_core.http import HttpRequest, HttpResponse, json_response
 from oauth_core.observability import count, logger
+from oauth_core.oidc import SCOPE_CLAIMS
+
+PROFILE_CLAIM_NAMES = tuple(name for names in SCOPE_CLAIMS.values() for name in names)
 
 REALM = "oauth"
 
@@ -76,6 +79,15 @@ class ResourceServer:
 
     def write(self, request: HttpRequest) -> HttpResponse:
         return self.protected(request, SCOPE_WRITE, lambda c: _describe(c, "write"))
+
+    def userinfo(self, request: HttpRequest) -> HttpResponse:
+        """OIDC Core 5.3, answered from the claims the access token carries (no database)."""
+        return self.protected(request, SCOPE_OPENID, _userinfo)
+
+
+def _userinfo(claims: dict[str, Any]) -> dict[str, Any]:
+    released = {name: claims[name] for name in PROFILE_CLAIM_NAMES if name in claims}
+    return {"sub": claims["sub"], **released}
 
 
 def _describe(claims: dict[str, Any], action: str) -> dict[str, Any]:

@@ -5,10 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from oauth_core.client_auth import ClientAuthenticator
+from oauth_core.client_auth import ClientAuthenticator, ThrottledAuthenticator
 from oauth_core.clock import Clock, Random, SystemClock, SystemRandom
 from oauth_core.config import Settings
-from oauth_core.ports import ClientSecretStore, ClientStore, KeyStore
+from oauth_core.ports import (
+    ClientSecretStore,
+    ClientStore,
+    GrantStore,
+    KeyStore,
+    RateLimiter,
+    UserStore,
+)
+from oauth_core.throttle import FailureThrottle
 from oauth_core.tokens import TokenIssuer
 
 
@@ -18,12 +26,20 @@ class Services:
     clients: ClientStore
     secrets: ClientSecretStore
     keys: KeyStore
+    grants: GrantStore
+    users: UserStore
+    rate_limiter: RateLimiter
     clock: Clock = field(default_factory=SystemClock)
     random: Random = field(default_factory=SystemRandom)
 
     @cached_property
     def authenticator(self) -> ClientAuthenticator:
         return ClientAuthenticator(self.clients, self.secrets)
+
+    @cached_property
+    def client_auth(self) -> ThrottledAuthenticator:
+        throttle = FailureThrottle(self.rate_limiter, self.settings, self.clock)
+        return ThrottledAuthenticator(self.authenticator, throttle)
 
     @cached_property
     def token_issuer(self) -> TokenIssuer:
@@ -33,7 +49,8 @@ class Services:
 def aws_services(settings: Settings | None = None, *, cached: bool = True) -> Services:
     """Services backed by DynamoDB and Secrets Manager, with per-container caches."""
     from oauth_core.storage.cache import CachedClientStore, CachedKeyStore, CachedSecretStore
-    from oauth_core.storage.dynamodb import DynamoClientStore
+    from oauth_core.storage.dynamodb import DynamoClientStore, DynamoUserStore
+    from oauth_core.storage.dynamodb_grants import DynamoGrantStore, DynamoRateLimiter
     from oauth_core.storage.secrets_manager import SecretsManagerKeyStore, SecretsManagerSecretStore
 
     settings = settings or Settings.from_env()
@@ -47,4 +64,13 @@ def aws_services(settings: Settings | None = None, *, cached: bool = True) -> Se
         clients = CachedClientStore(clients, settings.client_cache_ttl)
         secrets = CachedSecretStore(secrets, settings.secret_cache_ttl)
         keys = CachedKeyStore(keys, settings.secret_cache_ttl)
-    return Services(settings, clients, secrets, keys, clock=clock)
+    return Services(
+        settings,
+        clients,
+        secrets,
+        keys,
+        grants=DynamoGrantStore(settings.grants_table),
+        users=DynamoUserStore(settings.users_table),
+        rate_limiter=DynamoRateLimiter(settings.grants_table, settings.failure_window),
+        clock=clock,
+    )

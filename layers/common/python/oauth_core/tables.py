@@ -35,15 +35,20 @@ USERS = TableSpec(
     "username",
     indexes=(USERS_BY_SUB,),
 )
-# Short-lived, self-expiring items (codes, refresh tokens, sessions, counters): TTL deletes them,
-# and point-in-time recovery would only restore what has expired anyway.
+# A sparse index: only token families and sessions carry `owner_sub`, so disabling a user can
+# find and revoke them without a scan.
+GRANTS_BY_OWNER = IndexSpec("by-owner", "owner_sub")
+# Short-lived, self-expiring items (codes, refresh tokens, sessions, counters): TTL deletes them
+# (lazily, so every read checks expiry itself), and point-in-time recovery would only restore
+# what has expired anyway.
 GRANTS = TableSpec(
     "Grants",
     constants.ENV_GRANTS_TABLE,
     constants.DEFAULT_GRANTS_TABLE,
     "pk",
-    ttl_attribute="expires_at",
+    ttl_attribute="purge_at",
     point_in_time_recovery=False,
+    indexes=(GRANTS_BY_OWNER,),
 )
 
 ALL_TABLES: tuple[TableSpec, ...] = (CLIENTS, USERS, GRANTS)

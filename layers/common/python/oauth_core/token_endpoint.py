@@ -4,17 +4,28 @@ from __future__ import annotations
 
 from oauth_core.errors import InvalidRequest, UnauthorizedClient, UnsupportedGrantType
 from oauth_core.grants import Grant, GrantContext
+from oauth_core.grants.authorization_code import AuthorizationCodeGrant
 from oauth_core.grants.client_credentials import ClientCredentialsGrant
+from oauth_core.grants.refresh_token import RefreshTokenGrant
 from oauth_core.http import HttpRequest, HttpResponse, json_response, parse_form
 from oauth_core.observability import count, logger
 from oauth_core.services import Services
 
 
+def default_grants(services: Services) -> list[Grant]:
+    return [
+        AuthorizationCodeGrant(services),
+        RefreshTokenGrant(services),
+        ClientCredentialsGrant(services.token_issuer),
+    ]
+
+
 class TokenEndpoint:
     def __init__(self, services: Services, grants: list[Grant] | None = None):
         self._services = services
-        grants = grants or [ClientCredentialsGrant(services.token_issuer)]
-        self.grants: dict[str, Grant] = {grant.grant_type: grant for grant in grants}
+        self.grants: dict[str, Grant] = {
+            grant.grant_type: grant for grant in (grants or default_grants(services))
+        }
 
     def handle(self, request: HttpRequest) -> HttpResponse:
         if request.raw_query:
@@ -27,7 +38,8 @@ class TokenEndpoint:
         grant = self.grants.get(grant_type)
         if grant is None:
             raise UnsupportedGrantType(f"grant_type {grant_type!r} is not supported")
-        client = self._services.authenticator.authenticate(request.header("authorization"), form)
+        # Disabled clients authenticate here so that their grants answer invalid_grant (D7).
+        client = self._services.client_auth.authenticate(request, form, allow_disabled=True)
         if not client.allows_grant(grant_type):
             raise UnauthorizedClient(f"the client is not registered for {grant_type}")
         issuer = self._services.settings.issuer_for(request.domain_name)

@@ -1,15 +1,20 @@
-"""Issuing tokens: the access token (RFC 9068 JWT) and the RFC 6749 5.1 response body."""
+"""Issuing tokens: RFC 9068 access tokens, OIDC ID tokens, opaque refresh tokens and codes."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from oauth_core import access_token
+from oauth_core import access_token, oidc
 from oauth_core.clock import Clock, Random
 from oauth_core.config import Settings
+from oauth_core.constants import SCOPE_OPENID
 from oauth_core.models import Client
 from oauth_core.ports import KeyStore
+
+# 32 random bytes: 256 bits for codes and refresh tokens, 128 bits for token ids.
+OPAQUE_TOKEN_BYTES = 32
+TOKEN_ID_BYTES = 16
 
 
 @dataclass(frozen=True)
@@ -19,12 +24,27 @@ class IssuedAccessToken:
     jwt_id: str
 
 
+@dataclass(frozen=True)
+class UserGrant:
+    """What a user granted a client: the subject, when they signed in, and their claims."""
+
+    sub: str
+    auth_time: int
+    scope: str
+    claims: dict[str, Any]
+    nonce: str | None = None
+    grant_id: str | None = None
+
+
 class TokenIssuer:
     def __init__(self, settings: Settings, keys: KeyStore, clock: Clock, random: Random):
         self._settings = settings
         self._keys = keys
         self._clock = clock
         self._random = random
+
+    def opaque(self) -> str:
+        return self._random.token(OPAQUE_TOKEN_BYTES)
 
     def access_token(
         self,
@@ -34,9 +54,11 @@ class TokenIssuer:
         subject: str,
         scope: str,
         auth_time: int | None = None,
+        grant_id: str | None = None,
+        profile: dict[str, Any] | None = None,
     ) -> IssuedAccessToken:
         expires_in = client.access_token_ttl or self._settings.access_token_ttl
-        jwt_id = self._random.token(16)
+        jwt_id = self._random.token(TOKEN_ID_BYTES)
         claims = access_token.AccessTokenClaims(
             issuer=issuer,
             audience=self._settings.audience_for(issuer),
@@ -47,9 +69,43 @@ class TokenIssuer:
             expires_in=expires_in,
             jwt_id=jwt_id,
             auth_time=auth_time,
+            grant_id=grant_id,
+            profile=profile,
         )
         key = self._keys.load().current(self._settings.access_token_alg)
         return IssuedAccessToken(access_token.issue(claims, key), expires_in, jwt_id)
+
+    def user_tokens(
+        self, *, issuer: str, client: Client, grant: UserGrant, with_id_token: bool = True
+    ) -> dict[str, Any]:
+        """The access token and, for `openid`, the ID token of a user's grant."""
+        scopes = grant.scope.split()
+        released = oidc.claims_for_scopes(grant.claims, scopes) if SCOPE_OPENID in scopes else {}
+        issued = self.access_token(
+            issuer=issuer,
+            client=client,
+            subject=grant.sub,
+            scope=grant.scope,
+            auth_time=grant.auth_time,
+            grant_id=grant.grant_id,
+            profile=released,
+        )
+        body = token_response(issued, grant.scope)
+        if with_id_token and SCOPE_OPENID in scopes:
+            key = self._keys.load().current(client.id_token_signed_response_alg)
+            body["id_token"] = oidc.id_token(
+                issuer=issuer,
+                client_id=client.client_id,
+                sub=grant.sub,
+                auth_time=grant.auth_time,
+                nonce=grant.nonce,
+                access_token_value=issued.token,
+                claims=released,
+                now=self._clock.now(),
+                ttl=self._settings.id_token_ttl,
+                key=key,
+            )
+        return body
 
 
 def token_response(issued: IssuedAccessToken, scope: str, **extra: Any) -> dict[str, Any]:

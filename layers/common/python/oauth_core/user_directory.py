@@ -12,7 +12,7 @@ from oauth_core.clock import Clock
 from oauth_core.errors import ConditionFailed
 from oauth_core.models import User
 from oauth_core.passwords import MAX_PASSWORD_BYTES, hash_password
-from oauth_core.ports import UserStore
+from oauth_core.ports import GrantStore, UserStore
 
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9._@+-]{1,128}$")
 MIN_PASSWORD_LENGTH = 8
@@ -66,9 +66,10 @@ def check_claims(claims: Mapping[str, Any]) -> dict[str, Any]:
 
 
 class UserDirectory:
-    def __init__(self, users: UserStore, clock: Clock):
+    def __init__(self, users: UserStore, clock: Clock, grants: GrantStore | None = None):
         self._users = users
         self._clock = clock
+        self._grants = grants
 
     def create(
         self,
@@ -110,10 +111,20 @@ class UserDirectory:
     def set_disabled(self, username: str, disabled: bool) -> User:
         user = replace(self._require(username), disabled=disabled)
         self._users.put(user)
+        if disabled:
+            self._end_grants(user.sub)
         return user
 
     def delete(self, username: str) -> bool:
+        user = self._users.get(username)
+        if user is not None:
+            self._end_grants(user.sub)
         return self._users.delete(username)
+
+    def _end_grants(self, sub: str) -> None:
+        """A disabled or deleted user's refresh tokens and sessions stop working (D7)."""
+        if self._grants is not None:
+            self._grants.revoke_families_of(sub)
 
     def _require(self, username: str) -> User:
         user = self._users.get(username)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from oauth_core.http import HttpRequest
@@ -14,6 +15,9 @@ from oauth_core.models import Client
 class GrantContext:
     issuer: str
     request: HttpRequest
+    # Recorded on the items a grant writes, so a retry that finds its own committed write
+    # recognises it as success, not as a replay.
+    attempt_id: str = field(default_factory=lambda: secrets.token_hex(16))
 
 
 class Grant(Protocol):

@@ -21,8 +21,8 @@ class ClientCredentialsGrant:
     def issue(
         self, client: Client, form: Mapping[str, str], context: GrantContext
     ) -> dict[str, Any]:
-        if client.is_public:
-            raise UnauthorizedClient("public clients cannot use client_credentials")
+        if client.is_public or client.disabled:
+            raise UnauthorizedClient("this client cannot use client_credentials")
         granted = scope.render(scope.narrow(form.get("scope"), client.allowed_scopes))
         issued = self._issuer.access_token(
             issuer=context.issuer, client=client, subject=client.client_id, scope=granted

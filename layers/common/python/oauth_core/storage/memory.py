@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 
 from oauth_core.clock import Clock, SystemClock
 from oauth_core.errors import ConditionFailed
 from oauth_core.keys import KeySet
-from oauth_core.models import Client, User
+from oauth_core.models import (
+    AuthorizationCode,
+    Client,
+    PendingAuthorization,
+    RefreshToken,
+    Session,
+    TokenFamily,
+    User,
+)
 
 
 class MemoryClientStore:
@@ -97,3 +106,126 @@ class MemoryUserStore:
 
     def list(self) -> list[User]:
         return sorted(self._users.values(), key=lambda u: u.username)
+
+
+class MemoryGrantStore:
+    """The same atomic semantics as the DynamoDB adapter, under one lock."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.pending: dict[str, PendingAuthorization] = {}
+        self.sessions: dict[str, Session] = {}
+        self.consents: dict[tuple[str, str], frozenset[str]] = {}
+        self.codes: dict[str, AuthorizationCode] = {}
+        self.families: dict[str, TokenFamily] = {}
+        self.refresh_tokens: dict[str, RefreshToken] = {}
+        self.revoked_jtis: dict[str, int] = {}
+
+    def put_pending(self, pending: PendingAuthorization) -> None:
+        self.pending[pending.request_hash] = pending
+
+    def get_pending(self, request_hash: str) -> PendingAuthorization | None:
+        return self.pending.get(request_hash)
+
+    def delete_pending(self, request_hash: str) -> None:
+        self.pending.pop(request_hash, None)
+
+    def put_session(self, session: Session) -> None:
+        self.sessions[session.session_hash] = session
+
+    def get_session(self, session_hash: str) -> Session | None:
+        return self.sessions.get(session_hash)
+
+    def delete_session(self, session_hash: str) -> None:
+        self.sessions.pop(session_hash, None)
+
+    def get_consent(self, sub: str, client_id: str) -> frozenset[str]:
+        return self.consents.get((sub, client_id), frozenset())
+
+    def put_consent(
+        self, sub: str, client_id: str, scopes: frozenset[str], expires_at: int
+    ) -> None:
+        self.consents[(sub, client_id)] = scopes
+
+    def put_code(self, code: AuthorizationCode, retain_until: int) -> None:
+        self.codes[code.code_hash] = code
+
+    def get_code(self, code_hash: str) -> AuthorizationCode | None:
+        return self.codes.get(code_hash)
+
+    def redeem_code(
+        self,
+        code_hash: str,
+        request_id: str,
+        now: int,
+        family: TokenFamily,
+        refresh: RefreshToken | None,
+    ) -> None:
+        with self._lock:
+            code = self.codes.get(code_hash)
+            if code is None or code.consumed or code.expires_at <= now:
+                raise ConditionFailed("code")
+            if family.family_id in self.families:
+                raise ConditionFailed("family")
+            self.codes[code_hash] = replace(
+                code, consumed=True, consumed_by=request_id, family_id=family.family_id
+            )
+            self.families[family.family_id] = family
+            if refresh is not None:
+                self.refresh_tokens[refresh.token_hash] = refresh
+
+    def get_refresh(self, token_hash: str) -> RefreshToken | None:
+        return self.refresh_tokens.get(token_hash)
+
+    def rotate_refresh(
+        self, old: RefreshToken, request_id: str, now: int, new: RefreshToken
+    ) -> None:
+        with self._lock:
+            current = self.refresh_tokens.get(old.token_hash)
+            family = self.families.get(old.family_id)
+            if current is None or current.used or current.idle_expires_at <= now:
+                raise ConditionFailed("refresh token")
+            if family is None or family.revoked or family.absolute_expires_at <= now:
+                raise ConditionFailed("family")
+            self.refresh_tokens[old.token_hash] = replace(current, used=True, used_by=request_id)
+            self.refresh_tokens[new.token_hash] = new
+
+    def get_family(self, family_id: str) -> TokenFamily | None:
+        return self.families.get(family_id)
+
+    def revoke_family(self, family_id: str) -> None:
+        with self._lock:
+            family = self.families.get(family_id)
+            if family is not None:
+                self.families[family_id] = replace(family, revoked=True)
+
+    def revoke_families_of(self, sub: str) -> int:
+        with self._lock:
+            ids = [f.family_id for f in self.families.values() if f.sub == sub and not f.revoked]
+            for family_id in ids:
+                self.families[family_id] = replace(self.families[family_id], revoked=True)
+            for key in [k for k, s in self.sessions.items() if s.sub == sub]:
+                del self.sessions[key]
+        return len(ids)
+
+    def revoke_access_token(self, jti: str, expires_at: int) -> None:
+        self.revoked_jtis[jti] = expires_at
+
+    def is_access_token_revoked(self, jti: str) -> bool:
+        return jti in self.revoked_jtis
+
+
+class MemoryRateLimiter:
+    def __init__(self, window: int = 300):
+        self._window = window
+        self._counts: dict[tuple[str, int], int] = {}
+        self._lock = threading.Lock()
+
+    def failures(self, key: str, now: int) -> int:
+        return self._counts.get((key, now // self._window), 0)
+
+    def record_failure(self, key: str, now: int) -> int:
+        with self._lock:
+            slot = (key, now // self._window)
+            self._counts[slot] = self._counts.get(slot, 0) + 1
+            return self._counts[slot]

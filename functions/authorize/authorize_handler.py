@@ -1,0 +1,33 @@
+"""Authorize function: GET /authorize. Logic: oauth_core.authorization."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from oauth_core.apigw import current_request, run_page, to_response
+from oauth_core.authorization import AuthorizationEndpoint
+from oauth_core.observability import logger, metrics
+from oauth_core.services import aws_services
+
+app = APIGatewayHttpResolver()
+
+
+@cache
+def endpoint() -> AuthorizationEndpoint:
+    return AuthorizationEndpoint(aws_services())
+
+
+@app.get("/authorize")
+def authorize() -> Response:
+    return to_response(run_page(endpoint().handle, current_request(app)))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

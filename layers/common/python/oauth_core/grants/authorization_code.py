@@ -1,0 +1,116 @@
+"""The Authorization Code grant (RFC 6749 4.1.3) with PKCE (RFC 7636).
+
+Single use is enforced by one DynamoDB transaction: the code is marked consumed on condition
+that it was not, and the token family and first refresh token are created in the same write.
+A second redemption revokes the family the first one created (RFC 9700 4.5), but only when the
+replay comes from the code's own client with the right verifier: a stranger holding a stolen
+code must not be able to revoke a user's grant.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from typing import Any
+
+from oauth_core import constants, pkce
+from oauth_core.errors import ConditionFailed, InvalidGrant, InvalidRequest
+from oauth_core.grants import GrantContext
+from oauth_core.hashing import token_hash
+from oauth_core.models import AuthorizationCode, Client, RefreshToken, TokenFamily
+from oauth_core.observability import count, logger
+from oauth_core.services import Services
+from oauth_core.tokens import UserGrant
+
+
+class AuthorizationCodeGrant:
+    grant_type = constants.GRANT_AUTHORIZATION_CODE
+
+    def __init__(self, services: Services):
+        self._services = services
+
+    def issue(
+        self, client: Client, form: Mapping[str, str], context: GrantContext
+    ) -> dict[str, Any]:
+        code_value = form.get("code")
+        if not code_value:
+            raise InvalidRequest("code is required")
+        if client.disabled:
+            raise InvalidGrant("the client is disabled")
+        store = self._services.grants
+        now = self._services.clock.now()
+        code = store.get_code(token_hash(code_value))
+        if code is None or code.client_id != client.client_id:
+            raise InvalidGrant("the authorization code is invalid")
+        if code.consumed:
+            self._replayed(code, form.get("code_verifier"))
+        if code.expires_at <= now:
+            raise InvalidGrant("the authorization code has expired")
+        redirect_uri = form.get("redirect_uri")
+        if redirect_uri != code.redirect_uri and (redirect_uri or code.redirect_uri_required):
+            raise InvalidGrant("redirect_uri does not match the authorization request")
+        pkce.verify(form.get("code_verifier"), code.code_challenge)
+
+        family_id = secrets.token_hex(16)
+        settings = self._services.settings
+        family = TokenFamily(
+            family_id=family_id,
+            client_id=client.client_id,
+            sub=code.sub,
+            scope=code.scope,
+            auth_time=code.auth_time,
+            claims=code.claims,
+            created_at=now,
+            absolute_expires_at=now + settings.refresh_token_absolute_ttl,
+        )
+        refresh_value = None
+        refresh = None
+        if client.allows_grant(constants.GRANT_REFRESH_TOKEN):
+            refresh_value = self._services.token_issuer.opaque()
+            refresh = RefreshToken(
+                token_hash=token_hash(refresh_value),
+                family_id=family_id,
+                client_id=client.client_id,
+                sub=code.sub,
+                scope=code.scope,
+                idle_expires_at=now + settings.refresh_token_idle_ttl,
+                absolute_expires_at=family.absolute_expires_at,
+                auth_time=code.auth_time,
+                claims=code.claims,
+            )
+        request_id = context.attempt_id
+        try:
+            store.redeem_code(code.code_hash, request_id, now, family, refresh)
+        except ConditionFailed:
+            latest = store.get_code(code.code_hash)
+            if latest is None or latest.consumed_by != request_id:
+                # Lost a race against another redemption of the same code: a replay.
+                if latest is not None and latest.family_id:
+                    store.revoke_family(latest.family_id)
+                count("CodeReplay")
+                raise InvalidGrant("the authorization code was already used") from None
+            # Our own write had committed (a retry found it): carry on.
+        grant = UserGrant(
+            sub=code.sub,
+            auth_time=code.auth_time,
+            scope=code.scope,
+            claims=code.claims,
+            nonce=code.nonce,
+            grant_id=family_id,
+        )
+        body = self._services.token_issuer.user_tokens(
+            issuer=context.issuer, client=client, grant=grant
+        )
+        if refresh_value:
+            body["refresh_token"] = refresh_value
+        return body
+
+    def _replayed(self, code: AuthorizationCode, verifier: str | None) -> None:
+        if code.family_id and pkce.verifier_matches(verifier, code.code_challenge):
+            self._services.grants.revoke_family(code.family_id)
+            logger.warning(
+                "authorization code replayed: grant revoked",
+                extra={"client_id": code.client_id, "grant_id": code.family_id},
+            )
+            count("CodeReplay")
+        raise InvalidGrant("the authorization code was already used")

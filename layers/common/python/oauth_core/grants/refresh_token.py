@@ -1,0 +1,86 @@
+"""The Refresh Token grant (RFC 6749 6) with rotation and reuse detection (RFC 9700 4.14).
+
+Every refresh returns a new refresh token and marks the old one used, in one transaction that
+also requires the family to be live. Presenting a used token revokes the whole family. Two
+refreshes racing with the same token: one wins; the loser gets invalid_grant and the family
+survives (an honest client can race itself), but the loser's token is now used, so presenting
+it again is reuse and revokes the family.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+from oauth_core import constants, scope
+from oauth_core.errors import ConditionFailed, InvalidGrant, InvalidRequest
+from oauth_core.grants import GrantContext
+from oauth_core.hashing import token_hash
+from oauth_core.models import Client
+from oauth_core.observability import count, logger
+from oauth_core.services import Services
+from oauth_core.tokens import UserGrant
+
+
+class RefreshTokenGrant:
+    grant_type = constants.GRANT_REFRESH_TOKEN
+
+    def __init__(self, services: Services):
+        self._services = services
+
+    def issue(
+        self, client: Client, form: Mapping[str, str], context: GrantContext
+    ) -> dict[str, Any]:
+        value = form.get("refresh_token")
+        if not value:
+            raise InvalidRequest("refresh_token is required")
+        if client.disabled:
+            raise InvalidGrant("the client is disabled")
+        store = self._services.grants
+        now = self._services.clock.now()
+        current = store.get_refresh(token_hash(value))
+        if current is None or current.client_id != client.client_id:
+            raise InvalidGrant("the refresh token is invalid")
+        if current.used:
+            store.revoke_family(current.family_id)
+            logger.warning(
+                "refresh token reused: grant revoked",
+                extra={"client_id": client.client_id, "grant_id": current.family_id},
+            )
+            count("RefreshTokenReuse")
+            raise InvalidGrant("the refresh token was already used")
+        if current.idle_expires_at <= now or current.absolute_expires_at <= now:
+            raise InvalidGrant("the refresh token has expired")
+        granted = scope.narrow(form.get("scope"), scope.parse(current.scope))
+
+        settings = self._services.settings
+        new_value = self._services.token_issuer.opaque()
+        successor = replace(
+            current,
+            token_hash=token_hash(new_value),
+            idle_expires_at=min(now + settings.refresh_token_idle_ttl, current.absolute_expires_at),
+            used=False,
+            used_by=None,
+        )
+        request_id = context.attempt_id
+        try:
+            store.rotate_refresh(current, request_id, now, successor)
+        except ConditionFailed:
+            latest = store.get_refresh(current.token_hash)
+            if latest is None or latest.used_by != request_id:
+                # Another refresh won the race, or the family was revoked meanwhile.
+                raise InvalidGrant("the refresh token is no longer valid") from None
+        grant = UserGrant(
+            sub=current.sub,
+            auth_time=current.auth_time,
+            scope=scope.render(granted),
+            claims=current.claims,
+            grant_id=current.family_id,
+        )
+        # OIDC Core 12.2: a refresh response need not carry a new ID token.
+        body = self._services.token_issuer.user_tokens(
+            issuer=context.issuer, client=client, grant=grant, with_id_token=False
+        )
+        body["refresh_token"] = new_value
+        return body

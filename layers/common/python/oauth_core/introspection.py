@@ -1,0 +1,85 @@
+"""Token introspection (RFC 7662), for confidential clients only.
+
+A client may introspect its own tokens, and any access token for this server's API (resource
+servers introspect tokens they were sent). Anything else, and every inactive token, is answered
+`{"active": false}` and nothing more.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from oauth_core import access_token
+from oauth_core.errors import InvalidClient, InvalidRequest
+from oauth_core.hashing import token_hash
+from oauth_core.http import HttpRequest, HttpResponse, json_response, parse_form
+from oauth_core.models import Client
+from oauth_core.services import Services
+
+INACTIVE: dict[str, Any] = {"active": False}
+MAX_TOKEN_LENGTH = 8192
+
+
+class IntrospectionEndpoint:
+    def __init__(self, services: Services):
+        self._services = services
+
+    def handle(self, request: HttpRequest) -> HttpResponse:
+        if request.raw_query:
+            raise InvalidRequest("parameters must be sent in the request body")
+        form = parse_form(request)
+        client = self._services.client_auth.authenticate(request, form)
+        if client.is_public:
+            raise InvalidClient("introspection requires a confidential client")
+        token = form.get("token")
+        if not token:
+            raise InvalidRequest("token is required")
+        issuer = self._services.settings.issuer_for(request.domain_name)
+        if len(token) > MAX_TOKEN_LENGTH:
+            answer = INACTIVE
+        elif token.count(".") == 2:
+            answer = self._access_token(token, issuer)
+        else:
+            answer = self._refresh_token(token, client, issuer)
+        return json_response(200, answer)
+
+    def _access_token(self, token: str, issuer: str) -> dict[str, Any]:
+        grants = self._services.grants
+        claims = access_token.verify_own(token, self._services.keys.load(), issuer)
+        if claims is None or grants.is_access_token_revoked(str(claims["jti"])):
+            return INACTIVE
+        grant_id = claims.get("grant_id")
+        if grant_id:
+            family = grants.get_family(str(grant_id))
+            if family is None or family.revoked:
+                return INACTIVE
+        answer = {"active": True, "token_type": "Bearer"}
+        for name in ("scope", "client_id", "sub", "aud", "iss", "exp", "iat", "jti", "auth_time"):
+            if name in claims:
+                answer[name] = claims[name]
+        return answer
+
+    def _refresh_token(self, token: str, client: Client, issuer: str) -> dict[str, Any]:
+        grants = self._services.grants
+        record = grants.get_refresh(token_hash(token))
+        now = self._services.clock.now()
+        if (
+            record is None
+            or record.client_id != client.client_id
+            or record.used
+            or record.idle_expires_at <= now
+            or record.absolute_expires_at <= now
+        ):
+            return INACTIVE
+        family = grants.get_family(record.family_id)
+        if family is None or family.revoked:
+            return INACTIVE
+        return {
+            "active": True,
+            "token_type": "refresh_token",
+            "scope": record.scope,
+            "client_id": record.client_id,
+            "sub": record.sub,
+            "iss": issuer,
+            "exp": record.idle_expires_at,
+        }

@@ -1,0 +1,55 @@
+"""Token revocation (RFC 7009).
+
+A client may revoke only its own tokens; any other token, unknown or not, gets the same 200 so
+that the endpoint tells nothing. Revoking a refresh token revokes its whole grant; revoking an
+access token puts its `jti` on the deny list that introspection consults (resource servers that
+verify JWTs locally see it expire instead; access tokens are short-lived for that reason).
+"""
+
+from __future__ import annotations
+
+from oauth_core import access_token
+from oauth_core.errors import InvalidRequest
+from oauth_core.hashing import token_hash
+from oauth_core.http import HttpRequest, HttpResponse, json_response, parse_form
+from oauth_core.observability import count, logger
+from oauth_core.services import Services
+
+MAX_TOKEN_LENGTH = 8192
+
+
+class RevocationEndpoint:
+    def __init__(self, services: Services):
+        self._services = services
+
+    def handle(self, request: HttpRequest) -> HttpResponse:
+        if request.raw_query:
+            raise InvalidRequest("parameters must be sent in the request body")
+        form = parse_form(request)
+        client = self._services.client_auth.authenticate(request, form)
+        token = form.get("token")
+        if not token:
+            raise InvalidRequest("token is required")
+        if len(token) <= MAX_TOKEN_LENGTH:
+            # The hint is only a hint (RFC 7009 2.1): the token's shape decides.
+            if token.count(".") == 2:
+                self._revoke_access_token(request, token, client.client_id)
+            else:
+                self._revoke_refresh_token(token, client.client_id)
+        return json_response(200, {})
+
+    def _revoke_refresh_token(self, token: str, client_id: str) -> None:
+        record = self._services.grants.get_refresh(token_hash(token))
+        if record is not None and record.client_id == client_id:
+            self._services.grants.revoke_family(record.family_id)
+            count("TokenRevoked", token_type="refresh_token")
+            logger.info(
+                "grant revoked", extra={"client_id": client_id, "grant_id": record.family_id}
+            )
+
+    def _revoke_access_token(self, request: HttpRequest, token: str, client_id: str) -> None:
+        issuer = self._services.settings.issuer_for(request.domain_name)
+        claims = access_token.verify_own(token, self._services.keys.load(), issuer)
+        if claims is not None and claims["client_id"] == client_id:
+            self._services.grants.revoke_access_token(str(claims["jti"]), int(claims["exp"]))
+            count("TokenRevoked", token_type="access_token")

@@ -1,0 +1,330 @@
+"""The grants table: pending requests, sessions, consents, codes, refresh-token families,
+revoked access tokens and rate-limit counters, one item type per key prefix.
+
+Token-like values appear only as SHA-256 hashes. Single use is DynamoDB's job: redeeming a code
+and rotating a refresh token are each one TransactWriteItems whose conditions lose for every
+caller but one (botocore's automatic ClientRequestToken makes its own retries idempotent).
+"""
+
+from __future__ import annotations
+
+from dataclasses import MISSING, asdict, fields
+from decimal import Decimal
+from typing import Any
+
+from oauth_core.models import (
+    AuthorizationCode,
+    PendingAuthorization,
+    RefreshToken,
+    Session,
+    TokenFamily,
+)
+from oauth_core.storage.aws import aws_errors, client
+from oauth_core.storage.dynamodb import from_attrs, to_attrs
+from oauth_core.tables import GRANTS, GRANTS_BY_OWNER
+
+TTL = GRANTS.ttl_attribute or "purge_at"
+# How long a consumed code or used refresh token is kept to recognise a replay.
+REPLAY_MEMORY = 24 * 3600
+
+
+def _key(pk: str) -> dict[str, Any]:
+    return {"pk": {"S": pk}}
+
+
+def _required(f: Any) -> bool:
+    return f.default is MISSING and f.default_factory is MISSING
+
+
+def _plain(value: Any) -> Any:
+    """DynamoDB numbers come back as Decimal (ours are all integers), lists as lists."""
+    if isinstance(value, Decimal):
+        return int(value)
+    if isinstance(value, list):
+        return tuple(_plain(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def _decode(cls: Any, item: dict[str, Any]) -> Any:
+    data = from_attrs(item)
+    # None values are not stored: an absent attribute means None.
+    values = {
+        f.name: _plain(data.get(f.name)) for f in fields(cls) if f.name in data or _required(f)
+    }
+    return cls(**values)
+
+
+class DynamoGrantStore:
+    def __init__(self, table_name: str, dynamodb: Any = None):
+        self._table = table_name
+        self._db = dynamodb or client("dynamodb")
+
+    # --- plumbing ----------------------------------------------------------------------------
+
+    def _put(self, pk: str, data: dict[str, Any], purge_at: int, **extra: Any) -> None:
+        item = {"pk": pk, TTL: purge_at, **data, **extra}
+        with aws_errors("write grant"):
+            self._db.put_item(TableName=self._table, Item=to_attrs(item))
+
+    def _get(self, pk: str) -> dict[str, Any] | None:
+        with aws_errors("read grant"):
+            response = self._db.get_item(TableName=self._table, Key=_key(pk), ConsistentRead=True)
+        item: dict[str, Any] | None = response.get("Item")
+        return item
+
+    def _delete(self, pk: str) -> None:
+        with aws_errors("delete grant"):
+            self._db.delete_item(TableName=self._table, Key=_key(pk))
+
+    # --- pending requests, sessions, consents -------------------------------------------------
+
+    def put_pending(self, pending: PendingAuthorization) -> None:
+        data = asdict(pending)
+        data["prompt"] = list(pending.prompt)
+        self._put(f"req#{pending.request_hash}", data, pending.expires_at)
+
+    def get_pending(self, request_hash: str) -> PendingAuthorization | None:
+        item = self._get(f"req#{request_hash}")
+        return _decode(PendingAuthorization, item) if item else None
+
+    def delete_pending(self, request_hash: str) -> None:
+        self._delete(f"req#{request_hash}")
+
+    def put_session(self, session: Session) -> None:
+        self._put(
+            f"session#{session.session_hash}",
+            asdict(session),
+            session.expires_at,
+            owner_sub=session.sub,
+        )
+
+    def get_session(self, session_hash: str) -> Session | None:
+        item = self._get(f"session#{session_hash}")
+        return _decode(Session, item) if item else None
+
+    def delete_session(self, session_hash: str) -> None:
+        self._delete(f"session#{session_hash}")
+
+    def get_consent(self, sub: str, client_id: str) -> frozenset[str]:
+        item = self._get(f"consent#{sub}#{client_id}")
+        if not item:
+            return frozenset()
+        return frozenset(from_attrs(item).get("scopes") or ())
+
+    def put_consent(
+        self, sub: str, client_id: str, scopes: frozenset[str], expires_at: int
+    ) -> None:
+        self._put(
+            f"consent#{sub}#{client_id}",
+            {"scopes": sorted(scopes), "expires_at": expires_at},
+            expires_at,
+            owner_sub=sub,
+        )
+
+    # --- codes ---------------------------------------------------------------------------------
+
+    def put_code(self, code: AuthorizationCode, retain_until: int) -> None:
+        self._put(f"code#{code.code_hash}", asdict(code), retain_until)
+
+    def get_code(self, code_hash: str) -> AuthorizationCode | None:
+        item = self._get(f"code#{code_hash}")
+        return _decode(AuthorizationCode, item) if item else None
+
+    def _family_put(self, family: TokenFamily) -> dict[str, Any]:
+        item = {
+            "pk": f"family#{family.family_id}",
+            TTL: family.absolute_expires_at,
+            "owner_sub": family.sub,
+            **asdict(family),
+        }
+        return {
+            "Put": {
+                "TableName": self._table,
+                "Item": to_attrs(item),
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }
+        }
+
+    def _refresh_put(self, refresh: RefreshToken) -> dict[str, Any]:
+        item = {
+            "pk": f"rt#{refresh.token_hash}",
+            TTL: refresh.absolute_expires_at,
+            **asdict(refresh),
+        }
+        return {
+            "Put": {
+                "TableName": self._table,
+                "Item": to_attrs(item),
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }
+        }
+
+    def redeem_code(
+        self,
+        code_hash: str,
+        request_id: str,
+        now: int,
+        family: TokenFamily,
+        refresh: RefreshToken | None,
+    ) -> None:
+        items: list[dict[str, Any]] = [
+            {
+                "Update": {
+                    "TableName": self._table,
+                    "Key": _key(f"code#{code_hash}"),
+                    "UpdateExpression": "SET #consumed = :t, #by = :req, #fid = :fid",
+                    "ConditionExpression": (
+                        "attribute_exists(pk) AND #consumed = :f AND #exp > :now"
+                    ),
+                    "ExpressionAttributeNames": {
+                        "#consumed": "consumed",
+                        "#by": "consumed_by",
+                        "#fid": "family_id",
+                        "#exp": "expires_at",
+                    },
+                    "ExpressionAttributeValues": {
+                        ":t": {"BOOL": True},
+                        ":f": {"BOOL": False},
+                        ":req": {"S": request_id},
+                        ":fid": {"S": family.family_id},
+                        ":now": {"N": str(now)},
+                    },
+                }
+            },
+            self._family_put(family),
+        ]
+        if refresh is not None:
+            items.append(self._refresh_put(refresh))
+        with aws_errors("redeem code"):
+            self._db.transact_write_items(TransactItems=items)
+
+    # --- refresh tokens and families ----------------------------------------------------------
+
+    def get_refresh(self, token_hash: str) -> RefreshToken | None:
+        item = self._get(f"rt#{token_hash}")
+        return _decode(RefreshToken, item) if item else None
+
+    def rotate_refresh(
+        self, old: RefreshToken, request_id: str, now: int, new: RefreshToken
+    ) -> None:
+        items = [
+            {
+                "Update": {
+                    "TableName": self._table,
+                    "Key": _key(f"rt#{old.token_hash}"),
+                    "UpdateExpression": "SET #used = :t, #by = :req",
+                    "ConditionExpression": "#used = :f AND #idle > :now",
+                    "ExpressionAttributeNames": {
+                        "#used": "used",
+                        "#by": "used_by",
+                        "#idle": "idle_expires_at",
+                    },
+                    "ExpressionAttributeValues": {
+                        ":t": {"BOOL": True},
+                        ":f": {"BOOL": False},
+                        ":req": {"S": request_id},
+                        ":now": {"N": str(now)},
+                    },
+                }
+            },
+            self._refresh_put(new),
+            {
+                "ConditionCheck": {
+                    "TableName": self._table,
+                    "Key": _key(f"family#{old.family_id}"),
+                    "ConditionExpression": "#revoked = :f AND #abs > :now",
+                    "ExpressionAttributeNames": {
+                        "#revoked": "revoked",
+                        "#abs": "absolute_expires_at",
+                    },
+                    "ExpressionAttributeValues": {
+                        ":f": {"BOOL": False},
+                        ":now": {"N": str(now)},
+                    },
+                }
+            },
+        ]
+        with aws_errors("rotate refresh token"):
+            self._db.transact_write_items(TransactItems=items)
+
+    def get_family(self, family_id: str) -> TokenFamily | None:
+        item = self._get(f"family#{family_id}")
+        return _decode(TokenFamily, item) if item else None
+
+    def revoke_family(self, family_id: str) -> None:
+        from oauth_core.errors import ConditionFailed
+
+        try:
+            with aws_errors("revoke family"):
+                self._db.update_item(
+                    TableName=self._table,
+                    Key=_key(f"family#{family_id}"),
+                    UpdateExpression="SET #revoked = :t",
+                    ConditionExpression="attribute_exists(pk)",
+                    ExpressionAttributeNames={"#revoked": "revoked"},
+                    ExpressionAttributeValues={":t": {"BOOL": True}},
+                )
+        except ConditionFailed:
+            pass  # nothing to revoke
+
+    def revoke_families_of(self, sub: str) -> int:
+        revoked = 0
+        with aws_errors("find a user's grants"):
+            pages = self._db.get_paginator("query").paginate(
+                TableName=self._table,
+                IndexName=GRANTS_BY_OWNER.name,
+                KeyConditionExpression="#owner = :sub",
+                ExpressionAttributeNames={"#owner": "owner_sub"},
+                ExpressionAttributeValues={":sub": {"S": sub}},
+            )
+            keys = [item["pk"]["S"] for page in pages for item in page.get("Items", [])]
+        for pk in keys:
+            if pk.startswith("family#"):
+                self.revoke_family(pk.removeprefix("family#"))
+                revoked += 1
+            elif pk.startswith("session#"):
+                self._delete(pk)
+        return revoked
+
+    # --- access tokens -------------------------------------------------------------------------
+
+    def revoke_access_token(self, jti: str, expires_at: int) -> None:
+        self._put(f"jti#{jti}", {"expires_at": expires_at}, expires_at)
+
+    def is_access_token_revoked(self, jti: str) -> bool:
+        return self._get(f"jti#{jti}") is not None
+
+
+class DynamoRateLimiter:
+    """Fixed-window failure counters: one atomic ADD per failure, purged by TTL."""
+
+    def __init__(self, table_name: str, window: int = 300, dynamodb: Any = None):
+        self._table = table_name
+        self._window = window
+        self._db = dynamodb or client("dynamodb")
+
+    def _pk(self, key: str, now: int) -> str:
+        return f"rate#{key}#{now // self._window}"
+
+    def failures(self, key: str, now: int) -> int:
+        with aws_errors("read rate limit"):
+            response = self._db.get_item(
+                TableName=self._table, Key=_key(self._pk(key, now)), ConsistentRead=True
+            )
+        item = response.get("Item")
+        return int(item["failures"]["N"]) if item else 0
+
+    def record_failure(self, key: str, now: int) -> int:
+        purge_at = (now // self._window + 2) * self._window
+        with aws_errors("count failure"):
+            response = self._db.update_item(
+                TableName=self._table,
+                Key=_key(self._pk(key, now)),
+                UpdateExpression="ADD #failures :one SET #ttl = :purge",
+                ExpressionAttributeNames={"#failures": "failures", "#ttl": TTL},
+                ExpressionAttributeValues={":one": {"N": "1"}, ":purge": {"N": str(purge_at)}},
+                ReturnValues="UPDATED_NEW",
+            )
+        return int(response["Attributes"]["failures"]["N"])

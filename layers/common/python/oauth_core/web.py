@@ -1,0 +1,228 @@
+"""Server-rendered HTML: the sign-in, consent, sign-out and error pages, with the browser
+hardening of SECURITY G2-G4: cookie flags, security headers, 303 redirects.
+
+No JavaScript, no external assets: one inline stylesheet allowed by a per-response CSP nonce.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from html import escape
+from http.cookies import SimpleCookie
+from urllib.parse import urlencode, urlsplit
+
+from oauth_core.http import HttpRequest, HttpResponse
+
+SESSION_COOKIE = "session"
+CSRF_COOKIE = "csrf"
+
+STYLE = """
+:root{color-scheme:light dark;--fg:#1b1f24;--muted:#5b6470;--bg:#f4f6f8;--card:#fff;
+--line:#d5dbe1;--accent:#1f5fd1;--accent-fg:#fff;--error:#b42318;--error-bg:#fef3f2}
+@media (prefers-color-scheme:dark){:root{--fg:#e8ecf0;--muted:#9aa4ae;--bg:#0f1318;--card:#171c22;
+--line:#2c343d;--accent:#5b8def;--accent-fg:#0b0e12;--error:#fda29b;--error-bg:#3a1512}}
+*{box-sizing:border-box}
+body{margin:0;min-height:100vh;display:flex;align-items:center;justify-content:center;
+font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;background:var(--bg);color:var(--fg)}
+main{width:100%;max-width:24rem;margin:1rem;padding:2rem;background:var(--card);
+border:1px solid var(--line);border-radius:12px;box-shadow:0 1px 3px rgba(0,0,0,.06)}
+h1{font-size:1.375rem;margin:0 0 .25rem}
+p{margin:.25rem 0 1rem;color:var(--muted)}
+label{display:block;font-weight:600;margin:1rem 0 .375rem}
+input[type=text],input[type=password]{width:100%;padding:.625rem .75rem;font:inherit;color:inherit;
+background:transparent;border:1px solid var(--line);border-radius:8px}
+input:focus-visible,button:focus-visible{outline:3px solid var(--accent);outline-offset:2px}
+button{width:100%;margin-top:1.5rem;padding:.7rem;font:inherit;font-weight:600;border:0;
+border-radius:8px;background:var(--accent);color:var(--accent-fg);cursor:pointer}
+button.secondary{background:transparent;color:var(--fg);border:1px solid var(--line);margin-top:.75rem}
+.error{padding:.75rem;border-radius:8px;background:var(--error-bg);color:var(--error);margin:1rem 0 0}
+ul{padding-left:1.25rem;margin:.5rem 0 0}
+.app{font-weight:600;color:var(--fg)}
+footer{margin-top:1.5rem;font-size:.8125rem;color:var(--muted);text-align:center}
+"""
+
+SCOPE_DESCRIPTIONS = {
+    "openid": "Confirm who you are",
+    "profile": "See your name and profile",
+    "email": "See your email address",
+    "phone": "See your phone number",
+    "offline_access": "Stay signed in (keep access while you are away)",
+    "read:data": "Read your data",
+    "write:data": "Change your data",
+}
+
+
+@dataclass(frozen=True)
+class CookiePolicy:
+    """`__Host-` names and `Secure` over HTTPS; plain names only for loopback development."""
+
+    secure: bool
+
+    def name(self, base: str) -> str:
+        return f"__Host-{base}" if self.secure else base
+
+    def set(self, base: str, value: str, max_age: int) -> str:
+        parts = [
+            f"{self.name(base)}={value}",
+            "Path=/",
+            "HttpOnly",
+            "SameSite=Lax",
+            f"Max-Age={max_age}",
+        ]
+        if self.secure:
+            parts.append("Secure")
+        return "; ".join(parts)
+
+    def clear(self, base: str) -> str:
+        return self.set(base, "", 0)
+
+    def read(self, request: HttpRequest, base: str) -> str | None:
+        wanted = self.name(base)
+        for raw in request.cookies or tuple(filter(None, [request.header("cookie")])):
+            jar: SimpleCookie = SimpleCookie()
+            try:
+                jar.load(raw)
+            except Exception:  # a malformed cookie is no cookie  # noqa: S112
+                continue
+            if wanted in jar:
+                return jar[wanted].value
+        return None
+
+
+def security_headers(nonce: str, form_targets: tuple[str, ...] = ()) -> dict[str, str]:
+    # Chrome applies form-action to the redirect after a POST, so the client's origin must be
+    # allowed where a form ends in a redirect to it.
+    targets = " ".join(("'self'", *form_targets))
+    return {
+        "Content-Type": "text/html; charset=utf-8",
+        "Content-Security-Policy": (
+            f"default-src 'none'; style-src 'nonce-{nonce}'; img-src 'self' data:; "
+            f"form-action {targets}; frame-ancestors 'none'; base-uri 'none'"
+        ),
+        "X-Frame-Options": "DENY",
+        "Referrer-Policy": "no-referrer",
+        "Cache-Control": "no-store",
+        "Pragma": "no-cache",
+        "X-Content-Type-Options": "nosniff",
+    }
+
+
+def origin_of(uri: str) -> str:
+    parts = urlsplit(uri)
+    if parts.scheme in ("http", "https"):
+        return f"{parts.scheme}://{parts.netloc}"
+    return f"{parts.scheme}:"
+
+
+def page(
+    title: str,
+    body_html: str,
+    *,
+    status: int = 200,
+    cookies: list[str] | None = None,
+    form_targets: tuple[str, ...] = (),
+) -> HttpResponse:
+    nonce = secrets.token_urlsafe(16)
+    document = (
+        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        '<meta name="referrer" content="no-referrer">'
+        f'<title>{escape(title)}</title><style nonce="{nonce}">{STYLE}</style></head>'
+        f"<body><main>{body_html}</main></body></html>"
+    )
+    return HttpResponse(
+        status, document, security_headers(nonce, form_targets), list(cookies or [])
+    )
+
+
+def error_page(
+    message: str, *, status: int = 400, title: str = "Something went wrong"
+) -> HttpResponse:
+    """An error the browser must not be redirected from: never a Location header."""
+    return page(
+        title,
+        f'<h1>{escape(title)}</h1><p role="alert">{escape(message)}</p>'
+        "<p>Return to the application you came from and try again.</p>",
+        status=status,
+    )
+
+
+def see_other(location: str, cookies: list[str] | None = None) -> HttpResponse:
+    """303: after a POST the browser follows with GET and never re-sends the form (G4)."""
+    headers = {
+        "Location": location,
+        "Cache-Control": "no-store",
+        "Pragma": "no-cache",
+        "Referrer-Policy": "no-referrer",
+        "Content-Type": "text/html; charset=utf-8",
+    }
+    return HttpResponse(303, "", headers, list(cookies or []))
+
+
+def with_query(base: str, params: dict[str, str]) -> str:
+    """Append parameters to a URI that may already have a query (RFC 6749 3.1.2)."""
+    query = urlencode(params)
+    if not query:
+        return base
+    separator = "&" if urlsplit(base).query else ("" if base.endswith("?") else "?")
+    return f"{base}{separator}{query}"
+
+
+def _hidden(name: str, value: str) -> str:
+    return f'<input type="hidden" name="{escape(name)}" value="{escape(value)}">'
+
+
+def login_form(
+    *, request_id: str, csrf: str, client_name: str, username: str = "", error: str | None = None
+) -> str:
+    alert = f'<p class="error" role="alert" id="login-error">{escape(error)}</p>' if error else ""
+    described = ' aria-describedby="login-error"' if error else ""
+    return (
+        "<h1>Sign in</h1>"
+        f'<p>to continue to <span class="app">{escape(client_name)}</span></p>'
+        f"{alert}"
+        '<form method="post" action="/login" novalidate>'
+        f"{_hidden('request_id', request_id)}{_hidden('csrf_token', csrf)}"
+        '<label for="username">Username</label>'
+        f'<input type="text" id="username" name="username" value="{escape(username)}" '
+        f'autocomplete="username" autocapitalize="none" spellcheck="false" required autofocus{described}>'
+        '<label for="password">Password</label>'
+        '<input type="password" id="password" name="password" autocomplete="current-password" '
+        f"required{described}>"
+        '<button type="submit">Sign in</button>'
+        "</form>"
+    )
+
+
+def consent_form(
+    *, request_id: str, csrf: str, client_name: str, username: str, scopes: list[str]
+) -> str:
+    items = (
+        "".join(f"<li>{escape(SCOPE_DESCRIPTIONS.get(s, s))}</li>" for s in scopes)
+        or "<li>Know that you signed in</li>"
+    )
+    return (
+        f'<h1>Allow access?</h1><p><span class="app">{escape(client_name)}</span> wants to:</p>'
+        f"<ul>{items}</ul>"
+        '<form method="post" action="/consent">'
+        f"{_hidden('request_id', request_id)}{_hidden('csrf_token', csrf)}"
+        '<button type="submit" name="decision" value="allow">Allow</button>'
+        '<button type="submit" name="decision" value="deny" class="secondary">Deny</button>'
+        "</form>"
+        f"<footer>Signed in as {escape(username)}</footer>"
+    )
+
+
+def logout_form(*, csrf: str, username: str | None) -> str:
+    who = f" You are signed in as {escape(username)}." if username else ""
+    return (
+        f"<h1>Sign out</h1><p>Sign out of this authorization server?{who}</p>"
+        '<form method="post" action="/logout">'
+        f"{_hidden('csrf_token', csrf)}"
+        '<button type="submit">Sign out</button></form>'
+    )
+
+
+def signed_out() -> str:
+    return "<h1>Signed out</h1><p>You have been signed out. You can close this window.</p>"
