@@ -31,16 +31,9 @@ SCOPE_CLAIMS: dict[str, tuple[str, ...]] = {
     "phone": ("phone_number", "phone_number_verified"),
 }
 CLAIMS_SUPPORTED = (
-    "sub",
-    "iss",
-    "aud",
-    "exp",
-    "iat",
-    "auth_time",
-    "nonce",
-    "at_hash",
-    "azp",
-) + tuple(claim for claims in SCOPE_CLAIMS.values() for claim in claims)
+    *("sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "azp"),
+    *(claim for claims in SCOPE_CLAIMS.values() for claim in claims),
+)
 
 
 def claims_for_scopes(claims: Mapping[str, Any], scopes: Iterable[str]) -> dict[str, Any]:

@@ -186,7 +186,8 @@ def login_form(
         f"{_hidden('request_id', request_id)}{_hidden('csrf_token', csrf)}"
         '<label for="username">Username</label>'
         f'<input type="text" id="username" name="username" value="{escape(username)}" '
-        f'autocomplete="username" autocapitalize="none" spellcheck="false" required autofocus{described}>'
+        'autocomplete="username" autocapitalize="none" spellcheck="false" '
+        f"required autofocus{described}>"
         '<label for="password">Password</label>'
         '<input type="password" id="password" name="password" autocomplete="current-password" '
         f"required{described}>"
