@@ -43,6 +43,11 @@ def start_local_stack(
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(extra_env or {})
     env["PYTHONUNBUFFERED"] = "1"
+    # Every test comes from 127.0.0.1: keep the per-address limit out of the way of the
+    # per-account and per-client limits the tests exercise.
+    env.setdefault("MAX_FAILED_ATTEMPTS_PER_IP", "100000")
+    # Disabling a client takes effect within the client cache's lifetime: keep it short here.
+    env.setdefault("CLIENT_CACHE_TTL", "2")
     log = log_path.open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "local_stack", "--port", "0"],
@@ -90,3 +95,18 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+@pytest.fixture(scope="session")
+def stack_with_short_codes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    """A second stack whose codes live one second and refresh tokens three (C4, D7)."""
+    log_path = tmp_path_factory.mktemp("local-stack-short") / "server.log"
+    process, running = start_local_stack(
+        log_path,
+        {"CODE_TTL": "1", "REFRESH_TOKEN_IDLE_TTL": "3", "REFRESH_TOKEN_ABSOLUTE_TTL": "6"},
+    )
+    try:
+        yield running
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

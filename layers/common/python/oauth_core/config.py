@@ -50,6 +50,7 @@ class Settings:
     # Failed sign-ins (per account, per client IP) and failed client authentications allowed
     # in one window before 429.
     max_failures: int = 10
+    max_failures_per_ip: int = 100
     failure_window: int = 300
 
     @classmethod
@@ -85,6 +86,7 @@ class Settings:
             secret_rotation_grace=_int(env, constants.ENV_SECRET_ROTATION_GRACE, 24 * 3600),
             session_ttl=_int(env, constants.ENV_SESSION_TTL, 8 * 3600),
             max_failures=_int(env, constants.ENV_MAX_FAILURES, 10),
+            max_failures_per_ip=_int(env, constants.ENV_MAX_FAILURES_PER_IP, 100),
             failure_window=_int(env, constants.ENV_FAILURE_WINDOW, 300),
         )
 

@@ -19,6 +19,7 @@ class FailureThrottle:
     def __init__(self, limiter: RateLimiter, settings: Settings, clock: Clock):
         self._limiter = limiter
         self._max = settings.max_failures
+        self._max_per_ip = settings.max_failures_per_ip
         self._window = settings.failure_window
         self._clock = clock
         self._locked_until: dict[str, int] = {}
@@ -28,8 +29,8 @@ class FailureThrottle:
         return self._window - now % self._window
 
     def limit_for(self, key: str) -> int:
-        # An address is shared by many honest users (NAT): allow it more than one account.
-        return self._max * 5 if key.startswith("ip:") else self._max
+        # An address is shared by many honest users (NAT): it gets a limit of its own.
+        return self._max_per_ip if key.startswith("ip:") else self._max
 
     def check(self, *keys: str) -> None:
         """Refuse now if any key is over its limit (reads the shared counters)."""

@@ -1,0 +1,178 @@
+"""A scripted browser and OAuth client for the code flow, over plain HTTP (requests)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import requests
+
+from tests.e2e.conftest import LocalStack
+
+SPA = "demo-spa"
+SPA_REDIRECT = "http://127.0.0.1:8401/callback"
+WEB = "demo-web"
+WEB_REDIRECT = "http://127.0.0.1:8400/callback"
+USER, PASSWORD = "demo", "demo-password"
+
+
+def pkce_pair() -> tuple[str, str]:
+    verifier = secrets.token_urlsafe(48)
+    digest = hashlib.sha256(verifier.encode()).digest()
+    return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def query_of(location: str) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(urlsplit(location).query, keep_blank_values=True).items()}
+
+
+def form_fields(html: str) -> dict[str, str]:
+    return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', html))
+
+
+@dataclass
+class Browser:
+    """A browser: a cookie jar that follows our pages but stops at the client's redirect."""
+
+    stack: LocalStack
+    http: requests.Session = field(default_factory=requests.Session)
+
+    def get(self, path_or_url: str, **kwargs: Any) -> requests.Response:
+        url = path_or_url if path_or_url.startswith("http") else self.stack.issuer + path_or_url
+        return self.http.get(url, allow_redirects=False, timeout=10, **kwargs)
+
+    def post(self, path: str, data: dict[str, str]) -> requests.Response:
+        return self.http.post(
+            self.stack.issuer + path, data=data, allow_redirects=False, timeout=10
+        )
+
+    def authorize(self, **params: str) -> requests.Response:
+        return self.get("/authorize", params=params)
+
+    def sign_in(
+        self, login_location: str, username: str = USER, password: str = PASSWORD
+    ) -> requests.Response:
+        page = self.get(login_location)
+        assert page.status_code == 200, page.text
+        fields = form_fields(page.text)
+        return self.post("/login", {**fields, "username": username, "password": password})
+
+    def decide(self, consent_location: str, decision: str = "allow") -> requests.Response:
+        page = self.get(consent_location)
+        assert page.status_code == 200, page.text
+        return self.post("/consent", {**form_fields(page.text), "decision": decision})
+
+    def until_client(self, response: requests.Response) -> requests.Response:
+        """Follow our own redirects (login, consent) until one leaves for the client."""
+        while response.status_code == 303 and response.headers["Location"].startswith("/"):
+            location = response.headers["Location"]
+            if location.startswith("/login"):
+                response = self.sign_in(location)
+            elif location.startswith("/consent"):
+                response = self.decide(location)
+            else:
+                response = self.get(location)
+        return response
+
+
+def authorize_params(
+    client_id: str = SPA,
+    redirect_uri: str = SPA_REDIRECT,
+    challenge: str | None = None,
+    **extra: str,
+) -> dict[str, str]:
+    params = {
+        "client_id": client_id,
+        "redirect_uri": redirect_uri,
+        "response_type": "code",
+        "scope": "openid profile read:data",
+        "state": secrets.token_urlsafe(8),
+        "code_challenge_method": "S256",
+    }
+    if challenge:
+        params["code_challenge"] = challenge
+    params.update(extra)
+    return {k: v for k, v in params.items() if v is not None}
+
+
+@dataclass
+class CodeResult:
+    code: str
+    verifier: str
+    state: str
+    query: dict[str, str]
+    browser: Browser
+
+
+def get_code(
+    stack: LocalStack,
+    client_id: str = SPA,
+    redirect_uri: str = SPA_REDIRECT,
+    browser: Browser | None = None,
+    **extra: str,
+) -> CodeResult:
+    browser = browser or Browser(stack)
+    verifier, challenge = pkce_pair()
+    params = authorize_params(client_id, redirect_uri, challenge, **extra)
+    final = browser.until_client(browser.authorize(**params))
+    assert final.status_code == 303, final.text
+    assert final.headers["Location"].startswith(redirect_uri)
+    query = query_of(final.headers["Location"])
+    assert "code" in query, query
+    return CodeResult(query["code"], verifier, params["state"], query, browser)
+
+
+def client_auth(stack: LocalStack, client_id: str) -> dict[str, Any]:
+    """How a seeded client authenticates at /token: Basic for confidential, client_id for public."""
+    if client_id == SPA:
+        return {"data": {"client_id": SPA}}
+    return {"auth": (client_id, stack.client_secret(client_id))}
+
+
+def token_request(stack: LocalStack, client_id: str, data: dict[str, str]) -> requests.Response:
+    auth = client_auth(stack, client_id)
+    body = {**auth.get("data", {}), **data}
+    return requests.post(f"{stack.issuer}/token", data=body, auth=auth.get("auth"), timeout=10)
+
+
+def exchange(
+    stack: LocalStack,
+    result: CodeResult,
+    client_id: str = SPA,
+    redirect_uri: str = SPA_REDIRECT,
+    **overrides: str | None,
+) -> requests.Response:
+    data = {
+        "grant_type": "authorization_code",
+        "code": result.code,
+        "redirect_uri": redirect_uri,
+        "code_verifier": result.verifier,
+    }
+    data.update({k: v for k, v in overrides.items() if v is not None})
+    for key in [k for k, v in overrides.items() if v is None]:
+        data.pop(key, None)
+    return token_request(stack, client_id, data)
+
+
+def refresh(
+    stack: LocalStack, refresh_token: str, client_id: str = SPA, **extra: str
+) -> requests.Response:
+    return token_request(
+        stack, client_id, {"grant_type": "refresh_token", "refresh_token": refresh_token, **extra}
+    )
+
+
+def introspect(stack: LocalStack, token: str, client_id: str = WEB) -> dict[str, Any]:
+    response = requests.post(
+        f"{stack.issuer}/introspect",
+        data={"token": token},
+        auth=(client_id, stack.client_secret(client_id)),
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
+    return dict(response.json())

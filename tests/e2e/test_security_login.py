@@ -1,0 +1,184 @@
+"""SECURITY.md rows G1-G6: the sign-in pages and browser hardening, over HTTP."""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+import pytest
+import requests
+
+from tests.e2e.conftest import LocalStack
+from tests.e2e.flows import (
+    SPA_REDIRECT,
+    Browser,
+    authorize_params,
+    form_fields,
+    pkce_pair,
+    query_of,
+)
+
+
+def login_location(browser: Browser, **extra: str) -> str:
+    response = browser.authorize(**authorize_params(challenge=pkce_pair()[1], **extra))
+    assert response.status_code == 303
+    location = response.headers["Location"]
+    assert location.startswith("/login?request_id=")
+    return location
+
+
+def login_form(browser: Browser, **extra: str) -> dict[str, str]:
+    page = browser.get(login_location(browser, **extra))
+    return form_fields(page.text)
+
+
+@pytest.fixture(scope="module")
+def lockout_user(stack: LocalStack) -> str:
+    from oauthctl.admin import Admin
+
+    Admin.connect(endpoint_url=stack.aws_endpoint).users().create(
+        "lockout-user", "the-right-password", replace_existing=True
+    )
+    return "lockout-user"
+
+
+@pytest.mark.parametrize("csrf", [None, "", "forged-token-value-0123456789"])
+def test_g1_post_login_without_valid_csrf_is_403(stack: LocalStack, csrf: str | None) -> None:
+    browser = Browser(stack)
+    fields = login_form(browser)
+    data = {"request_id": fields["request_id"], "username": "demo", "password": "demo-password"}
+    if csrf is not None:
+        data["csrf_token"] = csrf
+    response = browser.post("/login", data)
+    assert response.status_code == 403
+    assert "Location" not in response.headers
+
+
+def test_g1_cross_site_post_without_the_cookie_is_403(stack: LocalStack) -> None:
+    fields = login_form(Browser(stack))
+    attacker = requests.post(
+        f"{stack.issuer}/login",
+        data={**fields, "username": "demo", "password": "demo-password"},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert attacker.status_code == 403
+
+
+def test_g2_session_cookie_flags_and_fresh_id_at_each_sign_in(stack: LocalStack) -> None:
+    browser = Browser(stack)
+    response = browser.sign_in(login_location(browser))
+    assert response.status_code == 303
+    set_cookie = response.headers["Set-Cookie"]
+    assert set_cookie.startswith("session=")  # plain-http loopback: no __Host- prefix, no Secure
+    attributes = [part.strip() for part in set_cookie.split(";")]
+    assert "HttpOnly" in attributes
+    assert "SameSite=Lax" in attributes
+    assert "Path=/" in attributes
+    first = browser.http.cookies.get("session")
+    again = browser.sign_in(login_location(browser, prompt="login"))
+    assert again.status_code == 303
+    second = browser.http.cookies.get("session")
+    assert first and second and first != second
+    # The old session id no longer signs anyone in.
+    stale = Browser(stack)
+    stale.http.cookies.set("session", first)
+    silent = stale.authorize(**authorize_params(challenge=pkce_pair()[1], prompt="none"))
+    assert query_of(silent.headers["Location"])["error"] == "login_required"
+
+
+def assert_hardened(response: requests.Response) -> None:
+    assert response.headers["Content-Type"].startswith("text/html")
+    csp = response.headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in csp
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_g3_html_pages_send_security_headers(stack: LocalStack) -> None:
+    browser = Browser(stack)
+    location = login_location(browser, prompt="consent")
+    assert_hardened(browser.get(location))
+    consent = browser.sign_in(location)
+    assert_hardened(browser.get(consent.headers["Location"]))
+    assert_hardened(browser.get("/logout"))
+    assert_hardened(browser.get("/login?request_id=unknown"))
+    assert_hardened(Browser(stack).authorize(client_id="nobody"))
+    failed = Browser(stack)
+    assert_hardened(failed.post("/login", {"request_id": "x", "csrf_token": "y"}))
+
+
+def test_g4_redirects_after_post_are_303(stack: LocalStack) -> None:
+    browser = Browser(stack)
+    location = login_location(browser)
+    signed_in = browser.sign_in(location)
+    assert signed_in.status_code == 303
+    consent = browser.decide(signed_in.headers["Location"])
+    assert consent.status_code == 303
+    assert consent.headers["Location"].startswith(SPA_REDIRECT)
+
+
+def test_g5_login_resumes_only_by_opaque_request_id(stack: LocalStack) -> None:
+    browser = Browser(stack)
+    location = login_location(browser)
+    evil = "https://evil.example.com/steal"
+    page = browser.get(f"{location}&redirect_uri={evil}&return_to={evil}&next={evil}")
+    fields = form_fields(page.text)
+    assert evil not in page.text
+    response = browser.post(
+        "/login",
+        {
+            **fields,
+            "username": "demo",
+            "password": "demo-password",
+            "return_to": evil,
+            "redirect_uri": evil,
+        },
+    )
+    final = browser.until_client(response)
+    assert final.headers["Location"].startswith(SPA_REDIRECT)
+    unknown = browser.get("/login?request_id=made-up-id")
+    assert unknown.status_code == 400
+    assert "Location" not in unknown.headers
+
+
+def test_g6_repeated_failures_per_account_are_refused_with_retry_after(
+    stack: LocalStack, lockout_user: str
+) -> None:
+    browser = Browser(stack)
+    statuses = []
+    for _ in range(12):
+        fields = login_form(browser)
+        response = browser.post("/login", {**fields, "username": lockout_user, "password": "wrong"})
+        statuses.append(response.status_code)
+    assert statuses[0] == 200
+    assert statuses[-1] == 429
+    fields = login_form(browser)
+    locked = browser.post(
+        "/login", {**fields, "username": lockout_user, "password": "the-right-password"}
+    )
+    assert locked.status_code == 429
+    assert int(locked.headers["Retry-After"]) > 0
+
+
+def test_g6_unknown_user_and_wrong_password_look_the_same(stack: LocalStack) -> None:
+    def attempt(username: str) -> tuple[str, float]:
+        browser = Browser(stack)
+        fields = login_form(browser)
+        started = time.perf_counter()
+        response = browser.post(
+            "/login", {**fields, "username": username, "password": "wrong-password"}
+        )
+        elapsed = time.perf_counter() - started
+        assert response.status_code == 200
+        message = response.text.split('role="alert"')[1].split("</p>")[0]
+        return message, elapsed
+
+    unknown = [attempt(f"nobody-{i}") for i in range(4)]
+    wrong = [attempt("demo") for _ in range(4)]
+    assert {m for m, _ in unknown} == {m for m, _ in wrong}
+    unknown_time = statistics.median(t for _, t in unknown)
+    wrong_time = statistics.median(t for _, t in wrong)
+    # Both pay one Argon2id verification; neither is a fast path.
+    assert 0.5 < unknown_time / wrong_time < 2.0, (unknown_time, wrong_time)
