@@ -173,6 +173,12 @@ def _is_text(content_type: str) -> bool:
     )
 
 
+class _Server(ThreadingHTTPServer):
+    # The default backlog of 5 resets connections when many clients arrive at once.
+    request_queue_size = 128
+    daemon_threads = True
+
+
 class LocalGateway:
     def __init__(self, host: str, port: int, domain_name: str | None = None):
         self.pools = {name: FunctionPool(spec) for name, spec in FUNCTIONS.items()}
@@ -192,8 +198,7 @@ class LocalGateway:
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
 
-        self.server = ThreadingHTTPServer((host, port), Handler)
-        self.server.daemon_threads = True
+        self.server = _Server((host, port), Handler)
         self.domain_name = domain_name or host_and_port(self.server.server_address)
 
     @property

@@ -2,33 +2,23 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import re
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import requests
 
 from tests.e2e.conftest import LocalStack
+from tests.support import pkce_pair, query_of
+
+__all__ = ["pkce_pair", "query_of"]
 
 SPA = "demo-spa"
 SPA_REDIRECT = "http://127.0.0.1:8401/callback"
 WEB = "demo-web"
 WEB_REDIRECT = "http://127.0.0.1:8400/callback"
 USER, PASSWORD = "demo", "demo-password"
-
-
-def pkce_pair() -> tuple[str, str]:
-    verifier = secrets.token_urlsafe(48)
-    digest = hashlib.sha256(verifier.encode()).digest()
-    return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
-
-
-def query_of(location: str) -> dict[str, str]:
-    return {k: v[0] for k, v in parse_qs(urlsplit(location).query, keep_blank_values=True).items()}
 
 
 def form_fields(html: str) -> dict[str, str]:

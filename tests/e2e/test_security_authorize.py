@@ -176,7 +176,7 @@ def test_a5_state_comes_back_byte_for_byte(stack: LocalStack, state: str) -> Non
 
 
 def test_a5_no_state_in_no_state_out(stack: LocalStack) -> None:
-    verifier, challenge_value = pkce_pair()
+    _, challenge_value = pkce_pair()
     browser = Browser(stack)
     params = authorize_params(challenge=challenge_value)
     del params["state"]
@@ -208,7 +208,7 @@ def test_a7_unknown_parameters_are_ignored_and_scope_order_does_not_matter(
 
 
 def test_a7_repeated_parameter_is_invalid_request(stack: LocalStack) -> None:
-    params = list(authorize_params(challenge=challenge()).items()) + [("scope", "openid")]
+    params = [*authorize_params(challenge=challenge()).items(), ("scope", "openid")]
     response = Browser(stack).get("/authorize", params=params)
     error_redirect(response, "invalid_request", dict(params)["state"])
 

@@ -111,7 +111,7 @@ def test_g3_html_pages_send_security_headers(stack: LocalStack) -> None:
 
 def test_g4_redirects_after_post_are_303(stack: LocalStack) -> None:
     browser = Browser(stack)
-    location = login_location(browser)
+    location = login_location(browser, prompt="consent")
     signed_in = browser.sign_in(location)
     assert signed_in.status_code == 303
     consent = browser.decide(signed_in.headers["Location"])

@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 from moto import mock_aws
 
+import authorize_handler
+import login_handler
 import resource_handler
 import token_handler
 from local_stack.aws import create_table
@@ -35,6 +37,8 @@ Invoke = Callable[[Any, dict[str, Any]], dict[str, Any]]
 def _reset_handler_caches() -> None:
     aws_clients.client.cache_clear()
     for cached in (
+        authorize_handler.endpoint,
+        login_handler.pages,
         token_handler.services,
         token_handler.token_endpoint,
         token_handler.discovery,
@@ -61,15 +65,7 @@ def aws(monkeypatch: pytest.MonkeyPatch, session_keys: KeySet) -> Iterator[Setti
         for spec in ALL_TABLES:
             create_table(dynamodb, spec, settings.table_name(spec.env_var))
         SecretsManagerKeyStore(settings.signing_keys_secret).save(session_keys)
-        clock = SystemClock()
-        ClientRegistry(
-            DynamoClientStore(settings.clients_table),
-            SecretsManagerSecretStore(
-                settings.client_secret_prefix, settings.secret_rotation_grace, clock
-            ),
-            clock,
-            SystemRandom(),
-        ).create(
+        aws_registry(settings).create(
             {
                 "client_id": SERVICE_ID,
                 "client_secret": SERVICE_SECRET,
@@ -79,6 +75,23 @@ def aws(monkeypatch: pytest.MonkeyPatch, session_keys: KeySet) -> Iterator[Setti
         )
         yield settings
     _reset_handler_caches()
+
+
+def aws_registry(settings: Settings) -> ClientRegistry:
+    clock = SystemClock()
+    return ClientRegistry(
+        DynamoClientStore(settings.clients_table),
+        SecretsManagerSecretStore(
+            settings.client_secret_prefix, settings.secret_rotation_grace, clock
+        ),
+        clock,
+        SystemRandom(),
+    )
+
+
+@pytest.fixture
+def registry(aws: Settings) -> ClientRegistry:
+    return aws_registry(aws)
 
 
 def invoke(module: Any, event: dict[str, Any]) -> dict[str, Any]:

@@ -118,3 +118,17 @@ def test_h4_secrets_manager_failure_is_5xx_oauth_json(aws: Settings) -> None:
     assert 500 <= result["statusCode"] < 600
     assert body_of(result)["error"] in ("server_error", "temporarily_unavailable")
     assert result["headers"]["Cache-Control"] == "no-store"
+
+
+def test_h1_revocation_storage_failure_is_5xx_never_a_false_200(aws: Settings) -> None:
+    boto3.client("dynamodb").delete_table(TableName=aws.grants_table)
+    result = invoke(token_handler, load_event("revoke"))
+    assert 500 <= result["statusCode"] < 600
+    assert body_of(result)["error"] in ("server_error", "temporarily_unavailable")
+    assert result["headers"]["Cache-Control"] == "no-store"
+
+
+def test_h2_introspection_of_unknown_token_says_inactive_only(aws: Settings) -> None:
+    result = invoke(token_handler, load_event("introspect"))
+    assert result["statusCode"] == 200
+    assert body_of(result) == {"active": False}

@@ -178,6 +178,8 @@ def login_form(
 ) -> str:
     alert = f'<p class="error" role="alert" id="login-error">{escape(error)}</p>' if error else ""
     described = ' aria-describedby="login-error"' if error else ""
+    # Focus where the user types next: the password once the username is known.
+    user_focus, password_focus = ("", " autofocus") if username else (" autofocus", "")
     return (
         "<h1>Sign in</h1>"
         f'<p>to continue to <span class="app">{escape(client_name)}</span></p>'
@@ -187,10 +189,10 @@ def login_form(
         '<label for="username">Username</label>'
         f'<input type="text" id="username" name="username" value="{escape(username)}" '
         'autocomplete="username" autocapitalize="none" spellcheck="false" '
-        f"required autofocus{described}>"
+        f"required{user_focus}{described}>"
         '<label for="password">Password</label>'
         '<input type="password" id="password" name="password" autocomplete="current-password" '
-        f"required{described}>"
+        f"required{password_focus}{described}>"
         '<button type="submit">Sign in</button>'
         "</form>"
     )

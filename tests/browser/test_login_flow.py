@@ -1,0 +1,141 @@
+"""The whole code flow in a real browser: app redirect, sign-in, consent, code, token exchange
+with PKCE, /resource and /userinfo, refresh, sign-out. Saves screenshots of the pages."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+import requests
+from playwright.sync_api import Browser
+
+from tests.e2e.conftest import LocalStack
+from tests.e2e.flows import authorize_params, pkce_pair, query_of
+
+APP = "browser-app"
+
+
+@pytest.fixture(autouse=True)
+def browser_app_client(stack: LocalStack) -> None:
+    """A native-style public client: a loopback redirect URI, any port (RFC 8252 7.3)."""
+    from oauthctl.admin import Admin
+
+    Admin.connect(endpoint_url=stack.aws_endpoint).clients().create(
+        {
+            "client_id": APP,
+            "client_name": "Browser test app",
+            "token_endpoint_auth_method": "none",
+            "grant_types": ["authorization_code", "refresh_token"],
+            "redirect_uris": ["http://127.0.0.1/callback"],
+            "scope": "openid profile email read:data",
+        },
+        replace=True,
+    )
+
+
+@pytest.fixture
+def app_callback() -> Iterator[tuple[str, list[str]]]:
+    """The app's redirect URI: a real server on a free loopback port that records callbacks."""
+    seen: list[str] = []
+
+    class Callback(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append(self.path)
+            body = b"<!doctype html><title>App</title><h1>App callback</h1>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Callback)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/callback", seen
+    finally:
+        server.shutdown()
+
+
+def test_code_flow_in_chromium(
+    chromium: Browser, stack: LocalStack, output_dir: Path, app_callback: tuple[str, list[str]]
+) -> None:
+    redirect_uri, callbacks = app_callback
+    context = chromium.new_context(viewport={"width": 390, "height": 844})  # a phone
+    page = context.new_page()
+    verifier, challenge = pkce_pair()
+    params = authorize_params(
+        client_id=APP,
+        challenge=challenge,
+        redirect_uri=redirect_uri,
+        scope="openid profile email read:data",
+        nonce="n-1",
+    )
+    query = "&".join(f"{k}={requests.utils.quote(v, safe='')}" for k, v in params.items())
+
+    page.goto(f"{stack.issuer}/authorize?{query}")
+    assert page.url.startswith(f"{stack.issuer}/login?request_id=")
+    assert page.get_by_role("heading", name="Sign in").is_visible()
+    page.screenshot(path=str(output_dir / "login-page.png"), full_page=True)
+
+    # A wrong password first: the error is announced and the form comes back.
+    page.get_by_label("Username").fill("demo")
+    page.get_by_label("Password").fill("not-the-password")
+    page.get_by_role("button", name="Sign in").click()
+    assert page.get_by_role("alert").inner_text() == "Incorrect username or password."
+    page.screenshot(path=str(output_dir / "login-error.png"), full_page=True)
+
+    page.get_by_label("Password").fill("demo-password")
+    page.get_by_role("button", name="Sign in").click()
+    assert page.url.startswith(f"{stack.issuer}/consent")
+    assert page.get_by_text("Browser test app").is_visible()
+    page.screenshot(path=str(output_dir / "consent-page.png"), full_page=True)
+    page.get_by_role("button", name="Allow").click()
+    page.wait_for_url(f"{redirect_uri}**")
+
+    callback = query_of(callbacks[-1])
+    assert callback["state"] == params["state"]
+    assert callback["iss"] == stack.issuer
+    tokens = requests.post(
+        f"{stack.issuer}/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": callback["code"],
+            "redirect_uri": redirect_uri,
+            "client_id": APP,
+            "code_verifier": verifier,
+        },
+        timeout=10,
+    ).json()
+    bearer = {"Authorization": f"Bearer {tokens['access_token']}"}
+    assert requests.get(f"{stack.issuer}/resource", headers=bearer, timeout=10).status_code == 200
+    assert requests.get(f"{stack.issuer}/userinfo", headers=bearer, timeout=10).json()["email"] == (
+        "demo@example.com"
+    )
+    refreshed = requests.post(
+        f"{stack.issuer}/token",
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": tokens["refresh_token"],
+            "client_id": APP,
+        },
+        timeout=10,
+    )
+    assert refreshed.status_code == 200
+
+    # Signed in: a second authorization goes straight back to the app (consent remembered).
+    page.goto(f"{stack.issuer}/authorize?{query}")
+    page.wait_for_url(f"{redirect_uri}**")
+    assert "code" in query_of(callbacks[-1])
+
+    page.goto(f"{stack.issuer}/logout")
+    page.get_by_role("button", name="Sign out").click()
+    assert page.get_by_role("heading", name="Signed out").is_visible()
+    page.goto(f"{stack.issuer}/authorize?{query}")
+    assert page.url.startswith(f"{stack.issuer}/login")
+    context.close()

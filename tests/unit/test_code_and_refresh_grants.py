@@ -1,0 +1,154 @@
+"""The grants' own rules on the in-memory store: replay, retries that find their own write."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from oauth_core.authorization import AuthorizationService
+from oauth_core.clock import FixedClock
+from oauth_core.errors import ConditionFailed, InvalidGrant
+from oauth_core.grants import GrantContext
+from oauth_core.grants.authorization_code import AuthorizationCodeGrant
+from oauth_core.grants.refresh_token import RefreshTokenGrant
+from oauth_core.hashing import token_hash
+from oauth_core.models import Client, PendingAuthorization, RefreshToken, Session, TokenFamily
+from oauth_core.registry import ClientRegistry
+from oauth_core.services import Services
+from oauth_core.storage.memory import MemoryGrantStore
+from tests.support import form_request, pkce_pair, query_of
+
+REDIRECT = "https://app.example.com/cb"
+
+
+class LostResponseStore(MemoryGrantStore):
+    """Commits the write, then fails as if the response were lost on the way back."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lose_next = False
+
+    def redeem_code(self, *args: Any, **kwargs: Any) -> None:
+        super().redeem_code(*args, **kwargs)
+        if self.lose_next:
+            self.lose_next = False
+            raise ConditionFailed("simulated: the retry found the committed write")
+
+    def rotate_refresh(self, *args: Any, **kwargs: Any) -> None:
+        super().rotate_refresh(*args, **kwargs)
+        if self.lose_next:
+            self.lose_next = False
+            raise ConditionFailed("simulated")
+
+
+@pytest.fixture
+def store(services: Services) -> LostResponseStore:
+    store = LostResponseStore()
+    services.grants = store
+    return store
+
+
+@pytest.fixture
+def client(registry: ClientRegistry) -> Client:
+    return registry.create(
+        {
+            "client_id": "app",
+            "token_endpoint_auth_method": "none",
+            "grant_types": ["authorization_code", "refresh_token"],
+            "redirect_uris": [REDIRECT],
+            "scope": "openid read:data",
+        }
+    ).client
+
+
+def issue_code(services: Services, client: Client, challenge: str) -> str:
+    now = services.clock.now()
+    pending = PendingAuthorization(
+        request_hash="r",
+        client_id=client.client_id,
+        redirect_uri=REDIRECT,
+        scope="openid read:data",
+        state="s",
+        nonce="n",
+        code_challenge=challenge,
+        prompt=(),
+        max_age=None,
+        login_hint=None,
+        expires_at=now + 600,
+    )
+    session = Session("h", "user-1", "alice", now, now + 3600, {"name": "Alice"})
+    response = AuthorizationService(services).redirect_with_code(form_request({}), pending, session)
+    return query_of(response.headers["Location"])["code"]
+
+
+def redeem(services: Services, client: Client, code: str, verifier: str) -> dict[str, Any]:
+    grant = AuthorizationCodeGrant(services)
+    form = {"code": code, "redirect_uri": REDIRECT, "code_verifier": verifier}
+    return grant.issue(client, form, GrantContext("https://issuer.example", form_request({})))
+
+
+def test_retry_that_finds_its_own_committed_redemption_succeeds(
+    services: Services, store: LostResponseStore, client: Client
+) -> None:
+    verifier, challenge = pkce_pair()
+    code = issue_code(services, client, challenge)
+    store.lose_next = True
+    body = redeem(services, client, code, verifier)
+    assert "refresh_token" in body
+    family = next(iter(store.families.values()))
+    assert family.revoked is False
+
+
+def test_replay_after_success_revokes_and_fails(
+    services: Services, store: LostResponseStore, client: Client
+) -> None:
+    verifier, challenge = pkce_pair()
+    code = issue_code(services, client, challenge)
+    redeem(services, client, code, verifier)
+    with pytest.raises(InvalidGrant):
+        redeem(services, client, code, verifier)
+    assert all(f.revoked for f in store.families.values())
+
+
+def test_expired_code_is_refused_even_while_stored(
+    services: Services, store: LostResponseStore, client: Client, clock: FixedClock
+) -> None:
+    verifier, challenge = pkce_pair()
+    code = issue_code(services, client, challenge)
+    clock.advance(services.settings.code_ttl)
+    assert store.get_code(token_hash(code)) is not None
+    with pytest.raises(InvalidGrant, match="expired"):
+        redeem(services, client, code, verifier)
+
+
+def test_refresh_retry_that_finds_its_own_rotation_succeeds(
+    services: Services, store: LostResponseStore, client: Client
+) -> None:
+    verifier, challenge = pkce_pair()
+    tokens = redeem(services, client, issue_code(services, client, challenge), verifier)
+    store.lose_next = True
+    grant = RefreshTokenGrant(services)
+    form = {"refresh_token": tokens["refresh_token"]}
+    body = grant.issue(client, form, GrantContext("https://issuer.example", form_request({})))
+    assert body["refresh_token"] != tokens["refresh_token"]
+    assert not any(f.revoked for f in store.families.values())
+
+
+def test_rotation_keeps_absolute_lifetime_and_caps_idle(
+    services: Services, store: LostResponseStore, clock: FixedClock
+) -> None:
+    now = clock.now()
+    family = TokenFamily("f", "app", "u", "read:data", now, {}, now, now + 100)
+    store.families["f"] = family
+    old = RefreshToken(token_hash("old"), "f", "app", "u", "read:data", now + 50, now + 100)
+    store.refresh_tokens[old.token_hash] = old
+    client = Client(
+        client_id="app", grant_types=("refresh_token",), token_endpoint_auth_method="none"
+    )
+    body = RefreshTokenGrant(services).issue(
+        client, {"refresh_token": "old"}, GrantContext("https://i", form_request({}))
+    )
+    new = store.refresh_tokens[token_hash(body["refresh_token"])]
+    assert new.absolute_expires_at == now + 100
+    assert new.idle_expires_at == now + 100  # capped by the absolute lifetime
