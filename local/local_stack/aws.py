@@ -82,7 +82,7 @@ def create_table(dynamodb: Any, spec: TableSpec, name: str) -> None:
             {
                 "IndexName": index.name,
                 "KeySchema": [{"AttributeName": index.partition_key, "KeyType": "HASH"}],
-                "Projection": {"ProjectionType": "ALL"},
+                "Projection": {"ProjectionType": index.projection},
             }
             for index in spec.indexes
         ]

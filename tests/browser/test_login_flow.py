@@ -43,7 +43,8 @@ def app_callback() -> Iterator[tuple[str, list[str]]]:
 
     class Callback(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            seen.append(self.path)
+            if self.path.startswith("/callback"):  # not the browser's /favicon.ico
+                seen.append(self.path)
             body = b"<!doctype html><title>App</title><h1>App callback</h1>"
             self.send_response(200)
             self.send_header("Content-Type", "text/html")

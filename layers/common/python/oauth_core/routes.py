@@ -38,6 +38,9 @@ FUNCTIONS: dict[str, FunctionSpec] = {
     )
 }
 
+# Not behind the API: Secrets Manager invokes it to rotate the signing keys.
+KEY_ROTATION_FUNCTION = FunctionSpec("rotate_keys", "functions/rotate_keys", "rotate_keys_handler")
+
 ROUTES: tuple[Route, ...] = (
     Route("GET", "/authorize", "authorize"),
     Route("GET", "/login", "login"),

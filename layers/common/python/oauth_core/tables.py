@@ -11,6 +11,7 @@ from oauth_core import constants
 class IndexSpec:
     name: str
     partition_key: str
+    projection: str = "ALL"  # or KEYS_ONLY
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ USERS = TableSpec(
 )
 # A sparse index: only token families and sessions carry `owner_sub`, so disabling a user can
 # find and revoke them without a scan.
-GRANTS_BY_OWNER = IndexSpec("by-owner", "owner_sub")
+GRANTS_BY_OWNER = IndexSpec("by-owner", "owner_sub", projection="KEYS_ONLY")
 # Short-lived, self-expiring items (codes, refresh tokens, sessions, counters): TTL deletes them
 # (lazily, so every read checks expiry itself), and point-in-time recovery would only restore
 # what has expired anyway.

@@ -113,3 +113,81 @@ class SecretsManagerKeyStore:
                 self._sm.create_secret(
                     Name=self._name, SecretString=value, Description="OAuth signing keys (JWK set)"
                 )
+
+
+class SigningKeyRotation:
+    """Secrets Manager's four-step rotation protocol for the signing-key set.
+
+    createSecret stages the rotated set (or, for a brand-new secret, the first one) as
+    AWSPENDING; testSecret checks it signs; finishSecret makes it AWSCURRENT. The rotation is
+    KeySet.rotate, the same code `oauthctl keys rotate` runs.
+    """
+
+    def __init__(self, clock: Clock | None = None, secretsmanager: Any = None):
+        self._clock = clock or SystemClock()
+        self._sm = secretsmanager or client("secretsmanager")
+
+    def step(self, secret_id: str, token: str, step: str) -> None:
+        steps = {
+            "createSecret": self._create,
+            "setSecret": lambda s, t: None,  # nothing outside Secrets Manager holds the keys
+            "testSecret": self._test,
+            "finishSecret": self._finish,
+        }
+        if step not in steps:
+            raise ValueError(f"unknown rotation step {step!r}")
+        with aws_errors(f"rotation {step}"):
+            described = self._sm.describe_secret(SecretId=secret_id)
+            stages = described.get("VersionIdsToStages", {})
+            if token not in stages:
+                raise ValueError("the rotation token is not a version of this secret")
+            steps[step](secret_id, token)
+
+    def _pending_exists(self, secret_id: str, token: str) -> bool:
+        from botocore.exceptions import ClientError
+
+        try:
+            self._sm.get_secret_value(
+                SecretId=secret_id, VersionId=token, VersionStage="AWSPENDING"
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+                return False
+            raise
+        return True
+
+    def _create(self, secret_id: str, token: str) -> None:
+        if self._pending_exists(secret_id, token):
+            return  # staged by an earlier attempt of this same rotation
+        current_text = self._sm.get_secret_value(SecretId=secret_id, VersionStage="AWSCURRENT")[
+            "SecretString"
+        ]
+        current = KeySet.from_json(current_text)
+        now = self._clock.now()
+        rotated = current.rotate(now) if current.keys else KeySet.initial(now)
+        self._sm.put_secret_value(
+            SecretId=secret_id,
+            ClientRequestToken=token,
+            SecretString=rotated.to_json(),
+            VersionStages=["AWSPENDING"],
+        )
+
+    def _test(self, secret_id: str, token: str) -> None:
+        staged = self._sm.get_secret_value(
+            SecretId=secret_id, VersionId=token, VersionStage="AWSPENDING"
+        )["SecretString"]
+        keys = KeySet.from_json(staged)
+        for alg in ("ES256", "RS256"):
+            keys.current(alg)  # raises if the staged set cannot sign
+
+    def _finish(self, secret_id: str, token: str) -> None:
+        stages = self._sm.describe_secret(SecretId=secret_id)["VersionIdsToStages"]
+        current = next((v for v, s in stages.items() if "AWSCURRENT" in s), None)
+        if current == token:
+            return
+        self._sm.update_secret_version_stage(
+            SecretId=secret_id,
+            VersionStage="AWSCURRENT",
+            MoveToVersionId=token,
+            RemoveFromVersionId=current,
+        )

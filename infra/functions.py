@@ -1,0 +1,154 @@
+"""Functions: the shared layer and the Lambda functions, each with a role that grants only what
+it uses. The resource function gets no data access at all; the token function reads only the
+client-secret prefix and the key secret."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_cdk import Duration
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from infra.bundling import ROOT, layer_code
+from infra.config import StackConfig
+from infra.data import Data
+from infra.secrets import Secrets
+from oauth_core import constants
+from oauth_core.routes import FUNCTIONS, KEY_ROTATION_FUNCTION, FunctionSpec
+
+RUNTIME = lambda_.Runtime.PYTHON_3_13
+
+READ = ("dynamodb:GetItem",)
+READ_WRITE = (
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:ConditionCheckItem",
+)
+
+
+@dataclass(frozen=True)
+class Access:
+    """What one function may touch."""
+
+    clients: tuple[str, ...] = ()
+    users: tuple[str, ...] = ()
+    grants: tuple[str, ...] = ()
+    client_secrets: bool = False
+    signing_keys: bool = False
+
+
+ACCESS: dict[str, Access] = {
+    "authorize": Access(clients=READ, grants=READ_WRITE),
+    "login": Access(clients=READ, users=READ, grants=READ_WRITE),
+    "token": Access(clients=READ, grants=READ_WRITE, client_secrets=True, signing_keys=True),
+    "resource": Access(),
+}
+
+
+class Functions(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        config: StackConfig,
+        data: Data,
+        secrets: Secrets,
+    ):
+        super().__init__(scope, construct_id)
+        self._config = config
+        self.layer = lambda_.LayerVersion(
+            self,
+            "CommonLayer",
+            code=layer_code(config.pip_platforms, config.skip_bundling),
+            compatible_runtimes=[RUNTIME],
+            compatible_architectures=[config.lambda_architecture],
+            description="oauth_core with aws-lambda-powertools, pyjwt and cryptography",
+        )
+        environment = {
+            constants.ENV_CLIENTS_TABLE: data.tables[constants.ENV_CLIENTS_TABLE].table_name,
+            constants.ENV_USERS_TABLE: data.tables[constants.ENV_USERS_TABLE].table_name,
+            constants.ENV_GRANTS_TABLE: data.tables[constants.ENV_GRANTS_TABLE].table_name,
+            constants.ENV_CLIENT_SECRET_PREFIX: secrets.client_secret_prefix,
+            constants.ENV_SIGNING_KEYS_SECRET: secrets.signing_keys.secret_name,
+            constants.ENV_ACCESS_TOKEN_TTL: str(config.access_token_ttl),
+            constants.ENV_REFRESH_IDLE_TTL: str(config.refresh_token_idle_ttl),
+            constants.ENV_REFRESH_ABSOLUTE_TTL: str(config.refresh_token_absolute_ttl),
+            "POWERTOOLS_SERVICE_NAME": constants.SERVICE_NAME,
+            "POWERTOOLS_METRICS_NAMESPACE": constants.METRICS_NAMESPACE,
+        }
+        if config.custom_domain:
+            environment[constants.ENV_ISSUER] = f"https://{config.custom_domain}"
+        self.functions: dict[str, lambda_.Function] = {}
+        for name, spec in FUNCTIONS.items():
+            memory = config.resource_memory_mb if name == "resource" else config.memory_mb
+            function = self._function(spec, environment, memory)
+            self._grant(function, ACCESS[name], data, secrets)
+            self.functions[name] = function
+        self.rotation = self._function(
+            KEY_ROTATION_FUNCTION,
+            {"POWERTOOLS_SERVICE_NAME": constants.SERVICE_NAME},
+            256,
+            timeout=Duration.seconds(30),
+        )
+
+    def _function(
+        self,
+        spec: FunctionSpec,
+        environment: dict[str, str],
+        memory: int,
+        timeout: Duration | None = None,
+    ) -> lambda_.Function:
+        log_group = logs.LogGroup(
+            self,
+            f"{spec.name}-logs",
+            retention=self._config.retention,
+            removal_policy=self._config.removal,
+        )
+        role = iam.Role(
+            self,
+            f"{spec.name}-role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"Least privilege for the {spec.name} function",
+        )
+        log_group.grant_write(role)
+        return lambda_.Function(
+            self,
+            spec.name,
+            runtime=RUNTIME,
+            architecture=self._config.lambda_architecture,
+            handler=spec.handler,
+            code=lambda_.Code.from_asset(str(ROOT / spec.code_dir)),
+            layers=[self.layer],
+            memory_size=memory,
+            timeout=timeout or Duration.seconds(10),
+            environment=environment,
+            role=role,
+            log_group=log_group,
+            logging_format=lambda_.LoggingFormat.JSON,
+            description=f"OAuth server: {spec.name}",
+        )
+
+    @staticmethod
+    def _grant(function: lambda_.Function, access: Access, data: Data, secrets: Secrets) -> None:
+        for env_var, actions in (
+            (constants.ENV_CLIENTS_TABLE, access.clients),
+            (constants.ENV_USERS_TABLE, access.users),
+            (constants.ENV_GRANTS_TABLE, access.grants),
+        ):
+            if actions:
+                # The table itself only: no index is read by a function (table.grant would add
+                # index/* as well).
+                table: dynamodb.TableV2 = data.tables[env_var]
+                function.add_to_role_policy(
+                    iam.PolicyStatement(actions=list(actions), resources=[table.table_arn])
+                )
+        if access.client_secrets:
+            secrets.grant_read_client_secrets(function)
+        if access.signing_keys:
+            secrets.signing_keys.grant_read(function)

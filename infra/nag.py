@@ -1,0 +1,77 @@
+"""cdk-nag (2.x: Aspects and NagSuppressions): the rule packs, and every accepted finding with
+its reason. A finding not acknowledged here fails `cdk synth` and the infrastructure tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_cdk import Aspects, Stack
+from cdk_nag import AwsSolutionsChecks, NagPackSuppression, NagSuppressions, ServerlessChecks
+from constructs import IConstruct
+
+
+@dataclass(frozen=True)
+class Acknowledgment:
+    rule: str
+    reason: str
+    # Narrow the acknowledgment: to one finding of a rule (e.g. "Resource::*") and/or to one
+    # construct (a path below the stack); otherwise it covers the rule stack-wide.
+    applies_to: tuple[str, ...] = ()
+    construct: str | None = None
+
+
+ACKNOWLEDGED: tuple[Acknowledgment, ...] = (
+    Acknowledgment(
+        "AwsSolutions-IAM5",
+        "CDK's Secrets Manager rotation schedule grants its rotation function "
+        "secretsmanager:GetRandomPassword, an action that takes no resource (Resource: *).",
+        applies_to=("Resource::*",),
+        construct="Functions/rotate_keys-role",
+    ),
+    Acknowledgment(
+        "AwsSolutions-APIG4",
+        "An authorization server's endpoints are public by definition: clients authenticate "
+        "inside the OAuth protocol (client_secret_basic, PKCE, bearer tokens), not with IAM.",
+    ),
+    Acknowledgment(
+        "AwsSolutions-L1",
+        "The functions pin python3.13, the runtime the layer's wheels are built for; moving to "
+        "a newer runtime is a deliberate change to RUNTIME and bundling.RUNTIME_PYTHON together.",
+    ),
+    Acknowledgment(
+        "Serverless-LambdaLatestVersion",
+        "As AwsSolutions-L1: python3.13 is pinned together with the layer's wheels.",
+    ),
+    Acknowledgment(
+        "Serverless-LambdaDLQ",
+        "The functions are invoked synchronously by API Gateway and Secrets Manager, which see "
+        "every failure; there are no asynchronous events to dead-letter.",
+    ),
+    Acknowledgment(
+        "Serverless-LambdaTracing",
+        "X-Ray is off by default to keep cold starts and cost down (the tracer is not even "
+        "imported); logs carry API Gateway's request id as the correlation id.",
+    ),
+)
+
+
+def add_checks(scope: IConstruct) -> None:
+    Aspects.of(scope).add(AwsSolutionsChecks(verbose=True))
+    Aspects.of(scope).add(ServerlessChecks(verbose=True))
+
+
+def acknowledge_findings(
+    stack: Stack, acknowledged: tuple[Acknowledgment, ...] = ACKNOWLEDGED
+) -> None:
+    for ack in acknowledged:
+        suppression = NagPackSuppression(
+            id=ack.rule,
+            reason=ack.reason,
+            applies_to=list(ack.applies_to) or None,
+        )
+        if ack.construct:
+            NagSuppressions.add_resource_suppressions_by_path(
+                stack, f"/{stack.stack_name}/{ack.construct}", [suppression], apply_to_children=True
+            )
+        else:
+            NagSuppressions.add_stack_suppressions(stack, [suppression])

@@ -1,0 +1,54 @@
+"""The one stack: data, secrets and keys, functions, API, monitoring; outputs for oauthctl."""
+
+from __future__ import annotations
+
+from aws_cdk import CfnOutput, Stack
+from constructs import Construct
+
+from infra.api import Api
+from infra.config import StackConfig
+from infra.data import Data
+from infra.functions import Functions
+from infra.monitoring import Monitoring
+from infra.nag import ACKNOWLEDGED, Acknowledgment, acknowledge_findings
+from infra.secrets import Secrets
+from oauth_core import constants
+
+
+class OAuthServerStack(Stack):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        config: StackConfig,
+        acknowledged: tuple[Acknowledgment, ...] = ACKNOWLEDGED,
+    ):
+        super().__init__(scope, construct_id, description="Serverless OAuth 2.1 / OIDC server")
+        self.config = config
+        self.data = Data(self, "Data", config)
+        self.secrets = Secrets(self, "Secrets", config)
+        self.functions = Functions(self, "Functions", config, self.data, self.secrets)
+        self.secrets.schedule_rotation(self.functions.rotation, config.key_rotation_days)
+        self.api = Api(self, "Api", config, dict(self.functions.functions))
+        self.monitoring = Monitoring(self, "Monitoring", config, self.api, self.functions.functions)
+
+        outputs = {
+            constants.OUTPUT_ISSUER: self.api.issuer_url,
+            constants.OUTPUT_CLIENTS_TABLE: self.data.tables[
+                constants.ENV_CLIENTS_TABLE
+            ].table_name,
+            constants.OUTPUT_USERS_TABLE: self.data.tables[constants.ENV_USERS_TABLE].table_name,
+            constants.OUTPUT_GRANTS_TABLE: self.data.tables[constants.ENV_GRANTS_TABLE].table_name,
+            constants.OUTPUT_CLIENT_SECRET_PREFIX: self.secrets.client_secret_prefix,
+            constants.OUTPUT_SIGNING_KEYS_SECRET: self.secrets.signing_keys.secret_name,
+        }
+        for name, value in outputs.items():
+            CfnOutput(self, name, value=value)
+        if config.custom_domain:
+            CfnOutput(
+                self,
+                "CustomDomainTarget",
+                value=self.api.domain_target,
+                description="Point a CNAME (or alias) for the custom domain here",
+            )
+        acknowledge_findings(self, acknowledged)
