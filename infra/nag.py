@@ -6,7 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from aws_cdk import Aspects, Stack
-from cdk_nag import AwsSolutionsChecks, NagPackSuppression, NagSuppressions, ServerlessChecks
+from cdk_nag import (
+    AwsSolutionsChecks,
+    NagPackSuppression,
+    NagSuppressions,
+    RegexAppliesTo,
+    ServerlessChecks,
+)
 from constructs import IConstruct
 
 
@@ -21,6 +27,15 @@ class Acknowledgment:
 
 
 ACKNOWLEDGED: tuple[Acknowledgment, ...] = (
+    Acknowledgment(
+        "AwsSolutions-IAM5",
+        "Each client has its own secret under the stack's client-secret prefix, created at run "
+        "time by oauthctl; the token function reads exactly that prefix and nothing else.",
+        applies_to=(
+            r"regex:/^Resource::arn:<AWS::Partition>:secretsmanager:.*:secret:.*oauth\/clients\/\*$/",
+        ),
+        construct="Functions/token-role",
+    ),
     Acknowledgment(
         "AwsSolutions-IAM5",
         "CDK's Secrets Manager rotation schedule grants its rotation function "
@@ -55,6 +70,12 @@ ACKNOWLEDGED: tuple[Acknowledgment, ...] = (
 )
 
 
+def _applies_to(finding: str) -> str | RegexAppliesTo:
+    return (
+        RegexAppliesTo(regex=finding[len("regex:") :]) if finding.startswith("regex:") else finding
+    )
+
+
 def add_checks(scope: IConstruct) -> None:
     Aspects.of(scope).add(AwsSolutionsChecks(verbose=True))
     Aspects.of(scope).add(ServerlessChecks(verbose=True))
@@ -67,7 +88,7 @@ def acknowledge_findings(
         suppression = NagPackSuppression(
             id=ack.rule,
             reason=ack.reason,
-            applies_to=list(ack.applies_to) or None,
+            applies_to=[_applies_to(a) for a in ack.applies_to] or None,
         )
         if ack.construct:
             NagSuppressions.add_resource_suppressions_by_path(

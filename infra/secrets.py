@@ -7,7 +7,7 @@ the first keys exist as soon as the stack is deployed.
 
 from __future__ import annotations
 
-from aws_cdk import Arn, ArnFormat, Duration, SecretValue, Stack
+from aws_cdk import Arn, ArnComponents, ArnFormat, Duration, SecretValue, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_secretsmanager as secretsmanager
@@ -30,14 +30,14 @@ class Secrets(Construct):
             secret_string_value=SecretValue.unsafe_plain_text('{"keys": []}'),
             removal_policy=config.removal,
         )
-        # Secrets Manager appends a random suffix to each secret's ARN: match it with -??????.
+        # Secrets Manager appends a random suffix to each secret's ARN: the * covers it.
         self.client_secrets_arn = Arn.format(
-            {
-                "service": "secretsmanager",
-                "resource": "secret",
-                "resource_name": f"{self.client_secret_prefix}*",
-                "arn_format": ArnFormat.COLON_RESOURCE_NAME,
-            },
+            ArnComponents(
+                service="secretsmanager",
+                resource="secret",
+                resource_name=f"{self.client_secret_prefix}*",
+                arn_format=ArnFormat.COLON_RESOURCE_NAME,
+            ),
             stack,
         )
 

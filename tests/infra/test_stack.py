@@ -1,0 +1,219 @@
+"""The CDK stack, asserted on its CloudFormation template."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from aws_cdk.assertions import Match, Template
+
+from infra.config import StackConfig
+from oauth_core import constants
+from oauth_core.routes import FUNCTIONS, ROUTES
+
+
+def of_type(resources: dict[str, dict[str, Any]], kind: str) -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in resources.items() if v["Type"] == kind}
+
+
+def function_ids(resources: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """Function name (authorize, token, ...) -> logical id, from the handler setting."""
+    found = {}
+    for logical_id, resource in of_type(resources, "AWS::Lambda::Function").items():
+        handler = resource["Properties"].get("Handler", "")
+        for name, spec in FUNCTIONS.items():
+            if handler == spec.handler:
+                found[name] = logical_id
+        if handler == "rotate_keys_handler.lambda_handler":
+            found["rotate_keys"] = logical_id
+    return found
+
+
+def test_four_functions_plus_rotation_on_python313_arm64_with_the_layer(
+    template: Template, resources: dict[str, dict[str, Any]]
+) -> None:
+    ids = function_ids(resources)
+    assert set(ids) == {*FUNCTIONS, "rotate_keys"}
+    template.resource_count_is("AWS::Lambda::LayerVersion", 1)
+    for logical_id in ids.values():
+        props = resources[logical_id]["Properties"]
+        assert props["Runtime"] == "python3.13"
+        assert props["Architectures"] == ["arm64"]
+        assert props["MemorySize"] > 0
+        assert props["Timeout"] > 0
+        assert props["LoggingConfig"]["LogFormat"] == "JSON"
+        assert len(props["Layers"]) == 1
+
+
+def test_tables_on_demand_encrypted_with_ttl_and_pitr(resources: dict[str, dict[str, Any]]) -> None:
+    tables = {
+        r["Properties"]["KeySchema"][0]["AttributeName"]: r["Properties"]
+        for r in of_type(resources, "AWS::DynamoDB::GlobalTable").values()
+    }
+    assert set(tables) == {"client_id", "username", "pk"}
+    for key, props in tables.items():
+        assert props["BillingMode"] == "PAY_PER_REQUEST"
+        assert props["SSESpecification"]["SSEEnabled"] is True
+        replica = props["Replicas"][0]
+        pitr = replica.get("PointInTimeRecoverySpecification", {}).get("PointInTimeRecoveryEnabled")
+        assert pitr is (key != "pk")  # long-lived tables only
+        assert replica["DeletionProtectionEnabled"] is True
+    assert tables["pk"]["TimeToLiveSpecification"] == {"AttributeName": "purge_at", "Enabled": True}
+
+
+def test_every_route_is_bound_to_its_function(resources: dict[str, dict[str, Any]]) -> None:
+    ids = function_ids(resources)
+    integrations = of_type(resources, "AWS::ApiGatewayV2::Integration")
+    routes = {
+        r["Properties"]["RouteKey"]: r["Properties"]["Target"]
+        for r in of_type(resources, "AWS::ApiGatewayV2::Route").values()
+    }
+    assert len(routes) == len(ROUTES)
+    for route in ROUTES:
+        target = routes[f"{route.method} {route.path}"]
+        integration_id = target["Fn::Join"][1][1]["Ref"]
+        uri = integrations[integration_id]["Properties"]["IntegrationUri"]
+        assert uri == {"Fn::GetAtt": [ids[route.function], "Arn"]}, route
+
+
+def test_default_stage_with_throttling_and_json_access_logs(template: Template) -> None:
+    template.has_resource_properties(
+        "AWS::ApiGatewayV2::Stage",
+        {
+            "StageName": "$default",
+            "AutoDeploy": True,
+            "DefaultRouteSettings": {"ThrottlingRateLimit": 200, "ThrottlingBurstLimit": 400},
+            "AccessLogSettings": {
+                "DestinationArn": Match.any_value(),
+                "Format": Match.string_like_regexp(r'"requestId"'),
+            },
+        },
+    )
+
+
+def policy_statements(resources: dict[str, dict[str, Any]], role_id: str) -> list[dict[str, Any]]:
+    statements = []
+    for policy in of_type(resources, "AWS::IAM::Policy").values():
+        if {"Ref": role_id} in policy["Properties"]["Roles"]:
+            statements.extend(policy["Properties"]["PolicyDocument"]["Statement"])
+    return statements
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def test_each_role_is_least_privilege(resources: dict[str, dict[str, Any]]) -> None:
+    ids = function_ids(resources)
+    granted: dict[str, set[str]] = {}
+    for name, logical_id in ids.items():
+        role_id = resources[logical_id]["Properties"]["Role"]["Fn::GetAtt"][0]
+        statements = policy_statements(resources, role_id)
+        actions = {a for s in statements for a in as_list(s["Action"])}
+        granted[name] = actions
+        for statement in statements:
+            data_actions = [
+                a
+                for a in as_list(statement["Action"])
+                if a.split(":")[0] in ("dynamodb", "secretsmanager")
+            ]
+            if data_actions and "secretsmanager:GetRandomPassword" not in data_actions:
+                assert "*" not in as_list(statement["Resource"]), (name, statement)
+    assert not {a for a in granted["resource"] if a.startswith(("dynamodb:", "secretsmanager:"))}
+    assert "dynamodb:Scan" not in set().union(*granted.values())
+    token_secrets = {a for a in granted["token"] if a.startswith("secretsmanager:")}
+    assert token_secrets <= {"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}
+    assert not {a for a in granted["authorize"] if a.startswith("secretsmanager:")}
+    assert "dynamodb:GetItem" in granted["login"]
+
+
+def test_token_function_reads_only_the_client_secret_prefix_and_key_secret(
+    resources: dict[str, dict[str, Any]],
+) -> None:
+    token = function_ids(resources)["token"]
+    role_id = resources[token]["Properties"]["Role"]["Fn::GetAtt"][0]
+    secret_resources = [
+        str(s["Resource"])
+        for s in policy_statements(resources, role_id)
+        if any(a.startswith("secretsmanager:") for a in as_list(s["Action"]))
+    ]
+    assert any("OAuthServer/oauth/clients/*" in r for r in secret_resources)
+    assert any("SigningKeys" in r for r in secret_resources)
+    assert len(secret_resources) == 2
+
+
+def test_signing_keys_rotate_on_a_schedule_immediately(template: Template) -> None:
+    template.has_resource_properties(
+        "AWS::SecretsManager::RotationSchedule",
+        {
+            "RotateImmediatelyOnUpdate": True,
+            "RotationRules": {"ScheduleExpression": "rate(30 days)"},
+        },
+    )
+
+
+def test_alarms_and_dashboard(template: Template, resources: dict[str, dict[str, Any]]) -> None:
+    names = {
+        r["Properties"].get("MetricName")
+        for r in of_type(resources, "AWS::CloudWatch::Alarm").values()
+    }
+    assert {"5xx", "RefreshTokenReuse", "Errors", "Throttles"} <= names
+    template.resource_count_is("AWS::CloudWatch::Dashboard", 1)
+
+
+def test_outputs_that_oauthctl_reads(template: Template) -> None:
+    outputs = template.to_json()["Outputs"]
+    for name in (
+        constants.OUTPUT_ISSUER,
+        constants.OUTPUT_CLIENTS_TABLE,
+        constants.OUTPUT_USERS_TABLE,
+        constants.OUTPUT_GRANTS_TABLE,
+        constants.OUTPUT_CLIENT_SECRET_PREFIX,
+        constants.OUTPUT_SIGNING_KEYS_SECRET,
+    ):
+        assert name in outputs
+
+
+def test_no_function_environment_references_the_api(resources: dict[str, dict[str, Any]]) -> None:
+    """The issuer comes from the request context: an API URL in a Lambda env is a cycle."""
+    for function in of_type(resources, "AWS::Lambda::Function").values():
+        assert "HttpApi" not in str(function["Properties"].get("Environment", {}))
+
+
+def test_custom_domain_sets_the_issuer(tmp_path: Any) -> None:
+    from tests.infra.conftest import synth
+
+    stack = synth(
+        custom_domain="id.example.com",
+        certificate_arn="arn:aws:acm:us-east-1:123456789012:certificate/abc",
+    )
+    template = Template.from_stack(stack)
+    template.has_resource_properties(
+        "AWS::ApiGatewayV2::DomainName", {"DomainName": "id.example.com"}
+    )
+    template.has_resource_properties(
+        "AWS::Lambda::Function",
+        {
+            "Environment": {
+                "Variables": Match.object_like({constants.ENV_ISSUER: "https://id.example.com"})
+            }
+        },
+    )
+    assert (
+        template.to_json()["Outputs"][constants.OUTPUT_ISSUER]["Value"] == "https://id.example.com"
+    )
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"architecture": "sparc"},
+        {"removal_policy": "maybe"},
+        {"log_retention_days": 3},
+        {"custom_domain": "x.example.com"},
+    ],
+)
+def test_bad_configuration_is_refused(bad: dict[str, Any]) -> None:
+    field = next(iter(bad)).split("_")[0]
+    with pytest.raises(ValueError, match=field):
+        StackConfig(**bad).validate()
