@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import jsii
+from aws_cdk import Duration
 from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_apigatewayv2 as apigw
 from aws_cdk import aws_certificatemanager as acm
@@ -15,7 +16,7 @@ from aws_cdk.aws_apigatewayv2_integrations import HttpLambdaIntegration
 from constructs import Construct
 
 from infra.config import StackConfig
-from oauth_core.routes import ROUTES
+from oauth_core.routes import CORS, ROUTES
 
 # What one access-log line holds: no query strings or headers, which can carry codes and tokens.
 ACCESS_LOG_FORMAT = {
@@ -68,6 +69,13 @@ class Api(Construct):
             api_name=f"oauth-server-{config.stage}",
             description="OAuth 2.1 / OpenID Connect authorization server",
             create_default_stage=False,
+            cors_preflight=apigw.CorsPreflightOptions(
+                allow_origins=list(CORS.allow_origins),
+                allow_methods=[apigw.CorsHttpMethod[m] for m in CORS.allow_methods],
+                allow_headers=list(CORS.allow_headers),
+                expose_headers=list(CORS.expose_headers),
+                max_age=Duration.seconds(CORS.max_age_seconds),
+            ),
         )
         self.access_logs = logs.LogGroup(
             self, "AccessLogs", retention=config.retention, removal_policy=config.removal

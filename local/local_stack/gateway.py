@@ -20,7 +20,7 @@ from types import ModuleType
 from typing import Any
 from urllib.parse import urlsplit
 
-from oauth_core.routes import FUNCTIONS, FunctionSpec, find_route
+from oauth_core.routes import CORS, FUNCTIONS, FunctionSpec, find_route
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MAX_BODY_BYTES = 1024 * 1024
@@ -89,6 +89,22 @@ class FunctionPool:
             return result
         finally:
             self._free.put(module)
+
+
+def cors_headers(*, preflight: bool) -> dict[str, str]:
+    headers = {
+        "access-control-allow-origin": ",".join(CORS.allow_origins),
+        "access-control-expose-headers": ",".join(CORS.expose_headers),
+    }
+    if preflight:
+        headers.update(
+            {
+                "access-control-allow-methods": ",".join(CORS.allow_methods),
+                "access-control-allow-headers": ",".join(CORS.allow_headers),
+                "access-control-max-age": str(CORS.max_age_seconds),
+            }
+        )
+    return headers
 
 
 def host_and_port(address: Any) -> str:
@@ -207,6 +223,15 @@ class LocalGateway:
 
     def serve(self, request: BaseHTTPRequestHandler) -> None:
         path = urlsplit(request.path).path
+        origin = request.headers.get("Origin")
+        if (
+            request.command == "OPTIONS"
+            and origin
+            and request.headers.get("Access-Control-Request-Method")
+        ):
+            # API Gateway answers CORS preflights itself, before any route or function.
+            self._write(request, 204, cors_headers(preflight=True), b"")
+            return
         route = find_route(request.command, path)
         length = int(request.headers.get("Content-Length") or 0)
         if length > MAX_BODY_BYTES:
@@ -246,6 +271,8 @@ class LocalGateway:
         payload = result.get("body") or ""
         data = base64.b64decode(payload) if result.get("isBase64Encoded") else payload.encode()
         headers = {k.lower(): str(v) for k, v in (result.get("headers") or {}).items()}
+        if origin:
+            headers.update(cors_headers(preflight=False))
         self._write(
             request, int(result.get("statusCode", 200)), headers, data, result.get("cookies") or []
         )

@@ -76,3 +76,25 @@ def test_auth_method_is_bound_to_the_registration(stack: LocalStack) -> None:
     )
     assert response.status_code == 401
     assert response.json()["error"] == "invalid_client"
+
+
+def test_cors_preflight_and_headers_for_browser_apps(stack: LocalStack) -> None:
+    preflight = requests.options(
+        f"{stack.issuer}/token",
+        headers={
+            "Origin": "https://spa.example.com",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type",
+        },
+        timeout=5,
+    )
+    assert preflight.status_code == 204
+    assert preflight.headers["Access-Control-Allow-Origin"] == "*"
+    assert "POST" in preflight.headers["Access-Control-Allow-Methods"]
+    response = requests.get(
+        f"{stack.issuer}/.well-known/openid-configuration",
+        headers={"Origin": "https://spa.example.com"},
+        timeout=5,
+    )
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert "Access-Control-Allow-Credentials" not in response.headers

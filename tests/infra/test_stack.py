@@ -217,3 +217,14 @@ def test_bad_configuration_is_refused(bad: dict[str, Any]) -> None:
     field = next(iter(bad)).split("_")[0]
     with pytest.raises(ValueError, match=field):
         StackConfig(**bad).validate()
+
+
+def test_cors_preflight_matches_the_shared_policy(template: Template) -> None:
+    template.has_resource_properties(
+        "AWS::ApiGatewayV2::Api",
+        {
+            "CorsConfiguration": Match.object_like(
+                {"AllowOrigins": ["*"], "AllowMethods": ["GET", "POST"]}
+            )
+        },
+    )

@@ -10,7 +10,7 @@ from oauth_core.metadata import authorization_server_metadata, openid_configurat
 from oauth_core.services import Services
 
 # Public, identical for everyone, and safe to cache briefly: verifiers re-fetch on unknown kid.
-PUBLIC_CACHE = {"Cache-Control": "public, max-age=300", "Access-Control-Allow-Origin": "*"}
+PUBLIC_CACHE = {"Cache-Control": "public, max-age=300"}
 
 
 class DiscoveryEndpoints:

@@ -63,6 +63,23 @@ ROUTES: tuple[Route, ...] = (
 )
 
 
+@dataclass(frozen=True)
+class CorsPolicy:
+    """CORS as API Gateway applies it (and the local gateway copies): browser apps on any
+    origin may call the token, revocation, discovery and resource endpoints. No cookies cross
+    origins (allow_credentials is false), so a wildcard origin grants nothing a script could
+    not already do with its own credentials."""
+
+    allow_origins: tuple[str, ...] = ("*",)
+    allow_methods: tuple[str, ...] = ("GET", "POST")
+    allow_headers: tuple[str, ...] = ("authorization", "content-type")
+    expose_headers: tuple[str, ...] = ("www-authenticate", "retry-after")
+    max_age_seconds: int = 600
+
+
+CORS = CorsPolicy()
+
+
 def routes_of(function: str) -> tuple[Route, ...]:
     return tuple(route for route in ROUTES if route.function == function)
 
