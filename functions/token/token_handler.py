@@ -12,6 +12,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from oauth_core.apigw import current_request, to_response
 from oauth_core.discovery import DiscoveryEndpoints
 from oauth_core.endpoint import run_json
+from oauth_core.errors import InvalidRequest
+from oauth_core.http import error_response
 from oauth_core.introspection import IntrospectionEndpoint
 from oauth_core.observability import logger, metrics
 from oauth_core.revocation import RevocationEndpoint
@@ -50,6 +52,12 @@ def revoke() -> Response:
 @app.route("/introspect", method=ALL_METHODS)
 def introspect() -> Response:
     return to_response(run_json(IntrospectionEndpoint(services()).handle, current_request(app)))
+
+
+@app.not_found
+def unsupported(_: Exception) -> Response:
+    """A method API Gateway's ANY route let through that no route here takes (TRACE, ...)."""
+    return to_response(error_response(InvalidRequest("unsupported method")))
 
 
 @app.get("/.well-known/oauth-authorization-server")

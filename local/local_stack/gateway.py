@@ -212,7 +212,11 @@ class LocalGateway:
             def _serve(self) -> None:
                 gateway.serve(self)
 
-            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
+            def __getattr__(self, name: str) -> Any:
+                # Every method reaches the gateway (unknown ones get API Gateway's 404, not 501).
+                if name.startswith("do_"):
+                    return self._serve
+                raise AttributeError(name)
 
         self.server = _Server((host, port), Handler)
         self.domain_name = domain_name or host_and_port(self.server.server_address)

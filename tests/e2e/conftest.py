@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -75,10 +76,17 @@ def start_local_stack(
         raise RuntimeError(
             "the local stack did not start:\n" + "".join(lines) + log_path.read_text()
         )
-    # Drain stdout in the background so the server never blocks on a full pipe.
-    import threading
+    # The functions' logs (Powertools writes JSON to stdout) go to the log file too, so tests
+    # can read what the server logged; draining also keeps the pipe from filling.
+    stdout = process.stdout
 
-    threading.Thread(target=process.stdout.read, daemon=True).start()
+    def copy_logs() -> None:
+        with log_path.open("a") as sink:
+            for line in stdout:
+                sink.write(line)
+                sink.flush()
+
+    threading.Thread(target=copy_logs, daemon=True).start()
     requests.get(f"{issuer}/.well-known/oauth-authorization-server", timeout=10).raise_for_status()
     return process, LocalStack(issuer, aws, log_path)
 

@@ -21,7 +21,13 @@ from oauth_core.errors import (
 )
 from oauth_core.hashing import token_hash
 from oauth_core.http import HttpRequest, HttpResponse
-from oauth_core.models import AuthorizationCode, Client, PendingAuthorization, Session
+from oauth_core.models import (
+    CLIENT_ID_PATTERN,
+    AuthorizationCode,
+    Client,
+    PendingAuthorization,
+    Session,
+)
 from oauth_core.observability import count
 from oauth_core.oidc import claims_for_scopes
 from oauth_core.services import Services
@@ -166,9 +172,12 @@ class AuthorizationEndpoint:
 
     def _verify_client(self, params: dict[str, list[str]]) -> VerifiedClient:
         client_ids = params.get("client_id") or []
-        if len(client_ids) != 1 or not client_ids[0] or len(client_ids[0]) > 256:
+        if len(client_ids) != 1 or not client_ids[0]:
             raise PageError("The request does not name exactly one client (client_id).")
-        client = self._services.clients.get(client_ids[0])
+        client_id = client_ids[0]
+        client = (
+            self._services.clients.get(client_id) if CLIENT_ID_PATTERN.match(client_id) else None
+        )
         if client is None or client.disabled:
             raise PageError("The application is not registered here (unknown client_id).")
         uris = params.get("redirect_uri") or []

@@ -17,7 +17,7 @@ from urllib.parse import unquote_plus
 from oauth_core import constants
 from oauth_core.errors import InvalidClient, InvalidRequest
 from oauth_core.http import HttpRequest
-from oauth_core.models import Client
+from oauth_core.models import CLIENT_ID_PATTERN, Client
 from oauth_core.ports import ClientSecretStore, ClientStore
 from oauth_core.throttle import FailureThrottle
 
@@ -93,9 +93,10 @@ class ClientAuthenticator:
             else InvalidClient("client authentication failed")
         )
         if (
-            len(presented.client_id) > MAX_CREDENTIAL_LENGTH
+            not CLIENT_ID_PATTERN.match(presented.client_id)
             or len(presented.client_secret or "") > MAX_CREDENTIAL_LENGTH
         ):
+            self._spend_equal_time(presented.client_secret)
             raise failure
         client = self._clients.get(presented.client_id)
         if client is None or (client.disabled and not allow_disabled):

@@ -17,7 +17,7 @@ from oauth_core.authorization import AuthorizationService
 from oauth_core.errors import AccessDenied, InvalidRequest, TooManyRequests
 from oauth_core.hashing import token_hash
 from oauth_core.http import HttpRequest, HttpResponse, parse_form, parse_query
-from oauth_core.models import Client, PendingAuthorization, Session
+from oauth_core.models import USERNAME_PATTERN, Client, PendingAuthorization, Session
 from oauth_core.observability import count, logger
 from oauth_core.passwords import burn_equal_time, verify_password
 from oauth_core.services import Services
@@ -159,7 +159,8 @@ class LoginPages:
         password = form.get("password", "")
         keys = (f"user:{username.lower()}", f"ip:{request.source_ip}")
         self.throttle.check(*keys)
-        user = self._services.users.get(username) if username else None
+        known_shape = USERNAME_PATTERN.match(username)
+        user = self._services.users.get(username) if known_shape else None
         if user is None:
             burn_equal_time(password)
             valid = False

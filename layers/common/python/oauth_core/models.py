@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from oauth_core import constants, scope
+
+# What identifiers may look like. A presented value that does not match cannot exist, so it
+# never reaches DynamoDB (which refuses some keys with a ValidationException).
+CLIENT_ID_PATTERN = re.compile(r"^[A-Za-z0-9._~-]{1,128}$")
+USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9._@+-]{1,128}$")
 
 
 @dataclass(frozen=True)

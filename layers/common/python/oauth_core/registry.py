@@ -5,7 +5,6 @@ Used by oauthctl and by the seed loader, so both refuse the same unsafe registra
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -13,10 +12,9 @@ from typing import Any
 from oauth_core import constants, redirect_uri, scope
 from oauth_core.clock import Clock, Random
 from oauth_core.errors import ConditionFailed
-from oauth_core.models import Client
+from oauth_core.models import CLIENT_ID_PATTERN, Client
 from oauth_core.ports import ClientSecretStore, ClientStore
 
-CLIENT_ID_PATTERN = re.compile(r"^[A-Za-z0-9._~-]{1,128}$")
 KNOWN_FIELDS = frozenset(
     {
         "client_id",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import replace
@@ -10,11 +9,10 @@ from typing import Any
 
 from oauth_core.clock import Clock
 from oauth_core.errors import ConditionFailed
-from oauth_core.models import User
+from oauth_core.models import USERNAME_PATTERN, User
 from oauth_core.passwords import MAX_PASSWORD_BYTES, hash_password
 from oauth_core.ports import GrantStore, UserStore
 
-USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9._@+-]{1,128}$")
 MIN_PASSWORD_LENGTH = 8
 # OpenID Connect Core 5.1 standard claims a user record may carry.
 PROFILE_CLAIMS = frozenset(
