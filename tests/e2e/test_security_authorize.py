@@ -68,7 +68,9 @@ def test_a2_redirect_uri_must_match_exactly(stack: LocalStack, variant: str) -> 
     assert_error_page(Browser(stack).authorize(**params))
 
 
-def test_a2_loopback_port_may_differ_for_native_clients(stack: LocalStack) -> None:
+@pytest.fixture(scope="module")
+def native_app(stack: LocalStack) -> str:
+    """A native app with one registered loopback redirect URI."""
     from oauthctl.admin import Admin
 
     Admin.connect(endpoint_url=stack.aws_endpoint).clients().create(
@@ -82,6 +84,10 @@ def test_a2_loopback_port_may_differ_for_native_clients(stack: LocalStack) -> No
         },
         replace=True,
     )
+    return "native-app"
+
+
+def test_a2_loopback_port_may_differ_for_native_clients(stack: LocalStack, native_app: str) -> None:
     result = get_code(
         stack,
         client_id="native-app",
@@ -98,7 +104,9 @@ def test_a3_missing_redirect_uri_with_several_registered_is_an_error_page(
     assert_error_page(Browser(stack).authorize(**params))
 
 
-def test_a3_missing_redirect_uri_with_one_registered_uses_it(stack: LocalStack) -> None:
+def test_a3_missing_redirect_uri_with_one_registered_uses_it(
+    stack: LocalStack, native_app: str
+) -> None:
     params = authorize_params(
         client_id="native-app",
         challenge=challenge(),

@@ -36,6 +36,11 @@ Invoke = Callable[[Any, dict[str, Any]], dict[str, Any]]
 
 def _reset_handler_caches() -> None:
     aws_clients.client.cache_clear()
+    reset_function_caches()
+
+
+def reset_function_caches() -> None:
+    """A cold start of every function (the boto3 clients, shared per process, are kept)."""
     for cached in (
         authorize_handler.endpoint,
         login_handler.pages,

@@ -152,6 +152,8 @@ class ThrottledAuthenticator:
             )
         except InvalidClient:
             self._throttle.failed(*keys)
+            # The failure that reaches the limit is already answered 429.
+            self._throttle.check_local(*keys)
             raise
 
 

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from oauth_core import constants, pkce
-from oauth_core.errors import ConditionFailed, InvalidGrant, InvalidRequest
+from oauth_core.errors import ConditionFailed, InvalidGrant, InvalidRequest, TemporarilyUnavailable
 from oauth_core.grants import GrantContext
 from oauth_core.hashing import token_hash
 from oauth_core.models import AuthorizationCode, Client, RefreshToken, TokenFamily
@@ -78,18 +78,6 @@ class AuthorizationCodeGrant:
                 auth_time=code.auth_time,
                 claims=code.claims,
             )
-        request_id = context.attempt_id
-        try:
-            store.redeem_code(code.code_hash, request_id, now, family, refresh)
-        except ConditionFailed:
-            latest = store.get_code(code.code_hash)
-            if latest is None or latest.consumed_by != request_id:
-                # Lost a race against another redemption of the same code: a replay.
-                if latest is not None and latest.family_id:
-                    store.revoke_family(latest.family_id)
-                count("CodeReplay")
-                raise InvalidGrant("the authorization code was already used") from None
-            # Our own write had committed (a retry found it): carry on.
         grant = UserGrant(
             sub=code.sub,
             auth_time=code.auth_time,
@@ -98,12 +86,35 @@ class AuthorizationCodeGrant:
             nonce=code.nonce,
             grant_id=family_id,
         )
+        # Sign before committing: once the code is consumed nothing may fail, or the client
+        # would hold a spent code and no tokens.
         body = self._services.token_issuer.user_tokens(
             issuer=context.issuer, client=client, grant=grant
         )
         if refresh_value:
             body["refresh_token"] = refresh_value
+        try:
+            store.redeem_code(code.code_hash, context.attempt_id, now, family, refresh)
+        except ConditionFailed:
+            self._lost(code, context.attempt_id, now)
         return body
+
+    def _lost(self, code: AuthorizationCode, attempt_id: str, now: int) -> None:
+        """The redemption's transaction was refused: find out why from the code itself."""
+        store = self._services.grants
+        latest = store.get_code(code.code_hash)
+        if latest is not None and latest.consumed and latest.consumed_by == attempt_id:
+            return  # our own write had committed (a retry found it): success
+        if latest is not None and latest.consumed:
+            # Another redemption won: this one is a replay of the same code.
+            if latest.family_id:
+                store.revoke_family(latest.family_id)
+            count("CodeReplay")
+            raise InvalidGrant("the authorization code was already used")
+        if latest is None or latest.expires_at <= now:
+            raise InvalidGrant("the authorization code has expired")
+        # Unconsumed and unexpired: the transaction failed for another reason. Retryable.
+        raise TemporarilyUnavailable("the code could not be redeemed now; retry")
 
     def _replayed(self, code: AuthorizationCode, verifier: str | None) -> None:
         if code.family_id and pkce.verifier_matches(verifier, code.code_challenge):

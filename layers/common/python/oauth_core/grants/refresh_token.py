@@ -63,14 +63,6 @@ class RefreshTokenGrant:
             used=False,
             used_by=None,
         )
-        request_id = context.attempt_id
-        try:
-            store.rotate_refresh(current, request_id, now, successor)
-        except ConditionFailed:
-            latest = store.get_refresh(current.token_hash)
-            if latest is None or latest.used_by != request_id:
-                # Another refresh won the race, or the family was revoked meanwhile.
-                raise InvalidGrant("the refresh token is no longer valid") from None
         grant = UserGrant(
             sub=current.sub,
             auth_time=current.auth_time,
@@ -78,9 +70,17 @@ class RefreshTokenGrant:
             claims=current.claims,
             grant_id=current.family_id,
         )
-        # OIDC Core 12.2: a refresh response need not carry a new ID token.
+        # Sign before committing: after the rotation nothing may fail (OIDC Core 12.2: a
+        # refresh response need not carry a new ID token).
         body = self._services.token_issuer.user_tokens(
             issuer=context.issuer, client=client, grant=grant, with_id_token=False
         )
         body["refresh_token"] = new_value
+        try:
+            store.rotate_refresh(current, context.attempt_id, now, successor)
+        except ConditionFailed:
+            latest = store.get_refresh(current.token_hash)
+            if latest is None or latest.used_by != context.attempt_id:
+                # Another refresh won the race, or the family was revoked meanwhile.
+                raise InvalidGrant("the refresh token is no longer valid") from None
         return body

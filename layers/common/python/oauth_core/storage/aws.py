@@ -23,6 +23,11 @@ _THROTTLING = frozenset(
 )
 
 
+# A transaction cancelled for these reasons lost to another write: the caller decides.
+_LOST = frozenset({"ConditionalCheckFailed", "TransactionConflict"})
+_THROTTLING_REASONS = frozenset({"ThrottlingError", "ProvisionedThroughputExceeded"})
+
+
 @functools.cache
 def client(service: str) -> Any:
     import boto3
@@ -45,7 +50,16 @@ def aws_errors(what: str) -> Iterator[None]:
         yield
     except ClientError as exc:
         code = exc.response.get("Error", {}).get("Code", "")
-        if code in ("ConditionalCheckFailedException", "TransactionCanceledException"):
+        if code == "TransactionCanceledException":
+            reasons = {r.get("Code") for r in exc.response.get("CancellationReasons", [])}
+            # moto leaves the reasons out of the parsed response; its message names them.
+            message = exc.response.get("Error", {}).get("Message", "")
+            if reasons & _LOST or any(reason in message for reason in _LOST):
+                raise ConditionFailed(what) from exc
+            if reasons & _THROTTLING_REASONS or "Throttling" in message:
+                raise Throttled(f"{what}: throttled") from exc
+            raise StorageError(f"{what}: transaction cancelled") from exc
+        if code == "ConditionalCheckFailedException":
             raise ConditionFailed(what) from exc
         if code in _THROTTLING:
             raise Throttled(f"{what}: throttled") from exc

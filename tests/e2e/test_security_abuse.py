@@ -1,0 +1,96 @@
+"""SECURITY.md row E8 and the limits of issue 5: brute force is slowed, oversized input refused."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+
+from tests.e2e.conftest import LocalStack
+from tests.e2e.flows import Browser, authorize_params, pkce_pair, query_of
+
+SECRET = "e8-client-secret-0123456789abcdefghijklmnop"
+
+
+@pytest.fixture(scope="module")
+def e8_client(stack: LocalStack) -> str:
+    from oauthctl.admin import Admin
+
+    Admin.connect(endpoint_url=stack.aws_endpoint).clients().create(
+        {
+            "client_id": "e8-client",
+            "client_secret": SECRET,
+            "grant_types": ["client_credentials"],
+            "scope": "read:data",
+        },
+        replace=True,
+    )
+    return "e8-client"
+
+
+def test_e8_repeated_client_authentication_failures_get_429_with_retry_after(
+    stack: LocalStack, e8_client: str
+) -> None:
+    def attempt(secret: str) -> requests.Response:
+        return requests.post(
+            f"{stack.issuer}/token",
+            data={"grant_type": "client_credentials"},
+            auth=(e8_client, secret),
+            timeout=10,
+        )
+
+    assert attempt(SECRET).status_code == 200
+    statuses = [attempt(f"guess-{i}").status_code for i in range(12)]
+    assert statuses[:9] == [401] * 9
+    assert 429 in statuses
+    refused = attempt(SECRET)  # even the right secret waits out the window
+    assert refused.status_code == 429
+    assert int(refused.headers["Retry-After"]) > 0
+    assert refused.json()["error"] == "temporarily_unavailable"
+    assert refused.headers["Cache-Control"] == "no-store"
+
+
+@pytest.mark.parametrize(
+    ("name", "length"),
+    [
+        ("state", 5000),
+        ("scope", 1200),
+        ("redirect_uri", 2100),
+        ("nonce", 600),
+        ("login_hint", 3000),
+    ],
+)
+def test_over_long_authorization_parameters_get_clear_errors(
+    stack: LocalStack, name: str, length: int
+) -> None:
+    params = authorize_params(challenge=pkce_pair()[1])
+    params[name] = "x" * length
+    response = Browser(stack).authorize(**params)
+    if name == "redirect_uri":
+        assert response.status_code == 400  # an unverifiable URI: an error page
+        assert "Location" not in response.headers
+        return
+    query = query_of(response.headers["Location"])
+    assert query["error"] in ("invalid_request", "invalid_scope")
+    assert "too long" in query.get("error_description", "") or query["error"] == "invalid_scope"
+    assert "state" not in query or len(query["state"]) < 5000
+
+
+def test_oversized_token_request_body_is_refused(stack: LocalStack) -> None:
+    response = requests.post(
+        f"{stack.issuer}/token",
+        data={"grant_type": "client_credentials", "scope": "x" * 20_000},
+        auth=("demo-service", stack.client_secret("demo-service")),
+        timeout=10,
+    )
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_request"
+
+
+def test_body_over_the_gateway_limit_is_413(stack: LocalStack) -> None:
+    response = requests.post(
+        f"{stack.issuer}/token",
+        data=b"a=" + b"x" * (2 * 1024 * 1024),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        timeout=10,
+    )
+    assert response.status_code == 413
