@@ -7,6 +7,8 @@ import pytest
 from oauth_core.clock import FixedClock
 from oauth_core.keys import KeySet
 
+pytest_plugins = ["tests.security_table"]
+
 
 @pytest.fixture(scope="session")
 def session_keys() -> KeySet:

@@ -1,0 +1,83 @@
+"""`make security`: run only the tests named after SECURITY.md rows and print a table of row,
+tests and result. Loaded by tests/conftest.py; inert unless --security is given."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROW_IDS = (
+    [f"A{i}" for i in range(1, 11)]
+    + [f"B{i}" for i in range(1, 8)]
+    + [f"C{i}" for i in range(1, 7)]
+    + [f"D{i}" for i in range(1, 8)]
+    + [f"E{i}" for i in range(1, 9)]
+    + [f"F{i}" for i in range(1, 7)]
+    + [f"G{i}" for i in range(1, 7)]
+    + [f"H{i}" for i in range(1, 5)]
+)
+TEST_ROW = re.compile(r"^test_([a-h])(\d+)_")
+OUTPUT = Path(__file__).resolve().parents[1] / "test-output" / "security.md"
+
+
+def row_of(test_name: str) -> str | None:
+    match = TEST_ROW.match(test_name)
+    return f"{match.group(1).upper()}{match.group(2)}" if match else None
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--security", action="store_true", help="run only SECURITY.md row tests")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not config.getoption("--security"):
+        return
+    selected = [item for item in items if row_of(item.name)]
+    config.hook.pytest_deselected(items=[item for item in items if not row_of(item.name)])
+    items[:] = selected
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    if not config.getoption("--security"):
+        return
+    results: dict[str, dict[str, str]] = defaultdict(dict)
+    for outcome in ("passed", "failed", "error", "skipped"):
+        for report in terminalreporter.stats.get(outcome, []):
+            if getattr(report, "when", "call") not in ("call", "setup") or not hasattr(
+                report, "nodeid"
+            ):
+                continue
+            name = report.nodeid.split("::")[-1]
+            row = row_of(name)
+            if row is None:
+                continue
+            test = name.split("[")[0]
+            previous = results[row].get(test)
+            if previous in ("failed", "error"):
+                continue
+            if outcome in ("failed", "error") or previous is None:
+                results[row][test] = outcome
+    lines = ["| row | result | tests |", "|---|---|---|"]
+    for row in ROW_IDS:
+        tests = results.get(row, {})
+        if not tests:
+            verdict = "MISSING"
+        elif any(v in ("failed", "error") for v in tests.values()):
+            verdict = "FAIL"
+        elif all(v == "passed" for v in tests.values()):
+            verdict = "pass"
+        else:
+            verdict = "skipped"
+        lines.append(f"| {row} | {verdict} | {', '.join(sorted(tests))} |")
+    table = "\n".join(lines)
+    OUTPUT.parent.mkdir(parents=True, exist_ok=True)
+    OUTPUT.write_text(table + "\n")
+    terminalreporter.write_sep("=", "SECURITY.md rows")
+    terminalreporter.write_line(table)
+    missing = [row for row in ROW_IDS if not results.get(row)]
+    if missing:
+        terminalreporter.write_line(f"rows without a test: {', '.join(missing)}")
