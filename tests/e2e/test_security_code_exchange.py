@@ -178,6 +178,11 @@ def test_c6_parallel_redemptions_exactly_one_success(stack: LocalStack) -> None:
     statuses = sorted(r.status_code for r in responses)
     assert statuses.count(200) == 1, statuses
     assert all(r.json()["error"] == "invalid_grant" for r in responses if r.status_code != 200)
+    # Consistent afterwards: the losers' redemptions were replays, so the one grant the winner
+    # got is revoked, its refresh token and access token both inactive, and nothing else exists.
+    winner = next(r for r in responses if r.status_code == 200).json()
+    assert introspect(stack, winner["refresh_token"]) == {"active": False}
+    assert introspect(stack, winner["access_token"]) == {"active": False}
 
 
 @pytest.mark.parametrize(

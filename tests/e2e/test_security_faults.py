@@ -1,0 +1,85 @@
+"""SECURITY.md row H4 over HTTP: the local stack loses its DynamoDB table and its key secret;
+every answer is a 5xx OAuth JSON error with token headers (an error page in the browser)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import boto3
+import pytest
+import requests
+
+from tests.e2e.conftest import LocalStack, start_local_stack
+from tests.e2e.flows import Browser, authorize_params, pkce_pair
+
+
+@pytest.fixture(scope="module")
+def doomed_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    """A stack of its own: these tests break it."""
+    process, running = start_local_stack(tmp_path_factory.mktemp("doomed") / "server.log")
+    try:
+        yield running
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def aws(stack: LocalStack, service: str):  # type: ignore[no-untyped-def]
+    env = stack.aws_env()
+    return boto3.client(
+        service,
+        endpoint_url=env["AWS_ENDPOINT_URL"],
+        region_name=env["AWS_DEFAULT_REGION"],
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+
+
+def assert_5xx_oauth_json(response: requests.Response) -> None:
+    assert 500 <= response.status_code < 600, response.text
+    assert response.headers["Cache-Control"] == "no-store"
+    assert response.headers["Pragma"] == "no-cache"
+    assert response.json()["error"] in ("server_error", "temporarily_unavailable")
+
+
+def test_h4_storage_loss_is_5xx_json_and_error_pages(doomed_stack: LocalStack) -> None:
+    stack = doomed_stack
+    aws(stack, "dynamodb").delete_table(TableName="oauth-grants")
+    params = authorize_params(challenge=pkce_pair()[1])
+    page = Browser(stack).authorize(**params)
+    assert 500 <= page.status_code < 600
+    assert page.headers["Content-Type"].startswith("text/html")
+    assert "Location" not in page.headers
+    revoke = requests.post(
+        f"{stack.issuer}/revoke",
+        data={"token": "some-refresh-token"},
+        auth=("demo-web", stack.client_secret("demo-web")),
+        timeout=10,
+    )
+    assert_5xx_oauth_json(revoke)  # never a false 200 (H1)
+    code = requests.post(
+        f"{stack.issuer}/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": "x" * 43,
+            "code_verifier": "v" * 43,
+            "redirect_uri": "http://127.0.0.1:8400/callback",
+        },
+        auth=("demo-web", stack.client_secret("demo-web")),
+        timeout=10,
+    )
+    assert_5xx_oauth_json(code)
+
+
+def test_h4_secrets_manager_loss_is_5xx_json(doomed_stack: LocalStack) -> None:
+    stack = doomed_stack
+    aws(stack, "secretsmanager").delete_secret(
+        SecretId="oauth/signing-keys", ForceDeleteWithoutRecovery=True
+    )
+    response = requests.post(
+        f"{stack.issuer}/token",
+        data={"grant_type": "client_credentials"},
+        auth=("demo-service", stack.client_secret("demo-service")),
+        timeout=10,
+    )
+    assert_5xx_oauth_json(response)
