@@ -144,7 +144,9 @@ class ThrottledAuthenticator:
         self, request: HttpRequest, form: Mapping[str, str], *, allow_disabled: bool = False
     ) -> Client:
         authorization = request.header("authorization")
-        keys = (f"client:{_claimed_client_id(authorization, form)}", f"ip:{request.source_ip}")
+        claimed = _claimed_client_id(authorization, form)
+        # A request that names no client counts against its address only.
+        keys = (f"ip:{request.source_ip}",) + ((f"client:{claimed}",) if claimed else ())
         self._throttle.check_local(*keys)
         try:
             return self._authenticator.authenticate(
@@ -157,9 +159,9 @@ class ThrottledAuthenticator:
             raise
 
 
-def _claimed_client_id(authorization: str | None, form: Mapping[str, str]) -> str:
+def _claimed_client_id(authorization: str | None, form: Mapping[str, str]) -> str | None:
     """The client id a request claims, for counting its failures; never raises."""
     try:
         return presented_credentials(authorization, form).client_id[:MAX_CREDENTIAL_LENGTH]
     except (InvalidClient, InvalidRequest):
-        return "-"
+        return None
