@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import boto3
@@ -9,6 +10,7 @@ import pytest
 
 import token_handler
 from oauth_core.config import Settings
+from oauth_core.observability import logger
 from oauth_core.storage import aws as aws_clients
 from tests.integration.conftest import body_of, invoke
 from tests.support import SERVICE_SECRET, load_event
@@ -79,8 +81,19 @@ def test_metrics_count_tokens_per_grant_type(
     ), emf
 
 
+@pytest.fixture
+def debug_logs() -> Iterator[None]:
+    """At DEBUG, so that the client-credentials issuance line is written too."""
+    level = logger.log_level
+    logger.setLevel("DEBUG")
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
 def test_h3_no_secret_or_token_in_logs(
-    aws: Settings, log_output: io.StringIO, capsys: pytest.CaptureFixture[str]
+    aws: Settings, log_output: io.StringIO, capsys: pytest.CaptureFixture[str], debug_logs: None
 ) -> None:
     event = load_event("token_client_credentials")
     result = invoke(token_handler, event)

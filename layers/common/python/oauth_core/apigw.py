@@ -22,6 +22,8 @@ def to_response(response: HttpResponse) -> Response:
         body=response.body,
         headers=headers,
         cookies=list(response.cookies) or None,  # type: ignore[arg-type]
+        # Said outright, so the resolver need not parse the request headers to decide.
+        compress=False,
     )
 
 

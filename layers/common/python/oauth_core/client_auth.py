@@ -82,11 +82,16 @@ class ClientAuthenticator:
         self._secrets = secrets
 
     def authenticate(
-        self, authorization: str | None, form: Mapping[str, str], *, allow_disabled: bool = False
+        self,
+        authorization: str | None,
+        form: Mapping[str, str],
+        *,
+        allow_disabled: bool = False,
+        presented: PresentedCredentials | None = None,
     ) -> Client:
         """The authenticated client. A disabled client authenticates only with allow_disabled,
         for grants that answer it invalid_grant (SECURITY D7) rather than invalid_client."""
-        presented = presented_credentials(authorization, form)
+        presented = presented or presented_credentials(authorization, form)
         failure = (
             _basic_failure()
             if presented.method == constants.AUTH_METHOD_BASIC
@@ -144,24 +149,20 @@ class ThrottledAuthenticator:
         self, request: HttpRequest, form: Mapping[str, str], *, allow_disabled: bool = False
     ) -> Client:
         authorization = request.header("authorization")
-        claimed = _claimed_client_id(authorization, form)
-        # A request that names no client counts against its address only.
-        keys = (f"ip:{request.source_ip}",) + ((f"client:{claimed}",) if claimed else ())
+        try:
+            presented: PresentedCredentials | None = presented_credentials(authorization, form)
+        except (InvalidClient, InvalidRequest):
+            presented = None  # refused below, and counted against the address only
+        keys: tuple[str, ...] = (f"ip:{request.source_ip}",)
+        if presented is not None:
+            keys += (f"client:{presented.client_id[:MAX_CREDENTIAL_LENGTH]}",)
         self._throttle.check_local(*keys)
         try:
             return self._authenticator.authenticate(
-                authorization, form, allow_disabled=allow_disabled
+                authorization, form, allow_disabled=allow_disabled, presented=presented
             )
         except InvalidClient:
             self._throttle.failed(*keys)
             # The failure that reaches the limit is already answered 429.
             self._throttle.check_local(*keys)
             raise
-
-
-def _claimed_client_id(authorization: str | None, form: Mapping[str, str]) -> str | None:
-    """The client id a request claims, for counting its failures; never raises."""
-    try:
-        return presented_credentials(authorization, form).client_id[:MAX_CREDENTIAL_LENGTH]
-    except (InvalidClient, InvalidRequest):
-        return None

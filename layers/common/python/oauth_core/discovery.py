@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from oauth_core.http import HttpRequest, HttpResponse, json_response
+from oauth_core.http import HttpRequest, HttpResponse
 from oauth_core.metadata import authorization_server_metadata, openid_configuration
 from oauth_core.services import Services
 
@@ -17,12 +18,18 @@ class DiscoveryEndpoints:
     def __init__(self, services: Services, grant_types: Iterable[str]):
         self._services = services
         self._grant_types = tuple(grant_types)
+        # The documents depend only on the issuer: built once per container and issuer.
+        self._documents: dict[tuple[str, str], str] = {}
 
     def _document(
         self, request: HttpRequest, build: Callable[[str, Iterable[str]], dict[str, Any]]
     ) -> HttpResponse:
         issuer = self._services.settings.issuer_for(request.domain_name)
-        return json_response(200, build(issuer, self._grant_types), PUBLIC_CACHE, no_store=False)
+        key = (build.__name__, issuer)
+        body = self._documents.get(key)
+        if body is None:
+            body = self._documents[key] = json.dumps(build(issuer, self._grant_types))
+        return HttpResponse(200, body, {"Content-Type": "application/json", **PUBLIC_CACHE})
 
     def metadata(self, request: HttpRequest) -> HttpResponse:
         return self._document(request, authorization_server_metadata)
@@ -31,6 +38,5 @@ class DiscoveryEndpoints:
         return self._document(request, openid_configuration)
 
     def jwks(self, request: HttpRequest) -> HttpResponse:
-        return json_response(
-            200, self._services.keys.load().public_jwks(), PUBLIC_CACHE, no_store=False
-        )
+        body = self._services.keys.load().public_jwks_json
+        return HttpResponse(200, body, {"Content-Type": "application/json", **PUBLIC_CACHE})

@@ -11,6 +11,7 @@ import base64
 import hashlib
 import json
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -118,11 +119,15 @@ class KeySet:
             )
         )
 
+    @cached_property
+    def _current(self) -> dict[str, SigningKey]:
+        return {key.alg: key for key in self.keys if key.status == CURRENT}
+
     def current(self, alg: str) -> SigningKey:
-        for key in self.keys:
-            if key.alg == alg and key.status == CURRENT:
-                return key
-        raise LookupError(f"no current {alg} signing key")
+        try:
+            return self._current[alg]
+        except KeyError:
+            raise LookupError(f"no current {alg} signing key") from None
 
     def rotate(self, now: int, retain_retired_for: int = RETIRED_KEY_RETENTION) -> KeySet:
         """Promote each next key to current, retire the current ones, add fresh next keys.
@@ -147,6 +152,11 @@ class KeySet:
 
     def public_jwks(self) -> dict[str, Any]:
         return {"keys": [key.public_jwk() for key in self.keys]}
+
+    @cached_property
+    def public_jwks_json(self) -> str:
+        """The published JWKS, serialized once per loaded key set."""
+        return json.dumps(self.public_jwks(), separators=(",", ":"))
 
     def to_json(self) -> str:
         return json.dumps({"keys": [key.to_dict() for key in self.keys]})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, field, replace
+from functools import cached_property
 from typing import Any
 
 from oauth_core import constants, scope
@@ -36,7 +37,7 @@ class Client:
     def is_public(self) -> bool:
         return self.token_endpoint_auth_method == constants.AUTH_METHOD_NONE
 
-    @property
+    @cached_property
     def allowed_scopes(self) -> frozenset[str]:
         return scope.parse(self.scope)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from oauth_core.constants import GRANT_CLIENT_CREDENTIALS
 from oauth_core.errors import InvalidRequest, UnauthorizedClient, UnsupportedGrantType
 from oauth_core.grants import Grant, GrantContext
 from oauth_core.grants.authorization_code import AuthorizationCodeGrant
@@ -44,7 +45,10 @@ class TokenEndpoint:
             raise UnauthorizedClient(f"the client is not registered for {grant_type}")
         issuer = self._services.settings.issuer_for(request.domain_name)
         body = grant.issue(client, form, GrantContext(issuer=issuer, request=request))
-        logger.info(
+        # Machine-to-machine issuance is the hot path and is counted by metrics; its log line
+        # would cost more than the rest of the request's logs and CPU (docs/performance.md).
+        log = logger.debug if grant_type == GRANT_CLIENT_CREDENTIALS else logger.info
+        log(
             "token issued",
             extra={"grant_type": grant_type, "client_id": client.client_id, "scope": body["scope"]},
         )

@@ -1,0 +1,147 @@
+"""A fast in-memory stand-in for AWS, installed into the real handler modules, so that what the
+warm benchmark measures is our own CPU (handler, Powertools, JWT), not moto's."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+for path in (
+    "layers/common/python",
+    "functions/token",
+    "functions/resource",
+    "functions/authorize",
+    "functions/login",
+):
+    if str(ROOT / path) not in sys.path:
+        sys.path.insert(0, str(ROOT / path))
+
+from oauth_core.authorization import AuthorizationEndpoint, AuthorizationService  # noqa: E402
+from oauth_core.bearer import AccessTokenVerifier, JwksCache  # noqa: E402
+from oauth_core.clock import SystemClock, SystemRandom  # noqa: E402
+from oauth_core.config import Settings  # noqa: E402
+from oauth_core.hashing import token_hash  # noqa: E402
+from oauth_core.http import HttpRequest  # noqa: E402
+from oauth_core.keys import KeySet  # noqa: E402
+from oauth_core.models import PendingAuthorization, Session  # noqa: E402
+from oauth_core.registry import ClientRegistry  # noqa: E402
+from oauth_core.resource_server import ResourceServer  # noqa: E402
+from oauth_core.services import Services  # noqa: E402
+from oauth_core.storage.memory import (  # noqa: E402
+    MemoryClientStore,
+    MemoryGrantStore,
+    MemoryKeyStore,
+    MemoryRateLimiter,
+    MemorySecretStore,
+    MemoryUserStore,
+)
+from oauth_core.user_directory import UserDirectory  # noqa: E402
+
+EVENTS = ROOT / "tests" / "events"
+SERVICE_ID = "svc"
+SERVICE_SECRET = "svc-secret-0123456789abcdefghijklmnopqrstuvwxyz"
+APP_REDIRECT = "https://app.example.com/callback"
+
+
+def event(name: str, **overrides: Any) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((EVENTS / f"{name}.json").read_text())
+    for key, value in overrides.items():
+        if key == "headers":
+            data["headers"] = {**data["headers"], **value}
+        else:
+            data[key] = value
+    return data
+
+
+def memory_services(keys: KeySet | None = None) -> Services:
+    clock = SystemClock()
+    settings = Settings()
+    services = Services(
+        settings=settings,
+        clients=MemoryClientStore(),
+        secrets=MemorySecretStore(settings.secret_rotation_grace, clock),
+        keys=MemoryKeyStore(keys or KeySet.initial(clock.now())),
+        grants=MemoryGrantStore(),
+        users=MemoryUserStore(),
+        rate_limiter=MemoryRateLimiter(),
+        clock=clock,
+        random=SystemRandom(),
+    )
+    registry = ClientRegistry(services.clients, services.secrets, clock, services.random)
+    registry.create(
+        {
+            "client_id": SERVICE_ID,
+            "client_secret": SERVICE_SECRET,
+            "grant_types": ["client_credentials"],
+            "scope": "read:data write:data",
+        }
+    )
+    registry.create(
+        {
+            "client_id": "app",
+            "token_endpoint_auth_method": "none",
+            "grant_types": ["authorization_code", "refresh_token"],
+            "redirect_uris": [APP_REDIRECT],
+            "scope": "openid profile read:data",
+            "first_party": True,
+        }
+    )
+    UserDirectory(services.users, clock).create("alice", "a long password", {"name": "Alice"})
+    return services
+
+
+def install(module: ModuleType, services: Services) -> None:
+    """Point a handler module's cached factories at the stand-in."""
+    name = module.__name__
+    if name.endswith("token_handler"):
+        from oauth_core.discovery import DiscoveryEndpoints
+        from oauth_core.token_endpoint import TokenEndpoint
+
+        endpoint = TokenEndpoint(services)
+        discovery = DiscoveryEndpoints(services, endpoint.grants)
+        module.services = lambda: services  # type: ignore[attr-defined]
+        module.token_endpoint = lambda: endpoint  # type: ignore[attr-defined]
+        module.discovery = lambda: discovery  # type: ignore[attr-defined]
+    elif name.endswith("authorize_handler"):
+        endpoint_a = AuthorizationEndpoint(services)
+        module.endpoint = lambda: endpoint_a  # type: ignore[attr-defined]
+    elif name.endswith("resource_handler"):
+        keys = services.keys.load()
+        server = ResourceServer(
+            services.settings, AccessTokenVerifier(JwksCache(lambda uri: keys.public_jwks()))
+        )
+        module.resource_server = lambda: server  # type: ignore[attr-defined]
+    elif name.endswith("login_handler"):
+        from oauth_core.login import LoginPages
+
+        pages = LoginPages(services)
+        module.pages = lambda: pages  # type: ignore[attr-defined]
+
+
+def session_cookie(services: Services) -> str:
+    """A signed-in browser: a live session in the stand-in, and its cookie value."""
+    now = services.clock.now()
+    session_id = services.token_issuer.opaque()
+    services.grants.put_session(
+        Session(token_hash(session_id), "user-1", "alice", now, now + 3600, {"name": "Alice"})
+    )
+    return f"session={session_id}"
+
+
+def mint_code(services: Services, verifier_challenge: tuple[str, str], scope: str) -> str:
+    """A fresh authorization code for the `app` client, as /authorize would issue it."""
+    from urllib.parse import parse_qs, urlsplit
+
+    _, challenge = verifier_challenge
+    now = services.clock.now()
+    pending = PendingAuthorization(
+        "r", "app", APP_REDIRECT, scope, None, "n", challenge, (), None, None, now + 600
+    )
+    session = Session("s", "user-1", "alice", now, now + 3600, {"name": "Alice"})
+    request = HttpRequest.from_apigw_v2(event("authorize"))
+    response = AuthorizationService(services).redirect_with_code(request, pending, session)
+    return parse_qs(urlsplit(response.headers["Location"]).query)["code"][0]

@@ -1,0 +1,237 @@
+"""Warm handler CPU per operation: the real Lambda handler, in-process, with an API Gateway
+HTTP API event, Logger and Metrics on, AWS answered by the in-memory stand-in."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import statistics
+import time
+import urllib.parse
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+
+from benchmarks.standin import (
+    APP_REDIRECT,
+    event,
+    install,
+    memory_services,
+    mint_code,
+    session_cookie,
+)
+
+
+@dataclass
+class Timing:
+    name: str
+    samples_ns: list[int]
+
+    @property
+    def median_us(self) -> float:
+        return statistics.median(self.samples_ns) / 1000
+
+    @property
+    def p99_us(self) -> float:
+        ordered = sorted(self.samples_ns)
+        return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] / 1000
+
+    @property
+    def per_second_per_core(self) -> float:
+        return 1_000_000 / self.median_us
+
+
+class Context:
+    function_name = "bench"
+    function_version = "$LATEST"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:000000000000:function:bench"
+    memory_limit_in_mb = 512
+    aws_request_id = "bench"
+    log_group_name = "/aws/lambda/bench"
+    log_stream_name = "bench"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 10_000
+
+
+def cpu_samples(
+    call: Callable[[], Any], count: int, prepare: Callable[[], None] | None = None
+) -> list[int]:
+    samples = []
+    for _ in range(count):
+        if prepare:
+            prepare()
+        started = time.process_time_ns()
+        call()
+        samples.append(time.process_time_ns() - started)
+    return samples
+
+
+def pkce() -> tuple[str, str]:
+    import base64
+    import hashlib
+    import secrets
+
+    verifier = secrets.token_urlsafe(48)
+    digest = hashlib.sha256(verifier.encode()).digest()
+    return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def form_event(fields: dict[str, str]) -> dict[str, Any]:
+    data = event("token_client_credentials", body=urllib.parse.urlencode(fields))
+    del data["headers"]["authorization"]
+    return data
+
+
+def run(iterations: int = 2000) -> dict[str, Timing]:
+    import authorize_handler
+    import resource_handler
+    import token_handler
+    from oauth_core.observability import logger
+
+    devnull = open(os.devnull, "w")  # noqa: SIM115 - lives for the benchmark
+    logger.registered_handler.setStream(devnull)  # type: ignore[attr-defined]
+    services = memory_services()
+    for module in (token_handler, resource_handler, authorize_handler):
+        install(module, services)
+    context = Context()
+    results: dict[str, Timing] = {}
+
+    def measure(
+        name: str,
+        handler: Any,
+        make_event: Callable[[], dict[str, Any]],
+        count: int,
+        expect: int = 200,
+    ) -> None:
+        pending: list[dict[str, Any]] = []
+
+        def prepare() -> None:
+            pending.append(make_event())
+
+        def call() -> None:
+            result = handler(pending.pop(), context)
+            assert result["statusCode"] == expect, (name, result)
+
+        with contextlib.redirect_stdout(io.StringIO()) as sink:
+            for _ in range(20):  # warm up: caches filled, code paths hot
+                prepare()
+                call()
+            samples = cpu_samples(call, count, prepare)
+            sink.truncate(0)
+        results[name] = Timing(name, samples)
+
+    cc_event = event("token_client_credentials")
+    measure("client_credentials", token_handler.lambda_handler, lambda: cc_event, iterations)
+
+    def code_event(scope: str) -> Callable[[], dict[str, Any]]:
+        def make() -> dict[str, Any]:
+            verifier, challenge = pkce()
+            code = mint_code(services, (verifier, challenge), scope)
+            return form_event(
+                {
+                    "grant_type": "authorization_code",
+                    "client_id": "app",
+                    "code": code,
+                    "code_verifier": verifier,
+                    "redirect_uri": APP_REDIRECT,
+                }
+            )
+
+        return make
+
+    measure(
+        "authorization_code (no openid)",
+        token_handler.lambda_handler,
+        code_event("read:data"),
+        iterations // 4,
+    )
+    measure(
+        "authorization_code (openid)",
+        token_handler.lambda_handler,
+        code_event("openid profile read:data"),
+        iterations // 4,
+    )
+
+    refresh_tokens: list[str] = []
+    first = code_event("read:data")()
+    with contextlib.redirect_stdout(io.StringIO()):
+        import json
+
+        refresh_tokens.append(
+            json.loads(token_handler.lambda_handler(first, context)["body"])["refresh_token"]
+        )
+
+    def refresh_event() -> dict[str, Any]:
+        return form_event(
+            {"grant_type": "refresh_token", "client_id": "app", "refresh_token": refresh_tokens[-1]}
+        )
+
+    original = token_handler.lambda_handler
+
+    def refresh_and_keep(evt: dict[str, Any], ctx: Any) -> dict[str, Any]:
+        result = original(evt, ctx)
+        refresh_tokens.append(json.loads(result["body"])["refresh_token"])
+        return result
+
+    measure("refresh_token", refresh_and_keep, refresh_event, iterations // 4)
+
+    _, challenge = pkce()
+    cookie = session_cookie(services)
+    query = urllib.parse.urlencode(
+        {
+            "client_id": "app",
+            "redirect_uri": APP_REDIRECT,
+            "response_type": "code",
+            "scope": "openid read:data",
+            "state": "s",
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+        }
+    )
+    authorize_event = event("authorize", rawQueryString=query, cookies=[cookie])
+    measure(
+        "authorize (signed in: code redirect)",
+        authorize_handler.lambda_handler,
+        lambda: authorize_event,
+        iterations // 2,
+        expect=303,
+    )
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        token = json.loads(original(cc_event, context)["body"])["access_token"]
+    resource_event = event("resource_get", headers={"authorization": f"Bearer {token}"})
+    measure(
+        "resource call (verify JWT)",
+        resource_handler.lambda_handler,
+        lambda: resource_event,
+        iterations,
+    )
+    measure("JWKS", token_handler.lambda_handler, lambda: event("jwks"), iterations // 2)
+    measure("metadata", token_handler.lambda_handler, lambda: event("metadata"), iterations // 2)
+
+    # The floor: PyJWT signing the same claims with the same ES256 key, nothing else.
+    key = services.keys.load().current("ES256")
+    claims = jwt.decode(token, options={"verify_signature": False})
+    results["floor: PyJWT ES256 sign"] = Timing(
+        "floor",
+        cpu_samples(
+            lambda: jwt.encode(
+                claims,
+                key.private_key,
+                algorithm="ES256",
+                headers={"kid": key.kid, "typ": "at+jwt"},
+            ),
+            iterations,
+        ),
+    )
+    from benchmarks.authlib_reference import reference_endpoint
+
+    authlib_call = reference_endpoint(key, claims)
+    results["reference: Authlib client_credentials"] = Timing(
+        "authlib", cpu_samples(authlib_call, iterations)
+    )
+    return results
