@@ -40,6 +40,7 @@ from oauth_core.storage.memory import (  # noqa: E402
     MemoryUserStore,
 )
 from oauth_core.user_directory import UserDirectory  # noqa: E402
+from oauth_core.web import SESSION_COOKIE, CookiePolicy  # noqa: E402
 
 EVENTS = ROOT / "tests" / "events"
 SERVICE_ID = "svc"
@@ -129,7 +130,8 @@ def session_cookie(services: Services) -> str:
     services.grants.put_session(
         Session(token_hash(session_id), "user-1", "alice", now, now + 3600, {"name": "Alice"})
     )
-    return f"session={session_id}"
+    name = CookiePolicy(services.settings.secure_cookies).name(SESSION_COOKIE)
+    return f"{name}={session_id}"
 
 
 def mint_code(services: Services, verifier_challenge: tuple[str, str], scope: str) -> str:

@@ -6,12 +6,11 @@ from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from oauth_core.apigw import current_request, run_page, to_response
 from oauth_core.authorization import AuthorizationEndpoint
-from oauth_core.observability import logger, metrics
+from oauth_core.observability import correlate, logger, metrics
 from oauth_core.services import aws_services
 
 app = APIGatewayHttpResolver()
@@ -27,7 +26,8 @@ def authorize() -> Response:
     return to_response(run_page(endpoint().handle, current_request(app)))
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@logger.inject_lambda_context
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    correlate(event)
     return app.resolve(event, context)

@@ -6,7 +6,6 @@ from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from oauth_core.apigw import current_request, to_response
@@ -15,7 +14,7 @@ from oauth_core.endpoint import run_json
 from oauth_core.errors import InvalidRequest
 from oauth_core.http import error_response
 from oauth_core.introspection import IntrospectionEndpoint
-from oauth_core.observability import logger, metrics
+from oauth_core.observability import correlate, logger, metrics
 from oauth_core.revocation import RevocationEndpoint
 from oauth_core.routes import ALL_METHODS
 from oauth_core.services import Services, aws_services
@@ -75,7 +74,8 @@ def jwks() -> Response:
     return to_response(run_json(discovery().jwks, current_request(app)))
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@logger.inject_lambda_context
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    correlate(event)
     return app.resolve(event, context)

@@ -36,6 +36,7 @@ Invoke = Callable[[Any, dict[str, Any]], dict[str, Any]]
 
 def _reset_handler_caches() -> None:
     aws_clients.client.cache_clear()
+    aws_clients._session.cache_clear()
     reset_function_caches()
 
 

@@ -103,6 +103,7 @@ def test_h3_no_secret_or_token_in_logs(
     captured = capsys.readouterr()
     output = log_output.getvalue() + captured.out + captured.err
     assert "token issued" in output
+    assert f'"correlation_id":"{event["requestContext"]["requestId"]}"' in output
     for needle in (
         SERVICE_SECRET,
         token,

@@ -66,9 +66,10 @@ def verify_own(token: str, keys: KeySet, issuer: str) -> dict[str, Any] | None:
 
     For introspection and revocation, which hold the key set already: no JWKS fetch.
     """
-    try:
-        header = jwt.get_unverified_header(token)
-    except jwt.PyJWTError:
+    from oauth_core.bearer import unverified_header
+
+    header = unverified_header(token)
+    if header is None:
         return None
     if str(header.get("typ", "")).lower() != ACCESS_TOKEN_TYPE:
         return None

@@ -75,6 +75,18 @@ class HttpResponse:
     def json(self) -> Any:
         return json.loads(self.body)
 
+    def to_apigw_v2(self) -> dict[str, Any]:
+        """The HTTP API (payload 2.0) response a handler returns to API Gateway."""
+        result: dict[str, Any] = {
+            "statusCode": self.status_code,
+            "headers": dict(self.headers),
+            "body": self.body,
+            "isBase64Encoded": False,
+        }
+        if self.cookies:
+            result["cookies"] = list(self.cookies)
+        return result
+
 
 def json_response(
     status: int, payload: Any, headers: dict[str, str] | None = None, *, no_store: bool = True

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
@@ -54,30 +55,49 @@ def _to_jwk(key: Any, alg: str) -> dict[str, Any]:
     return jwk
 
 
-def _from_jwk(jwk: dict[str, Any], alg: str) -> Any:
-    algorithm = ECAlgorithm if alg == "ES256" else RSAAlgorithm
-    return algorithm.from_jwk(jwk)
-
-
 @dataclass(frozen=True)
 class SigningKey:
+    """One key. Stored as PKCS#8 PEM plus its public JWK, and parsed only when it signs:
+    loading RSA keys from JWK parameters validates them at a cost of tens of milliseconds each,
+    which every cold start would pay for keys it never uses."""
+
     alg: str
     status: str
-    private_key: PrivateKey = field(repr=False)
     created_at: int
+    private_pem: str = field(repr=False)
+    public: dict[str, Any] = field(repr=False)
     retired_at: int | None = None
     kid: str = ""
 
     @classmethod
     def generate(cls, alg: str, status: str, now: int) -> SigningKey:
         private_key = generate_private_key(alg)
-        kid = thumbprint(_to_jwk(private_key.public_key(), alg))
-        return cls(alg=alg, status=status, private_key=private_key, created_at=now, kid=kid)
+        public = _to_jwk(private_key.public_key(), alg)
+        pem = private_key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ).decode("ascii")
+        return cls(
+            alg=alg,
+            status=status,
+            created_at=now,
+            private_pem=pem,
+            public=public,
+            kid=thumbprint(public),
+        )
+
+    @cached_property
+    def private_key(self) -> PrivateKey:
+        # Our own key from our own secret: skipping the RSA consistency checks is safe here.
+        key = serialization.load_pem_private_key(
+            self.private_pem.encode("ascii"), password=None, unsafe_skip_rsa_key_validation=True
+        )
+        assert isinstance(key, ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey)
+        return key
 
     def public_jwk(self) -> dict[str, Any]:
-        jwk = _to_jwk(self.private_key.public_key(), self.alg)
-        jwk.update({"kid": self.kid, "alg": self.alg, "use": "sig"})
-        return jwk
+        return {**self.public, "kid": self.kid, "alg": self.alg, "use": "sig"}
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -86,7 +106,8 @@ class SigningKey:
             "status": self.status,
             "created_at": self.created_at,
             "retired_at": self.retired_at,
-            "private_jwk": _to_jwk(self.private_key, self.alg),
+            "private_pem": self.private_pem,
+            "public_jwk": self.public,
         }
 
     @classmethod
@@ -97,8 +118,9 @@ class SigningKey:
         return cls(
             alg=alg,
             status=data["status"],
-            private_key=_from_jwk(data["private_jwk"], alg),
             created_at=int(data["created_at"]),
+            private_pem=data["private_pem"],
+            public=dict(data["public_jwk"]),
             retired_at=data.get("retired_at"),
             kid=data["kid"],
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
@@ -13,6 +14,12 @@ logger = Logger(service=SERVICE_NAME)
 metrics = Metrics(namespace=METRICS_NAMESPACE, service=SERVICE_NAME)
 # Powertools keeps dimensions until a flush, and a disabled Metrics never flushes.
 _METRICS_ON = os.environ.get("POWERTOOLS_METRICS_DISABLED", "").lower() not in ("1", "true")
+
+
+def correlate(event: dict[str, Any]) -> None:
+    """API Gateway's request id as the correlation id: a dictionary lookup, where Powertools'
+    correlation_id_path would run a JMESPath query on every request."""
+    logger.set_correlation_id((event.get("requestContext") or {}).get("requestId"))
 
 
 def count(name: str, **dimensions: str) -> None:

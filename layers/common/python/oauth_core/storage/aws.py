@@ -29,8 +29,16 @@ _THROTTLING_REASONS = frozenset({"ThrottlingError", "ProvisionedThroughputExceed
 
 
 @functools.cache
-def client(service: str) -> Any:
+def _session() -> Any:
     import boto3
+
+    return boto3.session.Session()
+
+
+@functools.cache
+def client(service: str) -> Any:
+    """One client per service and container, from one shared session (its loaders and caches
+    are shared too, which shortens the cold start)."""
     from botocore.config import Config
 
     config = Config(
@@ -38,7 +46,7 @@ def client(service: str) -> Any:
         read_timeout=3,
         retries={"max_attempts": 3, "mode": "standard"},
     )
-    return boto3.session.Session().client(service, config=config)  # type: ignore[call-overload]
+    return _session().client(service, config=config)
 
 
 @contextmanager

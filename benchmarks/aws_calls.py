@@ -1,0 +1,233 @@
+"""AWS calls per warm operation, counted with botocore's event hooks against moto."""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.parse
+from collections.abc import Callable
+from typing import Any
+
+from benchmarks.standin import APP_REDIRECT, SERVICE_ID, SERVICE_SECRET, event
+
+WARM_REPEATS = 5
+
+
+def count_calls() -> dict[str, dict[str, float]]:
+    """Operation -> {"calls": average AWS calls per warm request, ...by API name}."""
+    os.environ.update(
+        {
+            "AWS_ACCESS_KEY_ID": "bench",
+            "AWS_SECRET_ACCESS_KEY": "bench",
+            "AWS_DEFAULT_REGION": "us-east-1",
+        }
+    )
+    os.environ.pop("AWS_ENDPOINT_URL", None)
+    from moto import mock_aws
+
+    from oauth_core.observability import logger
+
+    logger.registered_handler.setStream(open(os.devnull, "w"))  # type: ignore[attr-defined]  # noqa: SIM115
+    with mock_aws():
+        return _count()
+
+
+def _count() -> dict[str, dict[str, float]]:
+
+    import boto3
+
+    import authorize_handler
+    import resource_handler
+    import token_handler
+    from local_stack.aws import create_table
+    from oauth_core.bearer import AccessTokenVerifier, JwksCache
+    from oauth_core.clock import SystemClock, SystemRandom
+    from oauth_core.config import Settings
+    from oauth_core.keys import KeySet
+    from oauth_core.registry import ClientRegistry
+    from oauth_core.resource_server import ResourceServer
+    from oauth_core.storage import aws as aws_clients
+    from oauth_core.storage.dynamodb import DynamoClientStore
+    from oauth_core.storage.secrets_manager import SecretsManagerKeyStore, SecretsManagerSecretStore
+    from oauth_core.tables import ALL_TABLES
+
+    settings = Settings.from_env()
+    dynamodb = boto3.client("dynamodb")
+    for spec in ALL_TABLES:
+        create_table(dynamodb, spec, settings.table_name(spec.env_var))
+    keys = KeySet.initial(SystemClock().now())
+    SecretsManagerKeyStore(settings.signing_keys_secret).save(keys)
+    clock = SystemClock()
+    registry = ClientRegistry(
+        DynamoClientStore(settings.clients_table),
+        SecretsManagerSecretStore(
+            settings.client_secret_prefix, settings.secret_rotation_grace, clock
+        ),
+        clock,
+        SystemRandom(),
+    )
+    registry.create(
+        {
+            "client_id": SERVICE_ID,
+            "client_secret": SERVICE_SECRET,
+            "grant_types": ["client_credentials"],
+            "scope": "read:data write:data",
+        }
+    )
+    registry.create(
+        {
+            "client_id": "app",
+            "token_endpoint_auth_method": "none",
+            "grant_types": ["authorization_code", "refresh_token"],
+            "redirect_uris": [APP_REDIRECT],
+            "scope": "openid read:data",
+            "first_party": True,
+        }
+    )
+    for cached in (
+        token_handler.services,
+        token_handler.token_endpoint,
+        token_handler.discovery,
+        authorize_handler.endpoint,
+        resource_handler.resource_server,
+    ):
+        cached.cache_clear()
+    aws_clients.client.cache_clear()
+    aws_clients._session.cache_clear()
+    server = ResourceServer(
+        settings, AccessTokenVerifier(JwksCache(lambda uri: keys.public_jwks()))
+    )
+    original_resource_server = resource_handler.resource_server
+    resource_handler.resource_server = lambda: server  # type: ignore[assignment]
+    try:
+        return _measure(token_handler, authorize_handler, resource_handler, clock)
+    finally:
+        resource_handler.resource_server = original_resource_server
+        for cached in (
+            token_handler.services,
+            token_handler.token_endpoint,
+            token_handler.discovery,
+            authorize_handler.endpoint,
+        ):
+            cached.cache_clear()
+
+
+def _measure(
+    token_handler: Any, authorize_handler: Any, resource_handler: Any, clock: Any
+) -> dict[str, dict[str, float]]:
+    import contextlib
+    import io
+
+    from benchmarks.warm import Context, pkce
+    from oauth_core.storage import aws as aws_clients
+
+    calls: list[str] = []
+    counting = [False]
+
+    def hook(model: Any, **_: Any) -> None:
+        if counting[0]:  # preparing a request (minting a code) is not the request's cost
+            calls.append(model.name)
+
+    for service in ("dynamodb", "secretsmanager"):
+        aws_clients.client(service).meta.events.register("before-call.*", hook)
+    context = Context()
+    services = token_handler.services()
+
+    def form(fields: dict[str, str]) -> dict[str, Any]:
+        data = event("token_client_credentials", body=urllib.parse.urlencode(fields))
+        del data["headers"]["authorization"]
+        return data
+
+    def code_event() -> dict[str, Any]:
+        from benchmarks.standin import mint_code
+
+        verifier, challenge = pkce()
+        code = mint_code(services, (verifier, challenge), "read:data")
+        return form(
+            {
+                "grant_type": "authorization_code",
+                "client_id": "app",
+                "code": code,
+                "code_verifier": verifier,
+                "redirect_uri": APP_REDIRECT,
+            }
+        )
+
+    refresh_tokens: list[str] = []
+
+    def refresh_event() -> dict[str, Any]:
+        if not refresh_tokens:
+            with contextlib.redirect_stdout(io.StringIO()):
+                result = token_handler.lambda_handler(code_event(), context)
+            refresh_tokens.append(json.loads(result["body"])["refresh_token"])
+        return form(
+            {"grant_type": "refresh_token", "client_id": "app", "refresh_token": refresh_tokens[-1]}
+        )
+
+    def keep_refresh(result: dict[str, Any]) -> None:
+        refresh_tokens.append(json.loads(result["body"])["refresh_token"])
+
+    from benchmarks.standin import session_cookie
+
+    cookie = session_cookie(services)
+    _, challenge = pkce()
+    query = urllib.parse.urlencode(
+        {
+            "client_id": "app",
+            "redirect_uri": APP_REDIRECT,
+            "response_type": "code",
+            "scope": "openid",
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+        }
+    )
+    token = None
+
+    def resource_event() -> dict[str, Any]:
+        nonlocal token
+        if token is None:
+            with contextlib.redirect_stdout(io.StringIO()):
+                result = token_handler.lambda_handler(event("token_client_credentials"), context)
+            token = json.loads(result["body"])["access_token"]
+        return event("resource_get", headers={"authorization": f"Bearer {token}"})
+
+    operations: dict[
+        str, tuple[Any, Callable[[], dict[str, Any]], Callable[[dict[str, Any]], None] | None]
+    ] = {
+        "client_credentials": (token_handler, lambda: event("token_client_credentials"), None),
+        "authorization_code": (token_handler, code_event, None),
+        "refresh_token": (token_handler, refresh_event, keep_refresh),
+        "authorize (signed in)": (
+            authorize_handler,
+            lambda: event("authorize", rawQueryString=query, cookies=[cookie]),
+            None,
+        ),
+        "authorize (to sign-in)": (
+            authorize_handler,
+            lambda: event("authorize", rawQueryString=query),
+            None,
+        ),
+        "resource call": (resource_handler, resource_event, None),
+        "JWKS": (token_handler, lambda: event("jwks"), None),
+        "metadata": (token_handler, lambda: event("metadata"), None),
+    }
+    counts: dict[str, dict[str, float]] = {}
+    with contextlib.redirect_stdout(io.StringIO()):
+        for name, (module, make, after) in operations.items():
+            result = module.lambda_handler(make(), context)  # warm the container first
+            if after:
+                after(result)
+            calls.clear()
+            for _ in range(WARM_REPEATS):
+                item = make()
+                counting[0] = True
+                result = module.lambda_handler(item, context)
+                counting[0] = False
+                assert result["statusCode"] < 400, (name, result)
+                if after:
+                    after(result)
+            by_api: dict[str, float] = {}
+            for api in calls:
+                by_api[api] = by_api.get(api, 0) + 1 / WARM_REPEATS
+            counts[name] = {"calls": len(calls) / WARM_REPEATS, **by_api}
+    return counts

@@ -1,0 +1,47 @@
+"""AWS calls per warm operation (issue 6 targets): deterministic, so asserted here; the
+benchmark prints the same counts."""
+
+from __future__ import annotations
+
+import pytest
+
+from benchmarks.aws_calls import count_calls
+
+
+@pytest.fixture(scope="module")
+def calls() -> dict[str, dict[str, float]]:
+    with pytest.MonkeyPatch.context() as patch:
+        for name in (
+            "AWS_ENDPOINT_URL",
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_DEFAULT_REGION",
+        ):
+            patch.delenv(name, raising=False)
+        return count_calls()
+
+
+def test_warm_client_credentials_makes_no_aws_call(calls: dict[str, dict[str, float]]) -> None:
+    assert calls["client_credentials"]["calls"] == 0
+
+
+@pytest.mark.parametrize("grant", ["authorization_code", "refresh_token"])
+def test_user_grants_make_one_transaction_and_at_most_one_read(
+    calls: dict[str, dict[str, float]], grant: str
+) -> None:
+    assert calls[grant].get("TransactWriteItems") == 1
+    assert calls[grant]["calls"] - 1 <= 1
+
+
+@pytest.mark.parametrize("operation", ["authorize (signed in)", "authorize (to sign-in)"])
+def test_authorize_makes_at_most_two_calls(
+    calls: dict[str, dict[str, float]], operation: str
+) -> None:
+    assert calls[operation]["calls"] <= 2
+
+
+@pytest.mark.parametrize("operation", ["resource call", "JWKS", "metadata"])
+def test_reads_of_public_or_verified_data_make_no_aws_call(
+    calls: dict[str, dict[str, float]], operation: str
+) -> None:
+    assert calls[operation]["calls"] == 0
