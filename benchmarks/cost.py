@@ -22,7 +22,26 @@ CPU_SHARE = MEMORY_MB / 1769
 # Per request: one EMF metrics line (measured) and one API Gateway access-log line (its JSON
 # format with typical values). Lambda's platform START/END/REPORT lines are off
 # (system log level WARN), and the client-credentials path writes no application log line.
-ACCESS_LOG_BYTES = 330
+TYPICAL_ACCESS_LOG_VALUES = {
+    "$context.requestId": "c6af9ac6-7b61-11e6-9a41-93e8deadbeef=",
+    "$context.identity.sourceIp": "198.51.100.7",
+    "$context.requestTimeEpoch": "1795694400000",
+    "$context.routeKey": "ANY /token",
+    "$context.status": "200",
+    "$context.responseLatency": "12",
+    "$context.integrationErrorMessage": "-",
+}
+
+
+def access_log_bytes() -> int:
+    import json
+
+    from infra.api import ACCESS_LOG_FORMAT
+
+    line = {k: TYPICAL_ACCESS_LOG_VALUES.get(v, v) for k, v in ACCESS_LOG_FORMAT.items()}
+    return len(json.dumps(line)) + 1
+
+
 DYNAMODB_LATENCY_MS = 6.0  # a typical in-region single-digit-millisecond call
 
 
@@ -57,5 +76,5 @@ def per_million(inputs: CostInputs) -> Cost:
         inputs.dynamodb_reads * DYNAMODB_PER_MILLION_RRU
         + inputs.transactional_write_items * 2 * DYNAMODB_PER_MILLION_WRU
     )
-    logs_usd = (inputs.log_bytes + ACCESS_LOG_BYTES) * 1_000_000 / 1e9 * LOGS_PER_GB_INGESTED
+    logs_usd = (inputs.log_bytes + access_log_bytes()) * 1_000_000 / 1e9 * LOGS_PER_GB_INGESTED
     return Cost(billed_ms, lambda_usd, HTTP_API_PER_MILLION, dynamodb_usd, logs_usd)

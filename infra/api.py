@@ -19,19 +19,15 @@ from infra.config import StackConfig
 from oauth_core.routes import CORS, ROUTES
 
 # What one access-log line holds: no query strings or headers, which can carry codes and tokens.
+# Kept short: every byte is paid for per request (docs/performance.md, cost).
 ACCESS_LOG_FORMAT = {
     "requestId": "$context.requestId",
     "ip": "$context.identity.sourceIp",
-    "requestTime": "$context.requestTimeEpoch",
-    "method": "$context.httpMethod",
-    "path": "$context.path",
-    "routeKey": "$context.routeKey",
+    "time": "$context.requestTimeEpoch",
+    "route": "$context.routeKey",
     "status": "$context.status",
-    "protocol": "$context.protocol",
-    "responseLength": "$context.responseLength",
-    "latencyMs": "$context.responseLatency",
-    "integrationLatencyMs": "$context.integrationLatency",
-    "integrationError": "$context.integrationErrorMessage",
+    "ms": "$context.responseLatency",
+    "error": "$context.integrationErrorMessage",
 }
 
 

@@ -131,6 +131,9 @@ class Functions(Construct):
             role=role,
             log_group=log_group,
             logging_format=lambda_.LoggingFormat.JSON,
+            application_log_level_v2=lambda_.ApplicationLogLevel.INFO,
+            # Lambda's START/END/REPORT lines cost as much as our own logs; keep only warnings.
+            system_log_level_v2=lambda_.SystemLogLevel.WARN,
             description=f"OAuth server: {spec.name}",
         )
 
