@@ -7,7 +7,7 @@ PORT ?= 8000
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 1
 export CDK_DISABLE_CLI_TELEMETRY := 1
 
-.PHONY: serve test lint typecheck unit integration e2e infra browser bench security clean
+.PHONY: serve demo test lint typecheck unit integration e2e infra browser bench security clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,14 @@ node_modules/.installed: package.json package-lock.json
 
 serve: $(VENV)/.local-installed
 	PORT=$(PORT) $(BIN)/python -m local_stack
+
+$(VENV)/.examples-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[local,examples]'
+	touch $@
+
+# The local stack, the web app (code flow) and the backend service (client credentials).
+demo: $(VENV)/.examples-installed
+	PORT=$(PORT) $(BIN)/python -m examples.demo
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .

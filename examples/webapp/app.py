@@ -1,0 +1,130 @@
+"""A minimal web app that signs its user in with the Authorization Code flow and PKCE
+(Flask + Authlib's Flask client), then calls the protected API with the user's token.
+
+- "Log in" starts the flow with PKCE (S256), `state` and `nonce`.
+- The callback checks `iss` (RFC 9207) and, through Authlib, `state` and the ID token.
+- Tokens stay on the server (the browser holds only a session cookie); the access token is
+  refreshed when it is about to expire, and "Log out" revokes the refresh token.
+
+Run: python -m examples.webapp.app (it reads OAUTH_ISSUER, WEBAPP_CLIENT_ID/SECRET, PORT).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+from html import escape
+from typing import Any
+
+import requests
+from authlib.integrations.flask_client import OAuth
+from flask import Flask, abort, redirect, request, session, url_for
+
+# Refresh this long before expiry (the tests set it high to refresh on every page).
+REFRESH_MARGIN = int(os.environ.get("WEBAPP_REFRESH_MARGIN", "30"))
+ISSUER = os.environ.get("OAUTH_ISSUER", "http://127.0.0.1:8000")
+PORT = int(os.environ.get("PORT", "8400"))
+
+app = Flask(__name__)
+app.secret_key = os.environ.get("WEBAPP_SESSION_KEY") or secrets.token_urlsafe(32)
+# Cookies ignore ports: on 127.0.0.1 this app and the local authorization server share a
+# cookie jar, so the app's session cookie needs a name of its own.
+app.config.update(
+    SESSION_COOKIE_NAME="demo_app_session",
+    SESSION_COOKIE_HTTPONLY=True,
+    SESSION_COOKIE_SAMESITE="Lax",
+)
+oauth = OAuth(app)
+oauth.register(
+    "server",
+    client_id=os.environ.get("WEBAPP_CLIENT_ID", "demo-web"),
+    client_secret=os.environ.get(
+        "WEBAPP_CLIENT_SECRET", "demo-web-secret-change-me-0123456789abcdef"
+    ),
+    server_metadata_url=f"{ISSUER}/.well-known/openid-configuration",
+    client_kwargs={"scope": "openid profile email read:data", "code_challenge_method": "S256"},
+)
+# Tokens by session: server-side, so they never reach the browser.
+TOKENS: dict[str, dict[str, Any]] = {}
+
+
+def page(body: str) -> str:
+    return (
+        "<!doctype html><html lang=en><meta charset=utf-8><title>Demo app</title>"
+        "<style>body{font:16px system-ui;max-width:40rem;margin:3rem auto;padding:0 1rem}"
+        "pre{background:#f4f6f8;padding:1rem;overflow:auto}</style>"
+        f"<h1>Demo app</h1>{body}</html>"
+    )
+
+
+def current_tokens() -> dict[str, Any] | None:
+    key = session.get("key")
+    tokens = TOKENS.get(key) if key else None
+    if tokens and tokens["expires_at"] - REFRESH_MARGIN < time.time():
+        # Refresh rotation: store the new refresh token at once; the old one is now spent.
+        tokens = oauth.server.fetch_access_token(
+            grant_type="refresh_token", refresh_token=tokens["refresh_token"]
+        )
+        TOKENS[key] = tokens
+    return tokens
+
+
+@app.get("/")
+def home() -> str:
+    tokens = current_tokens()
+    if not tokens:
+        return page('<p>You are not signed in.</p><p><a id="login" href="/login">Log in</a></p>')
+    bearer = {"Authorization": f"Bearer {tokens['access_token']}"}
+    metadata = oauth.server.load_server_metadata()
+    user = requests.get(metadata["userinfo_endpoint"], headers=bearer, timeout=10).json()
+    api = requests.get(f"{ISSUER}/resource", headers=bearer, timeout=10)
+    return page(
+        f'<p id="user">Signed in as <b>{escape(str(user.get("name", user["sub"])))}</b> '
+        f"({escape(str(user.get('email', '')))})</p>"
+        f"<h2>The protected API answered {api.status_code}</h2>"
+        f'<pre id="api">{escape(api.text)}</pre>'
+        '<form method="post" action="/logout"><button id="logout">Log out</button></form>'
+    )
+
+
+@app.get("/login")
+def login() -> Any:
+    return oauth.server.authorize_redirect(
+        url_for("callback", _external=True), nonce=secrets.token_urlsafe(16)
+    )
+
+
+@app.get("/callback")
+def callback() -> Any:
+    metadata = oauth.server.load_server_metadata()
+    if request.args.get("iss") != metadata["issuer"]:
+        abort(400, "the authorization response is not from our issuer")  # mix-up defence
+    if "error" in request.args:
+        return page(f"<p>Sign-in failed: {escape(request.args['error'])}</p><a href='/'>Home</a>")
+    # Checks state, exchanges the code with the PKCE verifier, validates the ID token (nonce).
+    tokens = oauth.server.authorize_access_token()
+    key = secrets.token_urlsafe(16)
+    TOKENS[key] = dict(tokens)
+    session.clear()
+    session["key"] = key
+    return redirect("/")
+
+
+@app.post("/logout")
+def logout() -> Any:
+    tokens = TOKENS.pop(session.pop("key", ""), None)
+    if tokens:
+        metadata = oauth.server.load_server_metadata()
+        requests.post(
+            metadata["revocation_endpoint"],
+            data={"token": tokens["refresh_token"], "token_type_hint": "refresh_token"},
+            auth=(oauth.server.client_id, oauth.server.client_secret),
+            timeout=10,
+        )
+    return redirect("/")
+
+
+if __name__ == "__main__":
+    print(f"Demo web app on http://127.0.0.1:{PORT} (issuer {ISSUER})", flush=True)
+    app.run(host="127.0.0.1", port=PORT)

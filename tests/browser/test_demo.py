@@ -1,0 +1,134 @@
+"""The demo ecosystem (`make demo`): the web app signs its user in through Chromium with the code
+flow and PKCE, and the backend service runs once with Client Credentials."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from playwright.sync_api import Browser
+
+from tests.e2e.conftest import LocalStack
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def webapp(stack: LocalStack) -> Iterator[str]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "OAUTH_ISSUER": stack.issuer,
+        "PORT": str(port),
+        # Refresh on every page load, so the test sees refresh rotation at work.
+        "WEBAPP_REFRESH_MARGIN": "100000",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "examples.webapp.app"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            requests.get(url, timeout=1)
+            break
+        except requests.ConnectionError:
+            time.sleep(0.2)
+    try:
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_service_example_reads_its_secret_and_calls_the_api(stack: LocalStack) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "examples.service.service", "--issuer", stack.issuer],
+        cwd=ROOT,
+        env={**os.environ, **stack.aws_env()},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert answer["status"] == 200
+    assert answer["body"]["client_id"] == "demo-service"
+
+
+def test_service_example_caches_and_retries_once_on_401(stack: LocalStack) -> None:
+    from examples.service.service import ApiClient
+
+    api = ApiClient(stack.issuer, "demo-service", stack.client_secret("demo-service"))
+    assert api.get("/resource").status_code == 200
+    assert api.get("/resource").status_code == 200
+    assert api.tokens_fetched == 1  # cached
+    assert api._session is not None
+    api._session.token["access_token"] = "revoked-or-garbage"  # the API will answer 401
+    assert api.get("/resource").status_code == 200
+    assert api.tokens_fetched == 2  # one retry, with a fresh token
+
+
+def test_webapp_signs_in_calls_api_refreshes_and_logs_out(
+    chromium: Browser, stack: LocalStack, webapp: str, output_dir: Path
+) -> None:
+    page = chromium.new_page()
+    page.goto(webapp)
+    page.get_by_role("link", name="Log in").click()
+    page.wait_for_url(f"{stack.issuer}/login**")
+    page.get_by_label("Username").fill("demo")
+    page.get_by_label("Password").fill("demo-password")
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{webapp}/")
+    assert "Signed in as Dana Demo" in page.locator("#user").inner_text()
+    assert '"action": "read"' in page.locator("#api").inner_text().replace('":"', '": "')
+    page.screenshot(path=str(output_dir / "demo-webapp.png"), full_page=True)
+    page.reload()  # refreshes the access token (rotation) and calls the API again
+    assert "Signed in as Dana Demo" in page.locator("#user").inner_text()
+    page.get_by_role("button", name="Log out").click()
+    page.wait_for_url(f"{webapp}/")
+    assert page.get_by_text("You are not signed in.").is_visible()
+    page.close()
+
+
+def test_make_demo_starts_everything_and_runs_the_service() -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "examples.demo",
+            "--port",
+            "0",
+            "--webapp-port",
+            str(free_port()),
+            "--exit-after-start",
+        ],
+        cwd=ROOT,
+        env={k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert '"status": 200' in result.stdout
+    assert "sign in as demo / demo-password" in result.stdout
