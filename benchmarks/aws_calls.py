@@ -8,7 +8,7 @@ import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
-from benchmarks.standin import APP_REDIRECT, SERVICE_ID, SERVICE_SECRET, event
+from benchmarks.standin import APP_REDIRECT, event, register_clients
 
 WARM_REPEATS = 5
 
@@ -41,14 +41,13 @@ def _count() -> dict[str, dict[str, float]]:
     import token_handler
     from local_stack.aws import create_table
     from oauth_core.bearer import AccessTokenVerifier, JwksCache
-    from oauth_core.clock import SystemClock, SystemRandom
+    from oauth_core.clock import SystemClock
     from oauth_core.config import Settings
     from oauth_core.keys import KeySet
-    from oauth_core.registry import ClientRegistry
     from oauth_core.resource_server import ResourceServer
+    from oauth_core.services import aws_services
     from oauth_core.storage import aws as aws_clients
-    from oauth_core.storage.dynamodb import DynamoClientStore
-    from oauth_core.storage.secrets_manager import SecretsManagerKeyStore, SecretsManagerSecretStore
+    from oauth_core.storage.secrets_manager import SecretsManagerKeyStore
     from oauth_core.tables import ALL_TABLES
 
     settings = Settings.from_env()
@@ -58,32 +57,7 @@ def _count() -> dict[str, dict[str, float]]:
     keys = KeySet.initial(SystemClock().now())
     SecretsManagerKeyStore(settings.signing_keys_secret).save(keys)
     clock = SystemClock()
-    registry = ClientRegistry(
-        DynamoClientStore(settings.clients_table),
-        SecretsManagerSecretStore(
-            settings.client_secret_prefix, settings.secret_rotation_grace, clock
-        ),
-        clock,
-        SystemRandom(),
-    )
-    registry.create(
-        {
-            "client_id": SERVICE_ID,
-            "client_secret": SERVICE_SECRET,
-            "grant_types": ["client_credentials"],
-            "scope": "read:data write:data",
-        }
-    )
-    registry.create(
-        {
-            "client_id": "app",
-            "token_endpoint_auth_method": "none",
-            "grant_types": ["authorization_code", "refresh_token"],
-            "redirect_uris": [APP_REDIRECT],
-            "scope": "openid read:data",
-            "first_party": True,
-        }
-    )
+    register_clients(aws_services(settings, cached=False).registry)
     for cached in (
         token_handler.services,
         token_handler.token_endpoint,

@@ -7,16 +7,16 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import statistics
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import requests
+
+from local_stack.process import spawn
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNS = 5
@@ -81,28 +81,8 @@ def _run(script: str, env: dict[str, str]) -> dict[str, Any]:
 
 
 def start_stack() -> tuple[subprocess.Popen[str], str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "local_stack", "--port", "0"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    assert process.stdout is not None
-    issuer = aws = ""
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not (issuer and aws):
-        line = process.stdout.readline()
-        if match := re.search(r"Issuer: (http://\S+)", line):
-            issuer = match.group(1)
-        if match := re.search(r"AWS_ENDPOINT_URL=(http://\S+?)\)?$", line.strip()):
-            aws = match.group(1)
-    import threading
-
-    threading.Thread(target=process.stdout.read, daemon=True).start()
-    return process, issuer, aws
+    started = spawn()
+    return started.process, started.issuer, started.aws_endpoint
 
 
 def _events(issuer: str) -> dict[str, dict[str, Any]]:

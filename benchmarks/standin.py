@@ -22,24 +22,12 @@ for path in (
 
 from oauth_core.authorization import AuthorizationEndpoint, AuthorizationService  # noqa: E402
 from oauth_core.bearer import AccessTokenVerifier, JwksCache  # noqa: E402
-from oauth_core.clock import SystemClock, SystemRandom  # noqa: E402
-from oauth_core.config import Settings  # noqa: E402
 from oauth_core.hashing import token_hash  # noqa: E402
 from oauth_core.http import HttpRequest  # noqa: E402
-from oauth_core.keys import KeySet  # noqa: E402
 from oauth_core.models import PendingAuthorization, Session  # noqa: E402
 from oauth_core.registry import ClientRegistry  # noqa: E402
 from oauth_core.resource_server import ResourceServer  # noqa: E402
-from oauth_core.services import Services  # noqa: E402
-from oauth_core.storage.memory import (  # noqa: E402
-    MemoryClientStore,
-    MemoryGrantStore,
-    MemoryKeyStore,
-    MemoryRateLimiter,
-    MemorySecretStore,
-    MemoryUserStore,
-)
-from oauth_core.user_directory import UserDirectory  # noqa: E402
+from oauth_core.services import Services, memory_services  # noqa: E402
 from oauth_core.web import SESSION_COOKIE, CookiePolicy  # noqa: E402
 
 EVENTS = ROOT / "tests" / "events"
@@ -58,21 +46,15 @@ def event(name: str, **overrides: Any) -> dict[str, Any]:
     return data
 
 
-def memory_services(keys: KeySet | None = None) -> Services:
-    clock = SystemClock()
-    settings = Settings()
-    services = Services(
-        settings=settings,
-        clients=MemoryClientStore(),
-        secrets=MemorySecretStore(settings.secret_rotation_grace, clock),
-        keys=MemoryKeyStore(keys or KeySet.initial(clock.now())),
-        grants=MemoryGrantStore(),
-        users=MemoryUserStore(),
-        rate_limiter=MemoryRateLimiter(),
-        clock=clock,
-        random=SystemRandom(),
-    )
-    registry = ClientRegistry(services.clients, services.secrets, clock, services.random)
+def demo_services() -> Services:
+    """The stand-in: in-memory stores holding the benchmark's clients and a user."""
+    services = memory_services()
+    register_clients(services.registry)
+    services.user_directory.create("alice", "a long password", {"name": "Alice"})
+    return services
+
+
+def register_clients(registry: ClientRegistry) -> None:
     registry.create(
         {
             "client_id": SERVICE_ID,
@@ -91,8 +73,6 @@ def memory_services(keys: KeySet | None = None) -> Services:
             "first_party": True,
         }
     )
-    UserDirectory(services.users, clock).create("alice", "a long password", {"name": "Alice"})
-    return services
 
 
 def install(module: ModuleType, services: Services) -> None:

@@ -17,9 +17,9 @@ import jwt
 
 from benchmarks.standin import (
     APP_REDIRECT,
+    demo_services,
     event,
     install,
-    memory_services,
     mint_code,
     session_cookie,
 )
@@ -95,7 +95,7 @@ def run(iterations: int = 2000) -> dict[str, Timing]:
 
     devnull = open(os.devnull, "w")  # noqa: SIM115 - lives for the benchmark
     logger.registered_handler.setStream(devnull)  # type: ignore[attr-defined]
-    services = memory_services()
+    services = demo_services()
     for module in (token_handler, resource_handler, authorize_handler):
         install(module, services)
     context = Context()

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import subprocess
 import sys
 import time
@@ -17,33 +16,9 @@ from pathlib import Path
 
 import requests
 
+from local_stack.process import StackDidNotStart, spawn
+
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def start_stack(port: int) -> tuple[subprocess.Popen[str], str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    process = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "local_stack", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stdout is not None
-    issuer = aws = ""
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not (issuer and aws):
-        line = process.stdout.readline()
-        if not line:
-            break
-        if match := re.search(r"Issuer: (http://\S+)", line):
-            issuer = match.group(1)
-        if match := re.search(r"AWS_ENDPOINT_URL=(http://\S+?)\)?$", line.strip()):
-            aws = match.group(1)
-    if not (issuer and aws):
-        process.kill()
-        raise SystemExit("the local stack did not start (is the port free? PORT=... make demo)")
-    return process, issuer, aws
 
 
 def wait_for(url: str, seconds: float = 30) -> None:
@@ -65,7 +40,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--exit-after-start", action="store_true", help="for tests")
     args = parser.parse_args(argv)
 
-    stack, issuer, aws = start_stack(args.port)
+    try:
+        started = spawn(args.port)
+    except StackDidNotStart as exc:
+        raise SystemExit(f"{exc}\n(is the port free? PORT=... make demo)") from exc
+    stack, issuer, aws = started.process, started.issuer, started.aws_endpoint
     webapp_url = f"http://127.0.0.1:{args.webapp_port}"
     webapp = subprocess.Popen(
         [sys.executable, "-m", "examples.webapp.app"],

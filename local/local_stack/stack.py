@@ -10,12 +10,9 @@ from local_stack.aws import MotoServer, create_resources, use_local_aws
 from local_stack.gateway import LocalGateway
 from local_stack.seed import Seed, SeedResult, apply_seed, read_seed
 from oauth_core import constants
-from oauth_core.clock import SystemClock, SystemRandom
+from oauth_core.clock import SystemClock
 from oauth_core.config import Settings
-from oauth_core.registry import ClientRegistry
-from oauth_core.storage.dynamodb import DynamoClientStore, DynamoUserStore
-from oauth_core.storage.secrets_manager import SecretsManagerSecretStore
-from oauth_core.user_directory import UserDirectory
+from oauth_core.services import aws_services
 
 
 @dataclass
@@ -43,13 +40,6 @@ def start(host: str = "127.0.0.1", port: int = 8000, seed_path: Path | None = No
     settings = Settings.from_env()
     clock = SystemClock()
     create_resources(settings, clock.now())
-    registry = ClientRegistry(
-        DynamoClientStore(settings.clients_table),
-        SecretsManagerSecretStore(
-            settings.client_secret_prefix, settings.secret_rotation_grace, clock
-        ),
-        clock,
-        SystemRandom(),
-    )
-    seeded = apply_seed(seed, registry, UserDirectory(DynamoUserStore(settings.users_table), clock))
+    services = aws_services(settings, cached=False)
+    seeded = apply_seed(seed, services.registry, services.user_directory)
     return RunningStack(moto, gateway, gateway.url, seed, seeded)

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
-import re
 import subprocess
-import sys
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import requests
+
+from local_stack.process import spawn
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED = json.loads((ROOT / "local" / "local_stack" / "default_seed.json").read_text())
@@ -41,54 +38,19 @@ class LocalStack:
 def start_local_stack(
     log_path: Path, extra_env: dict[str, str] | None = None
 ) -> tuple[subprocess.Popen[str], LocalStack]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(extra_env or {})
-    env["PYTHONUNBUFFERED"] = "1"
-    # Every test comes from 127.0.0.1: keep the per-address limit out of the way of the
-    # per-account and per-client limits the tests exercise.
-    env.setdefault("MAX_FAILED_ATTEMPTS_PER_IP", "100000")
-    # Disabling a client takes effect within the client cache's lifetime: keep it short here.
-    env.setdefault("CLIENT_CACHE_TTL", "2")
-    log = log_path.open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "local_stack", "--port", "0"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=log,
-        text=True,
-    )
-    assert process.stdout is not None
-    issuer = aws = None
-    deadline = time.monotonic() + 60
-    lines: list[str] = []
-    while time.monotonic() < deadline and (issuer is None or aws is None):
-        line = process.stdout.readline()
-        if not line:
-            break
-        lines.append(line)
-        if match := re.search(r"Issuer: (http://\S+)", line):
-            issuer = match.group(1)
-        if match := re.search(r"AWS_ENDPOINT_URL=(http://\S+?)\)?$", line.strip()):
-            aws = match.group(1)
-    if issuer is None or aws is None:
-        process.kill()
-        raise RuntimeError(
-            "the local stack did not start:\n" + "".join(lines) + log_path.read_text()
-        )
-    # The functions' logs (Powertools writes JSON to stdout) go to the log file too, so tests
-    # can read what the server logged; draining also keeps the pipe from filling.
-    stdout = process.stdout
-
-    def copy_logs() -> None:
-        with log_path.open("a") as sink:
-            for line in stdout:
-                sink.write(line)
-                sink.flush()
-
-    threading.Thread(target=copy_logs, daemon=True).start()
-    requests.get(f"{issuer}/.well-known/oauth-authorization-server", timeout=10).raise_for_status()
-    return process, LocalStack(issuer, aws, log_path)
+    env = {
+        # Every test comes from 127.0.0.1: keep the per-address limit out of the way of the
+        # per-account and per-client limits the tests exercise.
+        "MAX_FAILED_ATTEMPTS_PER_IP": "100000",
+        # Disabling a client takes effect within the client cache's lifetime: short here.
+        "CLIENT_CACHE_TTL": "2",
+        **(extra_env or {}),
+    }
+    started = spawn(0, env, log_path)
+    requests.get(
+        f"{started.issuer}/.well-known/oauth-authorization-server", timeout=10
+    ).raise_for_status()
+    return started.process, LocalStack(started.issuer, started.aws_endpoint, log_path)
 
 
 @pytest.fixture(scope="session")

@@ -19,15 +19,14 @@ from local_stack.aws import create_table
 from local_stack.gateway import LambdaContext
 from oauth_core import constants
 from oauth_core.bearer import AccessTokenVerifier, JwksCache
-from oauth_core.clock import SystemClock, SystemRandom
 from oauth_core.config import Settings
 from oauth_core.keys import KeySet
 from oauth_core.observability import logger
 from oauth_core.registry import ClientRegistry
 from oauth_core.resource_server import ResourceServer
+from oauth_core.services import aws_services
 from oauth_core.storage import aws as aws_clients
-from oauth_core.storage.dynamodb import DynamoClientStore
-from oauth_core.storage.secrets_manager import SecretsManagerKeyStore, SecretsManagerSecretStore
+from oauth_core.storage.secrets_manager import SecretsManagerKeyStore
 from oauth_core.tables import ALL_TABLES
 from tests.support import SERVICE_ID, SERVICE_SECRET, load_event
 
@@ -84,15 +83,7 @@ def aws(monkeypatch: pytest.MonkeyPatch, session_keys: KeySet) -> Iterator[Setti
 
 
 def aws_registry(settings: Settings) -> ClientRegistry:
-    clock = SystemClock()
-    return ClientRegistry(
-        DynamoClientStore(settings.clients_table),
-        SecretsManagerSecretStore(
-            settings.client_secret_prefix, settings.secret_rotation_grace, clock
-        ),
-        clock,
-        SystemRandom(),
-    )
+    return aws_services(settings, cached=False).registry
 
 
 @pytest.fixture

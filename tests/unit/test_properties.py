@@ -14,7 +14,7 @@ from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule
 from oauth_core import pkce, redirect_uri, scope
 from oauth_core.authorization import AuthorizationService
 from oauth_core.client_auth import presented_credentials
-from oauth_core.clock import FixedClock, SystemRandom
+from oauth_core.clock import FixedClock
 from oauth_core.config import Settings
 from oauth_core.errors import InvalidClient, InvalidGrant, InvalidRequest, InvalidScope
 from oauth_core.grants import GrantContext
@@ -22,15 +22,8 @@ from oauth_core.grants.authorization_code import AuthorizationCodeGrant
 from oauth_core.grants.refresh_token import RefreshTokenGrant
 from oauth_core.keys import KeySet
 from oauth_core.models import Client, PendingAuthorization, Session
-from oauth_core.services import Services
-from oauth_core.storage.memory import (
-    MemoryClientStore,
-    MemoryGrantStore,
-    MemoryKeyStore,
-    MemoryRateLimiter,
-    MemorySecretStore,
-    MemoryUserStore,
-)
+from oauth_core.services import memory_services
+from oauth_core.storage.memory import MemoryGrantStore
 from tests.support import basic, form_request, pkce_pair, query_of
 
 UNRESERVED = string.ascii_letters + string.digits + "-._~"
@@ -109,20 +102,12 @@ class CodeFlowModel(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.clock = FixedClock()
-        self.store = MemoryGrantStore()
-        clients = MemoryClientStore()
-        clients.put(CLIENT)
-        self.services = Services(
-            settings=Settings(issuer="https://issuer.example"),
-            clients=clients,
-            secrets=MemorySecretStore(clock=self.clock),
-            keys=MemoryKeyStore(KEYS),
-            grants=self.store,
-            users=MemoryUserStore(),
-            rate_limiter=MemoryRateLimiter(),
-            clock=self.clock,
-            random=SystemRandom(),
+        self.services = memory_services(
+            Settings(issuer="https://issuer.example"), clock=self.clock, keys=KEYS
         )
+        self.services.clients.put(CLIENT)
+        self.store = self.services.grants
+        assert isinstance(self.store, MemoryGrantStore)
         self.context = GrantContext("https://issuer.example", form_request({}))
 
     @rule(target=codes)

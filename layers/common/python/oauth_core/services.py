@@ -8,6 +8,7 @@ from functools import cached_property
 from oauth_core.client_auth import ClientAuthenticator, ThrottledAuthenticator
 from oauth_core.clock import Clock, Random, SystemClock, SystemRandom
 from oauth_core.config import Settings
+from oauth_core.keys import KeySet
 from oauth_core.ports import (
     ClientSecretStore,
     ClientStore,
@@ -16,8 +17,10 @@ from oauth_core.ports import (
     RateLimiter,
     UserStore,
 )
+from oauth_core.registry import ClientRegistry
 from oauth_core.throttle import FailureThrottle
 from oauth_core.tokens import TokenIssuer
+from oauth_core.user_directory import UserDirectory
 
 
 @dataclass
@@ -44,6 +47,42 @@ class Services:
     @cached_property
     def token_issuer(self) -> TokenIssuer:
         return TokenIssuer(self.settings, self.keys, self.clock, self.random)
+
+    @cached_property
+    def registry(self) -> ClientRegistry:
+        return ClientRegistry(self.clients, self.secrets, self.clock, self.random)
+
+    @cached_property
+    def user_directory(self) -> UserDirectory:
+        return UserDirectory(self.users, self.clock, self.grants)
+
+
+def memory_services(
+    settings: Settings | None = None, *, clock: Clock | None = None, keys: KeySet | None = None
+) -> Services:
+    """Services on the in-memory stores: the unit tests' and the benchmark's stand-in for AWS."""
+    from oauth_core.storage.memory import (
+        MemoryClientStore,
+        MemoryGrantStore,
+        MemoryKeyStore,
+        MemoryRateLimiter,
+        MemorySecretStore,
+        MemoryUserStore,
+    )
+
+    settings = settings or Settings()
+    clock = clock or SystemClock()
+    return Services(
+        settings=settings,
+        clients=MemoryClientStore(),
+        secrets=MemorySecretStore(settings.secret_rotation_grace, clock),
+        keys=MemoryKeyStore(keys or KeySet.initial(clock.now())),
+        grants=MemoryGrantStore(),
+        users=MemoryUserStore(),
+        rate_limiter=MemoryRateLimiter(settings.failure_window),
+        clock=clock,
+        random=SystemRandom(),
+    )
 
 
 def aws_services(settings: Settings | None = None, *, cached: bool = True) -> Services:
