@@ -23,6 +23,7 @@ from benchmarks.standin import (
     mint_code,
     session_cookie,
 )
+from local_stack.gateway import LambdaContext
 
 
 @dataclass
@@ -45,17 +46,8 @@ class Timing:
         return 1_000_000 / self.median_us
 
 
-class Context:
-    function_name = "bench"
-    function_version = "$LATEST"
-    invoked_function_arn = "arn:aws:lambda:us-east-1:000000000000:function:bench"
-    memory_limit_in_mb = 512
-    aws_request_id = "bench"
-    log_group_name = "/aws/lambda/bench"
-    log_stream_name = "bench"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 10_000
+def Context() -> LambdaContext:
+    return LambdaContext("bench")
 
 
 def cpu_samples(

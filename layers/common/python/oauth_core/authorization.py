@@ -37,6 +37,8 @@ MAX_STATE_LENGTH = 4096
 MAX_NONCE_LENGTH = 512
 MAX_PARAM_LENGTH = 2048
 PROMPTS = frozenset({"none", "login", "consent"})
+# How long a code's record outlives the code, so that a late replay still revokes its grant.
+CODE_REPLAY_MEMORY = 24 * 3600
 
 
 class PageError(Exception):
@@ -110,7 +112,7 @@ class AuthorizationService:
             redirect_uri_required=pending.redirect_uri_required,
         )
         # Kept past its expiry so that a late replay is still recognised and revokes.
-        self._services.grants.put_code(code, retain_until=now + 24 * 3600)
+        self._services.grants.put_code(code, retain_until=now + CODE_REPLAY_MEMORY)
         count("CodeIssued")
         return see_other(
             self.response_uri(request, pending.redirect_uri, pending.state, code=code_value)

@@ -164,10 +164,9 @@ class JwksCache:
 
 
 class AccessTokenVerifier:
-    def __init__(self, jwks: JwksCache, leeway: int = 0, now: Callable[[], float] = time.time):
+    def __init__(self, jwks: JwksCache, leeway: int = 0):
         self._jwks = jwks
         self._leeway = leeway
-        self._now = now
 
     def verify(self, token: str, *, issuer: str, audience: str, jwks_uri: str) -> dict[str, Any]:
         if len(token) > MAX_TOKEN_LENGTH:

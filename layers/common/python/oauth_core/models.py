@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from typing import Any
 
@@ -72,9 +72,6 @@ class Client:
             disabled=bool(item.get("disabled", False)),
             created_at=int(item.get("created_at", 0)),
         )
-
-    def with_changes(self, **changes: Any) -> Client:
-        return replace(self, **changes)
 
 
 @dataclass(frozen=True)

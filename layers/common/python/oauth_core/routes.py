@@ -80,10 +80,6 @@ class CorsPolicy:
 CORS = CorsPolicy()
 
 
-def routes_of(function: str) -> tuple[Route, ...]:
-    return tuple(route for route in ROUTES if route.function == function)
-
-
 def find_route(method: str, path: str) -> Route | None:
     return next((route for route in ROUTES if route.matches(method, path)), None)
 

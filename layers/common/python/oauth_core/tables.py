@@ -17,25 +17,15 @@ class IndexSpec:
 @dataclass(frozen=True)
 class TableSpec:
     logical_id: str
-    env_var: str
-    default_name: str
+    env_var: str  # the variable that carries the table's name (oauth_core.config.Settings)
     partition_key: str
     ttl_attribute: str | None = None
     point_in_time_recovery: bool = True
     indexes: tuple[IndexSpec, ...] = ()
 
 
-CLIENTS = TableSpec(
-    "Clients", constants.ENV_CLIENTS_TABLE, constants.DEFAULT_CLIENTS_TABLE, "client_id"
-)
-USERS_BY_SUB = IndexSpec("by-sub", "sub")
-USERS = TableSpec(
-    "Users",
-    constants.ENV_USERS_TABLE,
-    constants.DEFAULT_USERS_TABLE,
-    "username",
-    indexes=(USERS_BY_SUB,),
-)
+CLIENTS = TableSpec("Clients", constants.ENV_CLIENTS_TABLE, "client_id")
+USERS = TableSpec("Users", constants.ENV_USERS_TABLE, "username")
 # A sparse index: only token families and sessions carry `owner_sub`, so disabling a user can
 # find and revoke them without a scan.
 GRANTS_BY_OWNER = IndexSpec("by-owner", "owner_sub", projection="KEYS_ONLY")
@@ -45,7 +35,6 @@ GRANTS_BY_OWNER = IndexSpec("by-owner", "owner_sub", projection="KEYS_ONLY")
 GRANTS = TableSpec(
     "Grants",
     constants.ENV_GRANTS_TABLE,
-    constants.DEFAULT_GRANTS_TABLE,
     "pk",
     ttl_attribute="purge_at",
     point_in_time_recovery=False,

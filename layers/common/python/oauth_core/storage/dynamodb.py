@@ -63,9 +63,8 @@ class DynamoClientStore:
 
 
 class DynamoUserStore:
-    def __init__(self, table_name: str, by_sub_index: str = "by-sub", dynamodb: Any = None):
+    def __init__(self, table_name: str, dynamodb: Any = None):
         self._table = table_name
-        self._index = by_sub_index
         self._db = dynamodb or client("dynamodb")
 
     def get(self, username: str) -> User | None:
@@ -75,19 +74,6 @@ class DynamoUserStore:
             )
         item = response.get("Item")
         return User.from_item(from_attrs(item)) if item else None
-
-    def get_by_sub(self, sub: str) -> User | None:
-        with aws_errors("read user by sub"):
-            response = self._db.query(
-                TableName=self._table,
-                IndexName=self._index,
-                KeyConditionExpression="#sub = :sub",
-                ExpressionAttributeNames={"#sub": "sub"},
-                ExpressionAttributeValues={":sub": {"S": sub}},
-                Limit=1,
-            )
-        items = response.get("Items") or []
-        return User.from_item(from_attrs(items[0])) if items else None
 
     def put(self, user: User, *, must_not_exist: bool = False) -> None:
         extra: dict[str, Any] = {}

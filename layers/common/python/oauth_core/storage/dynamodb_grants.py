@@ -12,6 +12,7 @@ from dataclasses import MISSING, asdict, fields
 from decimal import Decimal
 from typing import Any
 
+from oauth_core.errors import ConditionFailed
 from oauth_core.models import (
     AuthorizationCode,
     PendingAuthorization,
@@ -24,8 +25,6 @@ from oauth_core.storage.dynamodb import from_attrs, to_attrs
 from oauth_core.tables import GRANTS, GRANTS_BY_OWNER
 
 TTL = GRANTS.ttl_attribute or "purge_at"
-# How long a consumed code or used refresh token is kept to recognise a replay.
-REPLAY_MEMORY = 24 * 3600
 
 
 def _key(pk: str) -> dict[str, Any]:
@@ -254,8 +253,6 @@ class DynamoGrantStore:
         return _decode(TokenFamily, item) if item else None
 
     def revoke_family(self, family_id: str) -> None:
-        from oauth_core.errors import ConditionFailed
-
         try:
             with aws_errors("revoke family"):
                 self._db.update_item(

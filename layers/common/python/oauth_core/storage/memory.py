@@ -91,9 +91,6 @@ class MemoryUserStore:
     def get(self, username: str) -> User | None:
         return self._users.get(username)
 
-    def get_by_sub(self, sub: str) -> User | None:
-        return next((u for u in self._users.values() if u.sub == sub), None)
-
     def put(self, user: User, *, must_not_exist: bool = False) -> None:
         with self._lock:
             if must_not_exist and user.username in self._users:
