@@ -8,7 +8,13 @@ import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
-from benchmarks.standin import APP_REDIRECT, event, register_clients
+from benchmarks.standin import (
+    APP_REDIRECT,
+    code_exchange_event,
+    event,
+    form_event,
+    register_clients,
+)
 
 WARM_REPEATS = 5
 
@@ -107,25 +113,8 @@ def _measure(
     context = Context()
     services = token_handler.services()
 
-    def form(fields: dict[str, str]) -> dict[str, Any]:
-        data = event("token_client_credentials", body=urllib.parse.urlencode(fields))
-        del data["headers"]["authorization"]
-        return data
-
     def code_event() -> dict[str, Any]:
-        from benchmarks.standin import mint_code
-
-        verifier, challenge = pkce()
-        code = mint_code(services, (verifier, challenge), "read:data")
-        return form(
-            {
-                "grant_type": "authorization_code",
-                "client_id": "app",
-                "code": code,
-                "code_verifier": verifier,
-                "redirect_uri": APP_REDIRECT,
-            }
-        )
+        return code_exchange_event(services, "read:data")
 
     refresh_tokens: list[str] = []
 
@@ -134,7 +123,7 @@ def _measure(
             with contextlib.redirect_stdout(io.StringIO()):
                 result = token_handler.lambda_handler(code_event(), context)
             refresh_tokens.append(json.loads(result["body"])["refresh_token"])
-        return form(
+        return form_event(
             {"grant_type": "refresh_token", "client_id": "app", "refresh_token": refresh_tokens[-1]}
         )
 

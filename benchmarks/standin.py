@@ -75,6 +75,36 @@ def register_clients(registry: ClientRegistry) -> None:
     )
 
 
+def form_event(fields: dict[str, str]) -> dict[str, Any]:
+    """A POST /token event whose client authenticates in the form (a public client)."""
+    import urllib.parse
+
+    data = event("token_client_credentials", body=urllib.parse.urlencode(fields))
+    del data["headers"]["authorization"]
+    return data
+
+
+def code_exchange_event(services: Services, scope: str) -> dict[str, Any]:
+    """A token request redeeming a freshly minted code for the `app` client, with its verifier."""
+    import base64
+    import hashlib
+    import secrets
+
+    verifier = secrets.token_urlsafe(48)
+    digest = hashlib.sha256(verifier.encode()).digest()
+    challenge = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+    code = mint_code(services, (verifier, challenge), scope)
+    return form_event(
+        {
+            "grant_type": "authorization_code",
+            "client_id": "app",
+            "code": code,
+            "code_verifier": verifier,
+            "redirect_uri": APP_REDIRECT,
+        }
+    )
+
+
 def install(module: ModuleType, services: Services) -> None:
     """Point a handler module's cached factories at the stand-in."""
     name = module.__name__

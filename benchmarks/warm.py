@@ -17,10 +17,11 @@ import jwt
 
 from benchmarks.standin import (
     APP_REDIRECT,
+    code_exchange_event,
     demo_services,
     event,
+    form_event,
     install,
-    mint_code,
     session_cookie,
 )
 from local_stack.gateway import LambdaContext
@@ -73,12 +74,6 @@ def pkce() -> tuple[str, str]:
     return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
-def form_event(fields: dict[str, str]) -> dict[str, Any]:
-    data = event("token_client_credentials", body=urllib.parse.urlencode(fields))
-    del data["headers"]["authorization"]
-    return data
-
-
 def run(iterations: int = 2000) -> dict[str, Timing]:
     import authorize_handler
     import resource_handler
@@ -125,20 +120,7 @@ def run(iterations: int = 2000) -> dict[str, Timing]:
     measure("client_credentials", token_handler.lambda_handler, lambda: cc_event, iterations)
 
     def code_event(scope: str) -> Callable[[], dict[str, Any]]:
-        def make() -> dict[str, Any]:
-            verifier, challenge = pkce()
-            code = mint_code(services, (verifier, challenge), scope)
-            return form_event(
-                {
-                    "grant_type": "authorization_code",
-                    "client_id": "app",
-                    "code": code,
-                    "code_verifier": verifier,
-                    "redirect_uri": APP_REDIRECT,
-                }
-            )
-
-        return make
+        return lambda: code_exchange_event(services, scope)
 
     measure(
         "authorization_code (no openid)",

@@ -13,13 +13,12 @@ from botocore.exceptions import ClientError, ReadTimeoutError
 
 import authorize_handler
 import token_handler
-from oauth_core.authorization import AuthorizationService
+from benchmarks.standin import code_exchange_event, form_event
 from oauth_core.config import Settings
-from oauth_core.models import PendingAuthorization, Session
 from oauth_core.registry import ClientRegistry
 from oauth_core.storage import aws as aws_clients
 from tests.integration.conftest import body_of, invoke, reset_function_caches
-from tests.support import load_event, pkce_pair, query_of
+from tests.support import load_event, pkce_pair
 
 APP_REDIRECT = "https://app.example.com/callback"
 ERRORS: dict[str, Callable[[str], Exception]] = {
@@ -71,43 +70,8 @@ def app_client(registry: ClientRegistry) -> None:
     )
 
 
-def form_event(fields: dict[str, str]) -> dict[str, Any]:
-    event = load_event("token_client_credentials", body=urllib.parse.urlencode(fields))
-    del event["headers"]["authorization"]
-    return event
-
-
-def new_code() -> tuple[str, str]:
-    verifier, challenge = pkce_pair()
-    services = token_handler.services()
-    now = services.clock.now()
-    pending = PendingAuthorization(
-        "r", "app", APP_REDIRECT, "openid read:data", None, "n", challenge, (), None, None, now + 60
-    )
-    session = Session("s", "user-1", "alice", now, now + 60, {"name": "Alice"})
-    response = AuthorizationService(services).redirect_with_code(
-        load_and_request(), pending, session
-    )
-    return query_of(response.headers["Location"])["code"], verifier
-
-
-def load_and_request() -> Any:
-    from oauth_core.http import HttpRequest
-
-    return HttpRequest.from_apigw_v2(load_event("token_client_credentials"))
-
-
 def code_event() -> dict[str, Any]:
-    code, verifier = new_code()
-    return form_event(
-        {
-            "grant_type": "authorization_code",
-            "client_id": "app",
-            "code": code,
-            "code_verifier": verifier,
-            "redirect_uri": APP_REDIRECT,
-        }
-    )
+    return code_exchange_event(token_handler.services(), "openid read:data")
 
 
 def refresh_event() -> dict[str, Any]:

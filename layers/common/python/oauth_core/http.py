@@ -141,5 +141,13 @@ def parse_form(request: HttpRequest) -> dict[str, str]:
     return parse_params(text, what="body")
 
 
+def parse_body_only(request: HttpRequest) -> dict[str, str]:
+    """The parameters of /token, /revoke and /introspect: the form body, never the URL, where
+    credentials and tokens would end up in logs (RFC 6749 3.2, 2.3.1)."""
+    if request.raw_query:
+        raise InvalidRequest("parameters must be sent in the request body")
+    return parse_form(request)
+
+
 def parse_query(request: HttpRequest) -> dict[str, str]:
     return parse_params(request.raw_query, what="query")

@@ -10,14 +10,14 @@ from __future__ import annotations
 from typing import Any
 
 from oauth_core import access_token
-from oauth_core.errors import InvalidClient, InvalidRequest
+from oauth_core.errors import InvalidClient
 from oauth_core.hashing import token_hash
-from oauth_core.http import HttpRequest, HttpResponse, json_response, parse_form
+from oauth_core.http import HttpRequest, HttpResponse, json_response
 from oauth_core.models import Client
 from oauth_core.services import Services
+from oauth_core.token_operations import MAX_TOKEN_LENGTH, read_token_operation
 
 INACTIVE: dict[str, Any] = {"active": False}
-MAX_TOKEN_LENGTH = 8192
 
 
 class IntrospectionEndpoint:
@@ -25,15 +25,9 @@ class IntrospectionEndpoint:
         self._services = services
 
     def handle(self, request: HttpRequest) -> HttpResponse:
-        if request.raw_query:
-            raise InvalidRequest("parameters must be sent in the request body")
-        form = parse_form(request)
-        client = self._services.client_auth.authenticate(request, form)
+        client, token = read_token_operation(self._services, request)
         if client.is_public:
             raise InvalidClient("introspection requires a confidential client")
-        token = form.get("token")
-        if not token:
-            raise InvalidRequest("token is required")
         issuer = self._services.settings.issuer_for(request.domain_name)
         if len(token) > MAX_TOKEN_LENGTH:
             answer = INACTIVE

@@ -9,13 +9,11 @@ verify JWTs locally see it expire instead; access tokens are short-lived for tha
 from __future__ import annotations
 
 from oauth_core import access_token
-from oauth_core.errors import InvalidRequest
 from oauth_core.hashing import token_hash
-from oauth_core.http import HttpRequest, HttpResponse, json_response, parse_form
+from oauth_core.http import HttpRequest, HttpResponse, json_response
 from oauth_core.observability import count, logger
 from oauth_core.services import Services
-
-MAX_TOKEN_LENGTH = 8192
+from oauth_core.token_operations import MAX_TOKEN_LENGTH, read_token_operation
 
 
 class RevocationEndpoint:
@@ -23,13 +21,7 @@ class RevocationEndpoint:
         self._services = services
 
     def handle(self, request: HttpRequest) -> HttpResponse:
-        if request.raw_query:
-            raise InvalidRequest("parameters must be sent in the request body")
-        form = parse_form(request)
-        client = self._services.client_auth.authenticate(request, form)
-        token = form.get("token")
-        if not token:
-            raise InvalidRequest("token is required")
+        client, token = read_token_operation(self._services, request)
         if len(token) <= MAX_TOKEN_LENGTH:
             # The hint is only a hint (RFC 7009 2.1): the token's shape decides.
             if token.count(".") == 2:

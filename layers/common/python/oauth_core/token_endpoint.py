@@ -8,7 +8,7 @@ from oauth_core.grants import Grant, GrantContext
 from oauth_core.grants.authorization_code import AuthorizationCodeGrant
 from oauth_core.grants.client_credentials import ClientCredentialsGrant
 from oauth_core.grants.refresh_token import RefreshTokenGrant
-from oauth_core.http import HttpRequest, HttpResponse, json_response, parse_form
+from oauth_core.http import HttpRequest, HttpResponse, json_response, parse_body_only
 from oauth_core.observability import count, logger
 from oauth_core.services import Services
 
@@ -29,10 +29,7 @@ class TokenEndpoint:
         }
 
     def handle(self, request: HttpRequest) -> HttpResponse:
-        if request.raw_query:
-            # Credentials or grants in a URL end up in logs (RFC 6749 3.2, 2.3.1).
-            raise InvalidRequest("token request parameters must be sent in the request body")
-        form = parse_form(request)
+        form = parse_body_only(request)
         grant_type = form.get("grant_type")
         if not grant_type:
             raise InvalidRequest("grant_type is required")

@@ -1,0 +1,20 @@
+"""What revocation (RFC 7009) and introspection (RFC 7662) requests share: a form body, an
+authenticated client, and the `token` parameter."""
+
+from __future__ import annotations
+
+from oauth_core.errors import InvalidRequest
+from oauth_core.http import HttpRequest, parse_body_only
+from oauth_core.models import Client
+from oauth_core.services import Services
+
+MAX_TOKEN_LENGTH = 8192
+
+
+def read_token_operation(services: Services, request: HttpRequest) -> tuple[Client, str]:
+    form = parse_body_only(request)
+    client = services.client_auth.authenticate(request, form)
+    token = form.get("token")
+    if not token:
+        raise InvalidRequest("token is required")
+    return client, token
