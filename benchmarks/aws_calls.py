@@ -98,7 +98,8 @@ def _measure(
     import contextlib
     import io
 
-    from benchmarks.warm import Context, pkce
+    from benchmarks.standin import pkce_pair
+    from benchmarks.warm import Context
     from oauth_core.storage import aws as aws_clients
 
     calls: list[str] = []
@@ -133,7 +134,7 @@ def _measure(
     from benchmarks.standin import session_cookie
 
     cookie = session_cookie(services)
-    _, challenge = pkce()
+    _, challenge = pkce_pair()
     query = urllib.parse.urlencode(
         {
             "client_id": "app",

@@ -84,15 +84,20 @@ def form_event(fields: dict[str, str]) -> dict[str, Any]:
     return data
 
 
-def code_exchange_event(services: Services, scope: str) -> dict[str, Any]:
-    """A token request redeeming a freshly minted code for the `app` client, with its verifier."""
+def pkce_pair() -> tuple[str, str]:
+    """A fresh (code_verifier, S256 code_challenge)."""
     import base64
     import hashlib
     import secrets
 
     verifier = secrets.token_urlsafe(48)
     digest = hashlib.sha256(verifier.encode()).digest()
-    challenge = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+    return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def code_exchange_event(services: Services, scope: str) -> dict[str, Any]:
+    """A token request redeeming a freshly minted code for the `app` client, with its verifier."""
+    verifier, challenge = pkce_pair()
     code = mint_code(services, (verifier, challenge), scope)
     return form_event(
         {

@@ -22,6 +22,7 @@ from benchmarks.standin import (
     event,
     form_event,
     install,
+    pkce_pair,
     session_cookie,
 )
 from local_stack.gateway import LambdaContext
@@ -62,16 +63,6 @@ def cpu_samples(
         call()
         samples.append(time.process_time_ns() - started)
     return samples
-
-
-def pkce() -> tuple[str, str]:
-    import base64
-    import hashlib
-    import secrets
-
-    verifier = secrets.token_urlsafe(48)
-    digest = hashlib.sha256(verifier.encode()).digest()
-    return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
 def run(iterations: int = 2000) -> dict[str, Timing]:
@@ -158,7 +149,7 @@ def run(iterations: int = 2000) -> dict[str, Timing]:
 
     measure("refresh_token", refresh_and_keep, refresh_event, iterations // 4)
 
-    _, challenge = pkce()
+    _, challenge = pkce_pair()
     cookie = session_cookie(services)
     query = urllib.parse.urlencode(
         {
