@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import json
 import os
-import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
 from benchmarks.standin import (
-    APP_REDIRECT,
     code_exchange_event,
     event,
     form_event,
@@ -98,7 +96,6 @@ def _measure(
     import contextlib
     import io
 
-    from benchmarks.standin import pkce_pair
     from benchmarks.warm import Context
     from oauth_core.storage import aws as aws_clients
 
@@ -131,20 +128,9 @@ def _measure(
     def keep_refresh(result: dict[str, Any]) -> None:
         refresh_tokens.append(json.loads(result["body"])["refresh_token"])
 
-    from benchmarks.standin import session_cookie
+    from benchmarks.standin import authorize_event, session_cookie
 
     cookie = session_cookie(services)
-    _, challenge = pkce_pair()
-    query = urllib.parse.urlencode(
-        {
-            "client_id": "app",
-            "redirect_uri": APP_REDIRECT,
-            "response_type": "code",
-            "scope": "openid",
-            "code_challenge": challenge,
-            "code_challenge_method": "S256",
-        }
-    )
     token = None
 
     def resource_event() -> dict[str, Any]:
@@ -163,12 +149,12 @@ def _measure(
         "refresh_token": (token_handler, refresh_event, keep_refresh),
         "authorize (signed in)": (
             authorize_handler,
-            lambda: event("authorize", rawQueryString=query, cookies=[cookie]),
+            lambda: authorize_event(cookie=cookie),
             None,
         ),
         "authorize (to sign-in)": (
             authorize_handler,
-            lambda: event("authorize", rawQueryString=query),
+            lambda: authorize_event(),
             None,
         ),
         "resource call": (resource_handler, resource_event, None),

@@ -110,6 +110,25 @@ def code_exchange_event(services: Services, scope: str) -> dict[str, Any]:
     )
 
 
+def authorize_event(scope: str = "openid", cookie: str | None = None) -> dict[str, Any]:
+    """GET /authorize for the `app` client with a fresh PKCE challenge (and a session cookie)."""
+    import urllib.parse
+
+    _, challenge = pkce_pair()
+    query = urllib.parse.urlencode(
+        {
+            "client_id": "app",
+            "redirect_uri": APP_REDIRECT,
+            "response_type": "code",
+            "scope": scope,
+            "state": "s",
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+        }
+    )
+    return event("authorize", rawQueryString=query, cookies=[cookie] if cookie else [])
+
+
 def install(module: ModuleType, services: Services) -> None:
     """Point a handler module's cached factories at the stand-in."""
     name = module.__name__

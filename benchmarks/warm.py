@@ -8,7 +8,6 @@ import io
 import os
 import statistics
 import time
-import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -16,13 +15,12 @@ from typing import Any
 import jwt
 
 from benchmarks.standin import (
-    APP_REDIRECT,
+    authorize_event,
     code_exchange_event,
     demo_services,
     event,
     form_event,
     install,
-    pkce_pair,
     session_cookie,
 )
 from local_stack.gateway import LambdaContext
@@ -149,24 +147,12 @@ def run(iterations: int = 2000) -> dict[str, Timing]:
 
     measure("refresh_token", refresh_and_keep, refresh_event, iterations // 4)
 
-    _, challenge = pkce_pair()
     cookie = session_cookie(services)
-    query = urllib.parse.urlencode(
-        {
-            "client_id": "app",
-            "redirect_uri": APP_REDIRECT,
-            "response_type": "code",
-            "scope": "openid read:data",
-            "state": "s",
-            "code_challenge": challenge,
-            "code_challenge_method": "S256",
-        }
-    )
-    authorize_event = event("authorize", rawQueryString=query, cookies=[cookie])
+    signed_in = authorize_event("openid read:data", cookie)
     measure(
         "authorize (signed in: code redirect)",
         authorize_handler.lambda_handler,
-        lambda: authorize_event,
+        lambda: signed_in,
         iterations // 2,
         expect=303,
     )

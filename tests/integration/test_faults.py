@@ -4,7 +4,6 @@ browser flow), and nothing is left half-written: the same request succeeds once 
 
 from __future__ import annotations
 
-import urllib.parse
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -13,12 +12,12 @@ from botocore.exceptions import ClientError, ReadTimeoutError
 
 import authorize_handler
 import token_handler
-from benchmarks.standin import code_exchange_event, form_event
+from benchmarks.standin import authorize_event, code_exchange_event, form_event
 from oauth_core.config import Settings
 from oauth_core.registry import ClientRegistry
 from oauth_core.storage import aws as aws_clients
 from tests.integration.conftest import body_of, invoke, reset_function_caches
-from tests.support import load_event, pkce_pair
+from tests.support import load_event
 
 APP_REDIRECT = "https://app.example.com/callback"
 ERRORS: dict[str, Callable[[str], Exception]] = {
@@ -129,18 +128,7 @@ def test_h4_fault_at_every_aws_call_of_every_grant(
 def test_h4_fault_in_the_browser_flow_is_an_error_page(
     faults: Faults, app_client: None, error: str
 ) -> None:
-    _, challenge = pkce_pair()
-    query = urllib.parse.urlencode(
-        {
-            "client_id": "app",
-            "redirect_uri": APP_REDIRECT,
-            "response_type": "code",
-            "scope": "openid",
-            "code_challenge": challenge,
-            "code_challenge_method": "S256",
-        }
-    )
-    event = load_event("authorize", rawQueryString=query)
+    event = authorize_event()
     reset_function_caches()
     faults.calls.clear()
     assert invoke(authorize_handler, event)["statusCode"] == 303
