@@ -95,6 +95,7 @@ class Admin:
             self.settings.signing_keys_secret, secretsmanager=self.client("secretsmanager")
         )
 
-    def rotate_keys(self) -> KeySet:
+    def rotate_keys(self, *, force: bool = False) -> KeySet:
         """The same rotation the scheduled rotation function runs."""
-        return rotate_stored_keys(self.key_store(), SystemClock().now())
+        min_interval = 0 if force else self.settings.secret_cache_ttl
+        return rotate_stored_keys(self.key_store(), SystemClock().now(), min_interval)

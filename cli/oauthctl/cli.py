@@ -16,6 +16,7 @@ from typing import Any
 
 from oauth_core import constants
 from oauth_core.models import Client, User
+from oauth_core.ports import RotationTooSoon
 from oauth_core.registry import InvalidClientMetadata
 from oauth_core.user_directory import InvalidUser
 from oauthctl.admin import Admin
@@ -177,7 +178,11 @@ def keys_list(admin: Admin, args: argparse.Namespace) -> None:
 
 
 def keys_rotate(admin: Admin, args: argparse.Namespace) -> None:
-    for key in admin.rotate_keys().keys:
+    try:
+        rotated = admin.rotate_keys(force=args.force)
+    except RotationTooSoon as exc:
+        raise CommandError(f"{exc}; wait, or pass --force") from exc
+    for key in rotated.keys:
         print(f"{key.kid}\t{key.alg}\t{key.status}")
 
 
@@ -261,7 +266,10 @@ def build_parser() -> argparse.ArgumentParser:
         dest="command", required=True
     )
     command(keys, "list", keys_list, "list signing keys and their status")
-    command(keys, "rotate", keys_rotate, "next -> current -> retired; adds a new next key")
+    rotate = command(keys, "rotate", keys_rotate, "next -> current -> retired; adds a new next key")
+    rotate.add_argument(
+        "--force", action="store_true", help="rotate even if the last rotation was under 5 min ago"
+    )
     return parser
 
 

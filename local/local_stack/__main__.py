@@ -13,6 +13,9 @@ from local_stack.seed import SeedError
 _PRINT_ACCESS_TOKEN = "'import sys,json; print(json.load(sys.stdin)[\"access_token\"])'"
 
 
+READY = "Ready:"
+
+
 def banner(running: stack.RunningStack) -> str:
     issuer = running.issuer
     lines = [
@@ -51,7 +54,7 @@ def banner(running: stack.RunningStack) -> str:
             f"    {issuer}/token | python3 -c {_PRINT_ACCESS_TOKEN})",
             f'  curl -s -H "Authorization: Bearer $TOKEN" {issuer}/resource',
         ]
-    lines.append("")
+    lines += ["", f"{READY} serving requests; Ctrl-C stops."]
     return "\n".join(lines)
 
 

@@ -13,6 +13,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from local_stack.__main__ import READY
+
 ROOT = Path(__file__).resolve().parents[2]
 _ISSUER = re.compile(r"Issuer: (http://\S+)")
 _AWS = re.compile(r"AWS_ENDPOINT_URL=(http://[^\s)]+)")
@@ -46,7 +48,11 @@ def spawn(
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(extra_env or {})
     env["PYTHONUNBUFFERED"] = "1"
-    log = log_path.open("w") if log_path else subprocess.DEVNULL
+    if log_path:
+        log_path.write_text("")
+    # Both the child's stderr and the copy of its stdout append (O_APPEND), so neither
+    # overwrites the other in the one file.
+    log = log_path.open("a") if log_path else subprocess.DEVNULL
     process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
         [sys.executable, "-m", "local_stack", "--port", str(port)],
         cwd=ROOT,
@@ -59,7 +65,8 @@ def spawn(
     issuer = aws = None
     seen: list[str] = []
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and (issuer is None or aws is None):
+    # Read the whole banner (it shows demo secrets: they belong on a terminal, not in a log).
+    while time.monotonic() < deadline:
         line = process.stdout.readline()
         if not line:
             break
@@ -68,6 +75,8 @@ def spawn(
             issuer = match.group(1)
         if match := _AWS.search(line):
             aws = match.group(1)
+        if line.startswith(READY):
+            break
     if issuer is None or aws is None:
         process.kill()
         raise StackDidNotStart("the local stack did not start:\n" + "".join(seen))

@@ -118,7 +118,11 @@ def test_keys_rotate_publishes_next_key_before_use(stack: LocalStack) -> None:
         return {(alg, status): kid for kid, alg, status, _ in rows if status != "retired"}
 
     before = listed()
-    assert oauthctl(stack, "keys", "rotate").returncode == 0
+    refused = oauthctl(stack, "keys", "rotate")  # the set was made (or rotated) minutes ago
+    assert refused.returncode == 1
+    assert "--force" in refused.stderr
+    assert listed() == before
+    assert oauthctl(stack, "keys", "rotate", "--force").returncode == 0
     after = listed()
     assert after[("ES256", "current")] == before[("ES256", "next")]
     assert after[("RS256", "current")] == before[("RS256", "next")]

@@ -31,8 +31,15 @@ def keys(stack: LocalStack) -> KeySet:
 
 
 @pytest.fixture(scope="module")
-def current_key(keys: KeySet) -> SigningKey:
-    return keys.current("ES256")
+def current_key(stack: LocalStack, keys: KeySet) -> SigningKey:
+    """An ES256 key the server publishes now (other tests rotate keys; the token function
+    serves its cached set), preferring the one that signs."""
+    served = {
+        k["kid"]
+        for k in requests.get(f"{stack.issuer}/.well-known/jwks.json", timeout=5).json()["keys"]
+    }
+    candidates = [k for k in keys.keys if k.alg == "ES256" and k.kid in served]
+    return sorted(candidates, key=lambda k: k.status != "current")[0]
 
 
 def claims_for(stack: LocalStack, **overrides: Any) -> dict[str, Any]:

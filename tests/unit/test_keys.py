@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import jwt
+import pytest
 
 from oauth_core.keys import CURRENT, NEXT, RETIRED, KeySet, SigningKey, thumbprint
 
@@ -61,3 +62,17 @@ def test_rotation_promotes_next_and_retires_current_then_drops_old_retired() -> 
     # ...and dropped once every token it signed must have expired.
     later = again.rotate(now=1600, retain_retired_for=500)
     assert es_current.kid not in {k.kid for k in later.keys}
+
+
+def test_a_second_rotation_within_the_cache_lifetime_is_refused_unless_forced() -> None:
+    from oauth_core.ports import RotationTooSoon, rotate_stored_keys
+    from oauth_core.storage.memory import MemoryKeyStore
+
+    store = MemoryKeyStore(
+        KeySet((SigningKey.generate("ES256", CURRENT, 0), SigningKey.generate("ES256", NEXT, 0)))
+    )
+    rotate_stored_keys(store, now=1000, min_interval=300)
+    with pytest.raises(RotationTooSoon):
+        rotate_stored_keys(store, now=1200, min_interval=300)
+    rotate_stored_keys(store, now=1200)  # forced: no minimum
+    assert store.load().last_rotated_at == 1200

@@ -151,6 +151,11 @@ class KeySet:
         except KeyError:
             raise LookupError(f"no current {alg} signing key") from None
 
+    @property
+    def last_rotated_at(self) -> int:
+        """When the newest next key was made: the last rotation (or the set's creation)."""
+        return max((key.created_at for key in self.keys if key.status == NEXT), default=0)
+
     def rotate(self, now: int, retain_retired_for: int = RETIRED_KEY_RETENTION) -> KeySet:
         """Promote each next key to current, retire the current ones, add fresh next keys.
 
