@@ -5,6 +5,7 @@ answer carries the token headers and an RFC 6749 error code, and responses match
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import schemathesis
@@ -19,7 +20,8 @@ from schemathesis.checks import (
 from tests.e2e.conftest import LocalStack
 
 ROOT = Path(__file__).resolve().parents[2]
-OUTPUT = ROOT / "test-output" / "schemathesis.json"
+# One file per pytest-xdist worker (each sees only the operations it ran).
+OUTPUT = ROOT / "test-output" / f"schemathesis-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}.json"
 schema = schemathesis.openapi.from_path(ROOT / "docs" / "openapi.yaml")
 TOKEN_PATHS = ("/token", "/revoke", "/introspect")
 RFC6749_ERRORS = {
