@@ -64,10 +64,10 @@ def main() -> int:
     out("|---|---|---|---|---|---|---|---|---|---|")
     for name, result in colds.items():
         ratio = result.total_ms / boto3_floor
-        target = 0.6 if name == "resource" else 1.3
+        limit = 0.6 if name == "resource" else 1.3
         out(
             f"| {name} | {result.import_ms:.0f} | {result.first_request_ms:.0f} | {result.total_ms:.0f} | "
-            f"{ratio:.2f} | ≤ {target} | {verdict(ratio <= target)} | {result.rss_mb:.0f} | ≤ 100 | "
+            f"{ratio:.2f} | ≤ {limit} | {verdict(ratio <= limit)} | {result.rss_mb:.0f} | ≤ 100 | "
             f"{verdict(result.rss_mb <= 100)} |"
         )
     out(f"| floor: `import boto3` | {boto3_floor:.0f} | | {boto3_floor:.0f} | 1.00 | | | | | |")

@@ -59,14 +59,14 @@ def page(body: str) -> str:
 
 
 def current_tokens() -> dict[str, Any] | None:
-    key = session.get("key")
+    key: str | None = session.get("key")
     tokens = TOKENS.get(key) if key else None
     if tokens and tokens["expires_at"] - REFRESH_MARGIN < time.time():
         # Refresh rotation: store the new refresh token at once; the old one is now spent.
         tokens = oauth.server.fetch_access_token(
             grant_type="refresh_token", refresh_token=tokens["refresh_token"]
         )
-        TOKENS[key] = tokens
+        TOKENS[str(key)] = tokens
     return tokens
 
 

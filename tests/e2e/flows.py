@@ -71,8 +71,8 @@ class Browser:
 
 
 def authorize_params(
-    client_id: str = SPA,
-    redirect_uri: str = SPA_REDIRECT,
+    client_id: str | None = SPA,
+    redirect_uri: str | None = SPA_REDIRECT,
     challenge: str | None = None,
     **extra: str,
 ) -> dict[str, str]:
@@ -134,19 +134,17 @@ def exchange(
     stack: LocalStack,
     result: CodeResult,
     client_id: str = SPA,
-    redirect_uri: str = SPA_REDIRECT,
+    redirect_uri: str | None = SPA_REDIRECT,  # None: leave it out
     **overrides: str | None,
 ) -> requests.Response:
-    data = {
+    fields: dict[str, str | None] = {
         "grant_type": "authorization_code",
         "code": result.code,
         "redirect_uri": redirect_uri,
         "code_verifier": result.verifier,
+        **overrides,
     }
-    data.update({k: v for k, v in overrides.items() if v is not None})
-    for key in [k for k, v in overrides.items() if v is None]:
-        data.pop(key, None)
-    return token_request(stack, client_id, data)
+    return token_request(stack, client_id, {k: v for k, v in fields.items() if v is not None})
 
 
 def refresh(

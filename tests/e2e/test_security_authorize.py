@@ -42,7 +42,7 @@ def challenge() -> str:
 def test_a1_unknown_or_missing_client_is_an_error_page(
     stack: LocalStack, client_id: str | None
 ) -> None:
-    params = authorize_params(challenge=challenge(), client_id=client_id)  # type: ignore[arg-type]
+    params = authorize_params(challenge=challenge(), client_id=client_id)
     assert_error_page(Browser(stack).authorize(**params))
 
 
@@ -100,7 +100,7 @@ def test_a2_loopback_port_may_differ_for_native_clients(stack: LocalStack, nativ
 def test_a3_missing_redirect_uri_with_several_registered_is_an_error_page(
     stack: LocalStack,
 ) -> None:
-    params = authorize_params(challenge=challenge(), redirect_uri=None)  # type: ignore[arg-type]
+    params = authorize_params(challenge=challenge(), redirect_uri=None)
     assert_error_page(Browser(stack).authorize(**params))
 
 
@@ -111,7 +111,7 @@ def test_a3_missing_redirect_uri_with_one_registered_uses_it(
         client_id="native-app",
         challenge=challenge(),
         redirect_uri=None,
-        scope="read:data",  # type: ignore[arg-type]
+        scope="read:data",
     )
     response = Browser(stack).authorize(**params)
     assert response.status_code == 303

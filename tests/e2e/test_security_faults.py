@@ -4,6 +4,7 @@ every answer is a 5xx OAuth JSON error with token headers (an error page in the 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import boto3
 import pytest
@@ -24,9 +25,9 @@ def doomed_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStac
         process.wait(timeout=10)
 
 
-def aws(stack: LocalStack, service: str):  # type: ignore[no-untyped-def]
+def aws(stack: LocalStack, service: str) -> Any:
     env = stack.aws_env()
-    return boto3.client(
+    return boto3.client(  # type: ignore[call-overload]
         service,
         endpoint_url=env["AWS_ENDPOINT_URL"],
         region_name=env["AWS_DEFAULT_REGION"],

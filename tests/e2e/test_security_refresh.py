@@ -13,8 +13,8 @@ from tests.e2e.conftest import LocalStack
 from tests.e2e.flows import SPA, WEB, WEB_REDIRECT, exchange, get_code, introspect, refresh
 
 
-def web_tokens(stack: LocalStack, **extra: str) -> dict[str, Any]:
-    result = get_code(stack, client_id=WEB, redirect_uri=WEB_REDIRECT, **extra)
+def web_tokens(stack: LocalStack, scope: str = "openid profile read:data") -> dict[str, Any]:
+    result = get_code(stack, client_id=WEB, redirect_uri=WEB_REDIRECT, scope=scope)
     response = exchange(stack, result, client_id=WEB, redirect_uri=WEB_REDIRECT)
     assert response.status_code == 200, response.text
     return dict(response.json())

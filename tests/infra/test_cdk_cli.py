@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -56,7 +57,7 @@ def test_cdk_synth_runs_offline_and_cfn_lint_finds_no_errors(tmp_path: Path) -> 
         text=True,
         timeout=300,
         check=False,
-        env={**os.environ, "PATH": f"{Path(os.sys.executable).parent}:{os.environ['PATH']}"},
+        env={**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"},
     )
     errors = [line for line in lint.stdout.splitlines() if ":E" in line]
     assert not errors, lint.stdout

@@ -24,7 +24,7 @@ class RotatingSecretsManager:
         self._token = token
 
     def describe_secret(self, **kwargs: Any) -> dict[str, Any]:
-        described: dict[str, Any] = self._real.describe_secret(**kwargs)
+        described: dict[str, Any] = dict(self._real.describe_secret(**kwargs))
         described["VersionIdsToStages"].setdefault(self._token, ["AWSPENDING"])
         return described
 

@@ -106,8 +106,8 @@ class CodeFlowModel(RuleBasedStateMachine):
             Settings(issuer="https://issuer.example"), clock=self.clock, keys=KEYS
         )
         self.services.clients.put(CLIENT)
-        self.store = self.services.grants
-        assert isinstance(self.store, MemoryGrantStore)
+        assert isinstance(self.services.grants, MemoryGrantStore)
+        self.store: MemoryGrantStore = self.services.grants
         self.context = GrantContext("https://issuer.example", form_request({}))
 
     @rule(target=codes)
