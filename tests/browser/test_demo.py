@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from playwright.sync_api import Browser
+from playwright.sync_api import Browser, expect
 
 from tests.e2e.conftest import LocalStack
 
@@ -106,7 +106,7 @@ def test_webapp_signs_in_calls_api_refreshes_and_logs_out(
     assert "Signed in as Dana Demo" in page.locator("#user").inner_text()
     page.get_by_role("button", name="Log out").click()
     page.wait_for_url(f"{webapp}/")
-    assert page.get_by_text("You are not signed in.").is_visible()
+    expect(page.get_by_text("You are not signed in.")).to_be_visible()
     page.close()
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from playwright.sync_api import Browser
+from playwright.sync_api import Browser, expect
 
 from tests.e2e.conftest import LocalStack
 from tests.e2e.flows import authorize_params, pkce_pair, query_of
@@ -80,8 +80,8 @@ def test_code_flow_in_chromium(
     query = "&".join(f"{k}={requests.utils.quote(v, safe='')}" for k, v in params.items())
 
     page.goto(f"{stack.issuer}/authorize?{query}")
-    assert page.url.startswith(f"{stack.issuer}/login?request_id=")
-    assert page.get_by_role("heading", name="Sign in").is_visible()
+    page.wait_for_url(f"{stack.issuer}/login?request_id=**")
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     page.screenshot(path=str(output_dir / "login-page.png"), full_page=True)
 
     # A wrong password first: the error is announced and the form comes back.
@@ -93,8 +93,8 @@ def test_code_flow_in_chromium(
 
     page.get_by_label("Password").fill("demo-password")
     page.get_by_role("button", name="Sign in").click()
-    assert page.url.startswith(f"{stack.issuer}/consent")
-    assert page.get_by_text("Browser test app").is_visible()
+    page.wait_for_url(f"{stack.issuer}/consent**")
+    expect(page.get_by_text("Browser test app")).to_be_visible()
     page.screenshot(path=str(output_dir / "consent-page.png"), full_page=True)
     page.get_by_role("button", name="Allow").click()
     page.wait_for_url(f"{redirect_uri}**")
@@ -136,7 +136,7 @@ def test_code_flow_in_chromium(
 
     page.goto(f"{stack.issuer}/logout")
     page.get_by_role("button", name="Sign out").click()
-    assert page.get_by_role("heading", name="Signed out").is_visible()
+    expect(page.get_by_role("heading", name="Signed out")).to_be_visible()
     page.goto(f"{stack.issuer}/authorize?{query}")
-    assert page.url.startswith(f"{stack.issuer}/login")
+    page.wait_for_url(f"{stack.issuer}/login**")
     context.close()
