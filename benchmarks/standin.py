@@ -86,13 +86,12 @@ def form_event(fields: dict[str, str]) -> dict[str, Any]:
 
 def pkce_pair() -> tuple[str, str]:
     """A fresh (code_verifier, S256 code_challenge)."""
-    import base64
-    import hashlib
     import secrets
 
+    from oauth_core.pkce import challenge_of
+
     verifier = secrets.token_urlsafe(48)
-    digest = hashlib.sha256(verifier.encode()).digest()
-    return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+    return verifier, challenge_of(verifier)
 
 
 def code_exchange_event(services: Services, scope: str) -> dict[str, Any]:

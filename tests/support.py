@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import secrets
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import Any
 from urllib.parse import parse_qs, quote_plus, urlencode, urlsplit
 
 from oauth_core.http import HttpRequest
+from oauth_core.pkce import challenge_of
 
 EVENTS = Path(__file__).parent / "events"
 ISSUER = "https://auth.example.com"
@@ -64,8 +64,7 @@ def load_event(name: str, **overrides: Any) -> dict[str, Any]:
 def pkce_pair() -> tuple[str, str]:
     """A fresh (code_verifier, S256 code_challenge)."""
     verifier = secrets.token_urlsafe(48)
-    digest = hashlib.sha256(verifier.encode()).digest()
-    return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+    return verifier, challenge_of(verifier)
 
 
 def query_of(location: str) -> dict[str, str]:

@@ -7,7 +7,6 @@ resolver's import is most of this function's cold start, and three routes need n
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from functools import cache
 from typing import Any
 
@@ -15,7 +14,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from oauth_core.config import Settings
 from oauth_core.endpoint import run_json
-from oauth_core.http import HttpRequest, HttpResponse, json_response
+from oauth_core.http import HttpRequest, json_response
 from oauth_core.observability import correlate, logger, metrics
 from oauth_core.resource_server import ResourceServer
 
@@ -27,13 +26,12 @@ def resource_server() -> ResourceServer:
     return ResourceServer.from_settings(Settings.from_env())
 
 
-def routes() -> dict[tuple[str, str], Callable[[HttpRequest], HttpResponse]]:
-    server = resource_server()
-    return {
-        ("GET", "/resource"): server.read,
-        ("POST", "/resource"): server.write,
-        ("GET", "/userinfo"): server.userinfo,
-    }
+# (method, path) -> the ResourceServer operation that answers it.
+ROUTES = {
+    ("GET", "/resource"): "read",
+    ("POST", "/resource"): "write",
+    ("GET", "/userinfo"): "userinfo",
+}
 
 
 @logger.inject_lambda_context
@@ -41,6 +39,6 @@ def routes() -> dict[tuple[str, str], Callable[[HttpRequest], HttpResponse]]:
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     correlate(event)
     request = HttpRequest.from_apigw_v2(event)
-    operation = routes().get((request.method, request.path))
-    response = run_json(operation, request) if operation else NOT_FOUND
+    operation = ROUTES.get((request.method, request.path))
+    response = run_json(getattr(resource_server(), operation), request) if operation else NOT_FOUND
     return response.to_apigw_v2()

@@ -34,6 +34,16 @@ def token_endpoint() -> TokenEndpoint:
 
 
 @cache
+def revocation() -> RevocationEndpoint:
+    return RevocationEndpoint(services())
+
+
+@cache
+def introspection() -> IntrospectionEndpoint:
+    return IntrospectionEndpoint(services())
+
+
+@cache
 def discovery() -> DiscoveryEndpoints:
     return DiscoveryEndpoints(services(), token_endpoint().grants)
 
@@ -45,12 +55,12 @@ def token() -> Response:
 
 @app.route("/revoke", method=ALL_METHODS)
 def revoke() -> Response:
-    return to_response(run_json(RevocationEndpoint(services()).handle, current_request(app)))
+    return to_response(run_json(revocation().handle, current_request(app)))
 
 
 @app.route("/introspect", method=ALL_METHODS)
 def introspect() -> Response:
-    return to_response(run_json(IntrospectionEndpoint(services()).handle, current_request(app)))
+    return to_response(run_json(introspection().handle, current_request(app)))
 
 
 @app.not_found

@@ -7,13 +7,10 @@ import os
 import sys
 from pathlib import Path
 
-from local_stack import stack
+from local_stack import READY, stack
 from local_stack.seed import SeedError
 
 _PRINT_ACCESS_TOKEN = "'import sys,json; print(json.load(sys.stdin)[\"access_token\"])'"
-
-
-READY = "Ready:"
 
 
 def banner(running: stack.RunningStack) -> str:

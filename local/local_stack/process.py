@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from local_stack.__main__ import READY
+from local_stack import READY
 
 ROOT = Path(__file__).resolve().parents[2]
 _ISSUER = re.compile(r"Issuer: (http://\S+)")

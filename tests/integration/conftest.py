@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -29,8 +29,6 @@ from oauth_core.storage import aws as aws_clients
 from oauth_core.storage.secrets_manager import SecretsManagerKeyStore
 from oauth_core.tables import ALL_TABLES
 from tests.support import SERVICE_ID, SERVICE_SECRET, load_event
-
-Invoke = Callable[[Any, dict[str, Any]], dict[str, Any]]
 
 
 def _reset_handler_caches() -> None:

@@ -10,6 +10,7 @@ from typing import Any
 
 import jwt
 
+from oauth_core.bearer import unverified_header
 from oauth_core.constants import ACCESS_TOKEN_TYPE
 from oauth_core.keys import KeySet, SigningKey
 
@@ -66,8 +67,6 @@ def verify_own(token: str, keys: KeySet, issuer: str) -> dict[str, Any] | None:
 
     For introspection and revocation, which hold the key set already: no JWKS fetch.
     """
-    from oauth_core.bearer import unverified_header
-
     header = unverified_header(token)
     if header is None:
         return None

@@ -6,7 +6,10 @@ from collections.abc import Callable
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 
+from oauth_core.endpoint import as_oauth_error
 from oauth_core.http import HttpRequest, HttpResponse
+from oauth_core.observability import count, logger
+from oauth_core.web import error_page
 
 
 def current_request(app: APIGatewayHttpResolver) -> HttpRequest:
@@ -29,10 +32,6 @@ def to_response(response: HttpResponse) -> Response:
 
 def run_page(endpoint: Callable[[HttpRequest], HttpResponse], request: HttpRequest) -> HttpResponse:
     """Browser-facing endpoints: an unexpected failure is an HTML error page, not JSON."""
-    from oauth_core.endpoint import as_oauth_error
-    from oauth_core.observability import count, logger
-    from oauth_core.web import error_page
-
     try:
         return endpoint(request)
     except Exception as exc:
