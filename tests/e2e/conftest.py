@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,9 +36,12 @@ class LocalStack:
         }
 
 
-def start_local_stack(
-    log_path: Path, extra_env: dict[str, str] | None = None
-) -> tuple[subprocess.Popen[str], LocalStack]:
+@contextmanager
+def local_stack(
+    tmp_path_factory: pytest.TempPathFactory, name: str, extra_env: dict[str, str] | None = None
+) -> Iterator[LocalStack]:
+    """A local stack of its own for the duration of the block, its log under a fresh temp dir."""
+    log_path = tmp_path_factory.mktemp(name) / "server.log"
     env = {
         # Every test comes from 127.0.0.1: keep the per-address limit out of the way of the
         # per-account and per-client limits the tests exercise.
@@ -47,36 +51,31 @@ def start_local_stack(
         **(extra_env or {}),
     }
     started = spawn(0, env, log_path)
-    requests.get(
-        f"{started.issuer}/.well-known/oauth-authorization-server", timeout=10
-    ).raise_for_status()
-    return started.process, LocalStack(started.issuer, started.aws_endpoint, log_path)
+    try:
+        requests.get(
+            f"{started.issuer}/.well-known/oauth-authorization-server", timeout=10
+        ).raise_for_status()
+        yield LocalStack(started.issuer, started.aws_endpoint, log_path)
+    finally:
+        started.process.terminate()
+        try:
+            started.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            started.process.kill()
 
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    log_path = tmp_path_factory.mktemp("local-stack") / "server.log"
-    process, running = start_local_stack(log_path)
-    try:
+    """The stack most tests share (one per xdist worker). Tests that break it, or that rotate
+    signing keys more than once (each forced rotation inside the key cache's lifetime can leave
+    containers disagreeing on the current key), start their own."""
+    with local_stack(tmp_path_factory, "local-stack") as running:
         yield running
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 @pytest.fixture(scope="session")
 def stack_with_short_codes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     """A second stack whose codes live one second and refresh tokens three (C4, D7)."""
-    log_path = tmp_path_factory.mktemp("local-stack-short") / "server.log"
-    process, running = start_local_stack(
-        log_path,
-        {"CODE_TTL": "1", "REFRESH_TOKEN_IDLE_TTL": "3", "REFRESH_TOKEN_ABSOLUTE_TTL": "6"},
-    )
-    try:
+    env = {"CODE_TTL": "1", "REFRESH_TOKEN_IDLE_TTL": "3", "REFRESH_TOKEN_ABSOLUTE_TTL": "6"}
+    with local_stack(tmp_path_factory, "local-stack-short", env) as running:
         yield running
-    finally:
-        process.terminate()
-        process.wait(timeout=10)

@@ -10,19 +10,15 @@ import boto3
 import pytest
 import requests
 
-from tests.e2e.conftest import LocalStack, start_local_stack
+from tests.e2e.conftest import LocalStack, local_stack
 from tests.e2e.flows import Browser, authorize_params, pkce_pair
 
 
 @pytest.fixture(scope="module")
 def doomed_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     """A stack of its own: these tests break it."""
-    process, running = start_local_stack(tmp_path_factory.mktemp("doomed") / "server.log")
-    try:
+    with local_stack(tmp_path_factory, "doomed") as running:
         yield running
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def aws(stack: LocalStack, service: str) -> Any:

@@ -1,0 +1,71 @@
+"""A signing-key rotation never breaks a token in flight, across every warm container.
+
+Containers that loaded the key set before the rotation keep signing with the old key for up to
+the key cache's lifetime, and new ones sign with the promoted key; every JWKS any container
+serves must verify both. The rotation runs on a stack of its own, so that the containers are
+started here, in a known order, and so that no other test's rotations count.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import jwt
+import pytest
+import requests
+
+from local_stack.gateway import CONTAINERS_PER_FUNCTION
+from tests.e2e.conftest import LocalStack, local_stack
+from tests.e2e.test_security_client_credentials import oauthctl
+
+
+@pytest.fixture(scope="module")
+def rotating_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    with local_stack(tmp_path_factory, "local-stack-rotation") as running:
+        yield running
+
+
+def new_token(stack: LocalStack) -> str:
+    response = requests.post(
+        f"{stack.issuer}/token",
+        data={"grant_type": "client_credentials", "scope": "read:data"},
+        auth=("demo-service", stack.client_secret("demo-service")),
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
+    return str(response.json()["access_token"])
+
+
+def resource_status(stack: LocalStack, token: str) -> int:
+    headers = {"Authorization": f"Bearer {token}"}
+    return requests.get(f"{stack.issuer}/resource", headers=headers, timeout=10).status_code
+
+
+def test_rotation_keeps_old_and_new_tokens_valid_in_every_container(
+    rotating_stack: LocalStack,
+) -> None:
+    stack = rotating_stack
+    # One warm container per function, holding the key set and the JWKS from before.
+    issued_before = new_token(stack)
+    assert resource_status(stack, issued_before) == 200
+
+    rotated = oauthctl(stack, "keys", "rotate", "--force")  # the stack made its keys just now
+    assert rotated.returncode == 0, rotated.stderr
+
+    # Parallel round trips until containers started after the rotation have signed too: they
+    # sign with the promoted key while the first one still signs with the old key, and each
+    # resource container verifies with whichever JWKS it fetched.
+    width = 3 * CONTAINERS_PER_FUNCTION
+    signing_kids: set[str] = set()
+    statuses: list[int] = []
+    with ThreadPoolExecutor(width) as pool:
+        for _ in range(5):
+            tokens = list(pool.map(lambda _: new_token(stack), range(width)))
+            signing_kids |= {jwt.get_unverified_header(token)["kid"] for token in tokens}
+            statuses += pool.map(lambda token: resource_status(stack, token), tokens)
+            if len(signing_kids) == 2:
+                break
+    assert len(signing_kids) == 2, "the old and the promoted key should both have signed"
+    assert set(statuses) == {200}
+    assert resource_status(stack, issued_before) == 200
