@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import re
+from typing import Any
+from urllib.parse import urlencode
+
 import boto3
 import pytest
+from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 
 import authorize_handler
 import login_handler
 from oauth_core.config import Settings
 from oauth_core.registry import ClientRegistry
+from oauth_core.services import aws_services
 from tests.integration.conftest import invoke
 from tests.support import load_event, query_of
 
@@ -74,3 +80,55 @@ def test_h4_storage_failure_in_the_browser_flow_is_an_error_page(
     assert result["headers"]["Content-Type"].startswith("text/html")
     assert "Location" not in result["headers"]
     assert "Traceback" not in result["body"]
+
+
+def sign_in_event(location: str, username: str, password: str) -> dict[str, Any]:
+    """The login form as the browser would post it: its hidden fields and its CSRF cookie."""
+    page = invoke(login_handler, load_event("login_get", rawQueryString=location.split("?", 1)[1]))
+    assert page["statusCode"] == 200, page["body"]
+    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page["body"]))
+    form = urlencode({**fields, "username": username, "password": password})
+    return load_event(
+        "login_get",
+        routeKey="POST /login",
+        rawQueryString="",
+        body=form,
+        cookies=[cookie.split(";", 1)[0] for cookie in page["cookies"]],
+        headers={"content-type": "application/x-www-form-urlencoded"},
+        requestContext={
+            **load_event("login_get")["requestContext"],
+            "http": {**load_event("login_get")["requestContext"]["http"], "method": "POST"},
+        },
+    )
+
+
+def test_g6_unknown_user_costs_one_argon2id_verification_like_a_wrong_password(
+    web_client: None, aws: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Timing, counted rather than timed: each failure pays exactly one Argon2id verification
+    # (and no hashing), whoever the user; the e2e test compares the times over HTTP.
+    aws_services(aws, cached=False).user_directory.create("g6-user", "the-right-password")
+    verifications: list[str] = []
+    real_verify = Argon2id.verify_phc_encoded
+    real_derive = Argon2id.derive_phc_encoded
+
+    def counting_verify(key_material: bytes, phc: str, secret: bytes | None = None) -> None:
+        verifications.append(phc)
+        real_verify(key_material, phc)
+
+    def no_hashing(self: Argon2id, key_material: bytes) -> str:
+        raise AssertionError("a failed sign-in must not hash")
+
+    monkeypatch.setattr(Argon2id, "verify_phc_encoded", staticmethod(counting_verify))
+    location = invoke(authorize_handler, load_event("authorize"))["headers"]["Location"]
+    answers = {}
+    for username in ("g6-user", "nobody-here", "not a valid name!"):
+        event = sign_in_event(location, username, "a-wrong-password")
+        monkeypatch.setattr(Argon2id, "derive_phc_encoded", no_hashing)
+        verifications.clear()
+        result = invoke(login_handler, event)
+        monkeypatch.setattr(Argon2id, "derive_phc_encoded", real_derive)
+        assert result["statusCode"] == 200, result["body"]
+        assert len(verifications) == 1, username
+        answers[username] = result["body"].split('role="alert"')[1].split("</p>")[0]
+    assert len(set(answers.values())) == 1
