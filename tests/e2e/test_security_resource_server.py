@@ -149,6 +149,10 @@ def test_f2_unknown_crit_header(stack: LocalStack, current_key: SigningKey) -> N
     assert_invalid_token(call(stack, token))
 
 
+def test_f2_unencoded_payload_header(stack: LocalStack, current_key: SigningKey) -> None:
+    assert_invalid_token(call(stack, sign(claims_for(stack), current_key, b64=False)))
+
+
 def test_f2_embedded_jwk_header(stack: LocalStack) -> None:
     attacker = SigningKey.generate("ES256", "current", 0)
     token = sign(claims_for(stack), attacker, jwk=attacker.public_jwk())

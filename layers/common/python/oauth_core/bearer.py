@@ -21,8 +21,9 @@ import jwt
 from oauth_core.constants import ACCESS_TOKEN_TYPE
 
 ALLOWED_ALGORITHMS = frozenset({"ES256", "RS256"})
-# Header parameters that would let a token choose its own key or extend processing rules.
-_FORBIDDEN_HEADERS = frozenset({"jku", "jwk", "x5u", "x5c", "crit"})
+# Header parameters that would let a token choose its own key or change how it is processed
+# (`b64`: RFC 7797's unencoded payloads, which no access token uses).
+_FORBIDDEN_HEADERS = frozenset({"jku", "jwk", "x5u", "x5c", "crit", "b64"})
 _ACCEPTED_TYPES = frozenset({ACCESS_TOKEN_TYPE, f"application/{ACCESS_TOKEN_TYPE}"})
 MAX_TOKEN_LENGTH = 8192
 
