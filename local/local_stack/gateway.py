@@ -275,6 +275,8 @@ class LocalGateway:
         payload = result.get("body") or ""
         data = base64.b64decode(payload) if result.get("isBase64Encoded") else payload.encode()
         headers = {k.lower(): str(v) for k, v in (result.get("headers") or {}).items()}
+        # As HTTP APIs do: the id the function's log lines carry as their correlation id.
+        headers["apigw-requestid"] = event["requestContext"]["requestId"]
         if origin:
             headers.update(cors_headers(preflight=False))
         self._write(

@@ -63,7 +63,14 @@ def test_h3_no_secret_password_code_or_token_in_the_server_logs(stack: LocalStac
         headers={"Authorization": f"Bearer {tokens['access_token']}"},
         timeout=10,
     )
-    time.sleep(0.5)  # let the log copier catch up
+    # A last, refused request: once its log line (carrying its request id) is in the file, so
+    # is every line before it.
+    last = requests.post(f"{stack.issuer}/token", data={"grant_type": "log-flush"}, timeout=10)
+    assert last.status_code == 400
+    deadline = time.monotonic() + 10
+    while last.headers["apigw-requestid"] not in stack.output.read_text():
+        assert time.monotonic() < deadline, "the server's log lines never reached the log file"
+        time.sleep(0.1)
 
     logs = stack.output.read_text()
     assert "token issued" in logs  # the logs were captured at all
