@@ -4,7 +4,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
-export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 1
+# jsii's end-of-life banner, silenced per Node major version (a list, not a flag).
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 18,20,22
 export CDK_DISABLE_CLI_TELEMETRY := 1
 
 .PHONY: serve demo test lint typecheck unit integration e2e infra browser bench security clean

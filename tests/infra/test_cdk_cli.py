@@ -20,7 +20,9 @@ def offline_env(tmp_path: Path) -> dict[str, str]:
             "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-credentials"),
             "AWS_EC2_METADATA_DISABLED": "true",
             "CDK_DISABLE_CLI_TELEMETRY": "1",
-            "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "1",
+            "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": os.environ[
+                "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION"
+            ],
         }
     )
     return env
