@@ -8,6 +8,7 @@ started here, in a known order, and so that no other test's rotations count.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
@@ -69,3 +70,25 @@ def test_rotation_keeps_old_and_new_tokens_valid_in_every_container(
     assert len(signing_kids) == 2, "the old and the promoted key should both have signed"
     assert set(statuses) == {200}
     assert resource_status(stack, issued_before) == 200
+
+
+def test_a_new_key_is_published_by_warm_containers_long_before_it_signs(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    # The published set is re-read every JWKS_CACHE_TTL (1 s here, 30 s by default), the signing
+    # set every SECRET_CACHE_TTL (5 min): a warm container publishes a rotation's new next key
+    # soon after it exists, and signs with the promoted one only when its signing set renews.
+    with local_stack(tmp_path_factory, "local-stack-jwks-ttl", {"JWKS_CACHE_TTL": "1"}) as stack:
+        signing_kid = jwt.get_unverified_header(new_token(stack))["kid"]
+
+        def published() -> set[str]:
+            jwks = requests.get(f"{stack.issuer}/.well-known/jwks.json", timeout=10)
+            return {key["kid"] for key in jwks.json()["keys"]}
+
+        before = published()
+        rotated = oauthctl(stack, "keys", "rotate", "--force")
+        assert rotated.returncode == 0, rotated.stderr
+        time.sleep(1.5)
+        added = published() - before
+        assert len(added) == 2  # the new next keys, ES256 and RS256
+        assert jwt.get_unverified_header(new_token(stack))["kid"] == signing_kid

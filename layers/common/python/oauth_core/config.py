@@ -40,6 +40,9 @@ class Settings:
     refresh_token_idle_ttl: int = 14 * 24 * 3600
     refresh_token_absolute_ttl: int = 90 * 24 * 3600
     secret_cache_ttl: int = 300
+    # The key set as published (JWKS) and as trusted by introspection and revocation is re-read
+    # sooner than the signing set, so a new key is published everywhere well before it signs.
+    jwks_cache_ttl: int = 30
     client_cache_ttl: int = 60
     # How long a client's previous secret still works after a rotation.
     secret_rotation_grace: int = 24 * 3600
@@ -82,6 +85,7 @@ class Settings:
                 env, constants.ENV_REFRESH_ABSOLUTE_TTL, 90 * 24 * 3600
             ),
             secret_cache_ttl=_int(env, constants.ENV_SECRET_CACHE_TTL, 300),
+            jwks_cache_ttl=_int(env, constants.ENV_JWKS_CACHE_TTL, 30),
             client_cache_ttl=_int(env, constants.ENV_CLIENT_CACHE_TTL, 60),
             secret_rotation_grace=_int(env, constants.ENV_SECRET_ROTATION_GRACE, 24 * 3600),
             session_ttl=_int(env, constants.ENV_SESSION_TTL, 8 * 3600),

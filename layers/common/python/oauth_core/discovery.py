@@ -12,6 +12,9 @@ from oauth_core.services import Services
 
 # Public, identical for everyone, and safe to cache briefly: verifiers re-fetch on unknown kid.
 PUBLIC_CACHE = {"Cache-Control": "public, max-age=300"}
+# Shorter for the key set: published (re-read every `jwks_cache_ttl`) plus cached downstream must
+# stay well inside the five minutes a next key is published before it may sign.
+JWKS_CACHE = {"Cache-Control": "public, max-age=60"}
 
 
 class DiscoveryEndpoints:
@@ -38,5 +41,5 @@ class DiscoveryEndpoints:
         return self._document(request, openid_configuration)
 
     def jwks(self, request: HttpRequest) -> HttpResponse:
-        body = self._services.keys.load().public_jwks_json
-        return HttpResponse(200, body, {"Content-Type": "application/json", **PUBLIC_CACHE})
+        body = self._services.published_keys.load().public_jwks_json
+        return HttpResponse(200, body, {"Content-Type": "application/json", **JWKS_CACHE})

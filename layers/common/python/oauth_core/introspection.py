@@ -39,7 +39,7 @@ class IntrospectionEndpoint:
 
     def _access_token(self, token: str, issuer: str) -> dict[str, Any]:
         grants = self._services.grants
-        claims = access_token.verify_own(token, self._services.keys.load(), issuer)
+        claims = access_token.verify_own(token, self._services.published_keys.load(), issuer)
         if claims is None or grants.is_access_token_revoked(str(claims["jti"])):
             return INACTIVE
         grant_id = claims.get("grant_id")

@@ -41,7 +41,7 @@ class RevocationEndpoint:
 
     def _revoke_access_token(self, request: HttpRequest, token: str, client_id: str) -> None:
         issuer = self._services.settings.issuer_for(request.domain_name)
-        claims = access_token.verify_own(token, self._services.keys.load(), issuer)
+        claims = access_token.verify_own(token, self._services.published_keys.load(), issuer)
         if claims is not None and claims["client_id"] == client_id:
             self._services.grants.revoke_access_token(str(claims["jti"]), int(claims["exp"]))
             count("TokenRevoked", token_type="access_token")

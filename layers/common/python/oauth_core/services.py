@@ -28,7 +28,8 @@ class Services:
     settings: Settings
     clients: ClientStore
     secrets: ClientSecretStore
-    keys: KeyStore
+    keys: KeyStore  # signs: cached for the secret cache's lifetime
+    published_keys: KeyStore  # JWKS, and verifying our own tokens: re-read sooner
     grants: GrantStore
     users: UserStore
     rate_limiter: RateLimiter
@@ -72,11 +73,13 @@ def memory_services(
 
     settings = settings or Settings()
     clock = clock or SystemClock()
+    key_store = MemoryKeyStore(keys or KeySet.initial(clock.now()))
     return Services(
         settings=settings,
         clients=MemoryClientStore(),
         secrets=MemorySecretStore(settings.secret_rotation_grace, clock),
-        keys=MemoryKeyStore(keys or KeySet.initial(clock.now())),
+        keys=key_store,
+        published_keys=key_store,
         grants=MemoryGrantStore(),
         users=MemoryUserStore(),
         rate_limiter=MemoryRateLimiter(settings.failure_window),
@@ -99,15 +102,18 @@ def aws_services(settings: Settings | None = None, *, cached: bool = True) -> Se
         settings.client_secret_prefix, settings.secret_rotation_grace, clock
     )
     keys: KeyStore = SecretsManagerKeyStore(settings.signing_keys_secret)
+    published_keys = keys
     if cached:
         clients = CachedClientStore(clients, settings.client_cache_ttl)
         secrets = CachedSecretStore(secrets, settings.secret_cache_ttl)
+        published_keys = CachedKeyStore(keys, settings.jwks_cache_ttl)
         keys = CachedKeyStore(keys, settings.secret_cache_ttl)
     return Services(
         settings,
         clients,
         secrets,
         keys,
+        published_keys,
         grants=DynamoGrantStore(settings.grants_table),
         users=DynamoUserStore(settings.users_table),
         rate_limiter=DynamoRateLimiter(settings.grants_table, settings.failure_window),
