@@ -75,7 +75,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
 
 @pytest.fixture(scope="session")
 def stack_with_short_codes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    """A second stack whose codes live one second and refresh tokens three (C4, D7)."""
-    env = {"CODE_TTL": "1", "REFRESH_TOKEN_IDLE_TTL": "3", "REFRESH_TOKEN_ABSOLUTE_TTL": "6"}
+    """A second stack whose codes live three seconds, and refresh tokens three idle and six in
+    all (C4, D7). Times are whole seconds, so a lifetime of N lasts between N-1 and N: a code
+    that lived one second could expire before a slow machine redeemed it."""
+    env = {"CODE_TTL": "3", "REFRESH_TOKEN_IDLE_TTL": "3", "REFRESH_TOKEN_ABSOLUTE_TTL": "6"}
     with local_stack(tmp_path_factory, "local-stack-short", env) as running:
         yield running

@@ -153,7 +153,7 @@ def test_c3_code_presented_by_another_client_is_invalid_grant(stack: LocalStack)
 def test_c4_expired_code_is_invalid_grant(stack_with_short_codes: LocalStack) -> None:
     stack = stack_with_short_codes
     result = get_code(stack)
-    time.sleep(2.2)  # codes live 1 s on this stack; the item itself is still in the table
+    time.sleep(3.2)  # codes live 3 s on this stack; the item itself is still in the table
     assert_error(exchange(stack, result), "invalid_grant")
 
 
