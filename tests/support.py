@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import secrets
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,11 @@ def load_event(name: str, **overrides: Any) -> dict[str, Any]:
         else:
             event[key] = value
     return event
+
+
+def form_fields(html: str) -> dict[str, str]:
+    """The hidden fields of a server-rendered form (request id, CSRF token)."""
+    return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', html))
 
 
 def pkce_pair() -> tuple[str, str]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -57,18 +56,14 @@ def local_stack(
         ).raise_for_status()
         yield LocalStack(started.issuer, started.aws_endpoint, log_path)
     finally:
-        started.process.terminate()
-        try:
-            started.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            started.process.kill()
+        started.stop()
 
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    """The stack most tests share (one per xdist worker). Tests that break it, or that rotate
-    signing keys more than once (each forced rotation inside the key cache's lifetime can leave
-    containers disagreeing on the current key), start their own."""
+    """The stack most tests share (one per xdist worker). Tests that break it, or that force
+    signing-key rotations in quick succession (which can leave containers briefly disagreeing on
+    the current key, see docs/operate.md), start their own."""
     with local_stack(tmp_path_factory, "local-stack") as running:
         yield running
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
@@ -10,19 +9,15 @@ from typing import Any
 import requests
 
 from tests.e2e.conftest import LocalStack
-from tests.support import pkce_pair, query_of
+from tests.support import form_fields, pkce_pair, query_of
 
-__all__ = ["pkce_pair", "query_of"]
+__all__ = ["form_fields", "pkce_pair", "query_of"]
 
 SPA = "demo-spa"
 SPA_REDIRECT = "http://127.0.0.1:8401/callback"
 WEB = "demo-web"
 WEB_REDIRECT = "http://127.0.0.1:8400/callback"
 USER, PASSWORD = "demo", "demo-password"
-
-
-def form_fields(html: str) -> dict[str, str]:
-    return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', html))
 
 
 @dataclass
@@ -128,6 +123,15 @@ def token_request(stack: LocalStack, client_id: str, data: dict[str, str]) -> re
     auth = client_auth(stack, client_id)
     body = {**auth.get("data", {}), **data}
     return requests.post(f"{stack.issuer}/token", data=body, auth=auth.get("auth"), timeout=10)
+
+
+def service_token(stack: LocalStack, scope: str = "read:data") -> str:
+    """A client-credentials access token for the seeded demo service."""
+    response = token_request(
+        stack, "demo-service", {"grant_type": "client_credentials", "scope": scope}
+    )
+    assert response.status_code == 200, response.text
+    return str(response.json()["access_token"])
 
 
 def exchange(

@@ -18,6 +18,7 @@ import requests
 
 from local_stack.gateway import CONTAINERS_PER_FUNCTION
 from tests.e2e.conftest import LocalStack, local_stack
+from tests.e2e.flows import service_token
 from tests.e2e.test_security_client_credentials import oauthctl
 
 
@@ -25,17 +26,6 @@ from tests.e2e.test_security_client_credentials import oauthctl
 def rotating_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     with local_stack(tmp_path_factory, "local-stack-rotation") as running:
         yield running
-
-
-def new_token(stack: LocalStack) -> str:
-    response = requests.post(
-        f"{stack.issuer}/token",
-        data={"grant_type": "client_credentials", "scope": "read:data"},
-        auth=("demo-service", stack.client_secret("demo-service")),
-        timeout=10,
-    )
-    assert response.status_code == 200, response.text
-    return str(response.json()["access_token"])
 
 
 def resource_status(stack: LocalStack, token: str) -> int:
@@ -48,7 +38,7 @@ def test_rotation_keeps_old_and_new_tokens_valid_in_every_container(
 ) -> None:
     stack = rotating_stack
     # One warm container per function, holding the key set and the JWKS from before.
-    issued_before = new_token(stack)
+    issued_before = service_token(stack)
     assert resource_status(stack, issued_before) == 200
 
     rotated = oauthctl(stack, "keys", "rotate", "--force")  # the stack made its keys just now
@@ -62,7 +52,7 @@ def test_rotation_keeps_old_and_new_tokens_valid_in_every_container(
     statuses: list[int] = []
     with ThreadPoolExecutor(width) as pool:
         for _ in range(5):
-            tokens = list(pool.map(lambda _: new_token(stack), range(width)))
+            tokens = list(pool.map(lambda _: service_token(stack), range(width)))
             signing_kids |= {jwt.get_unverified_header(token)["kid"] for token in tokens}
             statuses += pool.map(lambda token: resource_status(stack, token), tokens)
             if len(signing_kids) == 2:
@@ -79,7 +69,7 @@ def test_a_new_key_is_published_by_warm_containers_long_before_it_signs(
     # set every SECRET_CACHE_TTL (5 min): a warm container publishes a rotation's new next key
     # soon after it exists, and signs with the promoted one only when its signing set renews.
     with local_stack(tmp_path_factory, "local-stack-jwks-ttl", {"JWKS_CACHE_TTL": "1"}) as stack:
-        signing_kid = jwt.get_unverified_header(new_token(stack))["kid"]
+        signing_kid = jwt.get_unverified_header(service_token(stack))["kid"]
 
         def published() -> set[str]:
             jwks = requests.get(f"{stack.issuer}/.well-known/jwks.json", timeout=10)
@@ -91,4 +81,4 @@ def test_a_new_key_is_published_by_warm_containers_long_before_it_signs(
         time.sleep(1.5)
         added = published() - before
         assert len(added) == 2  # the new next keys, ES256 and RS256
-        assert jwt.get_unverified_header(new_token(stack))["kid"] == signing_kid
+        assert jwt.get_unverified_header(service_token(stack))["kid"] == signing_kid

@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from oauth_core.keys import KeySet, SigningKey
 from tests.e2e.conftest import LocalStack
+from tests.e2e.flows import service_token
 
 
 def b64url(data: bytes) -> str:
@@ -75,16 +76,6 @@ def assert_invalid_token(response: requests.Response) -> None:
     challenge = response.headers["WWW-Authenticate"]
     assert challenge.startswith("Bearer ")
     assert 'error="invalid_token"' in challenge
-
-
-def real_token(stack: LocalStack, scope: str = "read:data") -> str:
-    response = requests.post(
-        f"{stack.issuer}/token",
-        data={"grant_type": "client_credentials", "scope": scope},
-        auth=("demo-service", stack.client_secret("demo-service")),
-        timeout=5,
-    )
-    return str(response.json()["access_token"])
 
 
 def test_f1_no_token_is_401_with_bare_bearer_challenge(stack: LocalStack) -> None:
@@ -187,7 +178,7 @@ def test_f2_the_real_token_passes(stack: LocalStack, current_key: SigningKey) ->
 
 
 def test_f3_valid_token_without_needed_scope_is_403(stack: LocalStack) -> None:
-    response = call(stack, real_token(stack, "read:data"), method="POST")
+    response = call(stack, service_token(stack, "read:data"), method="POST")
     assert response.status_code == 403
     challenge = response.headers["WWW-Authenticate"]
     assert 'error="insufficient_scope"' in challenge
@@ -195,7 +186,7 @@ def test_f3_valid_token_without_needed_scope_is_403(stack: LocalStack) -> None:
 
 
 def test_f4_token_in_query_string_is_refused(stack: LocalStack) -> None:
-    token = real_token(stack)
+    token = service_token(stack)
     response = requests.get(f"{stack.issuer}/resource?access_token={token}", timeout=5)
     assert response.status_code in (400, 401)
     assert response.status_code != 200
@@ -210,7 +201,7 @@ def test_f4_token_in_query_string_is_refused(stack: LocalStack) -> None:
 
 @pytest.mark.parametrize("scheme", ["bearer", "BEARER", "BeArEr"])
 def test_f5_scheme_name_is_case_insensitive(stack: LocalStack, scheme: str) -> None:
-    assert call(stack, real_token(stack), scheme=scheme).status_code == 200
+    assert call(stack, service_token(stack), scheme=scheme).status_code == 200
 
 
 @pytest.mark.parametrize(

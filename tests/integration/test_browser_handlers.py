@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 from urllib.parse import urlencode
 
@@ -16,7 +15,7 @@ from oauth_core.config import Settings
 from oauth_core.registry import ClientRegistry
 from oauth_core.services import aws_services
 from tests.integration.conftest import invoke
-from tests.support import load_event, query_of
+from tests.support import form_fields, load_event, query_of
 
 
 @pytest.fixture
@@ -86,8 +85,7 @@ def sign_in_event(location: str, username: str, password: str) -> dict[str, Any]
     """The login form as the browser would post it: its hidden fields and its CSRF cookie."""
     page = invoke(login_handler, load_event("login_get", rawQueryString=location.split("?", 1)[1]))
     assert page["statusCode"] == 200, page["body"]
-    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page["body"]))
-    form = urlencode({**fields, "username": username, "password": password})
+    form = urlencode({**form_fields(page["body"]), "username": username, "password": password})
     return load_event(
         "login_get",
         routeKey="POST /login",
