@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from oauth_core.models import canonical_username
 from oauth_core.registry import ClientRegistry, InvalidClientMetadata, validate_metadata
 from oauth_core.user_directory import InvalidUser, UserDirectory, check_claims, check_password
 
@@ -63,9 +64,10 @@ def parse_seed(data: Any, source: str = "seed") -> Seed:
         username = user.get("username")
         if not isinstance(username, str) or not username:
             raise SeedError(f"{where}.username: is required")
-        if username in names:
+        if canonical_username(username) in names:
+            # Usernames are case-insensitive: `Alice` and `alice` are the same account (G7).
             raise SeedError(f"{where}.username: {username!r} appears twice")
-        names.add(username)
+        names.add(canonical_username(username))
         try:
             check_password(user.get("password"))
             check_claims({k: v for k, v in user.items() if k not in ("username", "password")})

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import requests
+from requests.adapters import HTTPAdapter
 
 from tests.e2e.conftest import LocalStack
 from tests.support import form_fields, pkce_pair, query_of
@@ -18,6 +19,25 @@ SPA_REDIRECT = "http://127.0.0.1:8401/callback"
 WEB = "demo-web"
 WEB_REDIRECT = "http://127.0.0.1:8400/callback"
 USER, PASSWORD = "demo", "demo-password"
+
+
+class _SourceAddressAdapter(HTTPAdapter):
+    def __init__(self, source_ip: str):
+        self._source_ip = source_ip
+        super().__init__()
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["source_address"] = (self._source_ip, 0)
+        super().init_poolmanager(*args, **kwargs)
+
+
+def session_from(source_ip: str) -> requests.Session:
+    """An HTTP session whose requests come from another loopback address (Linux routes all of
+    127.0.0.0/8 to the loopback interface), so the server sees another source."""
+    session = requests.Session()
+    adapter = _SourceAddressAdapter(source_ip)
+    session.mount("http://", adapter)
+    return session
 
 
 @dataclass

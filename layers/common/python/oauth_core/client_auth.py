@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from urllib.parse import unquote_plus
 
 from oauth_core import constants
-from oauth_core.errors import InvalidClient, InvalidRequest
+from oauth_core.errors import InvalidClient, InvalidRequest, OAuthError
 from oauth_core.http import HttpRequest
 from oauth_core.models import CLIENT_ID_PATTERN, Client
 from oauth_core.ports import ClientSecretStore, ClientStore
-from oauth_core.throttle import FailureThrottle
+from oauth_core.throttle import CLIENT_SECRET, FailureThrottle
 
 BASIC_CHALLENGE = 'Basic realm="oauth", charset="UTF-8"'
 MAX_CREDENTIAL_LENGTH = 512
@@ -45,7 +45,7 @@ def _decode_basic(value: str) -> tuple[str, str]:
     return unquote_plus(client_id, errors="strict"), unquote_plus(secret, errors="strict")
 
 
-def _basic_failure(description: str = "client authentication failed") -> InvalidClient:
+def _basic_failure(description: str) -> InvalidClient:
     return InvalidClient(description, headers={"WWW-Authenticate": BASIC_CHALLENGE})
 
 
@@ -76,6 +76,11 @@ def presented_credentials(
     return PresentedCredentials(constants.AUTH_METHOD_NONE, form_client_id, None)
 
 
+class SecretRejected(InvalidClient):
+    """A presented secret did not authenticate the client it named (or named no client): what
+    the guessing limits count (SECURITY E8, E9). Other refusals guess nothing and are not."""
+
+
 class ClientAuthenticator:
     def __init__(self, clients: ClientStore, secrets: ClientSecretStore):
         self._clients = clients
@@ -86,39 +91,49 @@ class ClientAuthenticator:
         authorization: str | None,
         form: Mapping[str, str],
         *,
-        allow_disabled: bool = False,
+        disabled_error: type[OAuthError] = InvalidClient,
         presented: PresentedCredentials | None = None,
     ) -> Client:
-        """The authenticated client. A disabled client authenticates only with allow_disabled,
-        for grants that answer it invalid_grant (SECURITY D7) rather than invalid_client."""
+        """The authenticated client. A disabled client whose credentials are right is refused
+        with `disabled_error`: invalid_client where it asks for something itself, invalid_grant
+        where it presents a grant that no longer holds (SECURITY D7)."""
         presented = presented or presented_credentials(authorization, form)
-        failure = (
-            _basic_failure()
+        secret = presented.client_secret
+        headers = (
+            {"WWW-Authenticate": BASIC_CHALLENGE}
             if presented.method == constants.AUTH_METHOD_BASIC
-            else InvalidClient("client authentication failed")
+            else None
         )
-        if (
-            not CLIENT_ID_PATTERN.match(presented.client_id)
-            or len(presented.client_secret or "") > MAX_CREDENTIAL_LENGTH
+        failure = (SecretRejected if secret is not None else InvalidClient)(
+            "client authentication failed", headers=headers
+        )
+        if not CLIENT_ID_PATTERN.match(presented.client_id) or len(secret or "") > (
+            MAX_CREDENTIAL_LENGTH
         ):
-            self._spend_equal_time(presented.client_secret)
+            self._spend_equal_time(secret)
             raise failure
         client = self._clients.get(presented.client_id)
-        if client is None or (client.disabled and not allow_disabled):
-            self._spend_equal_time(presented.client_secret)
+        if client is None:
+            self._spend_equal_time(secret)
             raise failure
+        if client.is_public and secret is not None:
+            # A public client has no secret to guess; its id is no secret either (E9).
+            raise InvalidClient("client authentication failed", headers=headers)
         if presented.method != client.token_endpoint_auth_method:
-            self._spend_equal_time(presented.client_secret)
+            self._spend_equal_time(secret)
             raise failure
-        if presented.method == constants.AUTH_METHOD_NONE:
-            return client
-        assert presented.client_secret is not None
-        # On a mismatch, re-read once: a rotation may have happened since this container cached.
-        if not any(
-            self._secret_matches(client.client_id, presented.client_secret, fresh=fresh)
+        if secret is not None and not any(
+            # On a mismatch, re-read once: a rotation may have happened since this container
+            # cached.
+            self._secret_matches(client.client_id, secret, fresh=fresh)
             for fresh in (False, True)
         ):
             raise failure
+        if client.disabled:
+            raise disabled_error(
+                "the client is disabled",
+                headers=headers if disabled_error is InvalidClient else None,
+            )
         return client
 
     def _secret_matches(self, client_id: str, presented: str, *, fresh: bool) -> bool:
@@ -139,30 +154,35 @@ class ClientAuthenticator:
 
 
 class ThrottledAuthenticator:
-    """Client authentication with failures counted per client id and per address (E8)."""
+    """Client authentication with failed secrets counted per client and source, and per source
+    (SECURITY E8, E9; oauth_core.throttle)."""
 
     def __init__(self, authenticator: ClientAuthenticator, throttle: FailureThrottle):
         self._authenticator = authenticator
         self._throttle = throttle
 
     def authenticate(
-        self, request: HttpRequest, form: Mapping[str, str], *, allow_disabled: bool = False
+        self,
+        request: HttpRequest,
+        form: Mapping[str, str],
+        *,
+        disabled_error: type[OAuthError] = InvalidClient,
     ) -> Client:
         authorization = request.header("authorization")
         try:
             presented: PresentedCredentials | None = presented_credentials(authorization, form)
         except (InvalidClient, InvalidRequest):
-            presented = None  # refused below, and counted against the address only
-        keys: tuple[str, ...] = (f"ip:{request.source_ip}",)
-        if presented is not None:
-            keys += (f"client:{presented.client_id[:MAX_CREDENTIAL_LENGTH]}",)
-        self._throttle.check_local(*keys)
+            presented = None  # refused below, and counted against the source only
+        subject = presented.client_id if presented is not None else None
+        keys = self._throttle.keys(CLIENT_SECRET, subject, request.source_ip)
+        self._throttle.check_local(keys)
         try:
             return self._authenticator.authenticate(
-                authorization, form, allow_disabled=allow_disabled, presented=presented
+                authorization, form, disabled_error=disabled_error, presented=presented
             )
-        except InvalidClient:
-            self._throttle.failed(*keys)
-            # The failure that reaches the limit is already answered 429.
-            self._throttle.check_local(*keys)
+        except InvalidClient as failure:
+            if presented is None or isinstance(failure, SecretRejected):
+                self._throttle.failed(keys)
+                # The failure that fills a bucket is already answered 429.
+                self._throttle.check_local(keys)
             raise

@@ -10,18 +10,23 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Callable
-from functools import cached_property
 
 from oauth_core import scope
 from oauth_core.authorization import AuthorizationService
 from oauth_core.errors import AccessDenied, InvalidRequest, TooManyRequests
 from oauth_core.hashing import token_hash
 from oauth_core.http import HttpRequest, HttpResponse, parse_form, parse_query
-from oauth_core.models import USERNAME_PATTERN, Client, PendingAuthorization, Session
+from oauth_core.models import (
+    USERNAME_PATTERN,
+    Client,
+    PendingAuthorization,
+    Session,
+    canonical_username,
+)
 from oauth_core.observability import count, logger
 from oauth_core.passwords import burn_equal_time, verify_password
 from oauth_core.services import Services
-from oauth_core.throttle import FailureThrottle
+from oauth_core.throttle import SIGN_IN
 from oauth_core.web import (
     CSRF_COOKIE,
     SESSION_COOKIE,
@@ -52,11 +57,6 @@ class LoginPages:
     def __init__(self, services: Services):
         self._services = services
         self.authorization = AuthorizationService(services)
-
-    @cached_property
-    def throttle(self) -> FailureThrottle:
-        s = self._services
-        return FailureThrottle(s.rate_limiter, s.settings, s.clock)
 
     # --- helpers -------------------------------------------------------------------------------
 
@@ -155,10 +155,12 @@ class LoginPages:
         if found is None:
             return error_page(EXPIRED, title="Sign-in expired")
         pending, client = found
-        username = form.get("username", "")[:128]
+        typed = form.get("username", "")[:128]
+        username = canonical_username(typed)
         password = form.get("password", "")
-        keys = (f"user:{username.lower()}", f"ip:{request.source_ip}")
-        self.throttle.check(*keys)
+        throttle = self._services.throttle
+        keys = throttle.keys(SIGN_IN, username, request.source_ip)
+        throttle.check(keys)
         known_shape = USERNAME_PATTERN.match(username)
         user = self._services.users.get(username) if known_shape else None
         if user is None:
@@ -167,7 +169,7 @@ class LoginPages:
         else:
             valid = verify_password(password, user.password_hash) and not user.disabled
         if user is None or not valid:
-            self.throttle.failed(*keys)
+            throttle.failed(keys)
             count("LoginFailed")
             logger.info("sign-in failed", extra={"client_id": client.client_id})
             csrf, cookies = self._csrf(request)
@@ -175,7 +177,7 @@ class LoginPages:
                 request_id=request_id,
                 csrf=csrf,
                 client_name=client.client_name or client.client_id,
-                username=username,
+                username=typed,
                 error=BAD_CREDENTIALS,
             )
             return page(

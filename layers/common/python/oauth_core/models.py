@@ -15,6 +15,12 @@ CLIENT_ID_PATTERN = re.compile(r"^[A-Za-z0-9._~-]{1,128}$")
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9._@+-]{1,128}$")
 
 
+def canonical_username(typed: str) -> str:
+    """Usernames are case-insensitive (SECURITY G7): `Alice` and `alice` are one account, kept
+    and looked up in lower case. The pattern is ASCII, so lower() is the whole case folding."""
+    return typed.lower()
+
+
 @dataclass(frozen=True)
 class Client:
     """A registered client (RFC 7591 names) plus this server's documented extensions."""

@@ -14,6 +14,7 @@ from oauth_core.models import (
     TokenFamily,
     User,
 )
+from oauth_core.rate_limit import Limit
 
 
 class ClientStore(Protocol):
@@ -142,10 +143,13 @@ class GrantStore(Protocol):
 
 
 class RateLimiter(Protocol):
-    def failures(self, key: str, now: int) -> int:
-        """Failures recorded under `key` in the current window."""
+    """Failure buckets (oauth_core.rate_limit): each key holds the time, in milliseconds, at
+    which its bucket will be empty again."""
+
+    def empty_at(self, key: str) -> int:
+        """When the key's bucket will be empty (0, or a past time: it is empty now)."""
         ...
 
-    def record_failure(self, key: str, now: int) -> int:
-        """Count one failure; returns the count in the current window."""
+    def add_failure(self, key: str, now_ms: int, limit: Limit) -> int:
+        """Put one failure into the key's bucket unless it is full; its empty-at time after."""
         ...

@@ -41,9 +41,12 @@ class Services:
         return ClientAuthenticator(self.clients, self.secrets)
 
     @cached_property
+    def throttle(self) -> FailureThrottle:
+        return FailureThrottle(self.rate_limiter, self.settings, self.clock)
+
+    @cached_property
     def client_auth(self) -> ThrottledAuthenticator:
-        throttle = FailureThrottle(self.rate_limiter, self.settings, self.clock)
-        return ThrottledAuthenticator(self.authenticator, throttle)
+        return ThrottledAuthenticator(self.authenticator, self.throttle)
 
     @cached_property
     def token_issuer(self) -> TokenIssuer:
@@ -82,7 +85,7 @@ def memory_services(
         published_keys=key_store,
         grants=MemoryGrantStore(),
         users=MemoryUserStore(),
-        rate_limiter=MemoryRateLimiter(settings.failure_window),
+        rate_limiter=MemoryRateLimiter(),
         clock=clock,
         random=SystemRandom(),
     )
@@ -116,6 +119,6 @@ def aws_services(settings: Settings | None = None, *, cached: bool = True) -> Se
         published_keys,
         grants=DynamoGrantStore(settings.grants_table),
         users=DynamoUserStore(settings.users_table),
-        rate_limiter=DynamoRateLimiter(settings.grants_table, settings.failure_window),
+        rate_limiter=DynamoRateLimiter(settings.grants_table),
         clock=clock,
     )

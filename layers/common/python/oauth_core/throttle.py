@@ -1,56 +1,103 @@
-"""Slowing down guessing (SECURITY E8, G6): failures counted per key in fixed windows.
+"""Slowing down guessing (SECURITY E8, G6) without handing anyone a way to lock others out (E9,
+G7).
 
-Sign-in checks the counters before it verifies a password. The token endpoint, whose warm path
-makes no AWS calls, counts only failures: a container that has seen a client's failure count
-reach the limit refuses that client locally until the window ends.
+Failures are counted per subject *and source* (a client id or a username, with the address it
+came from) and per source, never per subject alone: a stranger's failures cannot stop the
+right credentials from another address. From the source that failed, everything waits, the
+right secret too, or the answer would tell a guesser when it guessed right. Counting is a
+token bucket (oauth_core.rate_limit): a burst of `max_failures`, then one more every
+`failure_window / max_failures` seconds.
+
+Sign-in reads the buckets before it verifies a password. The token endpoint, whose warm path
+makes no AWS calls, only counts failures: a container that has seen a bucket fill refuses that
+key locally until it drains.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import threading
+from dataclasses import dataclass
 
 from oauth_core.clock import Clock
 from oauth_core.config import Settings
 from oauth_core.errors import TooManyRequests
 from oauth_core.ports import RateLimiter
+from oauth_core.rate_limit import Limit, after_failure, retry_after_ms
+
+# What is being guessed: a user's password at sign-in, a client's secret at the token endpoint.
+SIGN_IN = "signin"
+CLIENT_SECRET = "client"
+MAX_SUBJECT_LENGTH = 128
+
+
+@dataclass(frozen=True)
+class ThrottleKey:
+    name: str
+    limit: Limit
+
+
+def source_of(address: str) -> str:
+    """The source a failure is counted against. An IPv6 host holds a whole /64, so that is the
+    unit: counting single IPv6 addresses would let one host spread its guesses without limit."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address[:64]
+    if ip.version == 6:
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
 
 
 class FailureThrottle:
     def __init__(self, limiter: RateLimiter, settings: Settings, clock: Clock):
         self._limiter = limiter
-        self._max = settings.max_failures
-        self._max_per_ip = settings.max_failures_per_ip
-        self._window = settings.failure_window
+        self._per_subject = Limit(settings.max_failures, settings.failure_window)
+        # An address is shared by many honest users (NAT): it gets a limit of its own.
+        self._per_source = Limit(settings.max_failures_per_ip, settings.failure_window)
         self._clock = clock
         self._locked_until: dict[str, int] = {}
         self._lock = threading.Lock()
 
-    def _retry_after(self, now: int) -> int:
-        return self._window - now % self._window
+    def keys(self, purpose: str, subject: str | None, address: str) -> tuple[ThrottleKey, ...]:
+        """The buckets one attempt counts against: its source, and its subject from that source
+        (no subject when the request did not name one readably)."""
+        source = source_of(address)
+        keys = [ThrottleKey(f"{purpose}:{source}", self._per_source)]
+        if subject is not None:
+            keys.append(
+                ThrottleKey(f"{purpose}:{subject[:MAX_SUBJECT_LENGTH]}@{source}", self._per_subject)
+            )
+        return tuple(keys)
 
-    def limit_for(self, key: str) -> int:
-        # An address is shared by many honest users (NAT): it gets a limit of its own.
-        return self._max_per_ip if key.startswith("ip:") else self._max
+    def _now_ms(self) -> int:
+        return self._clock.now() * 1000
 
-    def check(self, *keys: str) -> None:
-        """Refuse now if any key is over its limit (reads the shared counters)."""
-        now = self._clock.now()
+    def check(self, keys: tuple[ThrottleKey, ...]) -> None:
+        """Refuse now if any bucket is full (reads the shared buckets)."""
+        now = self._now_ms()
         for key in keys:
-            if self._limiter.failures(key, now) >= self.limit_for(key):
-                raise TooManyRequests(self._retry_after(now))
+            wait = retry_after_ms(self._limiter.empty_at(key.name), now, key.limit)
+            if wait:
+                raise TooManyRequests(_seconds(wait))
 
-    def check_local(self, *keys: str) -> None:
-        """Refuse if this container has seen a key reach its limit (no AWS call)."""
-        now = self._clock.now()
+    def check_local(self, keys: tuple[ThrottleKey, ...]) -> None:
+        """Refuse if this container has seen one of the buckets fill (no AWS call)."""
+        now = self._now_ms()
         with self._lock:
             for key in keys:
-                until = self._locked_until.get(key)
+                until = self._locked_until.get(key.name)
                 if until is not None and now < until:
-                    raise TooManyRequests(until - now)
+                    raise TooManyRequests(_seconds(until - now))
 
-    def failed(self, *keys: str) -> None:
-        now = self._clock.now()
+    def failed(self, keys: tuple[ThrottleKey, ...]) -> None:
+        now = self._now_ms()
         for key in keys:
-            if self._limiter.record_failure(key, now) >= self.limit_for(key):
+            empty_at = self._limiter.add_failure(key.name, now, key.limit)
+            if after_failure(empty_at, now, key.limit) is None:
                 with self._lock:
-                    self._locked_until[key] = now + self._retry_after(now)
+                    self._locked_until[key.name] = now + retry_after_ms(empty_at, now, key.limit)
+
+
+def _seconds(milliseconds: int) -> int:
+    return max(1, -(-milliseconds // 1000))

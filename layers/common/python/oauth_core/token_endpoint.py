@@ -35,11 +35,12 @@ class TokenEndpoint:
             raise InvalidRequest("grant_type is required")
         grant = self.grants.get(grant_type)
         if grant is None:
-            raise UnsupportedGrantType(f"grant_type {grant_type!r} is not supported")
-        # Disabled clients authenticate here so that their grants answer invalid_grant (D7).
-        client = self._services.client_auth.authenticate(request, form, allow_disabled=True)
+            raise UnsupportedGrantType("the grant_type is not supported")
+        client = self._services.client_auth.authenticate(
+            request, form, disabled_error=grant.disabled_client_error
+        )
         if not client.allows_grant(grant_type):
-            raise UnauthorizedClient(f"the client is not registered for {grant_type}")
+            raise UnauthorizedClient("the client is not registered for this grant_type")
         issuer = self._services.settings.issuer_for(request.domain_name)
         body = grant.issue(client, form, GrantContext(issuer=issuer, request=request))
         # Machine-to-machine issuance is the hot path and is counted by metrics; its log line

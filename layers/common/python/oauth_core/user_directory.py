@@ -9,7 +9,7 @@ from typing import Any
 
 from oauth_core.clock import Clock
 from oauth_core.errors import ConditionFailed
-from oauth_core.models import USERNAME_PATTERN, User
+from oauth_core.models import USERNAME_PATTERN, User, canonical_username
 from oauth_core.passwords import MAX_PASSWORD_BYTES, hash_password
 from oauth_core.ports import GrantStore, UserStore
 
@@ -79,6 +79,7 @@ class UserDirectory:
     ) -> User:
         if not isinstance(username, str) or not USERNAME_PATTERN.match(username):
             raise InvalidUser("username", "must be 1-128 characters of [A-Za-z0-9._@+-]")
+        username = canonical_username(username)
         existing = self._users.get(username) if replace_existing else None
         user = User(
             username=username,
@@ -94,7 +95,7 @@ class UserDirectory:
         return user
 
     def get(self, username: str) -> User | None:
-        return self._users.get(username)
+        return self._users.get(canonical_username(username))
 
     def list(self) -> list[User]:
         return self._users.list()
@@ -114,10 +115,11 @@ class UserDirectory:
         return user
 
     def delete(self, username: str) -> bool:
-        user = self._users.get(username)
-        if user is not None:
-            self._end_grants(user.sub)
-        return self._users.delete(username)
+        user = self.get(username)
+        if user is None:
+            return False
+        self._end_grants(user.sub)
+        return self._users.delete(user.username)
 
     def _end_grants(self, sub: str) -> None:
         """A disabled or deleted user's refresh tokens and sessions stop working (D7)."""
@@ -125,7 +127,7 @@ class UserDirectory:
             self._grants.revoke_families_of(sub)
 
     def _require(self, username: str) -> User:
-        user = self._users.get(username)
+        user = self.get(username)
         if user is None:
             raise InvalidUser("username", f"no user {username!r}")
         return user

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from oauth_core.errors import OAuthError
 from oauth_core.http import HttpRequest
 from oauth_core.models import Client
 
@@ -22,6 +23,9 @@ class GrantContext:
 
 class Grant(Protocol):
     grant_type: str
+    # How a disabled client that authenticated is refused: a grant it holds is no longer valid
+    # (SECURITY D7), while a client asking for its own token is told it is disabled.
+    disabled_client_error: type[OAuthError]
 
     def issue(
         self, client: Client, form: Mapping[str, str], context: GrantContext

@@ -14,7 +14,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from oauth_core import constants, pkce
-from oauth_core.errors import ConditionFailed, InvalidGrant, InvalidRequest, TemporarilyUnavailable
+from oauth_core.errors import (
+    ConditionFailed,
+    InvalidGrant,
+    InvalidRequest,
+    OAuthError,
+    TemporarilyUnavailable,
+)
 from oauth_core.grants import GrantContext
 from oauth_core.hashing import token_hash
 from oauth_core.models import AuthorizationCode, Client, RefreshToken, TokenFamily
@@ -25,6 +31,7 @@ from oauth_core.tokens import UserGrant
 
 class AuthorizationCodeGrant:
     grant_type = constants.GRANT_AUTHORIZATION_CODE
+    disabled_client_error: type[OAuthError] = InvalidGrant
 
     def __init__(self, services: Services):
         self._services = services
@@ -35,8 +42,6 @@ class AuthorizationCodeGrant:
         code_value = form.get("code")
         if not code_value:
             raise InvalidRequest("code is required")
-        if client.disabled:
-            raise InvalidGrant("the client is disabled")
         store = self._services.grants
         now = self._services.clock.now()
         code = store.get_code(token_hash(code_value))

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from oauth_core import constants, scope
-from oauth_core.errors import UnauthorizedClient
+from oauth_core.errors import InvalidClient, OAuthError, UnauthorizedClient
 from oauth_core.grants import GrantContext
 from oauth_core.models import Client
 from oauth_core.tokens import TokenIssuer, token_response
@@ -14,6 +14,7 @@ from oauth_core.tokens import TokenIssuer, token_response
 
 class ClientCredentialsGrant:
     grant_type = constants.GRANT_CLIENT_CREDENTIALS
+    disabled_client_error: type[OAuthError] = InvalidClient
 
     def __init__(self, issuer: TokenIssuer):
         self._issuer = issuer
@@ -21,8 +22,8 @@ class ClientCredentialsGrant:
     def issue(
         self, client: Client, form: Mapping[str, str], context: GrantContext
     ) -> dict[str, Any]:
-        if client.is_public or client.disabled:
-            raise UnauthorizedClient("this client cannot use client_credentials")
+        if client.is_public:
+            raise UnauthorizedClient("a public client cannot use client_credentials")
         granted = scope.render(scope.narrow(form.get("scope"), client.allowed_scopes))
         issued = self._issuer.access_token(
             issuer=context.issuer, client=client, subject=client.client_id, scope=granted

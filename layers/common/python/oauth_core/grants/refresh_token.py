@@ -14,7 +14,7 @@ from dataclasses import replace
 from typing import Any
 
 from oauth_core import constants, scope
-from oauth_core.errors import ConditionFailed, InvalidGrant, InvalidRequest
+from oauth_core.errors import ConditionFailed, InvalidGrant, InvalidRequest, OAuthError
 from oauth_core.grants import GrantContext
 from oauth_core.hashing import token_hash
 from oauth_core.models import Client
@@ -25,6 +25,7 @@ from oauth_core.tokens import UserGrant
 
 class RefreshTokenGrant:
     grant_type = constants.GRANT_REFRESH_TOKEN
+    disabled_client_error: type[OAuthError] = InvalidGrant
 
     def __init__(self, services: Services):
         self._services = services
@@ -35,8 +36,6 @@ class RefreshTokenGrant:
         value = form.get("refresh_token")
         if not value:
             raise InvalidRequest("refresh_token is required")
-        if client.disabled:
-            raise InvalidGrant("the client is disabled")
         store = self._services.grants
         now = self._services.clock.now()
         current = store.get_refresh(token_hash(value))

@@ -20,6 +20,7 @@ from oauth_core.models import (
     Session,
     TokenFamily,
 )
+from oauth_core.rate_limit import Limit
 from oauth_core.storage.aws import aws_errors, client
 from oauth_core.storage.dynamodb import from_attrs, to_attrs
 from oauth_core.tables import GRANTS, GRANTS_BY_OWNER
@@ -295,33 +296,65 @@ class DynamoGrantStore:
 
 
 class DynamoRateLimiter:
-    """Fixed-window failure counters: one atomic ADD per failure, purged by TTL."""
+    """Failure buckets (oauth_core.rate_limit) as one number per key, `empty_at` in ms, moved by
+    conditional updates that apply after_failure's arithmetic: no read before a write, and two
+    containers counting at once each add their own failure."""
 
-    def __init__(self, table_name: str, window: int = 300, dynamodb: Any = None):
+    def __init__(self, table_name: str, dynamodb: Any = None):
         self._table = table_name
-        self._window = window
         self._db = dynamodb or client("dynamodb")
 
-    def _pk(self, key: str, now: int) -> str:
-        return f"rate#{key}#{now // self._window}"
+    def empty_at(self, key: str) -> int:
+        item = self._get_bucket(key)
+        return int(item["empty_at"]["N"]) if item and "empty_at" in item else 0
 
-    def failures(self, key: str, now: int) -> int:
+    def _get_bucket(self, key: str) -> dict[str, Any] | None:
         with aws_errors("read rate limit"):
             response = self._db.get_item(
-                TableName=self._table, Key=_key(self._pk(key, now)), ConsistentRead=True
+                TableName=self._table, Key=_key(f"rate#{key}"), ConsistentRead=True
             )
-        item = response.get("Item")
-        return int(item["failures"]["N"]) if item else 0
+        item: dict[str, Any] | None = response.get("Item")
+        return item
 
-    def record_failure(self, key: str, now: int) -> int:
-        purge_at = (now // self._window + 2) * self._window
+    def _update(self, key: str, expression: str, condition: str, values: dict[str, int]) -> int:
         with aws_errors("count failure"):
             response = self._db.update_item(
                 TableName=self._table,
-                Key=_key(self._pk(key, now)),
-                UpdateExpression="ADD #failures :one SET #ttl = :purge",
-                ExpressionAttributeNames={"#failures": "failures", "#ttl": TTL},
-                ExpressionAttributeValues={":one": {"N": "1"}, ":purge": {"N": str(purge_at)}},
+                Key=_key(f"rate#{key}"),
+                UpdateExpression=f"{expression}, #ttl = :purge",
+                ConditionExpression=condition,
+                ExpressionAttributeNames={"#e": "empty_at", "#ttl": TTL},
+                ExpressionAttributeValues={
+                    name: {"N": str(value)} for name, value in values.items()
+                },
                 ReturnValues="UPDATED_NEW",
             )
-        return int(response["Attributes"]["failures"]["N"])
+        return int(response["Attributes"]["empty_at"]["N"])
+
+    def add_failure(self, key: str, now_ms: int, limit: Limit) -> int:
+        interval, window = limit.interval_ms, limit.window_ms
+        # The bucket outlives its fullest state (now + window) by a second, then TTL purges it.
+        purge = (now_ms + window) // 1000 + 1
+        try:  # not empty and room for one more: one interval more
+            return self._update(
+                key,
+                "SET #e = #e + :interval",
+                "#e > :now AND #e <= :room",
+                {
+                    ":interval": interval,
+                    ":now": now_ms,
+                    ":room": now_ms + window - interval,
+                    ":purge": purge,
+                },
+            )
+        except ConditionFailed:
+            pass
+        try:  # empty, or never used: one interval from now
+            return self._update(
+                key,
+                "SET #e = :next",
+                "attribute_not_exists(#e) OR #e <= :now",
+                {":next": now_ms + interval, ":now": now_ms, ":purge": purge},
+            )
+        except ConditionFailed:
+            return self.empty_at(key)  # full: nothing is added

@@ -17,6 +17,7 @@ from oauth_core.models import (
     TokenFamily,
     User,
 )
+from oauth_core.rate_limit import Limit, after_failure
 
 
 class MemoryClientStore:
@@ -213,16 +214,18 @@ class MemoryGrantStore:
 
 
 class MemoryRateLimiter:
-    def __init__(self, window: int = 300):
-        self._window = window
-        self._counts: dict[tuple[str, int], int] = {}
+    def __init__(self) -> None:
+        self._empty_at: dict[str, int] = {}
         self._lock = threading.Lock()
 
-    def failures(self, key: str, now: int) -> int:
-        return self._counts.get((key, now // self._window), 0)
+    def empty_at(self, key: str) -> int:
+        return self._empty_at.get(key, 0)
 
-    def record_failure(self, key: str, now: int) -> int:
+    def add_failure(self, key: str, now_ms: int, limit: Limit) -> int:
         with self._lock:
-            slot = (key, now // self._window)
-            self._counts[slot] = self._counts.get(slot, 0) + 1
-            return self._counts[slot]
+            current = self._empty_at.get(key, 0)
+            after = after_failure(current, now_ms, limit)
+            if after is None:
+                return current
+            self._empty_at[key] = after
+            return after
