@@ -6,13 +6,16 @@ import os
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from oauth_core.constants import METRICS_NAMESPACE, SERVICE_NAME
+from oauth_core.metrics import dimensions_of
 
 logger = Logger(service=SERVICE_NAME)
+# The handlers' log_metrics flushes whatever was added to this shared object; count() adds
+# nothing to it (see count).
 metrics = Metrics(namespace=METRICS_NAMESPACE, service=SERVICE_NAME)
-# Powertools keeps dimensions until a flush, and a disabled Metrics never flushes.
+# single_metric prints its record even when Powertools metrics are disabled: the switch is here.
 _METRICS_ON = os.environ.get("POWERTOOLS_METRICS_DISABLED", "").lower() not in ("1", "true")
 
 
@@ -23,9 +26,21 @@ def correlate(event: dict[str, Any]) -> None:
 
 
 def count(name: str, **dimensions: str) -> None:
-    """Count one event. One request records one outcome, so its dimensions are its own."""
+    """Count one event, published under exactly the dimensions oauth_core.metrics declares for
+    it (an undeclared name or dimension raises UndeclaredMetric, metrics on or off).
+
+    Each count is its own EMF record: the shared Metrics object flushes all of an invocation's
+    metrics in one record under the union of their dimensions, which would publish, say,
+    RefreshTokenReuse under the `error` of the OAuthError counted beside it, where no alarm on
+    RefreshTokenReuse looks."""
+    published = dimensions_of(name, **dimensions)
     if not _METRICS_ON:
         return
-    for key, value in dimensions.items():
-        metrics.add_dimension(name=key, value=value)
-    metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
+    with single_metric(
+        name=name,
+        unit=MetricUnit.Count,
+        value=1,
+        namespace=METRICS_NAMESPACE,
+        default_dimensions=published,
+    ):
+        pass

@@ -1,0 +1,54 @@
+"""The metrics the server emits, each with the names of the dimensions it is published under.
+
+The one source of truth for `observability.count`, which refuses anything not declared here,
+and for the alarms and dashboard of infra/monitoring.py. CloudWatch keeps every combination of
+dimensions as a metric of its own, so an alarm fires only if it names exactly the dimensions
+the code publishes: both sides take them from `dimensions_of`.
+"""
+
+from __future__ import annotations
+
+from oauth_core.constants import SERVICE_NAME
+
+# Every metric carries the service as a dimension, beside its own.
+SERVICE_DIMENSION = "service"
+
+REFRESH_TOKEN_REUSE = "RefreshTokenReuse"
+CODE_REPLAY = "CodeReplay"
+TOKEN_ISSUED = "TokenIssued"
+
+# Metric name -> the names of its own dimensions (the service dimension is added to each).
+METRICS: dict[str, frozenset[str]] = {
+    TOKEN_ISSUED: frozenset({"grant_type"}),
+    "OAuthError": frozenset({"error"}),
+    "CodeIssued": frozenset(),
+    "AuthorizationError": frozenset({"error"}),
+    "LoginSucceeded": frozenset(),
+    "LoginFailed": frozenset(),
+    "LoggedOut": frozenset(),
+    "CsrfRejected": frozenset(),
+    CODE_REPLAY: frozenset(),
+    REFRESH_TOKEN_REUSE: frozenset(),
+    "TokenRevoked": frozenset({"token_type"}),
+    "BearerRefused": frozenset({"error"}),
+}
+
+
+class UndeclaredMetric(ValueError):
+    """A metric, or a dimension of one, that METRICS does not declare: a bug at the call site."""
+
+
+def dimensions_of(name: str, **values: str) -> dict[str, str]:
+    """The complete dimensions `name` is published under: the service and its declared ones,
+    with these values. Raises UndeclaredMetric for an unknown name, a missing or extra
+    dimension, or an empty value (which Powertools would drop without a word)."""
+    declared = METRICS.get(name)
+    if declared is None:
+        raise UndeclaredMetric(f"metric {name!r} is not declared in oauth_core.metrics")
+    if values.keys() != declared:
+        raise UndeclaredMetric(
+            f"metric {name!r} takes dimensions {sorted(declared)}, not {sorted(values)}"
+        )
+    if not all(values.values()):
+        raise UndeclaredMetric(f"metric {name!r} was given an empty dimension value")
+    return {SERVICE_DIMENSION: SERVICE_NAME, **values}
