@@ -7,7 +7,8 @@ import time
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
-from oauth_core.keys import KeySet
+from oauth_core.errors import TemporarilyUnavailable
+from oauth_core.keys import CURRENT, KeySet
 from oauth_core.models import Client
 from oauth_core.ports import ClientSecretStore, ClientStore, KeyStore
 
@@ -96,13 +97,32 @@ class CachedSecretStore:
         self._cache.invalidate(client_id)
 
 
+# How long a client is asked to wait when there is no key to sign with yet.
+NO_KEYS_RETRY_AFTER = 5
+
+
 class CachedKeyStore:
+    """The key set, re-read every `ttl` seconds. Only a set that can sign is remembered: an
+    empty one (a stack whose first keys are not written yet, or an emptied secret) is answered
+    503 temporarily_unavailable and read again on the next request, and a read that fails
+    raises without leaving anything behind. Remembering either would fail every request of the
+    container until the entry expired."""
+
     def __init__(self, inner: KeyStore, ttl: float, monotonic: Monotonic = time.monotonic):
         self._inner = inner
         self._cache: TtlCache[KeySet] = TtlCache(ttl, monotonic)
 
     def load(self) -> KeySet:
-        return self._cache.get_or_load("keys", self._inner.load)
+        return self._cache.get_or_load("keys", self._load_usable)
+
+    def _load_usable(self) -> KeySet:
+        keys = self._inner.load()
+        if not any(key.status == CURRENT for key in keys.keys):
+            raise TemporarilyUnavailable(
+                "no signing key is available yet; retry shortly",
+                headers={"Retry-After": str(NO_KEYS_RETRY_AFTER)},
+            )
+        return keys
 
     def save(self, keys: KeySet) -> None:
         self._inner.save(keys)

@@ -116,11 +116,13 @@ class SecretsManagerKeyStore:
 
 
 class SigningKeyRotation:
-    """Secrets Manager's four-step rotation protocol for the signing-key set.
+    """Secrets Manager's four-step rotation protocol for the signing-key set, and the first set.
 
     createSecret stages the rotated set (or, for a brand-new secret, the first one) as
     AWSPENDING; testSecret checks it signs; finishSecret makes it AWSCURRENT. The rotation is
-    KeySet.rotate, the same code `oauthctl keys rotate` runs.
+    KeySet.rotate, the same code `oauthctl keys rotate` runs. The first set is made by
+    ensure_initial_keys, which the stack runs (a custom resource) before any function that
+    signs exists.
     """
 
     def __init__(self, clock: Clock | None = None, secretsmanager: Any = None):
@@ -142,6 +144,21 @@ class SigningKeyRotation:
             if token not in stages:
                 raise ValueError("the rotation token is not a version of this secret")
             steps[step](secret_id, token)
+
+    def ensure_initial_keys(self, secret_id: str) -> bool:
+        """Make the first key set the secret's AWSCURRENT value if it holds no key yet; whether
+        it did. A set with keys is left alone: a repeated or retried request, or a stack whose
+        keys have long rotated, changes nothing. A value that is not a key set fails (it is
+        not overwritten)."""
+        with aws_errors("initial signing keys"):
+            text = self._sm.get_secret_value(SecretId=secret_id, VersionStage="AWSCURRENT")[
+                "SecretString"
+            ]
+            if KeySet.from_json(text).keys:
+                return False
+            first = KeySet.initial(self._clock.now())
+            self._sm.put_secret_value(SecretId=secret_id, SecretString=first.to_json())
+        return True
 
     def _pending_exists(self, secret_id: str, token: str) -> bool:
         from botocore.exceptions import ClientError
