@@ -1,10 +1,19 @@
-"""Monitoring: alarms on 5xx, throttles, function errors and refresh-token reuse; a dashboard."""
+"""Monitoring: alarms on 5xx, throttles, function errors (key rotation's included), refresh-token
+reuse and code replay; a dashboard; the SNS topic the alarms notify.
+
+The topic is encrypted with a key of the stack's own: the AWS-managed alias/aws/sns key's policy
+cannot be changed to admit CloudWatch, which then drops every notification (aws/aws-cdk#11121).
+The key's and the topic's policies admit CloudWatch only for this account's, and this stack's,
+alarms. The project's own metrics are watched under the dimensions oauth_core.metrics declares,
+the ones count() publishes them with.
+"""
 
 from __future__ import annotations
 
-from aws_cdk import Duration
+from aws_cdk import Arn, ArnComponents, ArnFormat, Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
@@ -14,8 +23,28 @@ from constructs import Construct
 from infra.api import Api
 from infra.config import StackConfig
 from oauth_core import constants
+from oauth_core.metrics import CODE_REPLAY, REFRESH_TOKEN_REUSE, TOKEN_ISSUED, dimensions_of
 
 FIVE_MINUTES = Duration.minutes(5)
+CLOUDWATCH = "cloudwatch.amazonaws.com"
+
+# The project's metrics that alarm on any occurrence: each is a grant already revoked.
+SECURITY_ALARMS: dict[str, str] = {
+    REFRESH_TOKEN_REUSE: "A used refresh token was presented: possible theft.",
+    CODE_REPLAY: "An authorization code was presented twice: possible interception.",
+}
+
+
+def project_metric(name: str, label: str | None = None, **dimensions: str) -> cloudwatch.Metric:
+    """One of the server's own metrics, under the dimensions count() publishes it with."""
+    return cloudwatch.Metric(
+        namespace=constants.METRICS_NAMESPACE,
+        metric_name=name,
+        dimensions_map=dimensions_of(name, **dimensions),
+        period=FIVE_MINUTES,
+        statistic="Sum",
+        label=label,
+    )
 
 
 class Monitoring(Construct):
@@ -26,14 +55,38 @@ class Monitoring(Construct):
         config: StackConfig,
         api: Api,
         functions: dict[str, lambda_.Function],
+        rotation: lambda_.Function,
     ):
         super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        # Every alarm is named under the stack's name, so the key policy can name them all
+        # before they exist (naming each one would be a cycle: alarm -> topic -> key -> alarm).
+        self._alarm_prefix = f"{stack.stack_name}-"
+        self.key = kms.Key(
+            self,
+            "AlarmTopicKey",
+            description="Encrypts the OAuth server's alarm topic; CloudWatch publishes with it",
+            enable_key_rotation=True,
+            removal_policy=config.removal,
+        )
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowThisStacksAlarmsToUseTheKey",
+                principals=[iam.ServicePrincipal(CLOUDWATCH)],
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                resources=["*"],  # in a key policy, "*" is this key
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": stack.account},
+                    "ArnLike": {"aws:SourceArn": self._alarm_arn(f"{self._alarm_prefix}*")},
+                },
+            )
+        )
         self.topic = sns.Topic(
             self,
             "AlarmTopic",
             display_name="OAuth server alarms",
             enforce_ssl=True,
-            master_key=kms.Alias.from_alias_name(self, "SnsKey", "alias/aws/sns"),
+            master_key=self.key,
         )
         if config.alarm_email:
             self.topic.add_subscription(subscriptions.EmailSubscription(config.alarm_email))
@@ -41,15 +94,14 @@ class Monitoring(Construct):
 
         server_errors = api.http_api.metric_server_error(period=FIVE_MINUTES, statistic="Sum")
         self._alarm("Api5xx", server_errors, 5, "The API answered 5xx: a dependency or bug.")
-        reuse = cloudwatch.Metric(
-            namespace=constants.METRICS_NAMESPACE,
-            metric_name="RefreshTokenReuse",
-            dimensions_map={"service": constants.SERVICE_NAME},
-            period=FIVE_MINUTES,
-            statistic="Sum",
-        )
+        security = [project_metric(name) for name in SECURITY_ALARMS]
+        for metric in security:
+            self._alarm(metric.metric_name, metric, 1, SECURITY_ALARMS[metric.metric_name])
         self._alarm(
-            "RefreshTokenReuse", reuse, 1, "A used refresh token was presented: possible theft."
+            "KeyRotationErrors",
+            rotation.metric_errors(period=FIVE_MINUTES, statistic="Sum"),
+            1,
+            "The key-rotation function failed: signing keys were not rotated (or not created).",
         )
         widgets: list[cloudwatch.IWidget] = [
             cloudwatch.GraphWidget(
@@ -59,7 +111,7 @@ class Monitoring(Construct):
                     server_errors,
                 ],
             ),
-            cloudwatch.GraphWidget(title="Refresh-token reuse", left=[reuse]),
+            cloudwatch.GraphWidget(title="Refresh-token reuse, code replay", left=security),
         ]
         for name, function in functions.items():
             errors = function.metric_errors(period=FIVE_MINUTES, statistic="Sum")
@@ -79,18 +131,34 @@ class Monitoring(Construct):
         tokens = cloudwatch.GraphWidget(
             title="Tokens issued per grant type",
             left=[
-                cloudwatch.Metric(
-                    namespace=constants.METRICS_NAMESPACE,
-                    metric_name="TokenIssued",
-                    dimensions_map={"service": constants.SERVICE_NAME, "grant_type": grant},
-                    period=FIVE_MINUTES,
-                    statistic="Sum",
-                    label=grant,
-                )
+                project_metric(TOKEN_ISSUED, label=grant, grant_type=grant)
                 for grant in constants.SUPPORTED_GRANT_TYPES
             ],
         )
         self.dashboard = cloudwatch.Dashboard(self, "Dashboard", widgets=[[tokens], widgets])
+        self.topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowThisStacksAlarmsToPublish",
+                principals=[iam.ServicePrincipal(CLOUDWATCH)],
+                actions=["sns:Publish"],
+                resources=[self.topic.topic_arn],
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": stack.account},
+                    "ArnLike": {"aws:SourceArn": [alarm.alarm_arn for alarm in self.alarms]},
+                },
+            )
+        )
+
+    def _alarm_arn(self, name: str) -> str:
+        return Arn.format(
+            ArnComponents(
+                service="cloudwatch",
+                resource="alarm",
+                resource_name=name,
+                arn_format=ArnFormat.COLON_RESOURCE_NAME,
+            ),
+            Stack.of(self),
+        )
 
     def _alarm(
         self, name: str, metric: cloudwatch.Metric, threshold: int, description: str
@@ -98,6 +166,7 @@ class Monitoring(Construct):
         alarm = metric.create_alarm(
             self,
             name,
+            alarm_name=f"{self._alarm_prefix}{name}",
             threshold=threshold,
             evaluation_periods=1,
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,

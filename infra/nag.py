@@ -37,13 +37,6 @@ ACKNOWLEDGED: tuple[Acknowledgment, ...] = (
         construct="Functions/token-role",
     ),
     Acknowledgment(
-        "AwsSolutions-IAM5",
-        "CDK's Secrets Manager rotation schedule grants its rotation function "
-        "secretsmanager:GetRandomPassword, an action that takes no resource (Resource: *).",
-        applies_to=("Resource::*",),
-        construct="Functions/rotate_keys-role",
-    ),
-    Acknowledgment(
         "AwsSolutions-APIG4",
         "An authorization server's endpoints are public by definition: clients authenticate "
         "inside the OAuth protocol (client_secret_basic, PKCE, bearer tokens), not with IAM.",

@@ -28,9 +28,16 @@ class OAuthServerStack(Stack):
         self.data = Data(self, "Data", config)
         self.secrets = Secrets(self, "Secrets", config)
         self.functions = Functions(self, "Functions", config, self.data, self.secrets)
-        self.secrets.schedule_rotation(self.functions.rotation, config.key_rotation_days)
+        initial_keys = self.secrets.manage_signing_keys(
+            self.functions.rotation, config.key_rotation_days
+        )
+        # No function that serves requests exists before the first keys do.
+        for function in self.functions.functions.values():
+            function.node.add_dependency(initial_keys)
         self.api = Api(self, "Api", config, dict(self.functions.functions))
-        self.monitoring = Monitoring(self, "Monitoring", config, self.api, self.functions.functions)
+        self.monitoring = Monitoring(
+            self, "Monitoring", config, self.api, self.functions.functions, self.functions.rotation
+        )
 
         outputs = {
             constants.OUTPUT_ISSUER: self.api.issuer_url,
