@@ -43,7 +43,7 @@ def _count() -> dict[str, dict[str, float]]:
     import authorize_handler
     import resource_handler
     import token_handler
-    from local_stack.aws import create_table
+    from local_stack.aws import create_request_sealing_secret, create_table
     from oauth_core.bearer import AccessTokenVerifier, JwksCache
     from oauth_core.clock import SystemClock
     from oauth_core.config import Settings
@@ -60,6 +60,7 @@ def _count() -> dict[str, dict[str, float]]:
         create_table(dynamodb, spec, settings.table_name(spec.env_var))
     keys = KeySet.initial(SystemClock().now())
     SecretsManagerKeyStore(settings.signing_keys_secret).save(keys)
+    create_request_sealing_secret(boto3.client("secretsmanager"), settings.request_sealing_secret)
     clock = SystemClock()
     register_clients(aws_services(settings, cached=False).registry)
     for cached in (

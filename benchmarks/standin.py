@@ -20,7 +20,7 @@ for path in (
     if str(ROOT / path) not in sys.path:
         sys.path.insert(0, str(ROOT / path))
 
-from oauth_core.authorization import AuthorizationEndpoint, AuthorizationService  # noqa: E402
+from oauth_core.authorization import AuthorizationEndpoint, AuthorizationFlow  # noqa: E402
 from oauth_core.bearer import AccessTokenVerifier, JwksCache  # noqa: E402
 from oauth_core.hashing import token_hash  # noqa: E402
 from oauth_core.http import HttpRequest  # noqa: E402
@@ -178,5 +178,5 @@ def mint_code(services: Services, verifier_challenge: tuple[str, str], scope: st
     )
     session = Session("s", "user-1", "alice", now, now + 3600, {"name": "Alice"})
     request = HttpRequest.from_apigw_v2(event("authorize"))
-    response = AuthorizationService(services).redirect_with_code(request, pending, session)
+    response = AuthorizationFlow(services).redirect_with_code(request, pending, session)
     return parse_qs(urlsplit(response.headers["Location"]).query)["code"][0]

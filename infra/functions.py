@@ -41,11 +41,12 @@ class Access:
     grants: tuple[str, ...] = ()
     client_secrets: bool = False
     signing_keys: bool = False
+    request_sealing: bool = False
 
 
 ACCESS: dict[str, Access] = {
-    "authorize": Access(clients=READ, grants=READ_WRITE),
-    "login": Access(clients=READ, users=READ, grants=READ_WRITE),
+    "authorize": Access(clients=READ, grants=READ_WRITE, request_sealing=True),
+    "login": Access(clients=READ, users=READ, grants=READ_WRITE, request_sealing=True),
     "token": Access(clients=READ, grants=READ_WRITE, client_secrets=True, signing_keys=True),
     "resource": Access(),
 }
@@ -76,6 +77,7 @@ class Functions(Construct):
             constants.ENV_GRANTS_TABLE: data.tables[constants.ENV_GRANTS_TABLE].table_name,
             constants.ENV_CLIENT_SECRET_PREFIX: secrets.client_secret_prefix,
             constants.ENV_SIGNING_KEYS_SECRET: secrets.signing_keys.secret_name,
+            constants.ENV_REQUEST_SEALING_SECRET: secrets.request_sealing.secret_name,
             constants.ENV_ACCESS_TOKEN_TTL: str(config.access_token_ttl),
             constants.ENV_REFRESH_IDLE_TTL: str(config.refresh_token_idle_ttl),
             constants.ENV_REFRESH_ABSOLUTE_TTL: str(config.refresh_token_absolute_ttl),
@@ -155,3 +157,5 @@ class Functions(Construct):
             secrets.grant_read_client_secrets(function)
         if access.signing_keys:
             secrets.signing_keys.grant_read(function)
+        if access.request_sealing:
+            secrets.request_sealing.grant_read(function)

@@ -37,6 +37,14 @@ ACKNOWLEDGED: tuple[Acknowledgment, ...] = (
         construct="Functions/token-role",
     ),
     Acknowledgment(
+        "AwsSolutions-SMG4",
+        "The request-sealing secret only protects authorization requests in flight (ten "
+        "minutes). Replacing its value (put-secret-value with a new random string, see "
+        "docs/operate.md) is the rotation: handles sealed under the previous value keep opening, "
+        "so no rotation function is needed for a value nothing outside this stack depends on.",
+        construct="Secrets/RequestSealingKey",
+    ),
+    Acknowledgment(
         "AwsSolutions-APIG4",
         "An authorization server's endpoints are public by definition: clients authenticate "
         "inside the OAuth protocol (client_secret_basic, PKCE, bearer tokens), not with IAM.",

@@ -56,6 +56,7 @@ def _client_metadata(args: argparse.Namespace) -> dict[str, Any]:
             data.update(json.load(handle))
     for field, value in (
         ("client_name", args.name),
+        ("application_type", args.application_type),
         ("redirect_uris", args.redirect_uri),
         ("grant_types", args.grant_type),
         ("token_endpoint_auth_method", args.auth_method),
@@ -64,8 +65,9 @@ def _client_metadata(args: argparse.Namespace) -> dict[str, Any]:
     ):
         if value is not None:
             data[field] = value
-    if args.first_party is not None:
-        data["first_party"] = args.first_party
+    for flag in ("first_party", "introspection"):
+        if getattr(args, flag) is not None:
+            data[flag] = getattr(args, flag)
     return data
 
 
@@ -191,6 +193,11 @@ def keys_rotate(admin: Admin, args: argparse.Namespace) -> None:
 
 def _add_client_fields(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--name", help="client_name")
+    parser.add_argument(
+        "--application-type",
+        choices=constants.APPLICATION_TYPES,
+        help="native: a loopback redirect URI may use any port (RFC 8252); default web",
+    )
     parser.add_argument("--redirect-uri", action="append", help="repeat for several")
     parser.add_argument("--grant-type", action="append", choices=constants.SUPPORTED_GRANT_TYPES)
     parser.add_argument("--auth-method", choices=constants.SUPPORTED_AUTH_METHODS)
@@ -201,6 +208,12 @@ def _add_client_fields(parser: argparse.ArgumentParser) -> None:
         action=argparse.BooleanOptionalAction,
         default=None,
         help="skip the consent screen (first-party apps only)",
+    )
+    parser.add_argument(
+        "--introspection",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="a resource server of this server's API: may introspect any of its access tokens",
     )
     parser.add_argument("--from-json", metavar="FILE", help="RFC 7591 client metadata as JSON")
 

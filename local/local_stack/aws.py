@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -94,9 +95,18 @@ def create_table(dynamodb: Any, spec: TableSpec, name: str) -> None:
         )
 
 
+def create_request_sealing_secret(secretsmanager: Any, name: str) -> None:
+    """A random secret, as CloudFormation generates the deployed stack's (infra/secrets.py)."""
+    existing = {s["Name"] for s in secretsmanager.list_secrets().get("SecretList", [])}
+    if name not in existing:
+        secretsmanager.create_secret(Name=name, SecretString=secrets.token_urlsafe(48))
+
+
 def create_resources(settings: Settings, now: int) -> None:
-    """Tables and the signing-key set, as the deployed stack has them."""
+    """Tables and secrets, as the deployed stack has them."""
     import boto3
+
+    create_request_sealing_secret(boto3.client("secretsmanager"), settings.request_sealing_secret)
 
     dynamodb = boto3.client("dynamodb")
     existing = set(dynamodb.list_tables().get("TableNames", []))

@@ -27,13 +27,34 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+WEBAPP_SECRET = "browser-webapp-secret-0123456789abcdefghij"
+
+
 @pytest.fixture
 def webapp(stack: LocalStack) -> Iterator[str]:
+    from oauthctl.admin import Admin
+
     port = free_port()
+    # The demo web app's own registration for the port it runs on: a web client's loopback
+    # redirect URI matches exactly, port included (SECURITY A2).
+    Admin.connect(endpoint_url=stack.aws_endpoint).clients().create(
+        {
+            "client_id": "browser-webapp",
+            "client_name": "Demo web app",
+            "client_secret": WEBAPP_SECRET,
+            "grant_types": ["authorization_code", "refresh_token"],
+            "redirect_uris": [f"http://127.0.0.1:{port}/callback"],
+            "scope": "openid profile email offline_access read:data write:data",
+            "first_party": True,
+        },
+        replace=True,
+    )
     env = {
         **os.environ,
         "OAUTH_ISSUER": stack.issuer,
         "PORT": str(port),
+        "WEBAPP_CLIENT_ID": "browser-webapp",
+        "WEBAPP_CLIENT_SECRET": WEBAPP_SECRET,
         # Refresh on every page load, so the test sees refresh rotation at work.
         "WEBAPP_REFRESH_MARGIN": "100000",
     }

@@ -27,6 +27,7 @@ def browser_app_client(stack: LocalStack) -> None:
         {
             "client_id": APP,
             "client_name": "Browser test app",
+            "application_type": "native",
             "token_endpoint_auth_method": "none",
             "grant_types": ["authorization_code", "refresh_token"],
             "redirect_uris": ["http://127.0.0.1/callback"],

@@ -76,6 +76,7 @@ def native_app(stack: LocalStack) -> str:
     Admin.connect(endpoint_url=stack.aws_endpoint).clients().create(
         {
             "client_id": "native-app",
+            "application_type": "native",
             "token_endpoint_auth_method": "none",
             "grant_types": ["authorization_code"],
             "redirect_uris": ["http://127.0.0.1/callback"],
@@ -172,7 +173,6 @@ def test_a4_client_and_redirect_uri_are_checked_before_anything_else(stack: Loca
     [
         "a",
         "with spaces & ampersands = equals",
-        "ünïcødé-✓",
         "%41%2F+plus",
         "x" * 2000,
         "\"'<>{}|\\^`",
@@ -278,3 +278,39 @@ def test_b7_metadata_lists_exactly_s256(stack: LocalStack) -> None:
     for document in ("oauth-authorization-server", "openid-configuration"):
         metadata = requests.get(f"{stack.issuer}/.well-known/{document}", timeout=5).json()
         assert metadata["code_challenge_methods_supported"] == ["S256"]
+
+
+@pytest.mark.parametrize("port", ["9999", "0", "99999", "08400", "8401 "])
+def test_a2_loopback_port_of_a_web_client_must_match_exactly(stack: LocalStack, port: str) -> None:
+    """The first-party web client is not a native app: its loopback URI is compared exactly."""
+    params = authorize_params(
+        "demo-web", f"http://127.0.0.1:{port}/callback", challenge(), scope="openid"
+    )
+    assert_error_page(Browser(stack).authorize(**params))
+
+
+@pytest.mark.parametrize("port", ["0", "99999", "65536", "08400"])
+def test_a2_native_apps_get_no_port_outside_1_to_65535_or_with_a_leading_zero(
+    stack: LocalStack, native_app: str, port: str
+) -> None:
+    params = authorize_params(
+        "native-app", f"http://127.0.0.1:{port}/callback", challenge(), scope="read:data"
+    )
+    assert_error_page(Browser(stack).authorize(**params))
+
+
+def test_a2_registration_refuses_bad_ports_and_unknown_application_types(
+    stack: LocalStack,
+) -> None:
+    from oauth_core.registry import InvalidClientMetadata
+    from oauthctl.admin import Admin
+
+    clients = Admin.connect(endpoint_url=stack.aws_endpoint).clients()
+    base = {"client_id": "a2-bad", "token_endpoint_auth_method": "none", "scope": "read:data"}
+    for metadata in (
+        {**base, "redirect_uris": ["http://127.0.0.1:08400/cb"]},
+        {**base, "redirect_uris": ["http://127.0.0.1:0/cb"]},
+        {**base, "redirect_uris": ["http://127.0.0.1/cb"], "application_type": "desktop"},
+    ):
+        with pytest.raises(InvalidClientMetadata):
+            clients.create(metadata)

@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from tests.e2e.conftest import LocalStack, local_stack
-from tests.e2e.flows import Browser, authorize_params, pkce_pair
+from tests.e2e.flows import Browser, authorize_params, form_fields, pkce_pair
 
 
 @pytest.fixture(scope="module")
@@ -41,9 +41,12 @@ def assert_5xx_oauth_json(response: requests.Response) -> None:
 
 def test_h4_storage_loss_is_5xx_json_and_error_pages(doomed_stack: LocalStack) -> None:
     stack = doomed_stack
+    browser = Browser(stack)
+    # An anonymous /authorize stores nothing (A14): the sign-in is the first write.
+    start = browser.authorize(**authorize_params(challenge=pkce_pair()[1]))
+    fields = form_fields(browser.get(start.headers["Location"]).text)
     aws(stack, "dynamodb").delete_table(TableName="oauth-grants")
-    params = authorize_params(challenge=pkce_pair()[1])
-    page = Browser(stack).authorize(**params)
+    page = browser.post("/login", {**fields, "username": "demo", "password": "demo-password"})
     assert 500 <= page.status_code < 600
     assert page.headers["Content-Type"].startswith("text/html")
     assert "Location" not in page.headers

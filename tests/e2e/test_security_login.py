@@ -5,6 +5,7 @@ from __future__ import annotations
 import statistics
 import time
 
+import jwt
 import pytest
 import requests
 
@@ -13,7 +14,9 @@ from tests.e2e.flows import (
     SPA_REDIRECT,
     Browser,
     authorize_params,
+    exchange,
     form_fields,
+    get_code,
     pkce_pair,
     query_of,
 )
@@ -190,3 +193,87 @@ def test_g6_unknown_user_and_wrong_password_look_the_same(stack: LocalStack) -> 
     wrong_time = statistics.median(t for _, t in wrong)
     # Both pay one Argon2id verification; neither is a fast path.
     assert 0.5 < unknown_time / wrong_time < 2.0, (unknown_time, wrong_time)
+
+
+def signed_in_browser(stack: LocalStack) -> Browser:
+    browser = Browser(stack)
+    final = browser.until_client(browser.authorize(**authorize_params(challenge=pkce_pair()[1])))
+    assert "code=" in final.headers["Location"]
+    return browser
+
+
+def old_sign_in_time(stack: LocalStack, browser: Browser) -> int:
+    tokens = exchange(stack, get_code(stack, browser=browser)).json()
+    return int(jwt.decode(tokens["id_token"], options={"verify_signature": False})["auth_time"])
+
+
+@pytest.mark.parametrize("fresh", [{"prompt": "login"}, {"max_age": "0"}])
+def test_g8_consent_step_cannot_skip_a_required_sign_in(
+    stack: LocalStack, fresh: dict[str, str]
+) -> None:
+    """The reported bypass: /authorize?prompt=login sends the browser to sign in; opening
+    /consent with the same request id instead, and allowing, must not give a code."""
+    browser = signed_in_browser(stack)
+    time.sleep(1.1)  # auth_time is in whole seconds: the old sign-in must be visibly older
+    response = browser.authorize(**authorize_params(challenge=pkce_pair()[1], **fresh))
+    login = response.headers["Location"]
+    assert login.startswith("/login?request_id=")
+    consent = "/consent?" + login.split("?", 1)[1]
+    page = browser.get(consent)
+    assert page.status_code == 303
+    assert page.headers["Location"].startswith("/login?")
+    fields = form_fields(browser.get(login).text)
+    forged = browser.post("/consent", {**fields, "decision": "allow"})
+    assert forged.status_code == 303
+    assert forged.headers["Location"].startswith("/login?")  # still no code
+
+
+@pytest.mark.parametrize("fresh", [{"prompt": "login"}, {"max_age": "0"}])
+def test_g8_the_code_carries_the_new_sign_in_as_auth_time(
+    stack: LocalStack, fresh: dict[str, str]
+) -> None:
+    browser = signed_in_browser(stack)
+    before = old_sign_in_time(stack, browser)
+    time.sleep(1.1)
+    prompt = " ".join(("consent", fresh.get("prompt", ""))).strip()
+    result = get_code(stack, browser=browser, **{**fresh, "prompt": prompt})
+    tokens = exchange(stack, result).json()
+    claims = jwt.decode(tokens["id_token"], options={"verify_signature": False})
+    assert claims["auth_time"] > before
+
+
+def test_g8_max_age_is_honoured_on_the_consent_step_too(stack: LocalStack) -> None:
+    browser = signed_in_browser(stack)
+    time.sleep(2.1)
+    response = browser.authorize(
+        **authorize_params(challenge=pkce_pair()[1], prompt="consent", max_age="1")
+    )
+    assert response.headers["Location"].startswith("/login?")
+    # A younger sign-in that satisfies max_age goes straight to consent.
+    ok = browser.authorize(
+        **authorize_params(challenge=pkce_pair()[1], prompt="consent", max_age="3600")
+    )
+    assert ok.headers["Location"].startswith("/consent?")
+
+
+def test_a14_a_changed_or_made_up_request_handle_is_an_error_page(stack: LocalStack) -> None:
+    browser = Browser(stack)
+    location = login_location(browser)
+    handle = location.split("request_id=", 1)[1]
+    changed = handle[:40] + ("A" if handle[40] != "A" else "B") + handle[41:]
+    for bad in (changed, handle[::-1], "A" * 200):
+        page = browser.get(f"/login?request_id={bad}")
+        assert page.status_code == 400
+        assert "Location" not in page.headers
+
+
+def test_a14_a_request_completes_once(stack: LocalStack) -> None:
+    browser = Browser(stack)
+    location = login_location(browser, prompt="consent")
+    consent = browser.sign_in(location).headers["Location"]
+    fields = form_fields(browser.get(consent).text)
+    first = browser.post("/consent", {**fields, "decision": "allow"})
+    assert "code=" in first.headers["Location"]
+    again = browser.post("/consent", {**fields, "decision": "allow"})
+    assert again.status_code == 400
+    assert "Location" not in again.headers

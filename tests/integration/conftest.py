@@ -15,7 +15,7 @@ import authorize_handler
 import login_handler
 import resource_handler
 import token_handler
-from local_stack.aws import create_table
+from local_stack.aws import create_request_sealing_secret, create_table
 from local_stack.gateway import LambdaContext
 from oauth_core import constants
 from oauth_core.bearer import AccessTokenVerifier, JwksCache
@@ -68,6 +68,9 @@ def aws(monkeypatch: pytest.MonkeyPatch, session_keys: KeySet) -> Iterator[Setti
         for spec in ALL_TABLES:
             create_table(dynamodb, spec, settings.table_name(spec.env_var))
         SecretsManagerKeyStore(settings.signing_keys_secret).save(session_keys)
+        create_request_sealing_secret(
+            boto3.client("secretsmanager"), settings.request_sealing_secret
+        )
         aws_registry(settings).create(
             {
                 "client_id": SERVICE_ID,

@@ -33,11 +33,13 @@ def test_user_grants_make_one_transaction_and_at_most_one_read(
     assert calls[grant]["calls"] - 1 <= 1
 
 
-@pytest.mark.parametrize("operation", ["authorize (signed in)", "authorize (to sign-in)"])
-def test_authorize_makes_at_most_two_calls(
-    calls: dict[str, dict[str, float]], operation: str
-) -> None:
-    assert calls[operation]["calls"] <= 2
+def test_authorize_signed_in_makes_at_most_two_calls(calls: dict[str, dict[str, float]]) -> None:
+    assert calls["authorize (signed in)"]["calls"] <= 2
+
+
+def test_a14_anonymous_authorize_stores_nothing(calls: dict[str, dict[str, float]]) -> None:
+    """A cookie-less /authorize is carried sealed by the browser: no write, no call at all."""
+    assert calls["authorize (to sign-in)"]["calls"] == 0
 
 
 @pytest.mark.parametrize("operation", ["resource call", "JWKS", "metadata"])

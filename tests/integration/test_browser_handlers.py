@@ -73,7 +73,7 @@ def test_g2_cookies_over_https_use_host_prefix_and_secure(web_client: None) -> N
 def test_h4_storage_failure_in_the_browser_flow_is_an_error_page(
     web_client: None, aws: Settings
 ) -> None:
-    boto3.client("dynamodb").delete_table(TableName=aws.grants_table)
+    boto3.client("dynamodb").delete_table(TableName=aws.clients_table)
     result = invoke(authorize_handler, load_event("authorize"))
     assert 500 <= result["statusCode"] < 600
     assert result["headers"]["Content-Type"].startswith("text/html")

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from oauth_core.authorization import AuthorizationService
+from oauth_core.authorization import AuthorizationFlow
 from oauth_core.clock import FixedClock
 from oauth_core.errors import ConditionFailed, InvalidGrant
 from oauth_core.grants import GrantContext
@@ -65,7 +65,7 @@ def client(registry: ClientRegistry) -> Client:
 def issue_code(services: Services, client: Client, challenge: str) -> str:
     now = services.clock.now()
     pending = PendingAuthorization(
-        request_hash="r",
+        request_id="r",
         client_id=client.client_id,
         redirect_uri=REDIRECT,
         scope="openid read:data",
@@ -78,7 +78,7 @@ def issue_code(services: Services, client: Client, challenge: str) -> str:
         expires_at=now + 600,
     )
     session = Session("h", "user-1", "alice", now, now + 3600, {"name": "Alice"})
-    response = AuthorizationService(services).redirect_with_code(form_request({}), pending, session)
+    response = AuthorizationFlow(services).redirect_with_code(form_request({}), pending, session)
     return query_of(response.headers["Location"])["code"]
 
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule
 
 from oauth_core import pkce, redirect_uri, scope
-from oauth_core.authorization import AuthorizationService
+from oauth_core.authorization import AuthorizationFlow
 from oauth_core.client_auth import presented_credentials
 from oauth_core.clock import FixedClock
 from oauth_core.config import Settings
@@ -128,7 +128,7 @@ class CodeFlowModel(RuleBasedStateMachine):
             now + 600,
         )
         session = Session("s", "user", "user", now, now + 3600)
-        response = AuthorizationService(self.services).redirect_with_code(
+        response = AuthorizationFlow(self.services).redirect_with_code(
             form_request({}), pending, session
         )
         return query_of(response.headers["Location"])["code"], verifier

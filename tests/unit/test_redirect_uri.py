@@ -81,18 +81,39 @@ def test_a2_exact_match() -> None:
 
 
 def test_a2_loopback_port_may_vary_for_native_clients() -> None:
-    assert matches("http://127.0.0.1:51234/cb", "http://127.0.0.1/cb")
-    assert matches("http://[::1]:9000/cb?x=1", "http://[::1]/cb?x=1")
-    assert not matches("http://127.0.0.1:51234/other", "http://127.0.0.1/cb")
-    assert not matches("http://127.0.0.2:51234/cb", "http://127.0.0.1/cb")
-    assert not matches("https://127.0.0.1:51234/cb", "http://127.0.0.1/cb")
-    assert not matches("http://127.0.0.1:51234/cb#x", "http://127.0.0.1/cb")
+    assert matches("http://127.0.0.1:51234/cb", "http://127.0.0.1/cb", native=True)
+    assert matches("http://127.0.0.1:1/cb", "http://127.0.0.1:8400/cb", native=True)
+    assert matches("http://127.0.0.1:65535/cb", "http://127.0.0.1/cb", native=True)
+    assert matches("http://[::1]:9000/cb?x=1", "http://[::1]/cb?x=1", native=True)
+    assert not matches("http://127.0.0.1:51234/other", "http://127.0.0.1/cb", native=True)
+    assert not matches("http://127.0.0.2:51234/cb", "http://127.0.0.1/cb", native=True)
+    assert not matches("https://127.0.0.1:51234/cb", "http://127.0.0.1/cb", native=True)
+    assert not matches("http://127.0.0.1:51234/cb#x", "http://127.0.0.1/cb", native=True)
     # The hostname "localhost" is not an IP literal: RFC 8252 8.3 gives it no port exemption.
-    assert not matches("http://localhost:51234/cb", "http://localhost/cb")
+    assert not matches("http://localhost:51234/cb", "http://localhost/cb", native=True)
+
+
+@pytest.mark.parametrize("port", ["9999", "0", "99999", "65536", "08400", "", "+80", "8400 "])
+def test_a2_loopback_port_of_a_web_client_must_match_exactly(port: str) -> None:
+    registered = "http://127.0.0.1:8400/callback"
+    assert not matches(f"http://127.0.0.1:{port}/callback", registered)
+
+
+@pytest.mark.parametrize("port", ["0", "99999", "65536", "08400", "", "+80", "00"])
+def test_a2_ports_outside_1_to_65535_or_with_leading_zeros_are_refused_for_everyone(
+    port: str,
+) -> None:
+    assert not matches(f"http://127.0.0.1:{port}/cb", "http://127.0.0.1/cb", native=True)
+    with pytest.raises(UnsafeRedirectUri):
+        validate_registration(f"http://127.0.0.1:{port}/cb")
+    with pytest.raises(UnsafeRedirectUri):
+        validate_registration(f"https://app.example.com:{port}/cb")
 
 
 def test_find_registered_returns_the_registered_string() -> None:
-    assert find_registered("http://127.0.0.1:4000/cb", ("https://a/cb", "http://127.0.0.1/cb")) == (
+    registered = ("https://a/cb", "http://127.0.0.1/cb")
+    assert find_registered("http://127.0.0.1:4000/cb", registered, native=True) == (
         "http://127.0.0.1/cb"
     )
+    assert find_registered("http://127.0.0.1:4000/cb", registered) is None
     assert find_registered("https://a/cb/", ("https://a/cb",)) is None

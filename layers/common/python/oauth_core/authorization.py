@@ -1,14 +1,20 @@
-"""The authorization endpoint (RFC 6749 4.1.1, RFC 7636, RFC 9207, OIDC Core 3.1.2).
+"""The authorization endpoint (RFC 6749 4.1.1, RFC 7636, RFC 9207, OIDC Core 3.1.2) and the
+path every authorization request takes to a code.
 
 Order matters: the client and the exact redirect URI are verified first, and a fault in either
 is answered with an error page, never a redirect (RFC 9700 4.1). Every later fault is a redirect
 to the verified URI carrying `error`, `state` and `iss`.
+
+A request then goes to sign-in, to consent, or back to the client with a code, and one function
+decides which (`AuthorizationFlow.next_step`); the one function that issues codes checks the
+sign-in again, so no page can skip `prompt=login` or `max_age` (SECURITY G8).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from urllib.parse import parse_qs
+import re
+from dataclasses import dataclass, replace
+from urllib.parse import parse_qsl
 
 from oauth_core import constants, pkce, redirect_uri, scope
 from oauth_core.errors import (
@@ -20,7 +26,7 @@ from oauth_core.errors import (
     UnsupportedResponseType,
 )
 from oauth_core.hashing import token_hash
-from oauth_core.http import HttpRequest, HttpResponse
+from oauth_core.http import MAX_FIELDS, HttpRequest, HttpResponse
 from oauth_core.models import (
     CLIENT_ID_PATTERN,
     AuthorizationCode,
@@ -33,16 +39,26 @@ from oauth_core.oidc import claims_for_scopes
 from oauth_core.services import Services
 from oauth_core.web import SESSION_COOKIE, CookiePolicy, error_page, see_other, with_query
 
-MAX_STATE_LENGTH = 4096
+# What one request may carry: these bound the sealed handle the browser carries (A14).
+MAX_STATE_LENGTH = 2048
 MAX_NONCE_LENGTH = 512
+MAX_LOGIN_HINT_LENGTH = 256
 MAX_PARAM_LENGTH = 2048
 PROMPTS = frozenset({"none", "login", "consent"})
+# RFC 6749 A.5 and OIDC: state and nonce are visible ASCII (VSCHAR), echoed byte for byte.
+_VSCHAR = re.compile(r"^[\x20-\x7e]+$")
+_MAX_AGE = re.compile(r"^[0-9]{1,9}$")
 # How long a code's record outlives the code, so that a late replay still revokes its grant.
 CODE_REPLAY_MEMORY = 24 * 3600
+UNREADABLE = "The request could not be read."
 
 
 class PageError(Exception):
     """A fault that must be shown to the user, not redirected (unverified client or URI)."""
+
+
+class RequestCompleted(Exception):
+    """The authorization request was completed already: a handle answers once."""
 
 
 @dataclass(frozen=True)
@@ -52,8 +68,46 @@ class VerifiedClient:
     redirect_uri_given: bool
 
 
-class AuthorizationService:
-    """Issuing codes and answering the client's redirect URI; shared with the login pages."""
+def read_query(raw: str) -> dict[str, list[str]]:
+    """The query as lists of values (a repeated parameter is seen, then refused), decoded
+    strictly: a non-UTF-8 value or too many parameters is invalid_request, never a 500."""
+    try:
+        pairs = parse_qsl(
+            raw,
+            keep_blank_values=True,
+            encoding="utf-8",
+            errors="strict",
+            max_num_fields=MAX_FIELDS,
+        )
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidRequest("the request parameters are malformed") from exc
+    params: dict[str, list[str]] = {}
+    for name, value in pairs:
+        params.setdefault(name, []).append(value)
+    return params
+
+
+def _single(values: dict[str, list[str]], name: str) -> str | None:
+    found = values.get(name)
+    if not found:
+        return None
+    if len(found) > 1:
+        raise InvalidRequest("a parameter is repeated")
+    return found[0] or None
+
+
+def echoable_state(params: dict[str, list[str]]) -> str | None:
+    """The state to echo in an error response: only a single, valid one (A5, A12)."""
+    values = params.get("state") or []
+    if len(values) != 1 or not values[0]:
+        return None
+    state = values[0]
+    return state if len(state) <= MAX_STATE_LENGTH and _VSCHAR.match(state) else None
+
+
+class AuthorizationFlow:
+    """Where an authorization request goes next, and issuing its code; shared by /authorize
+    and the sign-in and consent pages."""
 
     def __init__(self, services: Services):
         self._services = services
@@ -74,6 +128,21 @@ class AuthorizationService:
             return None
         return session
 
+    @staticmethod
+    def signed_in_for(pending: PendingAuthorization, session: Session | None) -> bool:
+        """Whether `session` may answer this request (G8): a sign-in made for the request
+        always may; an earlier one only if the request did not ask for a fresh sign-in
+        (prompt=login) and is not older than max_age allows."""
+        if session is None:
+            return False
+        if pending.signed_in_session == session.session_hash:
+            return True
+        if "login" in pending.prompt:
+            return False
+        if pending.max_age is not None:
+            return pending.requested_at - session.auth_time <= pending.max_age
+        return True
+
     def needs_consent(self, client: Client, pending: PendingAuthorization, sub: str) -> bool:
         if "consent" in pending.prompt:
             return True
@@ -92,9 +161,54 @@ class AuthorizationService:
             self._services.clock.now() + settings.consent_ttl,
         )
 
+    def page_for(self, page: str, pending: PendingAuthorization) -> HttpResponse:
+        """Continue on one of our pages; the browser carries the request sealed (A14, G5)."""
+        return see_other(with_query(page, {"request_id": self._services.sealer.seal(pending)}))
+
+    def next_step(
+        self,
+        request: HttpRequest,
+        client: Client,
+        pending: PendingAuthorization,
+        session: Session | None,
+        *,
+        from_page: bool = False,
+    ) -> HttpResponse:
+        """Sign-in, consent, or the client with a code: the one place that decides. A request
+        resumed on our pages (`from_page`) was carried by a handle, which answers once."""
+        silent = "none" in pending.prompt
+        if session is None or not self.signed_in_for(pending, session):
+            if silent:
+                raise LoginRequired("the user is not signed in")
+            return self.page_for("/login", pending)
+        if self.needs_consent(client, pending, session.sub):
+            if silent:
+                raise ConsentRequired("the user has not consented")
+            return self.page_for("/consent", pending)
+        if from_page:
+            return self.complete(request, pending, session)
+        return self.redirect_with_code(request, pending, session)
+
+    def consume(self, pending: PendingAuthorization) -> None:
+        """Mark a handle's request answered; RequestCompleted if it already was."""
+        if not self._services.grants.consume_request(pending.request_id, pending.expires_at):
+            raise RequestCompleted()
+
+    def complete(
+        self, request: HttpRequest, pending: PendingAuthorization, session: Session
+    ) -> HttpResponse:
+        """A request resumed from a handle ends here, once, with a code."""
+        if not self.signed_in_for(pending, session):
+            return self.page_for("/login", pending)
+        self.consume(pending)
+        return self.redirect_with_code(request, pending, session)
+
     def redirect_with_code(
         self, request: HttpRequest, pending: PendingAuthorization, session: Session
     ) -> HttpResponse:
+        """The only place a code is issued: it checks the sign-in once more (G8)."""
+        if not self.signed_in_for(pending, session):
+            return self.page_for("/login", pending)
         now = self._services.clock.now()
         code_value = self._services.token_issuer.opaque()
         scopes = scope.parse(pending.scope)
@@ -137,40 +251,27 @@ class AuthorizationService:
         return with_query(target, params)
 
 
-def _single(values: dict[str, list[str]], name: str) -> str | None:
-    found = values.get(name)
-    if not found:
-        return None
-    if len(found) > 1:
-        raise InvalidRequest(f"parameter {name!r} is repeated")
-    return found[0] or None
-
-
 class AuthorizationEndpoint:
     def __init__(self, services: Services):
         self._services = services
-        self.service = AuthorizationService(services)
+        self.flow = AuthorizationFlow(services)
 
     def handle(self, request: HttpRequest) -> HttpResponse:
-        params = parse_qs(request.raw_query, keep_blank_values=True, max_num_fields=64)
         try:
+            params = read_query(request.raw_query)
             verified = self._verify_client(params)
+        except InvalidRequest:
+            return error_page(UNREADABLE)
         except PageError as error:
             count("AuthorizationError", error="invalid_client_or_redirect_uri")
             return error_page(str(error))
-        except ValueError:
-            return error_page("The request could not be read.")
-        state_values = params.get("state") or []
-        state = state_values[0] if len(state_values) == 1 and state_values[0] else None
-        if state is not None and len(state) > MAX_STATE_LENGTH:
-            return self.service.redirect_with_error(
-                request, verified.redirect_uri, None, InvalidRequest("state is too long")
-            )
+        state = echoable_state(params)
         try:
             pending = self._validate(params, verified)
-            return self._proceed(request, verified.client, pending)
+            session = self.flow.live_session(request)
+            return self.flow.next_step(request, verified.client, pending, session)
         except OAuthError as error:
-            return self.service.redirect_with_error(request, verified.redirect_uri, state, error)
+            return self.flow.redirect_with_error(request, verified.redirect_uri, state, error)
 
     def _verify_client(self, params: dict[str, list[str]]) -> VerifiedClient:
         client_ids = params.get("client_id") or []
@@ -186,10 +287,9 @@ class AuthorizationEndpoint:
         if len(uris) > 1:
             raise PageError("The request names more than one redirect_uri.")
         if uris and uris[0]:
-            registered = redirect_uri.find_registered(uris[0], client.redirect_uris)
-            if registered is None:
+            if not registered_redirect_uri(client, uris[0]):
                 raise PageError("The redirect_uri is not registered for this application.")
-            # For a loopback URI the port may differ: answer on the port the client asked for.
+            # For a native app's loopback URI the port may differ: answer on the port asked for.
             verified = VerifiedClient(client, uris[0], True)
         elif len(client.redirect_uris) == 1:
             verified = VerifiedClient(client, client.redirect_uris[0], False)
@@ -205,9 +305,10 @@ class AuthorizationEndpoint:
     ) -> PendingAuthorization:
         for name, values in params.items():
             if len(values) > 1:
-                raise InvalidRequest(f"parameter {name!r} is repeated")
-            if len(values[0]) > MAX_PARAM_LENGTH and name != "state":
-                raise InvalidRequest(f"parameter {name!r} is too long")
+                raise InvalidRequest("a parameter is repeated")
+            limit = MAX_STATE_LENGTH if name == "state" else MAX_PARAM_LENGTH
+            if len(values[0]) > limit:
+                raise InvalidRequest("a parameter is too long")
         client = verified.client
         response_type = _single(params, "response_type")
         if response_type is None:
@@ -224,18 +325,21 @@ class AuthorizationEndpoint:
         if not set(prompt) <= PROMPTS or ("none" in prompt and len(prompt) > 1):
             raise InvalidRequest("prompt must be none, or any of login and consent")
         max_age_raw = _single(params, "max_age")
-        max_age = None
-        if max_age_raw is not None:
-            if not max_age_raw.isdigit() or len(max_age_raw) > 9:
-                raise InvalidRequest("max_age must be a non-negative integer")
-            max_age = int(max_age_raw)
-        nonce = _single(params, "nonce")
+        if max_age_raw is not None and not _MAX_AGE.match(max_age_raw):
+            raise InvalidRequest("max_age must be a non-negative integer")
+        state, nonce = _single(params, "state"), _single(params, "nonce")
+        if state is not None and not _VSCHAR.match(state):
+            raise InvalidRequest("state must be visible ASCII characters")
         if nonce is not None and len(nonce) > MAX_NONCE_LENGTH:
             raise InvalidRequest("nonce is too long")
-        state = _single(params, "state")
+        if nonce is not None and not _VSCHAR.match(nonce):
+            raise InvalidRequest("nonce must be visible ASCII characters")
+        login_hint = _single(params, "login_hint")
+        if login_hint is not None and len(login_hint) > MAX_LOGIN_HINT_LENGTH:
+            raise InvalidRequest("login_hint is too long")
         now = self._services.clock.now()
         return PendingAuthorization(
-            request_hash="",
+            request_id=self._services.random.token(16),
             client_id=client.client_id,
             redirect_uri=verified.redirect_uri,
             scope=scope.render(requested),
@@ -243,32 +347,20 @@ class AuthorizationEndpoint:
             nonce=nonce,
             code_challenge=challenge,
             prompt=prompt,
-            max_age=max_age,
-            login_hint=_single(params, "login_hint"),
+            max_age=int(max_age_raw) if max_age_raw is not None else None,
+            login_hint=login_hint,
             expires_at=now + self._services.settings.pending_request_ttl,
             redirect_uri_required=verified.redirect_uri_given,
+            requested_at=now,
         )
 
-    def _proceed(
-        self, request: HttpRequest, client: Client, pending: PendingAuthorization
-    ) -> HttpResponse:
-        now = self._services.clock.now()
-        session = None if "login" in pending.prompt else self.service.live_session(request)
-        if session and pending.max_age is not None and now - session.auth_time > pending.max_age:
-            session = None
-        if "none" in pending.prompt:
-            if session is None:
-                raise LoginRequired("the user is not signed in")
-            if self.service.needs_consent(client, pending, session.sub):
-                raise ConsentRequired("the user has not consented")
-            return self.service.redirect_with_code(request, pending, session)
-        if session is not None and not self.service.needs_consent(client, pending, session.sub):
-            return self.service.redirect_with_code(request, pending, session)
-        # The browser continues on our pages, carrying only an opaque id (SECURITY G5).
-        request_id = self._services.token_issuer.opaque()
-        stored = PendingAuthorization(
-            **{**pending.__dict__, "request_hash": token_hash(request_id)}
-        )
-        self._services.grants.put_pending(stored)
-        page = "/consent" if session is not None else "/login"
-        return see_other(with_query(page, {"request_id": request_id}))
+
+def registered_redirect_uri(client: Client, requested: str) -> bool:
+    """Whether `requested` is one of the client's redirect URIs (A2), by the client's kind."""
+    native = client.application_type == constants.APPLICATION_NATIVE
+    return redirect_uri.find_registered(requested, client.redirect_uris, native=native) is not None
+
+
+def resumed(pending: PendingAuthorization, session: Session) -> PendingAuthorization:
+    """The request after a sign-in made for it (the only sign-in a fresh-login request takes)."""
+    return replace(pending, signed_in_session=session.session_hash)

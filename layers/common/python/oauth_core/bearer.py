@@ -19,6 +19,7 @@ from typing import Any
 import jwt
 
 from oauth_core.constants import ACCESS_TOKEN_TYPE
+from oauth_core.errors import safe_description
 
 ALLOWED_ALGORITHMS = frozenset({"ES256", "RS256"})
 # Header parameters that would let a token choose its own key or change how it is processed
@@ -36,7 +37,7 @@ class BearerError(Exception):
 
     def __init__(self, description: str | None = None, *, scope: str | None = None):
         super().__init__(description or self.error or "unauthorized")
-        self.description = description
+        self.description = safe_description(description)
         self.scope = scope
 
     def www_authenticate(self, realm: str) -> str:

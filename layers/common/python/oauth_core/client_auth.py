@@ -37,16 +37,18 @@ def _decode_basic(value: str) -> tuple[str, str]:
     try:
         decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
     except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
-        raise _basic_failure("malformed Basic credentials") from exc
+        raise _basic_failure() from exc
     client_id, sep, secret = decoded.partition(":")
     if not sep:
-        raise _basic_failure("malformed Basic credentials")
+        raise _basic_failure()
     # RFC 6749 2.3.1: both parts are application/x-www-form-urlencoded before base64.
     return unquote_plus(client_id, errors="strict"), unquote_plus(secret, errors="strict")
 
 
-def _basic_failure(description: str) -> InvalidClient:
-    return InvalidClient(description, headers={"WWW-Authenticate": BASIC_CHALLENGE})
+def _basic_failure() -> InvalidClient:
+    return InvalidClient(
+        "malformed Basic credentials", headers={"WWW-Authenticate": BASIC_CHALLENGE}
+    )
 
 
 def presented_credentials(
@@ -60,7 +62,7 @@ def presented_credentials(
         try:
             client_id, secret = _decode_basic(value)
         except UnicodeDecodeError as exc:
-            raise _basic_failure("malformed Basic credentials") from exc
+            raise _basic_failure() from exc
         if "client_id" in form and form["client_id"] != client_id:
             raise InvalidRequest("client_id does not match the authenticated client")
         return PresentedCredentials(constants.AUTH_METHOD_BASIC, client_id, secret)

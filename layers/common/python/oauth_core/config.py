@@ -5,8 +5,11 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from oauth_core import constants
+
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
@@ -29,6 +32,7 @@ class Settings:
     grants_table: str = constants.DEFAULT_GRANTS_TABLE
     client_secret_prefix: str = constants.DEFAULT_CLIENT_SECRET_PREFIX
     signing_keys_secret: str = constants.DEFAULT_SIGNING_KEYS_SECRET
+    request_sealing_secret: str = constants.DEFAULT_REQUEST_SEALING_SECRET
     # A fixed issuer (custom domain, or the local stack). None: https://<API domain> per request.
     issuer: str | None = None
     # The protected API's identifier (`aud` of access tokens). None: <issuer>/resource.
@@ -74,6 +78,9 @@ class Settings:
             signing_keys_secret=env.get(
                 constants.ENV_SIGNING_KEYS_SECRET, constants.DEFAULT_SIGNING_KEYS_SECRET
             ),
+            request_sealing_secret=env.get(
+                constants.ENV_REQUEST_SEALING_SECRET, constants.DEFAULT_REQUEST_SEALING_SECRET
+            ),
             issuer=(env.get(constants.ENV_ISSUER) or "").rstrip("/") or None,
             audience=env.get(constants.ENV_AUDIENCE) or None,
             jwks_uri=env.get(constants.ENV_JWKS_URI) or None,
@@ -96,8 +103,10 @@ class Settings:
 
     @property
     def secure_cookies(self) -> bool:
-        """Plain-http cookies only for a loopback development issuer."""
-        return not (self.issuer or "").startswith("http://")
+        """Plain-http cookies only for a loopback development issuer (SECURITY G9): any other
+        issuer, plain http included, gets `Secure` and `__Host-` cookies."""
+        host = urlsplit(self.issuer or "").hostname
+        return not (self.issuer or "").startswith("http://") or host not in LOOPBACK_HOSTS
 
     def table_name(self, env_var: str) -> str:
         """The configured name of the table whose name is read from `env_var`."""

@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from typing import ClassVar
+
+# RFC 6749 5.2: error_description is %x20-21 / %x23-5B / %x5D-7E. Descriptions are fixed text
+# chosen here (SECURITY A11; tests/unit/test_error_descriptions.py holds every one to it).
+DESCRIPTION_CHARACTERS = re.compile(r"^[\x20\x21\x23-\x5b\x5d-\x7e]*$")
+
+
+def safe_description(description: str | None) -> str | None:
+    """The description if it is within RFC 6749's characters, else none at all."""
+    if description and DESCRIPTION_CHARACTERS.match(description):
+        return description
+    return None
 
 
 class OAuthError(Exception):
@@ -13,7 +25,7 @@ class OAuthError(Exception):
 
     def __init__(self, description: str | None = None, *, headers: dict[str, str] | None = None):
         super().__init__(description or self.error)
-        self.description = description
+        self.description = safe_description(description)
         self.headers: dict[str, str] = dict(headers or {})
 
     def body(self) -> dict[str, str]:

@@ -103,7 +103,7 @@ def error_response(error: OAuthError) -> HttpResponse:
     return json_response(error.status_code, error.body(), error.headers)
 
 
-def parse_params(raw: str, *, what: str = "request") -> dict[str, str]:
+def parse_params(raw: str) -> dict[str, str]:
     """Parse `a=1&b=2` into a dict; a repeated parameter is an invalid_request (RFC 6749 3.1)."""
     try:
         pairs = parse_qsl(
@@ -115,11 +115,11 @@ def parse_params(raw: str, *, what: str = "request") -> dict[str, str]:
             max_num_fields=MAX_FIELDS,
         )
     except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidRequest(f"the {what} parameters are malformed") from exc
+        raise InvalidRequest("the request parameters are malformed") from exc
     params: dict[str, str] = {}
     for name, value in pairs:
         if name in params:
-            raise InvalidRequest(f"parameter {name!r} is repeated")
+            raise InvalidRequest("a parameter is repeated")
         params[name] = value
     # Per RFC 6749 3.1, parameters sent without a value are treated as omitted.
     return {name: value for name, value in params.items() if value != ""}
@@ -138,7 +138,7 @@ def parse_form(request: HttpRequest) -> dict[str, str]:
         text = request.body.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InvalidRequest("the request body is not UTF-8") from exc
-    return parse_params(text, what="body")
+    return parse_params(text)
 
 
 def parse_body_only(request: HttpRequest) -> dict[str, str]:
@@ -150,4 +150,4 @@ def parse_body_only(request: HttpRequest) -> dict[str, str]:
 
 
 def parse_query(request: HttpRequest) -> dict[str, str]:
-    return parse_params(request.raw_query, what="query")
+    return parse_params(request.raw_query)

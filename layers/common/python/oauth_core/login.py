@@ -1,9 +1,12 @@
-"""The sign-in, consent and sign-out pages (SECURITY G1-G6).
+"""The sign-in, consent and sign-out pages (SECURITY G1-G8).
 
-The browser carries only an opaque request id between /authorize and these pages; the request
-itself stays server-side (G5). Every POST needs the CSRF token that matches its cookie (G1) and
-answers with 303 (G4). A sign-in issues a fresh session id (G2). Failed sign-ins are counted per
-account and per address (G6); an unknown user costs the same Argon2id work as a wrong password.
+The browser carries the authorization request between /authorize and these pages sealed in an
+opaque handle (oauth_core.sealed_requests); no caller-supplied return URL is ever followed
+(G5). Every POST needs the CSRF token that matches its cookie (G1) and answers with 303 (G4).
+A sign-in issues a fresh session id (G2) and is recorded in the request it was made for, which
+is what a `prompt=login` or `max_age` request accepts (G8). Failed sign-ins are counted per
+account and source, and per source (G6, G7); an unknown user costs the same Argon2id work as a
+wrong password. A request completes once: its id is marked used when its code is issued.
 """
 
 from __future__ import annotations
@@ -12,7 +15,12 @@ import hmac
 from collections.abc import Callable
 
 from oauth_core import scope
-from oauth_core.authorization import AuthorizationService
+from oauth_core.authorization import (
+    AuthorizationFlow,
+    RequestCompleted,
+    registered_redirect_uri,
+    resumed,
+)
 from oauth_core.errors import AccessDenied, InvalidRequest, TooManyRequests
 from oauth_core.hashing import token_hash
 from oauth_core.http import HttpRequest, HttpResponse, parse_form, parse_query
@@ -56,13 +64,13 @@ class Forbidden(Exception):
 class LoginPages:
     def __init__(self, services: Services):
         self._services = services
-        self.authorization = AuthorizationService(services)
+        self.flow = AuthorizationFlow(services)
 
     # --- helpers -------------------------------------------------------------------------------
 
     def _csrf(self, request: HttpRequest) -> tuple[str, list[str]]:
         """The CSRF token of this browser (double-submit cookie), minted if it has none."""
-        cookies = self.authorization.cookies
+        cookies = self.flow.cookies
         token = cookies.read(request, CSRF_COOKIE)
         if token and 20 <= len(token) <= 100:
             return token, []
@@ -70,20 +78,21 @@ class LoginPages:
         return token, [cookies.set(CSRF_COOKIE, token, CSRF_MAX_AGE)]
 
     def _check_csrf(self, request: HttpRequest, form: dict[str, str]) -> None:
-        expected = self.authorization.cookies.read(request, CSRF_COOKIE) or ""
+        expected = self.flow.cookies.read(request, CSRF_COOKIE) or ""
         presented = form.get("csrf_token", "")
         if not expected or not hmac.compare_digest(expected.encode(), presented.encode()):
             raise Forbidden()
 
-    def _pending(self, request_id: str | None) -> tuple[PendingAuthorization, Client] | None:
-        if not request_id or len(request_id) > 100:
-            return None
-        pending = self._services.grants.get_pending(token_hash(request_id))
-        if pending is None or pending.expires_at <= self._services.clock.now():
+    def _resume(self, handle: str | None) -> tuple[PendingAuthorization, Client] | None:
+        """The request a handle carries, if it is still good for its client."""
+        pending = self._services.sealer.open(handle)
+        if pending is None:
             return None
         client = self._services.clients.get(pending.client_id)
         if client is None or client.disabled:
             return None
+        if not registered_redirect_uri(client, pending.redirect_uri):
+            return None  # the client changed its redirect URIs since
         return pending, client
 
     def _form(self, request: HttpRequest) -> dict[str, str]:
@@ -91,21 +100,11 @@ class LoginPages:
         self._check_csrf(request, form)
         return form
 
-    def _finish(
-        self,
-        request: HttpRequest,
-        request_id: str,
-        pending: PendingAuthorization,
-        client: Client,
-        session: Session,
-        cookies: list[str],
+    def _page(
+        self, title: str, body: str, pending: PendingAuthorization, cookies: list[str]
     ) -> HttpResponse:
-        if self.authorization.needs_consent(client, pending, session.sub):
-            return see_other(with_query("/consent", {"request_id": request_id}), cookies)
-        self._services.grants.delete_pending(pending.request_hash)
-        response = self.authorization.redirect_with_code(request, pending, session)
-        response.cookies.extend(cookies)
-        return response
+        # Chrome applies form-action to the redirect after a POST: the client's origin too.
+        return page(title, body, cookies=cookies, form_targets=(origin_of(pending.redirect_uri),))
 
     def guarded(self, handler: Handler, request: HttpRequest) -> HttpResponse:
         """Browser-facing errors are pages, never JSON and never a redirect to elsewhere."""
@@ -126,32 +125,44 @@ class LoginPages:
             )
             response.headers.update(error.headers)
             return response
+        except RequestCompleted:
+            return error_page(EXPIRED, title="Request expired")
         except InvalidRequest:
             return error_page("The request could not be read.")
 
     # --- /login --------------------------------------------------------------------------------
 
     def login_page(self, request: HttpRequest) -> HttpResponse:
-        request_id = parse_query(request).get("request_id")
-        found = self._pending(request_id)
-        if found is None or request_id is None:
+        handle = parse_query(request).get("request_id")
+        found = self._resume(handle)
+        if found is None or handle is None:
             return error_page(EXPIRED, title="Sign-in expired")
         pending, client = found
+        return self._login_form(request, handle, pending, client, pending.login_hint or "")
+
+    def _login_form(
+        self,
+        request: HttpRequest,
+        handle: str,
+        pending: PendingAuthorization,
+        client: Client,
+        username: str,
+        error: str | None = None,
+    ) -> HttpResponse:
         csrf, cookies = self._csrf(request)
         body = login_form(
-            request_id=request_id,
+            request_id=handle,
             csrf=csrf,
             client_name=client.client_name or client.client_id,
-            username=pending.login_hint or "",
+            username=username,
+            error=error,
         )
-        return page(
-            "Sign in", body, cookies=cookies, form_targets=(origin_of(pending.redirect_uri),)
-        )
+        return self._page("Sign in", body, pending, cookies)
 
     def login(self, request: HttpRequest) -> HttpResponse:
         form = self._form(request)
-        request_id = form.get("request_id", "")
-        found = self._pending(request_id)
+        handle = form.get("request_id", "")
+        found = self._resume(handle)
         if found is None:
             return error_page(EXPIRED, title="Sign-in expired")
         pending, client = found
@@ -161,32 +172,17 @@ class LoginPages:
         throttle = self._services.throttle
         keys = throttle.keys(SIGN_IN, username, request.source_ip)
         throttle.check(keys)
-        known_shape = USERNAME_PATTERN.match(username)
-        user = self._services.users.get(username) if known_shape else None
+        user = self._services.users.get(username) if USERNAME_PATTERN.match(username) else None
         if user is None:
             burn_equal_time(password)
-            valid = False
-        else:
-            valid = verify_password(password, user.password_hash) and not user.disabled
-        if user is None or not valid:
+        if user is None or not verify_password(password, user.password_hash) or user.disabled:
             throttle.failed(keys)
             count("LoginFailed")
             logger.info("sign-in failed", extra={"client_id": client.client_id})
-            csrf, cookies = self._csrf(request)
-            body = login_form(
-                request_id=request_id,
-                csrf=csrf,
-                client_name=client.client_name or client.client_id,
-                username=typed,
-                error=BAD_CREDENTIALS,
-            )
-            return page(
-                "Sign in", body, cookies=cookies, form_targets=(origin_of(pending.redirect_uri),)
-            )
-        assert user is not None
+            return self._login_form(request, handle, pending, client, typed, BAD_CREDENTIALS)
         now = self._services.clock.now()
         # A fresh session id at every sign-in (no fixation); the old session ends.
-        old = self.authorization.cookies.read(request, SESSION_COOKIE)
+        old = self.flow.cookies.read(request, SESSION_COOKIE)
         if old:
             self._services.grants.delete_session(token_hash(old))
         session_id = self._services.token_issuer.opaque()
@@ -202,61 +198,71 @@ class LoginPages:
         self._services.grants.put_session(session)
         count("LoginSucceeded")
         logger.info("signed in", extra={"client_id": client.client_id, "sub": user.sub})
-        cookie = self.authorization.cookies.set(SESSION_COOKIE, session_id, ttl)
-        return self._finish(request, request_id, pending, client, session, [cookie])
+        response = self.flow.next_step(
+            request, client, resumed(pending, session), session, from_page=True
+        )
+        response.cookies.append(self.flow.cookies.set(SESSION_COOKIE, session_id, ttl))
+        return response
 
     # --- /consent ------------------------------------------------------------------------------
 
+    def _signed_in(
+        self, request: HttpRequest, handle: str, pending: PendingAuthorization
+    ) -> Session | HttpResponse:
+        """The session that may answer this request, or the way to the sign-in page (G8)."""
+        session = self.flow.live_session(request)
+        if session is None or not self.flow.signed_in_for(pending, session):
+            return see_other(with_query("/login", {"request_id": handle}))
+        return session
+
     def consent_page(self, request: HttpRequest) -> HttpResponse:
-        request_id = parse_query(request).get("request_id")
-        found = self._pending(request_id)
-        if found is None or request_id is None:
+        handle = parse_query(request).get("request_id")
+        found = self._resume(handle)
+        if found is None or handle is None:
             return error_page(EXPIRED, title="Request expired")
         pending, client = found
-        session = self.authorization.live_session(request)
-        if session is None:
-            return see_other(with_query("/login", {"request_id": request_id}))
+        session = self._signed_in(request, handle, pending)
+        if isinstance(session, HttpResponse):
+            return session
         csrf, cookies = self._csrf(request)
         body = consent_form(
-            request_id=request_id,
+            request_id=handle,
             csrf=csrf,
             client_name=client.client_name or client.client_id,
             username=session.username,
             scopes=sorted(scope.parse(pending.scope)),
         )
-        return page(
-            "Allow access?", body, cookies=cookies, form_targets=(origin_of(pending.redirect_uri),)
-        )
+        return self._page("Allow access?", body, pending, cookies)
 
     def consent(self, request: HttpRequest) -> HttpResponse:
         form = self._form(request)
-        request_id = form.get("request_id", "")
-        found = self._pending(request_id)
+        handle = form.get("request_id", "")
+        found = self._resume(handle)
         if found is None:
             return error_page(EXPIRED, title="Request expired")
         pending, client = found
-        session = self.authorization.live_session(request)
-        if session is None:
-            return see_other(with_query("/login", {"request_id": request_id}))
-        self._services.grants.delete_pending(pending.request_hash)
+        session = self._signed_in(request, handle, pending)
+        if isinstance(session, HttpResponse):
+            return session
         if form.get("decision") != "allow":
-            return self.authorization.redirect_with_error(
+            self.flow.consume(pending)
+            return self.flow.redirect_with_error(
                 request, pending.redirect_uri, pending.state, AccessDenied("the user denied access")
             )
-        self.authorization.remember_consent(client, pending, session.sub)
-        return self.authorization.redirect_with_code(request, pending, session)
+        self.flow.remember_consent(client, pending, session.sub)
+        return self.flow.complete(request, pending, session)
 
     # --- /logout -------------------------------------------------------------------------------
 
     def logout_page(self, request: HttpRequest) -> HttpResponse:
-        session = self.authorization.live_session(request)
+        session = self.flow.live_session(request)
         csrf, cookies = self._csrf(request)
         body = logout_form(csrf=csrf, username=session.username if session else None)
         return page("Sign out", body, cookies=cookies)
 
     def logout(self, request: HttpRequest) -> HttpResponse:
         self._form(request)
-        cookies = self.authorization.cookies
+        cookies = self.flow.cookies
         session_id = cookies.read(request, SESSION_COOKIE)
         if session_id:
             self._services.grants.delete_session(token_hash(session_id))

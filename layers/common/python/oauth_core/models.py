@@ -27,17 +27,24 @@ class Client:
 
     client_id: str
     client_name: str = ""
+    application_type: str = constants.APPLICATION_WEB
     redirect_uris: tuple[str, ...] = ()
     grant_types: tuple[str, ...] = (constants.GRANT_AUTHORIZATION_CODE,)
     response_types: tuple[str, ...] = ("code",)
     token_endpoint_auth_method: str = constants.AUTH_METHOD_BASIC
     scope: str = ""
-    # Extensions: a first-party client skips the consent screen.
+    # Extensions: a first-party client skips the consent screen and gets refresh tokens
+    # without asking for offline_access (D10); a client registered for introspection is a
+    # resource server of this server's API and may introspect its access tokens (H5).
     first_party: bool = False
+    introspection: bool = False
     access_token_ttl: int | None = None
     id_token_signed_response_alg: str = "RS256"
     disabled: bool = False
     created_at: int = 0
+    # Which registration of this client_id: new each time the id is registered, so a client
+    # deleted and registered again inherits no grant or consent of the old one (D8).
+    registration_id: str = ""
 
     @property
     def is_public(self) -> bool:
@@ -65,6 +72,7 @@ class Client:
         return cls(
             client_id=str(item["client_id"]),
             client_name=str(item.get("client_name", "")),
+            application_type=str(item.get("application_type", constants.APPLICATION_WEB)),
             redirect_uris=tuple(item.get("redirect_uris") or ()),
             grant_types=tuple(item.get("grant_types") or ()),
             response_types=tuple(item.get("response_types") or ()),
@@ -73,10 +81,12 @@ class Client:
             ),
             scope=str(item.get("scope", "")),
             first_party=bool(item.get("first_party", False)),
+            introspection=bool(item.get("introspection", False)),
             access_token_ttl=int(ttl) if ttl is not None else None,
             id_token_signed_response_alg=str(item.get("id_token_signed_response_alg", "RS256")),
             disabled=bool(item.get("disabled", False)),
             created_at=int(item.get("created_at", 0)),
+            registration_id=str(item.get("registration_id", "")),
         )
 
 
@@ -106,9 +116,10 @@ class User:
 
 @dataclass(frozen=True)
 class PendingAuthorization:
-    """An authorization request waiting for the user, kept server-side under an opaque id."""
+    """An authorization request waiting for the user, carried sealed by the browser
+    (oauth_core.sealed_requests) under an opaque handle."""
 
-    request_hash: str
+    request_id: str  # random; kept when the request is re-sealed; what single use is keyed on
     client_id: str
     redirect_uri: str
     scope: str
@@ -120,6 +131,10 @@ class PendingAuthorization:
     login_hint: str | None
     expires_at: int
     redirect_uri_required: bool = True
+    requested_at: int = 0
+    # The session (its hash) signed in for this very request: the only one that satisfies a
+    # request asking for a fresh sign-in (prompt=login, or a max_age an older sign-in exceeds).
+    signed_in_session: str | None = None
 
 
 @dataclass(frozen=True)

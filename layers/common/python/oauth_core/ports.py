@@ -8,7 +8,6 @@ from oauth_core.keys import KeySet
 from oauth_core.models import (
     AuthorizationCode,
     Client,
-    PendingAuthorization,
     RefreshToken,
     Session,
     TokenFamily,
@@ -86,11 +85,9 @@ def rotate_stored_keys(store: KeyStore, now: int, min_interval: int = 0) -> KeyS
 class GrantStore(Protocol):
     """Short-lived grant state. The methods that say 'atomically' are single transactions."""
 
-    def put_pending(self, pending: PendingAuthorization) -> None: ...
-
-    def get_pending(self, request_hash: str) -> PendingAuthorization | None: ...
-
-    def delete_pending(self, request_hash: str) -> None: ...
+    def consume_request(self, request_id: str, expires_at: int) -> bool:
+        """Mark an authorization request completed; False if it already was (single use)."""
+        ...
 
     def put_session(self, session: Session) -> None: ...
 

@@ -1,7 +1,9 @@
 """Redirect URIs: what may be registered (SECURITY A10) and what matches at /authorize (A2).
 
 Matching is exact string comparison (RFC 9700 4.1.3). The single exception is RFC 8252 7.3:
-a native app's loopback redirect URI (an IP literal over plain http) matches on any port.
+for a client registered as a native app (`application_type: native`), a loopback redirect URI
+(an IP literal over plain http) matches on any port. A port is 1-65535 without leading zeros,
+for everyone.
 """
 
 from __future__ import annotations
@@ -10,7 +12,8 @@ import re
 from urllib.parse import urlsplit
 
 _LOOPBACK_HOSTS = frozenset({"127.0.0.1", "[::1]", "localhost"})
-_LOOPBACK_LITERAL = re.compile(r"^http://(127\.0\.0\.1|\[::1\])(?::\d{1,5})?(/[^#]*)?$")
+_LOOPBACK_LITERAL = re.compile(r"^http://(127\.0\.0\.1|\[::1\])(?::([0-9]*))?(/[^#]*)?$")
+_PORT = re.compile(r"^[1-9][0-9]{0,4}$")
 _FORBIDDEN_SCHEMES = frozenset({"javascript", "data", "vbscript", "file", "blob", "about"})
 _PRIVATE_SCHEME = re.compile(r"^[a-z][a-z0-9+\-]*(\.[a-z0-9+\-]+)+$")
 MAX_REDIRECT_URI_LENGTH = 2000
@@ -18,6 +21,17 @@ MAX_REDIRECT_URI_LENGTH = 2000
 
 class UnsafeRedirectUri(ValueError):
     """A redirect URI that must not be registered; the message says why."""
+
+
+def _valid_port(port: str) -> bool:
+    return bool(_PORT.match(port)) and int(port) <= 65535
+
+
+def _port_text(netloc: str) -> str | None:
+    """The port exactly as written (None: no port), for the checks int() would blur."""
+    host_end = netloc.rfind("]") + 1 if netloc.startswith("[") else 0
+    _, sep, port = netloc[host_end:].rpartition(":")
+    return port if sep else None
 
 
 def validate_registration(uri: str) -> str:
@@ -49,6 +63,9 @@ def validate_registration(uri: str) -> str:
     if scheme in ("http", "https"):
         if not parts.hostname:
             raise UnsafeRedirectUri("redirect URI must name a host")
+        port = _port_text(parts.netloc)
+        if port is not None and not _valid_port(port):
+            raise UnsafeRedirectUri("redirect URI port must be 1-65535, without leading zeros")
         if not uri.startswith(f"{scheme}:"):
             raise UnsafeRedirectUri("redirect URI scheme must be lower case")
         if (
@@ -67,25 +84,29 @@ def validate_registration(uri: str) -> str:
 
 
 def _without_loopback_port(uri: str) -> str | None:
+    """A loopback IP-literal URI with its port left out, if its port (if any) is valid."""
     match = _LOOPBACK_LITERAL.match(uri)
-    if not match:
+    if not match or (match.group(2) is not None and not _valid_port(match.group(2))):
         return None
-    return f"http://{match.group(1)}{match.group(2) or ''}"
+    return f"http://{match.group(1)}{match.group(3) or ''}"
 
 
-def matches(requested: str, registered: str) -> bool:
-    """True iff `requested` is exactly `registered`, or differs only by a loopback port."""
+def matches(requested: str, registered: str, *, native: bool = False) -> bool:
+    """True iff `requested` is exactly `registered`, or, for a native app, differs only by a
+    loopback port."""
     if requested == registered:
         return True
-    registered_base = _without_loopback_port(registered)
-    if registered_base is None:
+    if not native:
         return False
-    return _without_loopback_port(requested) == registered_base
+    registered_base = _without_loopback_port(registered)
+    return registered_base is not None and _without_loopback_port(requested) == registered_base
 
 
-def find_registered(requested: str, registered: tuple[str, ...]) -> str | None:
+def find_registered(
+    requested: str, registered: tuple[str, ...], *, native: bool = False
+) -> str | None:
     """The registered URI that `requested` matches, if any."""
     for candidate in registered:
-        if matches(requested, candidate):
+        if matches(requested, candidate, native=native):
             return candidate
     return None

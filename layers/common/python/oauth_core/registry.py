@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from dataclasses import replace as replace_fields
 from typing import Any
 
 from oauth_core import constants, redirect_uri, scope
@@ -20,12 +21,14 @@ KNOWN_FIELDS = frozenset(
         "client_id",
         "client_secret",
         "client_name",
+        "application_type",
         "redirect_uris",
         "grant_types",
         "response_types",
         "token_endpoint_auth_method",
         "scope",
         "first_party",
+        "introspection",
         "access_token_ttl",
         "id_token_signed_response_alg",
         "disabled",
@@ -72,6 +75,11 @@ def validate_metadata(data: Mapping[str, Any], *, now: int = 0) -> Client:
             raise InvalidClientMetadata("grant_types", f"{grant!r} is not supported")
     if method == constants.AUTH_METHOD_NONE and constants.GRANT_CLIENT_CREDENTIALS in grant_types:
         raise InvalidClientMetadata("grant_types", "a public client cannot use client_credentials")
+    application_type = data.get("application_type", constants.APPLICATION_WEB)
+    if application_type not in constants.APPLICATION_TYPES:
+        raise InvalidClientMetadata(
+            "application_type", f"must be one of {', '.join(constants.APPLICATION_TYPES)}"
+        )
     uses_code = constants.GRANT_AUTHORIZATION_CODE in grant_types
     response_types = _string_list(data, "response_types", ("code",) if uses_code else ())
     if any(rt != "code" for rt in response_types):
@@ -98,18 +106,20 @@ def validate_metadata(data: Mapping[str, Any], *, now: int = 0) -> Client:
     alg = data.get("id_token_signed_response_alg", "RS256")
     if alg not in ("RS256", "ES256"):
         raise InvalidClientMetadata("id_token_signed_response_alg", "must be RS256 or ES256")
-    for flag in ("first_party", "disabled"):
+    for flag in ("first_party", "introspection", "disabled"):
         if not isinstance(data.get(flag, False), bool):
             raise InvalidClientMetadata(flag, "must be true or false")
     return Client(
         client_id=client_id,
         client_name=client_name,
+        application_type=application_type,
         redirect_uris=redirect_uris,
         grant_types=grant_types,
         response_types=response_types,
         token_endpoint_auth_method=method,
         scope=scope.render(scope.parse(scope_value)),
         first_party=bool(data.get("first_party", False)),
+        introspection=bool(data.get("introspection", False)),
         access_token_ttl=ttl,
         id_token_signed_response_alg=alg,
         disabled=bool(data.get("disabled", False)),
@@ -142,7 +152,10 @@ class ClientRegistry:
     def create(self, metadata: Mapping[str, Any], *, replace: bool = False) -> Registration:
         data = dict(metadata)
         given_secret = data.pop("client_secret", None)
-        client = validate_metadata(data, now=self._clock.now())
+        client = replace_fields(
+            validate_metadata(data, now=self._clock.now()),
+            registration_id=self._random.token(16),
+        )
         secret: str | None = None
         if not client.is_public:
             secret = self._check_secret(given_secret) if given_secret else self._random.token(32)
@@ -170,7 +183,10 @@ class ClientRegistry:
         if "client_secret" in changes:
             raise InvalidClientMetadata("client_secret", "use rotate-secret")
         merged = {**_metadata_of(current), **changes}
-        updated = validate_metadata(merged, now=current.created_at)
+        updated = replace_fields(
+            validate_metadata(merged, now=current.created_at),
+            registration_id=current.registration_id,
+        )
         self._clients.put(updated)
         return updated
 
@@ -198,4 +214,5 @@ class ClientRegistry:
 def _metadata_of(client: Client) -> dict[str, Any]:
     item = client.to_item()
     item.pop("created_at", None)
+    item.pop("registration_id", None)
     return item

@@ -18,6 +18,7 @@ from oauth_core.ports import (
     UserStore,
 )
 from oauth_core.registry import ClientRegistry
+from oauth_core.sealed_requests import RequestSealer, SealingSecrets, StaticSealingSecrets
 from oauth_core.throttle import FailureThrottle
 from oauth_core.tokens import TokenIssuer
 from oauth_core.user_directory import UserDirectory
@@ -33,6 +34,7 @@ class Services:
     grants: GrantStore
     users: UserStore
     rate_limiter: RateLimiter
+    sealing_secrets: SealingSecrets
     clock: Clock = field(default_factory=SystemClock)
     random: Random = field(default_factory=SystemRandom)
 
@@ -47,6 +49,10 @@ class Services:
     @cached_property
     def client_auth(self) -> ThrottledAuthenticator:
         return ThrottledAuthenticator(self.authenticator, self.throttle)
+
+    @cached_property
+    def sealer(self) -> RequestSealer:
+        return RequestSealer(self.sealing_secrets, self.clock)
 
     @cached_property
     def token_issuer(self) -> TokenIssuer:
@@ -86,6 +92,7 @@ def memory_services(
         grants=MemoryGrantStore(),
         users=MemoryUserStore(),
         rate_limiter=MemoryRateLimiter(),
+        sealing_secrets=StaticSealingSecrets(),
         clock=clock,
         random=SystemRandom(),
     )
@@ -96,6 +103,7 @@ def aws_services(settings: Settings | None = None, *, cached: bool = True) -> Se
     from oauth_core.storage.cache import CachedClientStore, CachedKeyStore, CachedSecretStore
     from oauth_core.storage.dynamodb import DynamoClientStore, DynamoUserStore
     from oauth_core.storage.dynamodb_grants import DynamoGrantStore, DynamoRateLimiter
+    from oauth_core.storage.sealing_secrets import SecretsManagerSealingSecrets
     from oauth_core.storage.secrets_manager import SecretsManagerKeyStore, SecretsManagerSecretStore
 
     settings = settings or Settings.from_env()
@@ -120,5 +128,8 @@ def aws_services(settings: Settings | None = None, *, cached: bool = True) -> Se
         grants=DynamoGrantStore(settings.grants_table),
         users=DynamoUserStore(settings.users_table),
         rate_limiter=DynamoRateLimiter(settings.grants_table),
+        sealing_secrets=SecretsManagerSealingSecrets(
+            settings.request_sealing_secret, settings.secret_cache_ttl
+        ),
         clock=clock,
     )

@@ -1,5 +1,5 @@
-"""The grants table: pending requests, sessions, consents, codes, refresh-token families,
-revoked access tokens and rate-limit counters, one item type per key prefix.
+"""The grants table: completed authorization requests, sessions, consents, codes, refresh-token
+families, revoked access tokens and rate-limit buckets, one item type per key prefix.
 
 Token-like values appear only as SHA-256 hashes. Single use is DynamoDB's job: redeeming a code
 and rotating a refresh token are each one TransactWriteItems whose conditions lose for every
@@ -15,7 +15,6 @@ from typing import Any
 from oauth_core.errors import ConditionFailed
 from oauth_core.models import (
     AuthorizationCode,
-    PendingAuthorization,
     RefreshToken,
     Session,
     TokenFamily,
@@ -80,17 +79,18 @@ class DynamoGrantStore:
 
     # --- pending requests, sessions, consents -------------------------------------------------
 
-    def put_pending(self, pending: PendingAuthorization) -> None:
-        data = asdict(pending)
-        data["prompt"] = list(pending.prompt)
-        self._put(f"req#{pending.request_hash}", data, pending.expires_at)
-
-    def get_pending(self, request_hash: str) -> PendingAuthorization | None:
-        item = self._get(f"req#{request_hash}")
-        return _decode(PendingAuthorization, item) if item else None
-
-    def delete_pending(self, request_hash: str) -> None:
-        self._delete(f"req#{request_hash}")
+    def consume_request(self, request_id: str, expires_at: int) -> bool:
+        item = {"pk": f"authz#{request_id}", TTL: expires_at}
+        try:
+            with aws_errors("complete authorization request"):
+                self._db.put_item(
+                    TableName=self._table,
+                    Item=to_attrs(item),
+                    ConditionExpression="attribute_not_exists(pk)",
+                )
+        except ConditionFailed:
+            return False
+        return True
 
     def put_session(self, session: Session) -> None:
         self._put(

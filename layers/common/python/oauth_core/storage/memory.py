@@ -11,7 +11,6 @@ from oauth_core.keys import KeySet
 from oauth_core.models import (
     AuthorizationCode,
     Client,
-    PendingAuthorization,
     RefreshToken,
     Session,
     TokenFamily,
@@ -111,7 +110,7 @@ class MemoryGrantStore:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self.pending: dict[str, PendingAuthorization] = {}
+        self.completed_requests: set[str] = set()
         self.sessions: dict[str, Session] = {}
         self.consents: dict[tuple[str, str], frozenset[str]] = {}
         self.codes: dict[str, AuthorizationCode] = {}
@@ -119,14 +118,12 @@ class MemoryGrantStore:
         self.refresh_tokens: dict[str, RefreshToken] = {}
         self.revoked_jtis: dict[str, int] = {}
 
-    def put_pending(self, pending: PendingAuthorization) -> None:
-        self.pending[pending.request_hash] = pending
-
-    def get_pending(self, request_hash: str) -> PendingAuthorization | None:
-        return self.pending.get(request_hash)
-
-    def delete_pending(self, request_hash: str) -> None:
-        self.pending.pop(request_hash, None)
+    def consume_request(self, request_id: str, expires_at: int) -> bool:
+        with self._lock:
+            if request_id in self.completed_requests:
+                return False
+            self.completed_requests.add(request_id)
+            return True
 
     def put_session(self, session: Session) -> None:
         self.sessions[session.session_hash] = session
