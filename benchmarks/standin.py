@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -173,9 +174,12 @@ def mint_code(services: Services, verifier_challenge: tuple[str, str], scope: st
 
     _, challenge = verifier_challenge
     now = services.clock.now()
+    app = services.clients.get("app")
+    assert app is not None
     pending = PendingAuthorization(
         "r", "app", APP_REDIRECT, scope, None, "n", challenge, (), None, None, now + 600
     )
+    pending = replace(pending, client_registration=app.registration_id)
     session = Session("s", "user-1", "alice", now, now + 3600, {"name": "Alice"})
     request = HttpRequest.from_apigw_v2(event("authorize"))
     response = AuthorizationFlow(services).redirect_with_code(request, pending, session)

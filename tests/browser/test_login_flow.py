@@ -31,7 +31,7 @@ def browser_app_client(stack: LocalStack) -> None:
             "token_endpoint_auth_method": "none",
             "grant_types": ["authorization_code", "refresh_token"],
             "redirect_uris": ["http://127.0.0.1/callback"],
-            "scope": "openid profile email read:data",
+            "scope": "openid profile email offline_access read:data",
         },
         replace=True,
     )
@@ -75,7 +75,7 @@ def test_code_flow_in_chromium(
         client_id=APP,
         challenge=challenge,
         redirect_uri=redirect_uri,
-        scope="openid profile email read:data",
+        scope="openid profile email offline_access read:data",
         nonce="n-1",
     )
     query = "&".join(f"{k}={requests.utils.quote(v, safe='')}" for k, v in params.items())
@@ -95,7 +95,8 @@ def test_code_flow_in_chromium(
     page.get_by_label("Password").fill("demo-password")
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(f"{stack.issuer}/consent**")
-    expect(page.get_by_text("Browser test app")).to_be_visible()
+    expect(page.get_by_text("Browser test app", exact=True)).to_be_visible()
+    expect(page.locator("#offline")).to_contain_text("while you are away")
     page.screenshot(path=str(output_dir / "consent-page.png"), full_page=True)
     page.get_by_role("button", name="Allow").click()
     page.wait_for_url(f"{redirect_uri}**")

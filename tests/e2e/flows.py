@@ -95,7 +95,7 @@ def authorize_params(
         "client_id": client_id,
         "redirect_uri": redirect_uri,
         "response_type": "code",
-        "scope": "openid profile read:data",
+        "scope": "openid profile offline_access read:data",
         "state": secrets.token_urlsafe(8),
         "code_challenge_method": "S256",
     }

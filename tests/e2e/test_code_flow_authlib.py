@@ -19,7 +19,7 @@ def test_spa_code_flow_with_authlib_refresh_and_revocation(stack: LocalStack) ->
     client = OAuth2Session(
         client_id=SPA,
         redirect_uri=SPA_REDIRECT,
-        scope="openid profile email read:data",
+        scope="openid profile email offline_access read:data",
         code_challenge_method="S256",
         token_endpoint_auth_method="none",
     )

@@ -58,6 +58,7 @@ def client(registry: ClientRegistry) -> Client:
             "grant_types": ["authorization_code", "refresh_token"],
             "redirect_uris": [REDIRECT],
             "scope": "openid read:data",
+            "first_party": True,
         }
     ).client
 
@@ -76,6 +77,7 @@ def issue_code(services: Services, client: Client, challenge: str) -> str:
         max_age=None,
         login_hint=None,
         expires_at=now + 600,
+        client_registration=client.registration_id,
     )
     session = Session("h", "user-1", "alice", now, now + 3600, {"name": "Alice"})
     response = AuthorizationFlow(services).redirect_with_code(form_request({}), pending, session)

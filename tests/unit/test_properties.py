@@ -89,6 +89,7 @@ CLIENT = Client(
     grant_types=("authorization_code", "refresh_token"),
     token_endpoint_auth_method="none",
     scope="openid read:data write:data",
+    first_party=True,
 )
 
 

@@ -148,15 +148,15 @@ class AuthorizationFlow:
             return True
         if client.first_party:
             return False
-        granted = self._services.grants.get_consent(sub, client.client_id)
+        granted = self._services.grants.get_consent(sub, client)
         return not scope.parse(pending.scope) <= granted
 
     def remember_consent(self, client: Client, pending: PendingAuthorization, sub: str) -> None:
         settings = self._services.settings
-        already = self._services.grants.get_consent(sub, client.client_id)
+        already = self._services.grants.get_consent(sub, client)
         self._services.grants.put_consent(
             sub,
-            client.client_id,
+            client,
             already | scope.parse(pending.scope),
             self._services.clock.now() + settings.consent_ttl,
         )
@@ -224,6 +224,7 @@ class AuthorizationFlow:
             claims=claims_for_scopes(session.claims, scopes),
             expires_at=now + self._services.settings.code_ttl,
             redirect_uri_required=pending.redirect_uri_required,
+            client_registration=pending.client_registration,
         )
         # Kept past its expiry so that a late replay is still recognised and revokes.
         self._services.grants.put_code(code, retain_until=now + CODE_REPLAY_MEMORY)
@@ -352,6 +353,7 @@ class AuthorizationEndpoint:
             expires_at=now + self._services.settings.pending_request_ttl,
             redirect_uri_required=verified.redirect_uri_given,
             requested_at=now,
+            client_registration=client.registration_id,
         )
 
 

@@ -49,6 +49,7 @@ OUTPUT_SIGNING_KEYS_SECRET = "SigningKeysSecretName"
 SCOPE_READ = "read:data"
 SCOPE_WRITE = "write:data"
 SCOPE_OPENID = "openid"
+SCOPE_OFFLINE_ACCESS = "offline_access"
 OIDC_SCOPES = ("openid", "profile", "email", "phone", "offline_access")
 
 # Grant types and methods this server implements.

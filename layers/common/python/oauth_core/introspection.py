@@ -1,8 +1,10 @@
 """Token introspection (RFC 7662), for confidential clients only.
 
-A client may introspect its own tokens, and any access token for this server's API (resource
-servers introspect tokens they were sent). Anything else, and every inactive token, is answered
-`{"active": false}` and nothing more.
+A client may introspect its own tokens; a client registered for introspection (a resource
+server of this server's API) may introspect any access token for that API (SECURITY H5).
+Anything else, and every inactive token, is answered `{"active": false}` and nothing more: a
+token is inactive once its grant is revoked, its user disabled or signed out by a password
+change, or its client disabled, deleted or registered anew (D8).
 """
 
 from __future__ import annotations
@@ -32,26 +34,39 @@ class IntrospectionEndpoint:
         if len(token) > MAX_TOKEN_LENGTH:
             answer = INACTIVE
         elif token.count(".") == 2:
-            answer = self._access_token(token, issuer)
+            answer = self._access_token(token, issuer, client)
         else:
             answer = self._refresh_token(token, client, issuer)
         return json_response(200, answer)
 
-    def _access_token(self, token: str, issuer: str) -> dict[str, Any]:
+    def _access_token(self, token: str, issuer: str, caller: Client) -> dict[str, Any]:
         grants = self._services.grants
         claims = access_token.verify_own(token, self._services.published_keys.load(), issuer)
-        if claims is None or grants.is_access_token_revoked(str(claims["jti"])):
+        if claims is None:
             return INACTIVE
-        grant_id = claims.get("grant_id")
-        if grant_id:
-            family = grants.get_family(str(grant_id))
-            if family is None or family.revoked:
-                return INACTIVE
+        if claims["client_id"] != caller.client_id and not caller.introspection:
+            return INACTIVE  # another client's token, and the caller is no resource server (H5)
+        if grants.is_access_token_revoked(str(claims["jti"])) or not self._still_granted(claims):
+            return INACTIVE
         answer = {"active": True, "token_type": "Bearer"}
         for name in ("scope", "client_id", "sub", "aud", "iss", "exp", "iat", "jti", "auth_time"):
             if name in claims:
                 answer[name] = claims[name]
         return answer
+
+    def _still_granted(self, claims: dict[str, Any]) -> bool:
+        """Whether what the token was issued under still stands (D8)."""
+        client = self._services.clients.get(str(claims["client_id"]))
+        if client is None or client.disabled:
+            return False
+        grant_id = claims.get("grant_id")
+        if not grant_id:  # the client's own token (client credentials)
+            return int(claims["iat"]) >= client.created_at
+        family = self._services.grants.get_family(str(grant_id))
+        if family is None or family.revoked or family.client_registration != client.registration_id:
+            return False
+        state = self._services.grants.get_subject_state(family.sub)
+        return state is None or state.allows(family.auth_time)
 
     def _refresh_token(self, token: str, client: Client, issuer: str) -> dict[str, Any]:
         grants = self._services.grants
@@ -60,6 +75,7 @@ class IntrospectionEndpoint:
         if (
             record is None
             or record.client_id != client.client_id
+            or record.client_registration != client.registration_id
             or record.used
             or record.idle_expires_at <= now
             or record.absolute_expires_at <= now
@@ -67,6 +83,9 @@ class IntrospectionEndpoint:
             return INACTIVE
         family = grants.get_family(record.family_id)
         if family is None or family.revoked:
+            return INACTIVE
+        state = grants.get_subject_state(record.sub)
+        if state is not None and not state.allows(record.auth_time):
             return INACTIVE
         return {
             "active": True,

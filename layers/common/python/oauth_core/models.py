@@ -135,6 +135,8 @@ class PendingAuthorization:
     # The session (its hash) signed in for this very request: the only one that satisfies a
     # request asking for a fresh sign-in (prompt=login, or a max_age an older sign-in exceeds).
     signed_in_session: str | None = None
+    # The client's registration_id when the request was made (D8).
+    client_registration: str = ""
 
 
 @dataclass(frozen=True)
@@ -166,6 +168,8 @@ class AuthorizationCode:
     consumed: bool = False
     consumed_by: str | None = None
     family_id: str | None = None
+    # The client's registration_id at issue: a client registered anew inherits nothing (D8).
+    client_registration: str = ""
 
 
 @dataclass(frozen=True)
@@ -181,6 +185,7 @@ class TokenFamily:
     created_at: int
     absolute_expires_at: int
     revoked: bool = False
+    client_registration: str = ""
 
 
 @dataclass(frozen=True)
@@ -196,3 +201,18 @@ class RefreshToken:
     claims: dict[str, Any] = field(default_factory=dict)
     used: bool = False
     used_by: str | None = None
+    client_registration: str = ""
+
+
+@dataclass(frozen=True)
+class SubjectState:
+    """What ends a user's grants at once, wherever they are (SECURITY D8): being disabled, and
+    a new password. Code redemptions and refreshes check it in the same transaction."""
+
+    sub: str
+    disabled: bool = False
+    # Codes and grants of sign-ins before this time are void (a password change, a disable).
+    not_before: int = 0
+
+    def allows(self, auth_time: int) -> bool:
+        return not self.disabled and auth_time >= self.not_before

@@ -10,6 +10,7 @@ from oauth_core.models import (
     Client,
     RefreshToken,
     Session,
+    SubjectState,
     TokenFamily,
     User,
 )
@@ -95,10 +96,13 @@ class GrantStore(Protocol):
 
     def delete_session(self, session_hash: str) -> None: ...
 
-    def get_consent(self, sub: str, client_id: str) -> frozenset[str]: ...
+    def get_consent(self, sub: str, client: Client) -> frozenset[str]:
+        """The scopes `sub` allowed this registration of the client (none for an earlier
+        registration of the same client_id, D8)."""
+        ...
 
     def put_consent(
-        self, sub: str, client_id: str, scopes: frozenset[str], expires_at: int
+        self, sub: str, client: Client, scopes: frozenset[str], expires_at: int
     ) -> None: ...
 
     def put_code(self, code: AuthorizationCode, retain_until: int) -> None: ...
@@ -113,8 +117,9 @@ class GrantStore(Protocol):
         family: TokenFamily,
         refresh: RefreshToken | None,
     ) -> None:
-        """Atomically: mark the code consumed (it must be unconsumed and unexpired), create the
-        family and its first refresh token. Raises ConditionFailed if the code lost."""
+        """Atomically: mark the code consumed (it must be unconsumed and unexpired), require the
+        user's state to allow the sign-in (SubjectState.allows), create the family and its first
+        refresh token. Raises ConditionFailed if any condition lost."""
         ...
 
     def get_refresh(self, token_hash: str) -> RefreshToken | None: ...
@@ -123,7 +128,8 @@ class GrantStore(Protocol):
         self, old: RefreshToken, request_id: str, now: int, new: RefreshToken
     ) -> None:
         """Atomically: mark `old` used (it must be unused and within its idle lifetime), write
-        `new`, and require the family to be live. Raises ConditionFailed otherwise."""
+        `new`, and require the family to be live and the user's state to allow the sign-in.
+        Raises ConditionFailed otherwise."""
         ...
 
     def get_family(self, family_id: str) -> TokenFamily | None: ...
@@ -133,6 +139,10 @@ class GrantStore(Protocol):
     def revoke_families_of(self, sub: str) -> int:
         """Revoke every family of a user and end their sessions (a disabled user)."""
         ...
+
+    def get_subject_state(self, sub: str) -> SubjectState | None: ...
+
+    def put_subject_state(self, state: SubjectState) -> None: ...
 
     def revoke_access_token(self, jti: str, expires_at: int) -> None: ...
 

@@ -53,6 +53,7 @@ _FIELDS = {
     "redirect_uri_required": "rr",
     "requested_at": "t",
     "signed_in_session": "si",
+    "client_registration": "cr",
 }
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from oauth_core.clock import Clock
 from oauth_core.errors import ConditionFailed
-from oauth_core.models import USERNAME_PATTERN, User, canonical_username
+from oauth_core.models import USERNAME_PATTERN, SubjectState, User, canonical_username
 from oauth_core.passwords import MAX_PASSWORD_BYTES, hash_password
 from oauth_core.ports import GrantStore, UserStore
 
@@ -92,6 +92,8 @@ class UserDirectory:
             self._users.put(user, must_not_exist=not replace_existing)
         except ConditionFailed as exc:
             raise InvalidUser("username", "is already taken") from exc
+        if existing is not None:
+            self._end_grants(existing.sub)  # replaced, password and all
         return user
 
     def get(self, username: str) -> User | None:
@@ -101,30 +103,51 @@ class UserDirectory:
         return self._users.list()
 
     def set_password(self, username: str, password: str) -> User:
+        """A new password ends every session, code and grant of the old one (D8)."""
         user = replace(
             self._require(username), password_hash=hash_password(check_password(password))
         )
         self._users.put(user)
+        self._end_grants(user.sub)
         return user
 
     def set_disabled(self, username: str, disabled: bool) -> User:
+        """Disabling ends every session, code and grant at once (D7, D8); enabling again
+        revives none of them."""
         user = replace(self._require(username), disabled=disabled)
         self._users.put(user)
         if disabled:
-            self._end_grants(user.sub)
+            self._end_grants(user.sub, disabled=True)
+        else:
+            self._set_state(user.sub, disabled=False)
         return user
 
     def delete(self, username: str) -> bool:
         user = self.get(username)
         if user is None:
             return False
-        self._end_grants(user.sub)
+        self._end_grants(user.sub, disabled=True)
         return self._users.delete(user.username)
 
-    def _end_grants(self, sub: str) -> None:
-        """A disabled or deleted user's refresh tokens and sessions stop working (D7)."""
-        if self._grants is not None:
-            self._grants.revoke_families_of(sub)
+    def _set_state(self, sub: str, **changes: Any) -> None:
+        if self._grants is None:
+            return
+        state = self._grants.get_subject_state(sub) or SubjectState(sub)
+        self._grants.put_subject_state(replace(state, **changes))
+
+    def _end_grants(self, sub: str, *, disabled: bool | None = None) -> None:
+        """Void what the user's sign-ins so far hold, and remove what can be found of it.
+
+        The state is the rule (every code redemption and refresh checks it in its transaction);
+        revoking families and deleting sessions through the owner index, which DynamoDB keeps
+        only eventually consistent, tidies up and makes introspection answer at once."""
+        if self._grants is None:
+            return
+        changes: dict[str, Any] = {"not_before": self._clock.now()}
+        if disabled is not None:
+            changes["disabled"] = disabled
+        self._set_state(sub, **changes)
+        self._grants.revoke_families_of(sub)
 
     def _require(self, username: str) -> User:
         user = self.get(username)

@@ -39,6 +39,7 @@ button.secondary{background:transparent;color:var(--fg);border:1px solid var(--l
 .error{padding:.75rem;border-radius:8px;background:var(--error-bg);color:var(--error);margin:1rem 0 0}
 ul{padding-left:1.25rem;margin:.5rem 0 0}
 .app{font-weight:600;color:var(--fg)}
+.note{margin:1rem 0 0;padding:.75rem;border-left:3px solid var(--accent);color:var(--fg)}
 footer{margin-top:1.5rem;font-size:.8125rem;color:var(--muted);text-align:center}
 """
 
@@ -47,7 +48,6 @@ SCOPE_DESCRIPTIONS = {
     "profile": "See your name and profile",
     "email": "See your email address",
     "phone": "See your phone number",
-    "offline_access": "Stay signed in (keep access while you are away)",
     "read:data": "Read your data",
     "write:data": "Change your data",
 }
@@ -201,13 +201,21 @@ def login_form(
 def consent_form(
     *, request_id: str, csrf: str, client_name: str, username: str, scopes: list[str]
 ) -> str:
+    listed = [s for s in scopes if s != "offline_access"]  # said below, in a sentence
     items = (
-        "".join(f"<li>{escape(SCOPE_DESCRIPTIONS.get(s, s))}</li>" for s in scopes)
+        "".join(f"<li>{escape(SCOPE_DESCRIPTIONS.get(s, s))}</li>" for s in listed)
         or "<li>Know that you signed in</li>"
+    )
+    # A refresh token outlives the visit: say so in plain words (SECURITY D10).
+    offline = (
+        f'<p class="note" id="offline">{escape(client_name)} can keep using this access while '
+        f"you are away, until you sign out of {escape(client_name)}.</p>"
+        if "offline_access" in scopes
+        else ""
     )
     return (
         f'<h1>Allow access?</h1><p><span class="app">{escape(client_name)}</span> wants to:</p>'
-        f"<ul>{items}</ul>"
+        f"<ul>{items}</ul>{offline}"
         '<form method="post" action="/consent">'
         f"{_hidden('request_id', request_id)}{_hidden('csrf_token', csrf)}"
         '<button type="submit" name="decision" value="allow">Allow</button>'

@@ -13,7 +13,7 @@ import secrets
 from collections.abc import Mapping
 from typing import Any
 
-from oauth_core import constants, pkce
+from oauth_core import constants, pkce, scope
 from oauth_core.errors import (
     ConditionFailed,
     InvalidGrant,
@@ -27,6 +27,14 @@ from oauth_core.models import AuthorizationCode, Client, RefreshToken, TokenFami
 from oauth_core.observability import count, logger
 from oauth_core.services import Services
 from oauth_core.tokens import UserGrant
+
+
+def offers_refresh_token(client: Client, scope_granted: str) -> bool:
+    """A refresh token keeps access while the user is away: a client that is not first-party
+    gets one only when offline_access was asked for and consented to (D10, OIDC Core 11)."""
+    if not client.allows_grant(constants.GRANT_REFRESH_TOKEN):
+        return False
+    return client.first_party or constants.SCOPE_OFFLINE_ACCESS in scope_granted.split()
 
 
 class AuthorizationCodeGrant:
@@ -45,7 +53,11 @@ class AuthorizationCodeGrant:
         store = self._services.grants
         now = self._services.clock.now()
         code = store.get_code(token_hash(code_value))
-        if code is None or code.client_id != client.client_id:
+        if (
+            code is None
+            or code.client_id != client.client_id
+            or code.client_registration != client.registration_id
+        ):
             raise InvalidGrant("the authorization code is invalid")
         if code.consumed:
             self._replayed(code, form.get("code_verifier"))
@@ -56,37 +68,41 @@ class AuthorizationCodeGrant:
             raise InvalidGrant("redirect_uri does not match the authorization request")
         pkce.verify(form.get("code_verifier"), code.code_challenge)
 
+        # The client's scopes may have shrunk since the code was issued (D9).
+        granted = scope.render(scope.parse(code.scope) & client.allowed_scopes)
         family_id = secrets.token_hex(16)
         settings = self._services.settings
         family = TokenFamily(
             family_id=family_id,
             client_id=client.client_id,
             sub=code.sub,
-            scope=code.scope,
+            scope=granted,
             auth_time=code.auth_time,
             claims=code.claims,
             created_at=now,
             absolute_expires_at=now + settings.refresh_token_absolute_ttl,
+            client_registration=client.registration_id,
         )
         refresh_value = None
         refresh = None
-        if client.allows_grant(constants.GRANT_REFRESH_TOKEN):
+        if offers_refresh_token(client, granted):
             refresh_value = self._services.token_issuer.opaque()
             refresh = RefreshToken(
                 token_hash=token_hash(refresh_value),
                 family_id=family_id,
                 client_id=client.client_id,
                 sub=code.sub,
-                scope=code.scope,
+                scope=granted,
                 idle_expires_at=now + settings.refresh_token_idle_ttl,
                 absolute_expires_at=family.absolute_expires_at,
                 auth_time=code.auth_time,
                 claims=code.claims,
+                client_registration=client.registration_id,
             )
         grant = UserGrant(
             sub=code.sub,
             auth_time=code.auth_time,
-            scope=code.scope,
+            scope=granted,
             claims=code.claims,
             nonce=code.nonce,
             grant_id=family_id,
@@ -118,6 +134,10 @@ class AuthorizationCodeGrant:
             raise InvalidGrant("the authorization code was already used")
         if latest is None or latest.expires_at <= now:
             raise InvalidGrant("the authorization code has expired")
+        state = store.get_subject_state(code.sub)
+        if state is not None and not state.allows(code.auth_time):
+            # The user was disabled, or changed their password, after signing in (D8).
+            raise InvalidGrant("the authorization code is no longer valid")
         # Unconsumed and unexpired: the transaction failed for another reason. Retryable.
         raise TemporarilyUnavailable("the code could not be redeemed now; retry")
 

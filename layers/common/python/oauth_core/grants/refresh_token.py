@@ -39,7 +39,11 @@ class RefreshTokenGrant:
         store = self._services.grants
         now = self._services.clock.now()
         current = store.get_refresh(token_hash(value))
-        if current is None or current.client_id != client.client_id:
+        if (
+            current is None
+            or current.client_id != client.client_id
+            or current.client_registration != client.registration_id
+        ):
             raise InvalidGrant("the refresh token is invalid")
         if current.used:
             store.revoke_family(current.family_id)
@@ -51,7 +55,9 @@ class RefreshTokenGrant:
             raise InvalidGrant("the refresh token was already used")
         if current.idle_expires_at <= now or current.absolute_expires_at <= now:
             raise InvalidGrant("the refresh token has expired")
-        granted = scope.narrow(form.get("scope"), scope.parse(current.scope))
+        # Never a scope the client is no longer allowed, whatever the family holds (D9).
+        allowed = scope.parse(current.scope) & client.allowed_scopes
+        granted = scope.narrow(form.get("scope"), allowed)
 
         settings = self._services.settings
         new_value = self._services.token_issuer.opaque()

@@ -15,8 +15,10 @@ from typing import Any
 from oauth_core.errors import ConditionFailed
 from oauth_core.models import (
     AuthorizationCode,
+    Client,
     RefreshToken,
     Session,
+    SubjectState,
     TokenFamily,
 )
 from oauth_core.rate_limit import Limit
@@ -107,18 +109,25 @@ class DynamoGrantStore:
     def delete_session(self, session_hash: str) -> None:
         self._delete(f"session#{session_hash}")
 
-    def get_consent(self, sub: str, client_id: str) -> frozenset[str]:
-        item = self._get(f"consent#{sub}#{client_id}")
+    def get_consent(self, sub: str, client: Client) -> frozenset[str]:
+        item = self._get(f"consent#{sub}#{client.client_id}")
         if not item:
             return frozenset()
-        return frozenset(from_attrs(item).get("scopes") or ())
+        data = from_attrs(item)
+        if data.get("client_registration", "") != client.registration_id:
+            return frozenset()  # given to an earlier registration of this client_id (D8)
+        return frozenset(data.get("scopes") or ())
 
     def put_consent(
-        self, sub: str, client_id: str, scopes: frozenset[str], expires_at: int
+        self, sub: str, client: Client, scopes: frozenset[str], expires_at: int
     ) -> None:
         self._put(
-            f"consent#{sub}#{client_id}",
-            {"scopes": sorted(scopes), "expires_at": expires_at},
+            f"consent#{sub}#{client.client_id}",
+            {
+                "scopes": sorted(scopes),
+                "expires_at": expires_at,
+                "client_registration": client.registration_id,
+            },
             expires_at,
             owner_sub=sub,
         )
@@ -161,6 +170,36 @@ class DynamoGrantStore:
             }
         }
 
+    def _subject_allows(self, sub: str, auth_time: int) -> dict[str, Any]:
+        """The condition SubjectState.allows, checked inside a transaction: no state item, or
+        an enabled user whose grants from this sign-in are not void."""
+        return {
+            "ConditionCheck": {
+                "TableName": self._table,
+                "Key": _key(f"subject#{sub}"),
+                "ConditionExpression": (
+                    "attribute_not_exists(pk) OR (#disabled = :f AND #not_before <= :auth_time)"
+                ),
+                "ExpressionAttributeNames": {
+                    "#disabled": "disabled",
+                    "#not_before": "not_before",
+                },
+                "ExpressionAttributeValues": {
+                    ":f": {"BOOL": False},
+                    ":auth_time": {"N": str(auth_time)},
+                },
+            }
+        }
+
+    def get_subject_state(self, sub: str) -> SubjectState | None:
+        item = self._get(f"subject#{sub}")
+        return _decode(SubjectState, item) if item else None
+
+    def put_subject_state(self, state: SubjectState) -> None:
+        item = {"pk": f"subject#{state.sub}", **asdict(state)}
+        with aws_errors("write user state"):
+            self._db.put_item(TableName=self._table, Item=to_attrs(item))
+
     def redeem_code(
         self,
         code_hash: str,
@@ -194,6 +233,7 @@ class DynamoGrantStore:
                 }
             },
             self._family_put(family),
+            self._subject_allows(family.sub, family.auth_time),
         ]
         if refresh is not None:
             items.append(self._refresh_put(refresh))
@@ -245,6 +285,7 @@ class DynamoGrantStore:
                     },
                 }
             },
+            self._subject_allows(old.sub, old.auth_time),
         ]
         with aws_errors("rotate refresh token"):
             self._db.transact_write_items(TransactItems=items)

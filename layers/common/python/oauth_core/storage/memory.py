@@ -13,6 +13,7 @@ from oauth_core.models import (
     Client,
     RefreshToken,
     Session,
+    SubjectState,
     TokenFamily,
     User,
 )
@@ -112,7 +113,8 @@ class MemoryGrantStore:
         self._lock = threading.Lock()
         self.completed_requests: set[str] = set()
         self.sessions: dict[str, Session] = {}
-        self.consents: dict[tuple[str, str], frozenset[str]] = {}
+        self.consents: dict[tuple[str, str], tuple[str, frozenset[str]]] = {}
+        self.subjects: dict[str, SubjectState] = {}
         self.codes: dict[str, AuthorizationCode] = {}
         self.families: dict[str, TokenFamily] = {}
         self.refresh_tokens: dict[str, RefreshToken] = {}
@@ -134,13 +136,18 @@ class MemoryGrantStore:
     def delete_session(self, session_hash: str) -> None:
         self.sessions.pop(session_hash, None)
 
-    def get_consent(self, sub: str, client_id: str) -> frozenset[str]:
-        return self.consents.get((sub, client_id), frozenset())
+    def get_consent(self, sub: str, client: Client) -> frozenset[str]:
+        registration, scopes = self.consents.get((sub, client.client_id), ("", frozenset()))
+        return scopes if registration == client.registration_id else frozenset()
 
     def put_consent(
-        self, sub: str, client_id: str, scopes: frozenset[str], expires_at: int
+        self, sub: str, client: Client, scopes: frozenset[str], expires_at: int
     ) -> None:
-        self.consents[(sub, client_id)] = scopes
+        self.consents[(sub, client.client_id)] = (client.registration_id, scopes)
+
+    def _allows(self, sub: str, auth_time: int) -> bool:
+        state = self.subjects.get(sub)
+        return state is None or state.allows(auth_time)
 
     def put_code(self, code: AuthorizationCode, retain_until: int) -> None:
         self.codes[code.code_hash] = code
@@ -162,6 +169,8 @@ class MemoryGrantStore:
                 raise ConditionFailed("code")
             if family.family_id in self.families:
                 raise ConditionFailed("family")
+            if not self._allows(family.sub, family.auth_time):
+                raise ConditionFailed("subject")
             self.codes[code_hash] = replace(
                 code, consumed=True, consumed_by=request_id, family_id=family.family_id
             )
@@ -182,6 +191,8 @@ class MemoryGrantStore:
                 raise ConditionFailed("refresh token")
             if family is None or family.revoked or family.absolute_expires_at <= now:
                 raise ConditionFailed("family")
+            if not self._allows(old.sub, old.auth_time):
+                raise ConditionFailed("subject")
             self.refresh_tokens[old.token_hash] = replace(current, used=True, used_by=request_id)
             self.refresh_tokens[new.token_hash] = new
 
@@ -202,6 +213,12 @@ class MemoryGrantStore:
             for key in [k for k, s in self.sessions.items() if s.sub == sub]:
                 del self.sessions[key]
         return len(ids)
+
+    def get_subject_state(self, sub: str) -> SubjectState | None:
+        return self.subjects.get(sub)
+
+    def put_subject_state(self, state: SubjectState) -> None:
+        self.subjects[state.sub] = state
 
     def revoke_access_token(self, jti: str, expires_at: int) -> None:
         self.revoked_jtis[jti] = expires_at
