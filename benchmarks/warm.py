@@ -46,7 +46,8 @@ class Timing:
         return 1_000_000 / self.median_us
 
 
-def Context() -> LambdaContext:
+def Context() -> Any:
+    """The local gateway's stand-in for Lambda's context object (duck-typed, as Lambda's)."""
     return LambdaContext("bench")
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 
 import jsii
-from aws_cdk import Duration
 from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_apigatewayv2 as apigw
 from aws_cdk import aws_certificatemanager as acm
@@ -16,7 +15,7 @@ from aws_cdk.aws_apigatewayv2_integrations import HttpLambdaIntegration
 from constructs import Construct
 
 from infra.config import StackConfig
-from oauth_core.routes import CORS, ROUTES
+from oauth_core.routes import ROUTES
 
 # What one access-log line holds: no query strings or headers, which can carry codes and tokens.
 # Kept short: every byte is paid for per request (docs/performance.md, cost).
@@ -65,13 +64,9 @@ class Api(Construct):
             api_name=f"oauth-server-{config.stage}",
             description="OAuth 2.1 / OpenID Connect authorization server",
             create_default_stage=False,
-            cors_preflight=apigw.CorsPreflightOptions(
-                allow_origins=list(CORS.allow_origins),
-                allow_methods=[apigw.CorsHttpMethod[m] for m in CORS.allow_methods],
-                allow_headers=list(CORS.allow_headers),
-                expose_headers=list(CORS.expose_headers),
-                max_age=Duration.seconds(CORS.max_age_seconds),
-            ),
+            # No CORS configuration: it would answer preflights on every route, the
+            # authorization endpoint and the pages included (SECURITY A13). The functions
+            # answer CORS on the routes the route table marks (oauth_core.cors).
         )
         self.access_logs = logs.LogGroup(
             self, "AccessLogs", retention=config.retention, removal_policy=config.removal

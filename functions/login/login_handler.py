@@ -10,7 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from oauth_core.apigw import current_request, run_page, to_response
 from oauth_core.login import Handler, LoginPages
-from oauth_core.observability import correlate, logger, metrics
+from oauth_core.observability import correlate, logger
 from oauth_core.services import aws_services
 
 app = APIGatewayHttpResolver()
@@ -56,7 +56,6 @@ def logout() -> Response:
 
 
 @logger.inject_lambda_context
-@metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     correlate(event)
     return app.resolve(event, context)

@@ -12,10 +12,11 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from oauth_core import cors
 from oauth_core.config import Settings
 from oauth_core.endpoint import run_json
 from oauth_core.http import HttpRequest, json_response
-from oauth_core.observability import correlate, logger, metrics
+from oauth_core.observability import correlate, logger
 from oauth_core.resource_server import ResourceServer
 
 NOT_FOUND = json_response(404, {"message": "Not Found"}, no_store=False)
@@ -35,9 +36,12 @@ ROUTES = {
 
 
 @logger.inject_lambda_context
-@metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     correlate(event)
+    return cors.answer(event, lambda: serve(event))
+
+
+def serve(event: dict[str, Any]) -> dict[str, Any]:
     request = HttpRequest.from_apigw_v2(event)
     operation = ROUTES.get((request.method, request.path))
     response = run_json(getattr(resource_server(), operation), request) if operation else NOT_FOUND

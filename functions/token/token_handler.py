@@ -8,13 +8,14 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from oauth_core import cors
 from oauth_core.apigw import current_request, to_response
 from oauth_core.discovery import DiscoveryEndpoints
 from oauth_core.endpoint import run_json
 from oauth_core.errors import InvalidRequest
 from oauth_core.http import error_response
 from oauth_core.introspection import IntrospectionEndpoint
-from oauth_core.observability import correlate, logger, metrics
+from oauth_core.observability import correlate, logger
 from oauth_core.revocation import RevocationEndpoint
 from oauth_core.routes import ALL_METHODS
 from oauth_core.services import Services, aws_services
@@ -85,7 +86,6 @@ def jwks() -> Response:
 
 
 @logger.inject_lambda_context
-@metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     correlate(event)
-    return app.resolve(event, context)
+    return cors.answer(event, lambda: app.resolve(event, context))

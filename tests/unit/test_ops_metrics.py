@@ -127,12 +127,6 @@ def test_o2_each_count_is_published_with_exactly_its_own_dimensions(
     assert all(r[SERVICE_DIMENSION] == constants.SERVICE_NAME for r in records)
 
 
-def test_o2_the_handlers_shared_metrics_object_is_left_empty(metrics_on: None) -> None:
-    """log_metrics would flush anything left in the shared object under the union of dimensions."""
-    count("OAuthError", error="invalid_grant")
-    assert observability.metrics.metric_set == {}
-
-
 def test_o2_dimensions_of_adds_the_service_to_the_declared_ones() -> None:
     assert dimensions_of("TokenIssued", grant_type="client_credentials") == {
         SERVICE_DIMENSION: constants.SERVICE_NAME,

@@ -39,6 +39,12 @@ class InvalidRequest(OAuthError):
     error = "invalid_request"
 
 
+class PayloadTooLarge(InvalidRequest):
+    """A body over what an OAuth request needs: refused before it is read (SECURITY H6)."""
+
+    status_code = 413
+
+
 class InvalidClient(OAuthError):
     error = "invalid_client"
     status_code = 401

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
-from oauth_core.errors import InvalidRequest, OAuthError
+from oauth_core.errors import InvalidRequest, OAuthError, PayloadTooLarge
 
 MAX_BODY_BYTES = 16 * 1024
 MAX_FIELDS = 64
@@ -133,7 +133,7 @@ def parse_form(request: HttpRequest) -> dict[str, str]:
     if content_type != "application/x-www-form-urlencoded":
         raise InvalidRequest("the body must be application/x-www-form-urlencoded")
     if len(request.body) > MAX_BODY_BYTES:
-        raise InvalidRequest("the request body is too large")
+        raise PayloadTooLarge("the request body is too large")
     try:
         text = request.body.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -5,16 +5,13 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from oauth_core.constants import METRICS_NAMESPACE, SERVICE_NAME
 from oauth_core.metrics import dimensions_of
 
 logger = Logger(service=SERVICE_NAME)
-# The handlers' log_metrics flushes whatever was added to this shared object; count() adds
-# nothing to it (see count).
-metrics = Metrics(namespace=METRICS_NAMESPACE, service=SERVICE_NAME)
 # single_metric prints its record even when Powertools metrics are disabled: the switch is here.
 _METRICS_ON = os.environ.get("POWERTOOLS_METRICS_DISABLED", "").lower() not in ("1", "true")
 

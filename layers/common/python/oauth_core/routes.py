@@ -23,6 +23,9 @@ class Route:
     method: str  # an HTTP method, or ANY
     path: str
     function: str
+    # Called by browser apps with their own credentials (fetch): CORS allowed. Never for the
+    # authorization endpoint or the pages, which browsers navigate to (SECURITY A13).
+    cors: bool = False
 
     def matches(self, method: str, path: str) -> bool:
         return self.path == path and self.method in ("ANY", method.upper())
@@ -50,28 +53,35 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/logout", "login"),
     Route("POST", "/logout", "login"),
     # ANY: a GET or PUT must reach the function to be answered invalid_request (RFC 6749 3.2),
-    # not API Gateway's bare 404.
-    Route("ANY", "/token", "token"),
-    Route("ANY", "/revoke", "token"),
-    Route("ANY", "/introspect", "token"),
-    Route("GET", "/.well-known/oauth-authorization-server", "token"),
-    Route("GET", "/.well-known/openid-configuration", "token"),
-    Route("GET", "/.well-known/jwks.json", "token"),
-    Route("GET", "/userinfo", "resource"),
-    Route("GET", "/resource", "resource"),
-    Route("POST", "/resource", "resource"),
+    # not API Gateway's bare 404; an OPTIONS preflight reaches it too.
+    Route("ANY", "/token", "token", cors=True),
+    Route("ANY", "/revoke", "token", cors=True),
+    Route("ANY", "/introspect", "token", cors=True),
+    Route("GET", "/.well-known/oauth-authorization-server", "token", cors=True),
+    Route("GET", "/.well-known/openid-configuration", "token", cors=True),
+    Route("GET", "/.well-known/jwks.json", "token", cors=True),
+    Route("GET", "/userinfo", "resource", cors=True),
+    Route("GET", "/resource", "resource", cors=True),
+    Route("POST", "/resource", "resource", cors=True),
+    # Preflights for the CORS paths whose routes take named methods (the API has no CORS
+    # configuration of its own: it would answer preflights on every route).
+    Route("OPTIONS", "/.well-known/oauth-authorization-server", "token", cors=True),
+    Route("OPTIONS", "/.well-known/openid-configuration", "token", cors=True),
+    Route("OPTIONS", "/.well-known/jwks.json", "token", cors=True),
+    Route("OPTIONS", "/userinfo", "resource", cors=True),
+    Route("OPTIONS", "/resource", "resource", cors=True),
 )
 
 
 @dataclass(frozen=True)
 class CorsPolicy:
-    """CORS as API Gateway applies it (and the local gateway copies): browser apps on any
-    origin may call the token, revocation, discovery and resource endpoints. No cookies cross
-    origins (allow_credentials is false), so a wildcard origin grants nothing a script could
-    not already do with its own credentials."""
+    """CORS as the functions answer it, on the routes marked `cors`: browser apps on any origin
+    may call the token, revocation, introspection, discovery and resource endpoints. No cookies
+    cross origins (allow_credentials is false), so a wildcard origin grants nothing a script
+    could not already do with its own credentials."""
 
     allow_origins: tuple[str, ...] = ("*",)
-    allow_methods: tuple[str, ...] = ("GET", "POST")
+    allow_methods: tuple[str, ...] = ("GET", "POST", "OPTIONS")
     allow_headers: tuple[str, ...] = ("authorization", "content-type")
     expose_headers: tuple[str, ...] = ("www-authenticate", "retry-after")
     max_age_seconds: int = 600
