@@ -82,3 +82,21 @@ def test_sources_are_ipv4_addresses_and_ipv6_slash_64s() -> None:
     assert source_of("2001:db8:1:2:aaaa::1") == source_of("2001:db8:1:2:ffff::9")
     assert source_of("2001:db8:1:2::1") != source_of("2001:db8:1:3::1")
     assert source_of("not an address") == "not an address"
+
+
+def test_drained_local_locks_are_dropped_when_many_pile_up(
+    throttle: FailureThrottle, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from oauth_core import throttle as module
+
+    monkeypatch.setattr(module, "MAX_LOCAL_LOCKS", 4)
+    for i in range(4):
+        for _ in range(3):
+            throttle.failed(throttle.keys(CLIENT_SECRET, f"c{i}", f"198.51.100.{i}"))
+    clock.advance(WINDOW)
+    keys = throttle.keys(CLIENT_SECRET, "late", "203.0.113.1")
+    for _ in range(3):
+        throttle.failed(keys)
+    assert len(throttle._locked_until) <= 2  # the drained ones went; the new one stays
+    with pytest.raises(TooManyRequests):
+        throttle.check_local(keys)

@@ -29,6 +29,9 @@ from oauth_core.rate_limit import Limit, after_failure, retry_after_ms
 SIGN_IN = "signin"
 CLIENT_SECRET = "client"
 MAX_SUBJECT_LENGTH = 128
+# Local locks kept per container before the drained ones are dropped: a flood from many sources
+# must not grow a container's memory without bound.
+MAX_LOCAL_LOCKS = 10_000
 
 
 @dataclass(frozen=True)
@@ -96,6 +99,10 @@ class FailureThrottle:
             empty_at = self._limiter.add_failure(key.name, now, key.limit)
             if after_failure(empty_at, now, key.limit) is None:
                 with self._lock:
+                    if len(self._locked_until) >= MAX_LOCAL_LOCKS:
+                        self._locked_until = {
+                            name: until for name, until in self._locked_until.items() if until > now
+                        }
                     self._locked_until[key.name] = now + retry_after_ms(empty_at, now, key.limit)
 
 
