@@ -72,12 +72,14 @@ class Browser:
         assert page.status_code == 200, page.text
         return self.post("/consent", {**form_fields(page.text), "decision": decision})
 
-    def until_client(self, response: requests.Response) -> requests.Response:
+    def until_client(
+        self, response: requests.Response, username: str = USER, password: str = PASSWORD
+    ) -> requests.Response:
         """Follow our own redirects (login, consent) until one leaves for the client."""
         while response.status_code == 303 and response.headers["Location"].startswith("/"):
             location = response.headers["Location"]
             if location.startswith("/login"):
-                response = self.sign_in(location)
+                response = self.sign_in(location, username, password)
             elif location.startswith("/consent"):
                 response = self.decide(location)
             else:
@@ -119,12 +121,15 @@ def get_code(
     client_id: str = SPA,
     redirect_uri: str = SPA_REDIRECT,
     browser: Browser | None = None,
+    username: str = USER,
+    password: str = PASSWORD,
     **extra: str,
 ) -> CodeResult:
+    """A code for `client_id`, the user (`username`) signing in and consenting in `browser`."""
     browser = browser or Browser(stack)
     verifier, challenge = pkce_pair()
     params = authorize_params(client_id, redirect_uri, challenge, **extra)
-    final = browser.until_client(browser.authorize(**params))
+    final = browser.until_client(browser.authorize(**params), username, password)
     assert final.status_code == 303, final.text
     assert final.headers["Location"].startswith(redirect_uri)
     query = query_of(final.headers["Location"])
@@ -169,6 +174,23 @@ def exchange(
         **overrides,
     }
     return token_request(stack, client_id, {k: v for k, v in fields.items() if v is not None})
+
+
+def redeem_as(
+    stack: LocalStack, result: CodeResult, auth: tuple[str, str], redirect_uri: str
+) -> requests.Response:
+    """The code exchange of a confidential client that is not in the seed."""
+    return requests.post(
+        f"{stack.issuer}/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": result.code,
+            "redirect_uri": redirect_uri,
+            "code_verifier": result.verifier,
+        },
+        auth=auth,
+        timeout=10,
+    )
 
 
 def refresh(

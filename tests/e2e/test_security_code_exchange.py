@@ -17,6 +17,7 @@ from tests.e2e.flows import (
     exchange,
     get_code,
     introspect,
+    redeem_as,
     refresh,
     token_request,
 )
@@ -124,17 +125,7 @@ def test_c2_second_redemption_fails_and_revokes_the_first_tokens(stack: LocalSta
 def test_c2_replay_with_bad_credentials_or_verifier_revokes_nothing(stack: LocalStack) -> None:
     result = web_code(stack)
     first = exchange(stack, result, client_id=WEB, redirect_uri=WEB_REDIRECT).json()
-    bad_secret = requests.post(
-        f"{stack.issuer}/token",
-        data={
-            "grant_type": "authorization_code",
-            "code": result.code,
-            "redirect_uri": WEB_REDIRECT,
-            "code_verifier": result.verifier,
-        },
-        auth=(WEB, "wrong-secret"),
-        timeout=10,
-    )
+    bad_secret = redeem_as(stack, result, (WEB, "wrong-secret"), WEB_REDIRECT)
     assert_error(bad_secret, "invalid_client", status=401)
     bad_verifier = exchange(
         stack, result, client_id=WEB, redirect_uri=WEB_REDIRECT, code_verifier="B" * 43

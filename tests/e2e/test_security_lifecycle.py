@@ -26,6 +26,7 @@ from tests.e2e.flows import (
     introspect,
     pkce_pair,
     query_of,
+    redeem_as,
     refresh,
 )
 
@@ -41,28 +42,8 @@ def new_user(stack: LocalStack, username: str) -> str:
     return username
 
 
-def code_as(
-    stack: LocalStack,
-    username: str,
-    client_id: str = WEB,
-    redirect_uri: str = WEB_REDIRECT,
-    browser: Browser | None = None,
-    **extra: str,
-) -> CodeResult:
-    """A code for `client_id`, the user signing in (and consenting) in `browser`."""
-    browser = browser or Browser(stack)
-    verifier, challenge = pkce_pair()
-    params = authorize_params(client_id, redirect_uri, challenge, **extra)
-    response = browser.authorize(**params)
-    while response.status_code == 303 and response.headers["Location"].startswith("/"):
-        location = response.headers["Location"]
-        if location.startswith("/login"):
-            response = browser.sign_in(location, username, PASSWORD)
-        else:
-            response = browser.decide(location)
-    query = query_of(response.headers["Location"])
-    assert "code" in query, query
-    return CodeResult(query["code"], verifier, params["state"], query, browser)
+def code_as(stack: LocalStack, username: str, **options: Any) -> CodeResult:
+    return get_code(stack, username=username, password=PASSWORD, **options)
 
 
 def assert_invalid_grant(response: requests.Response) -> None:
@@ -83,7 +64,7 @@ def until(condition: Callable[[], bool], seconds: float = 10) -> bool:
 
 def test_d8_disabling_a_user_refuses_their_unredeemed_codes(stack: LocalStack) -> None:
     username = new_user(stack, "d8-disabled")
-    result = code_as(stack, username)
+    result = code_as(stack, username, client_id=WEB, redirect_uri=WEB_REDIRECT)
     admin(stack).users().set_disabled(username, True)
     assert_invalid_grant(exchange(stack, result, client_id=WEB, redirect_uri=WEB_REDIRECT))
 
@@ -91,10 +72,9 @@ def test_d8_disabling_a_user_refuses_their_unredeemed_codes(stack: LocalStack) -
 def test_d8_a_password_change_ends_sessions_codes_and_refresh_families(stack: LocalStack) -> None:
     username = new_user(stack, "d8-password")
     browser = Browser(stack)
-    tokens = exchange(
-        stack, code_as(stack, username, browser=browser), client_id=WEB, redirect_uri=WEB_REDIRECT
-    ).json()
-    unredeemed = code_as(stack, username, browser=browser)
+    web = {"client_id": WEB, "redirect_uri": WEB_REDIRECT, "browser": browser}
+    tokens = exchange(stack, code_as(stack, username, **web), WEB, WEB_REDIRECT).json()
+    unredeemed = code_as(stack, username, **web)
     time.sleep(1.1)  # sign-in times are whole seconds: the change must come after them
     admin(stack).users().set_password(username, "a-brand-new-password")
     assert_invalid_grant(refresh(stack, tokens["refresh_token"], client_id=WEB))
@@ -116,19 +96,15 @@ def test_d8_a_client_deleted_and_registered_again_inherits_nothing(stack: LocalS
     clients.create(first, replace=True)
     username = new_user(stack, "d8-client-user")
     browser = Browser(stack)
-    result = code_as(stack, username, "d8-app", browser=browser, scope="openid offline_access")
-    old_auth = ("d8-app", first["client_secret"])
-    tokens = requests.post(
-        f"{stack.issuer}/token",
-        data={
-            "grant_type": "authorization_code",
-            "code": result.code,
-            "redirect_uri": WEB_REDIRECT,
-            "code_verifier": result.verifier,
-        },
-        auth=old_auth,
-        timeout=10,
-    ).json()
+    result = code_as(
+        stack,
+        username,
+        client_id="d8-app",
+        redirect_uri=WEB_REDIRECT,
+        browser=browser,
+        scope="openid offline_access",
+    )
+    tokens = redeem_as(stack, result, ("d8-app", first["client_secret"]), WEB_REDIRECT).json()
     assert "refresh_token" in tokens
     assert clients.delete("d8-app")
     # Another owner registers the same id, with another secret and redirect URI.
@@ -165,17 +141,7 @@ def test_d9_refresh_never_yields_a_scope_the_client_lost(stack: LocalStack) -> N
     clients.create(spec, replace=True)
     auth = (spec["client_id"], spec["client_secret"])
     result = get_code(stack, "d9-app", WEB_REDIRECT, scope="openid read:data write:data")
-    tokens = requests.post(
-        f"{stack.issuer}/token",
-        data={
-            "grant_type": "authorization_code",
-            "code": result.code,
-            "redirect_uri": WEB_REDIRECT,
-            "code_verifier": result.verifier,
-        },
-        auth=auth,
-        timeout=10,
-    ).json()
+    tokens = redeem_as(stack, result, auth, WEB_REDIRECT).json()
     assert tokens["scope"] == "openid read:data write:data"
     clients.update("d9-app", {"scope": "openid read:data"})
     current = {"refresh_token": tokens["refresh_token"]}

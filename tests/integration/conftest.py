@@ -15,6 +15,7 @@ import authorize_handler
 import login_handler
 import resource_handler
 import token_handler
+from benchmarks.standin import APP_REDIRECT
 from local_stack.aws import create_request_sealing_secret, create_table
 from local_stack.gateway import LambdaContext
 from oauth_core import constants
@@ -90,6 +91,21 @@ def aws_registry(settings: Settings) -> ClientRegistry:
 @pytest.fixture
 def registry(aws: Settings) -> ClientRegistry:
     return aws_registry(aws)
+
+
+@pytest.fixture
+def app_client(registry: ClientRegistry) -> None:
+    """The benchmark stand-in's first-party public client (benchmarks.standin.APP_REDIRECT)."""
+    registry.create(
+        {
+            "client_id": "app",
+            "token_endpoint_auth_method": "none",
+            "grant_types": ["authorization_code", "refresh_token"],
+            "redirect_uris": [APP_REDIRECT],
+            "scope": "openid read:data",
+            "first_party": True,
+        }
+    )
 
 
 def invoke(module: Any, event: dict[str, Any]) -> dict[str, Any]:

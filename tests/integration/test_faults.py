@@ -14,12 +14,10 @@ import authorize_handler
 import token_handler
 from benchmarks.standin import authorize_event, code_exchange_event, form_event
 from oauth_core.config import Settings
-from oauth_core.registry import ClientRegistry
 from oauth_core.storage import aws as aws_clients
 from tests.integration.conftest import body_of, invoke, reset_function_caches
 from tests.support import load_event
 
-APP_REDIRECT = "https://app.example.com/callback"
 ERRORS: dict[str, Callable[[str], Exception]] = {
     "throttled": lambda op: ClientError(
         {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "injected"}}, op
@@ -53,20 +51,6 @@ def faults(aws: Settings) -> Iterator[Faults]:
     yield hook
     for service in ("dynamodb", "secretsmanager"):
         aws_clients.client(service).meta.events.unregister("before-call.*", hook)
-
-
-@pytest.fixture
-def app_client(registry: ClientRegistry) -> None:
-    registry.create(
-        {
-            "client_id": "app",
-            "token_endpoint_auth_method": "none",
-            "grant_types": ["authorization_code", "refresh_token"],
-            "redirect_uris": [APP_REDIRECT],
-            "scope": "openid read:data",
-            "first_party": True,
-        }
-    )
 
 
 def code_event() -> dict[str, Any]:

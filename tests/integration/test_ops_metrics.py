@@ -11,10 +11,9 @@ from typing import Any
 import pytest
 
 import token_handler
-from benchmarks.standin import APP_REDIRECT, code_exchange_event, form_event
+from benchmarks.standin import code_exchange_event, form_event
 from oauth_core import observability
 from oauth_core.config import Settings
-from oauth_core.registry import ClientRegistry
 from tests.integration.conftest import body_of, invoke
 
 # One worker synthesizes the template once for the module.
@@ -32,19 +31,9 @@ def alarmed() -> dict[str, dict[str, str]]:
     return project_alarms(dict(Template.from_stack(synth()).to_json()["Resources"]))
 
 
-@pytest.fixture
-def app_client(registry: ClientRegistry, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture(autouse=True)
+def metrics_on(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(observability, "_METRICS_ON", True)
-    registry.create(
-        {
-            "client_id": "app",
-            "token_endpoint_auth_method": "none",
-            "grant_types": ["authorization_code", "refresh_token"],
-            "redirect_uris": [APP_REDIRECT],
-            "scope": "openid read:data",
-            "first_party": True,
-        }
-    )
 
 
 def replay_a_code() -> dict[str, Any]:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from urllib.parse import parse_qsl
 
 from oauth_core import constants, pkce, redirect_uri, scope
 from oauth_core.errors import (
@@ -26,7 +25,7 @@ from oauth_core.errors import (
     UnsupportedResponseType,
 )
 from oauth_core.hashing import token_hash
-from oauth_core.http import MAX_FIELDS, HttpRequest, HttpResponse
+from oauth_core.http import HttpRequest, HttpResponse, query_pairs
 from oauth_core.models import (
     CLIENT_ID_PATTERN,
     AuthorizationCode,
@@ -69,20 +68,9 @@ class VerifiedClient:
 
 
 def read_query(raw: str) -> dict[str, list[str]]:
-    """The query as lists of values (a repeated parameter is seen, then refused), decoded
-    strictly: a non-UTF-8 value or too many parameters is invalid_request, never a 500."""
-    try:
-        pairs = parse_qsl(
-            raw,
-            keep_blank_values=True,
-            encoding="utf-8",
-            errors="strict",
-            max_num_fields=MAX_FIELDS,
-        )
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidRequest("the request parameters are malformed") from exc
+    """The query as lists of values: a repeated parameter is seen, then refused."""
     params: dict[str, list[str]] = {}
-    for name, value in pairs:
+    for name, value in query_pairs(raw):
         params.setdefault(name, []).append(value)
     return params
 

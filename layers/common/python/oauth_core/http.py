@@ -103,10 +103,11 @@ def error_response(error: OAuthError) -> HttpResponse:
     return json_response(error.status_code, error.body(), error.headers)
 
 
-def parse_params(raw: str) -> dict[str, str]:
-    """Parse `a=1&b=2` into a dict; a repeated parameter is an invalid_request (RFC 6749 3.1)."""
+def query_pairs(raw: str) -> list[tuple[str, str]]:
+    """The name=value pairs of a query or form body, decoded strictly: a non-UTF-8 value or
+    too many parameters is invalid_request, never a 500 or a replacement character."""
     try:
-        pairs = parse_qsl(
+        return parse_qsl(
             raw,
             keep_blank_values=True,
             strict_parsing=False,
@@ -116,8 +117,12 @@ def parse_params(raw: str) -> dict[str, str]:
         )
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidRequest("the request parameters are malformed") from exc
+
+
+def parse_params(raw: str) -> dict[str, str]:
+    """Parse `a=1&b=2` into a dict; a repeated parameter is an invalid_request (RFC 6749 3.1)."""
     params: dict[str, str] = {}
-    for name, value in pairs:
+    for name, value in query_pairs(raw):
         if name in params:
             raise InvalidRequest("a parameter is repeated")
         params[name] = value
