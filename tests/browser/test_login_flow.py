@@ -142,3 +142,35 @@ def test_code_flow_in_chromium(
     page.goto(f"{stack.issuer}/authorize?{query}")
     page.wait_for_url(f"{stack.issuer}/login**")
     context.close()
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_pages_fit_desk_and_phone_widths_in_light_and_dark(
+    chromium: Browser, stack: LocalStack, output_dir: Path, width: int, scheme: str
+) -> None:
+    """The sign-in, consent (with its offline-access sentence) and error pages, screenshot at
+    each width and colour scheme; none scrolls sideways."""
+    context = chromium.new_context(viewport={"width": width, "height": 900}, color_scheme=scheme)
+    page = context.new_page()
+    params = authorize_params(
+        challenge=pkce_pair()[1], scope="openid profile offline_access read:data", prompt="consent"
+    )
+    query = "&".join(f"{k}={requests.utils.quote(v, safe='')}" for k, v in params.items())
+
+    def fits(name: str) -> None:
+        page.screenshot(path=str(output_dir / f"{name}-{width}-{scheme}.png"), full_page=True)
+        assert page.evaluate("document.documentElement.scrollWidth") <= width, name
+
+    page.goto(f"{stack.issuer}/authorize?{query}")
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    fits("login")
+    page.get_by_label("Username").fill("demo")
+    page.get_by_label("Password").fill("demo-password")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("#offline")).to_be_visible()
+    fits("consent")
+    page.goto(f"{stack.issuer}/login?request_id=no-such-request")
+    expect(page.get_by_role("alert")).to_contain_text("expired")
+    fits("expired")
+    context.close()
