@@ -81,6 +81,9 @@ class Functions(Construct):
             constants.ENV_ACCESS_TOKEN_TTL: str(config.access_token_ttl),
             constants.ENV_REFRESH_IDLE_TTL: str(config.refresh_token_idle_ttl),
             constants.ENV_REFRESH_ABSOLUTE_TTL: str(config.refresh_token_absolute_ttl),
+            constants.ENV_MAX_FAILURES: str(config.max_failed_attempts),
+            constants.ENV_MAX_FAILURES_PER_IP: str(config.max_failed_attempts_per_source),
+            constants.ENV_FAILURE_WINDOW: str(config.failed_attempts_window),
             "POWERTOOLS_SERVICE_NAME": constants.SERVICE_NAME,
             "POWERTOOLS_METRICS_NAMESPACE": constants.METRICS_NAMESPACE,
         }

@@ -7,6 +7,7 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Literal
 
 import pytest
 import requests
@@ -147,7 +148,11 @@ def test_code_flow_in_chromium(
 @pytest.mark.parametrize("width", [1280, 390])
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_pages_fit_desk_and_phone_widths_in_light_and_dark(
-    chromium: Browser, stack: LocalStack, output_dir: Path, width: int, scheme: str
+    chromium: Browser,
+    stack: LocalStack,
+    output_dir: Path,
+    width: int,
+    scheme: Literal["light", "dark"],
 ) -> None:
     """The sign-in, consent (with its offline-access sentence) and error pages, screenshot at
     each width and colour scheme; none scrolls sideways."""

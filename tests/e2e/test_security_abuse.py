@@ -107,3 +107,35 @@ def test_h6_a_body_over_api_gateways_own_limit_gets_its_answer_as_deployed(
         timeout=30,
     )
     assert response.status_code == 413
+
+
+def test_a14_a_request_too_large_to_carry_is_refused_at_authorize(stack: LocalStack) -> None:
+    from oauthctl.admin import Admin
+
+    """Only an operator's longest redirect URI and scope list with a caller's largest values make
+    a request too large for its handle: refused up front, not a sign-in that cannot resume."""
+    long_redirect = "http://127.0.0.1:8402/" + "p" * 1970
+    many_scopes = " ".join(f"scope-{i:03}" for i in range(99))
+    Admin.connect(endpoint_url=stack.aws_endpoint).clients().create(
+        {
+            "client_id": "a14-long-uri",
+            "token_endpoint_auth_method": "none",
+            "redirect_uris": [long_redirect],
+            "scope": many_scopes,
+        },
+        replace=True,
+    )
+    params = authorize_params(
+        "a14-long-uri",
+        long_redirect,
+        pkce_pair()[1],
+        scope=many_scopes,
+        state="s" * 2048,
+        nonce="n" * 512,
+        login_hint="\U0001f600" * 256,
+    )
+    response = Browser(stack).authorize(**params)
+    assert response.status_code == 303
+    answer = query_of(response.headers["Location"])
+    assert answer["error"] == "invalid_request"
+    assert answer["error_description"] == "the authorization request is too large"

@@ -227,3 +227,17 @@ def test_a13_the_api_answers_no_preflight_itself_and_pages_have_no_options_route
     for route in ROUTES:
         if route.cors and route.method != "ANY":
             assert f"OPTIONS {route.path}" in keys, route
+
+
+def test_guessing_limits_come_from_context() -> None:
+    from tests.infra.conftest import synth
+
+    stack = synth(max_failed_attempts=5, max_failed_attempts_per_source=50)
+    functions = of_type(
+        dict(Template.from_stack(stack).to_json()["Resources"]), "AWS::Lambda::Function"
+    )
+    environments = [f["Properties"]["Environment"]["Variables"] for f in functions.values()]
+    token = next(e for e in environments if "SIGNING_KEYS_SECRET" in e and "USERS_TABLE" in e)
+    assert token["MAX_FAILED_ATTEMPTS"] == "5"
+    assert token["MAX_FAILED_ATTEMPTS_PER_IP"] == "50"
+    assert token["FAILED_ATTEMPTS_WINDOW"] == "300"

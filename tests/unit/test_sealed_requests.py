@@ -5,21 +5,22 @@ from __future__ import annotations
 import base64
 from dataclasses import replace
 
-import pytest
-
 from oauth_core.clock import FixedClock
 from oauth_core.models import PendingAuthorization
-from oauth_core.sealed_requests import RequestSealer, StaticSealingSecrets
+from oauth_core.sealed_requests import MAX_HANDLE_LENGTH, RequestSealer, StaticSealingSecrets
 
 
 class RotatingSecrets:
     def __init__(self) -> None:
         self.secrets = [b"first-secret-0123456789abcdef0123456789"]
 
-    def current(self) -> bytes:
+        self.reads = 0
+
+    def current(self, *, fresh: bool = False) -> bytes:
+        self.reads += 1
         return self.secrets[-1]
 
-    def previous(self) -> bytes | None:
+    def previous(self, *, fresh: bool = False) -> bytes | None:
         return self.secrets[-2] if len(self.secrets) > 1 else None
 
 
@@ -80,17 +81,53 @@ def test_a14_handles_sealed_before_a_secret_change_still_open(clock: FixedClock)
     assert sealer.open(old) is None  # two changes later: gone
 
 
-@pytest.mark.parametrize("length", [10, 2048])
-def test_a14_the_largest_request_fits_a_url(clock: FixedClock, length: int) -> None:
+def test_a14_a_handle_sealed_elsewhere_after_a_secret_change_opens_after_a_re_read(
+    clock: FixedClock,
+) -> None:
+    """Another container saw the new secret first: this one re-reads rather than refuse."""
+    secrets = RotatingSecrets()
+    sealer = RequestSealer(secrets, clock)
+    sealer.seal(pending(clock))  # this container knows the first secret
+    elsewhere = RotatingSecrets()
+    elsewhere.secrets.append(b"second-secret-0123456789abcdef012345678")
+    handle = RequestSealer(elsewhere, clock).seal(pending(clock))
+    secrets.secrets.append(elsewhere.secrets[-1])
+    assert sealer.open(handle) is not None
+
+
+def test_a14_quotes_and_backslashes_cost_no_escaping(clock: FixedClock) -> None:
     sealer = RequestSealer(StaticSealingSecrets(), clock)
-    largest = pending(
+    plain = sealer.seal(pending(clock, state="a" * 2048))
+    quoted = sealer.seal(pending(clock, state='"\\' * 1024))
+    assert len(quoted) == len(plain)
+    assert sealer.open(quoted) == pending(clock, state='"\\' * 1024)
+
+
+def test_a14_what_callers_control_always_fits_a_handle(clock: FixedClock) -> None:
+    largest_caller_part = pending(
+        clock,
+        state='"' * 2048,
+        nonce="\\" * 512,
+        login_hint="\U0001f600" * 256,  # four UTF-8 bytes each
+        scope=" ".join(f"scope{i}" for i in range(140))[:1000],
+        redirect_uri="https://app.example.com/" + "p" * 500,
+    )
+    assert RequestSealer.fits(largest_caller_part)
+    handle = RequestSealer(StaticSealingSecrets(), clock).seal(
+        replace(largest_caller_part, signed_in_session="h" * 64)
+    )
+    assert len(handle) <= MAX_HANDLE_LENGTH
+
+
+def test_a14_a_request_too_large_to_carry_is_refused_up_front(clock: FixedClock) -> None:
+    """Only an operator's 2,000-character redirect URI with a caller's largest values goes
+    over; the authorization endpoint then answers invalid_request instead of a dead sign-in."""
+    too_large = pending(
         clock,
         redirect_uri="https://app.example.com/" + "p" * 1970,
-        scope=" ".join(f"scope{i}" for i in range(140))[:1000],
-        state="s" * length,
+        state="s" * 2048,
         nonce="n" * 512,
-        login_hint="h" * 256,
-        signed_in_session="h" * 64,
+        login_hint="\U0001f600" * 256,
+        scope=" ".join(f"scope{i}" for i in range(140))[:1000],
     )
-    # API Gateway takes request lines and headers of up to 10 KB together.
-    assert len(sealer.seal(largest)) < 8192
+    assert not RequestSealer.fits(too_large)

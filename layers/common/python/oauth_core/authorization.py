@@ -35,6 +35,7 @@ from oauth_core.models import (
 )
 from oauth_core.observability import count
 from oauth_core.oidc import claims_for_scopes
+from oauth_core.sealed_requests import RequestSealer
 from oauth_core.services import Services
 from oauth_core.web import SESSION_COOKIE, CookiePolicy, error_page, see_other, with_query
 
@@ -327,7 +328,7 @@ class AuthorizationEndpoint:
         if login_hint is not None and len(login_hint) > MAX_LOGIN_HINT_LENGTH:
             raise InvalidRequest("login_hint is too long")
         now = self._services.clock.now()
-        return PendingAuthorization(
+        pending = PendingAuthorization(
             request_id=self._services.random.token(16),
             client_id=client.client_id,
             redirect_uri=verified.redirect_uri,
@@ -343,6 +344,9 @@ class AuthorizationEndpoint:
             requested_at=now,
             client_registration=client.registration_id,
         )
+        if not RequestSealer.fits(pending):
+            raise InvalidRequest("the authorization request is too large")
+        return pending
 
 
 def registered_redirect_uri(client: Client, requested: str) -> bool:

@@ -8,7 +8,9 @@ is anything written: the one-time mark of the request id, when the request compl
 
 Handle: base64url(version | key id (4) | nonce (12) | ciphertext and tag). The key is derived
 (HKDF-SHA256) from a secret in the secret store; a handle sealed under the previous secret
-still opens for the rest of its ten minutes after the secret is replaced.
+still opens for the rest of its ten minutes after the secret is replaced. The fields are
+length-prefixed UTF-8, not JSON, so quotes and backslashes in `state` cost no escaping and a
+handle's length follows from what the request holds.
 """
 
 from __future__ import annotations
@@ -16,10 +18,11 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import json
 import os
+import struct
 import threading
-from typing import Any, Protocol
+from dataclasses import replace
+from typing import Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -29,56 +32,104 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from oauth_core.clock import Clock
 from oauth_core.models import PendingAuthorization
 
-VERSION = b"\x01"
+VERSION = b"\x02"
 KEY_ID_BYTES = 4
 NONCE_BYTES = 12
-# What the sealed fields may add up to (the endpoint caps each), and so what a handle may be.
+# The longest handle: with the rest of a /login URL and a browser's headers it stays within the
+# 10 KB API Gateway takes for a request line and headers together.
 MAX_HANDLE_LENGTH = 8192
+_TAG_BYTES = 16
+_SESSION_HASH_LENGTH = 64  # what a sign-in adds to a request (signed_in_session)
 _AAD = b"oauth-authorization-request/1"
 _INFO = b"oauth-authorization-request-sealing"
 
-# Short names keep handles, which travel in URLs, short.
-_FIELDS = {
-    "request_id": "i",
-    "client_id": "c",
-    "redirect_uri": "r",
-    "scope": "s",
-    "state": "st",
-    "nonce": "n",
-    "code_challenge": "cc",
-    "prompt": "p",
-    "max_age": "m",
-    "login_hint": "h",
-    "expires_at": "x",
-    "redirect_uri_required": "rr",
-    "requested_at": "t",
-    "signed_in_session": "si",
-    "client_registration": "cr",
-}
+# The fields in the order they are sealed; each is a string, or absent.
+_FIELDS = (
+    "request_id",
+    "client_id",
+    "redirect_uri",
+    "scope",
+    "state",
+    "nonce",
+    "code_challenge",
+    "prompt",
+    "max_age",
+    "login_hint",
+    "expires_at",
+    "redirect_uri_required",
+    "requested_at",
+    "signed_in_session",
+    "client_registration",
+)
+_ABSENT = 0xFFFF
+_LENGTH = struct.Struct(">H")
 
 
 class SealingSecrets(Protocol):
-    """The secret material handles are sealed with: the current secret, and the one before."""
+    """The secret material handles are sealed with: the current secret, and the one before.
 
-    def current(self) -> bytes: ...
+    `fresh` asks a caching store to re-read (it may decline if it read very recently)."""
 
-    def previous(self) -> bytes | None: ...
+    def current(self, *, fresh: bool = False) -> bytes: ...
+
+    def previous(self, *, fresh: bool = False) -> bytes | None: ...
+
+
+def _text(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "1" if value else ""
+    if isinstance(value, tuple):
+        return " ".join(value)
+    return str(value)
 
 
 def _encode(pending: PendingAuthorization) -> bytes:
-    data: dict[str, Any] = {}
-    for name, short in _FIELDS.items():
-        value = getattr(pending, name)
-        if value is not None:
-            data[short] = list(value) if isinstance(value, tuple) else value
-    return json.dumps(data, separators=(",", ":")).encode("utf-8")
+    parts = []
+    for name in _FIELDS:
+        text = _text(getattr(pending, name))
+        if text is None:
+            parts.append(_LENGTH.pack(_ABSENT))
+        else:
+            data = text.encode("utf-8")
+            parts.append(_LENGTH.pack(len(data)) + data)
+    return b"".join(parts)
 
 
 def _decode(plaintext: bytes) -> PendingAuthorization:
-    data = json.loads(plaintext)
-    values = {name: data.get(short) for name, short in _FIELDS.items()}
-    values["prompt"] = tuple(values["prompt"] or ())
-    return PendingAuthorization(**values)
+    values: dict[str, str | None] = {}
+    offset = 0
+    for name in _FIELDS:
+        (length,) = _LENGTH.unpack_from(plaintext, offset)
+        offset += _LENGTH.size
+        if length == _ABSENT:
+            values[name] = None
+            continue
+        values[name] = plaintext[offset : offset + length].decode("utf-8")
+        offset += length
+
+    def number(name: str) -> int | None:
+        text = values[name]
+        return int(text) if text is not None else None
+
+    return PendingAuthorization(
+        request_id=values["request_id"] or "",
+        client_id=values["client_id"] or "",
+        redirect_uri=values["redirect_uri"] or "",
+        scope=values["scope"] or "",
+        state=values["state"],
+        nonce=values["nonce"],
+        code_challenge=values["code_challenge"] or "",
+        prompt=tuple((values["prompt"] or "").split()),
+        max_age=number("max_age"),
+        login_hint=values["login_hint"],
+        expires_at=number("expires_at") or 0,
+        redirect_uri_required=bool(values["redirect_uri_required"]),
+        requested_at=number("requested_at") or 0,
+        signed_in_session=values["signed_in_session"],
+        client_registration=values["client_registration"] or "",
+    )
 
 
 class RequestSealer:
@@ -97,6 +148,15 @@ class RequestSealer:
             with self._lock:
                 self._keys[secret] = known
         return known
+
+    @staticmethod
+    def fits(pending: PendingAuthorization) -> bool:
+        """Whether the request, once signed in for, can be carried in a handle at all: the
+        authorization endpoint refuses one that cannot, rather than send the browser to a
+        sign-in that could never resume."""
+        signed_in = replace(pending, signed_in_session="0" * _SESSION_HASH_LENGTH)
+        sealed = len(VERSION) + KEY_ID_BYTES + NONCE_BYTES + len(_encode(signed_in)) + _TAG_BYTES
+        return -(-sealed * 4 // 3) <= MAX_HANDLE_LENGTH
 
     def seal(self, pending: PendingAuthorization) -> str:
         key_id, cipher = self._key(self._secrets.current())
@@ -121,20 +181,24 @@ class RequestSealer:
             return None
         try:
             pending = _decode(cipher.decrypt(nonce, raw[header:], _AAD))
-        except (InvalidTag, ValueError, TypeError):
+        except (InvalidTag, ValueError, struct.error):
             return None
         return pending if pending.expires_at > self._clock.now() else None
 
     def _cipher_for(self, key_id: bytes) -> AESGCM | None:
-        current_id, current = self._key(self._secrets.current())
-        if key_id == current_id:
-            return current
-        # Read only when a handle needs it: sealed before the secret was replaced.
-        previous = self._secrets.previous()
-        if previous is None:
-            return None
-        previous_id, cipher = self._key(previous)
-        return cipher if key_id == previous_id else None
+        """The cipher of the secret a handle was sealed under: the current one, the previous
+        one, or (once more, re-read: another container may have seen the secret replaced
+        before this one) either of those as the secret store has them now."""
+        for fresh in (False, True):
+            current_id, current = self._key(self._secrets.current(fresh=fresh))
+            if key_id == current_id:
+                return current
+            previous = self._secrets.previous(fresh=fresh)
+            if previous is not None:
+                previous_id, cipher = self._key(previous)
+                if key_id == previous_id:
+                    return cipher
+        return None
 
 
 class StaticSealingSecrets:
@@ -143,8 +207,8 @@ class StaticSealingSecrets:
     def __init__(self, secret: bytes | None = None):
         self._secret = secret or os.urandom(32)
 
-    def current(self) -> bytes:
+    def current(self, *, fresh: bool = False) -> bytes:
         return self._secret
 
-    def previous(self) -> bytes | None:
+    def previous(self, *, fresh: bool = False) -> bytes | None:
         return None

@@ -209,7 +209,7 @@ def consent_form(
     # A refresh token outlives the visit: say so in plain words (SECURITY D10).
     offline = (
         f'<p class="note" id="offline">{escape(client_name)} can keep using this access while '
-        f"you are away, until you sign out of {escape(client_name)}.</p>"
+        "you are away, until the app gives it up or it expires.</p>"
         if "offline_access" in scopes
         else ""
     )

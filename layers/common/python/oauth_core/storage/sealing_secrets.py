@@ -1,5 +1,6 @@
 """The secret that seals authorization requests (oauth_core.sealed_requests), from Secrets
-Manager: AWSCURRENT seals, AWSPREVIOUS still opens, both cached per container."""
+Manager: AWSCURRENT seals, AWSPREVIOUS still opens, both cached per container and re-read (at
+most every few seconds) when a handle names a key the cache does not hold."""
 
 from __future__ import annotations
 
@@ -27,11 +28,15 @@ class SecretsManagerSealingSecrets:
             raise
         return str(response["SecretString"]).encode("utf-8")
 
-    def current(self) -> bytes:
-        secret = self._cache.get_or_load("AWSCURRENT", lambda: self._read("AWSCURRENT"))
+    def current(self, *, fresh: bool = False) -> bytes:
+        secret = self._cache.get_or_load(
+            "AWSCURRENT", lambda: self._read("AWSCURRENT"), fresh=fresh
+        )
         if not secret:
             raise StorageError("the request-sealing secret is empty")
         return secret
 
-    def previous(self) -> bytes | None:
-        return self._cache.get_or_load("AWSPREVIOUS", lambda: self._read("AWSPREVIOUS"))
+    def previous(self, *, fresh: bool = False) -> bytes | None:
+        return self._cache.get_or_load(
+            "AWSPREVIOUS", lambda: self._read("AWSPREVIOUS"), fresh=fresh
+        )
