@@ -28,9 +28,11 @@ from tests.e2e.flows import (
     query_of,
     redeem_as,
     refresh,
+    session_from,
 )
 
 PASSWORD = "lifecycle-password-1"
+CLIENT_CACHE_TTL = 2  # tests/e2e/conftest.py sets it for the test stacks
 
 
 def admin(stack: LocalStack) -> Admin:
@@ -277,3 +279,110 @@ def test_d7_a_disabled_client_asking_for_its_own_token_is_told_so(stack: LocalSt
         timeout=10,
     )
     assert wrong.json()["error_description"] == "client authentication failed"  # no oracle
+
+
+def test_d8_a_client_registered_anew_takes_no_secret_of_the_old_registration(
+    stack: LocalStack,
+) -> None:
+    """The red team's finding: containers kept the deleted client's secret for their secret
+    cache's five minutes, and it authenticated the new registration."""
+    clients = admin(stack).clients()
+    spec: dict[str, Any] = {
+        "client_id": "d8-service",
+        "client_secret": "d8-service-old-owner-secret-0123456789ab",
+        "grant_types": ["client_credentials"],
+        "scope": "read:data",
+    }
+    clients.create(spec, replace=True)
+
+    def ask(secret: str, source: str) -> int:
+        return (
+            session_from(source)
+            .post(
+                f"{stack.issuer}/token",
+                data={"grant_type": "client_credentials"},
+                auth=("d8-service", secret),
+                timeout=10,
+            )
+            .status_code
+        )
+
+    for _ in range(6):  # warm the token containers with the old secret
+        assert ask(spec["client_secret"], "127.0.0.51") == 200
+    assert clients.delete("d8-service")
+    new_secret = "d8-service-new-owner-secret-0123456789ab"
+    clients.create({**spec, "client_secret": new_secret})
+    # Once the client record's cache has turned over (CLIENT_CACHE_TTL: 2 s here, 60 s
+    # deployed), the new owner's secret works and the old one does not, secret cache or not.
+    time.sleep(CLIENT_CACHE_TTL + 0.5)
+    assert ask(new_secret, "127.0.0.52") == 200
+    assert ask(spec["client_secret"], "127.0.0.53") == 401
+    # A re-registration in place (no delete) gives the old secret no grace period either.
+    clients.create({**spec, "client_secret": spec["client_secret"]}, replace=True)
+    time.sleep(CLIENT_CACHE_TTL + 0.5)
+    assert ask(spec["client_secret"], "127.0.0.54") == 200
+    assert ask(new_secret, "127.0.0.55") == 401
+
+
+def test_d10_a_client_that_loses_offline_access_loses_its_refresh_tokens(
+    stack: LocalStack,
+) -> None:
+    clients = admin(stack).clients()
+    spec: dict[str, Any] = {
+        "client_id": "d10-app",
+        "token_endpoint_auth_method": "none",
+        "grant_types": ["authorization_code", "refresh_token"],
+        "redirect_uris": [WEB_REDIRECT],
+        "scope": "openid offline_access read:data",
+    }
+    clients.create(spec, replace=True)
+    result = get_code(stack, "d10-app", WEB_REDIRECT, scope="openid offline_access read:data")
+    tokens = requests.post(
+        f"{stack.issuer}/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": result.code,
+            "redirect_uri": WEB_REDIRECT,
+            "code_verifier": result.verifier,
+            "client_id": "d10-app",
+        },
+        timeout=10,
+    ).json()
+    clients.update("d10-app", {"scope": "openid read:data"})
+    current = {"token": tokens["refresh_token"]}
+
+    def refreshed() -> requests.Response:
+        response = requests.post(
+            f"{stack.issuer}/token",
+            data={
+                "grant_type": "refresh_token",
+                "refresh_token": current["token"],
+                "client_id": "d10-app",
+            },
+            timeout=10,
+        )
+        if response.status_code == 200:
+            current["token"] = response.json()["refresh_token"]
+        return response
+
+    assert until(lambda: refreshed().status_code == 400)
+    assert_invalid_grant(refreshed())
+
+
+def test_d8_a_sign_in_request_made_for_an_earlier_registration_does_not_resume(
+    stack: LocalStack,
+) -> None:
+    clients = admin(stack).clients()
+    spec: dict[str, Any] = {
+        "client_id": "d8-resume",
+        "token_endpoint_auth_method": "none",
+        "redirect_uris": [WEB_REDIRECT],
+        "scope": "openid",
+    }
+    clients.create(spec, replace=True)
+    browser = Browser(stack)
+    params = authorize_params("d8-resume", WEB_REDIRECT, pkce_pair()[1], scope="openid")
+    start = browser.authorize(**params)
+    login = start.headers["Location"]
+    clients.create(spec, replace=True)  # registered anew: another registration_id
+    assert until(lambda: browser.get(login).status_code == 400)

@@ -142,3 +142,25 @@ def test_g7_usernames_are_unique_regardless_of_case(stack: LocalStack) -> None:
     browser = Browser(stack, session_from("127.0.0.33"))
     response = browser.until_client(sign_in(browser, "G7-aLiCe", PASSWORD))
     assert "code=" in response.headers["Location"]
+
+
+def test_g6_parallel_guesses_each_take_a_place_in_the_bucket(stack: LocalStack) -> None:
+    """The reported race: attempts sent at once all passed a check made before any of them was
+    counted. Counted first, no more than the limit (10) get their password checked."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    username = create_user(stack, "g6-parallel")
+    browsers = [Browser(stack, session_from("127.0.0.41")) for _ in range(30)]
+    forms = []
+    for browser in browsers:
+        start = browser.authorize(**authorize_params(challenge=pkce_pair()[1]))
+        forms.append(form_fields(browser.get(start.headers["Location"]).text))
+
+    def guess(index: int) -> int:
+        data = {**forms[index], "username": username, "password": f"wrong-{index}"}
+        return browsers[index].post("/login", data).status_code
+
+    with ThreadPoolExecutor(max_workers=30) as pool:
+        statuses = list(pool.map(guess, range(30)))
+    assert statuses.count(200) <= 10, statuses  # 200: the form again, password checked
+    assert statuses.count(429) >= 20, statuses

@@ -277,3 +277,16 @@ def test_a14_a_request_completes_once(stack: LocalStack) -> None:
     again = browser.post("/consent", {**fields, "decision": "allow"})
     assert again.status_code == 400
     assert "Location" not in again.headers
+
+
+def test_g8_max_age_zero_asks_for_a_sign_in_even_in_the_same_second(stack: LocalStack) -> None:
+    """OIDC Core: max_age=0 is prompt=login. A sign-in made the same second must not pass
+    for one made for this request."""
+    browser = signed_in_browser(stack)
+    for extra in ({"max_age": "0"}, {"max_age": "0", "prompt": "consent"}):
+        response = browser.authorize(**authorize_params(challenge=pkce_pair()[1], **extra))
+        assert response.headers["Location"].startswith("/login?"), extra
+    silent = browser.authorize(
+        **authorize_params(challenge=pkce_pair()[1], max_age="0", prompt="none")
+    )
+    assert query_of(silent.headers["Location"])["error"] == "login_required"

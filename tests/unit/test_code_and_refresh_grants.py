@@ -64,6 +64,13 @@ def client(registry: ClientRegistry) -> Client:
 
 
 def issue_code(services: Services, client: Client, challenge: str) -> str:
+    return issue_code_for(services, client, challenge, "user-1")
+
+
+def issue_code_for(
+    services: Services, client: Client, challenge: str, sub: str, *, signed_in_ms: int = 0
+) -> str:
+    """A code as /authorize issues it to a signed-in user."""
     now = services.clock.now()
     pending = PendingAuthorization(
         request_id="r",
@@ -79,7 +86,9 @@ def issue_code(services: Services, client: Client, challenge: str) -> str:
         expires_at=now + 600,
         client_registration=client.registration_id,
     )
-    session = Session("h", "user-1", "alice", now, now + 3600, {"name": "Alice"})
+    session = Session(
+        "h", sub, "alice", now, now + 3600, {"name": "Alice"}, signed_in_ms=signed_in_ms
+    )
     response = AuthorizationFlow(services).redirect_with_code(form_request({}), pending, session)
     return query_of(response.headers["Location"])["code"]
 
@@ -146,7 +155,11 @@ def test_rotation_keeps_absolute_lifetime_and_caps_idle(
     old = RefreshToken(token_hash("old"), "f", "app", "u", "read:data", now + 50, now + 100)
     store.refresh_tokens[old.token_hash] = old
     client = Client(
-        client_id="app", grant_types=("refresh_token",), token_endpoint_auth_method="none"
+        client_id="app",
+        grant_types=("refresh_token",),
+        token_endpoint_auth_method="none",
+        scope="read:data",
+        first_party=True,
     )
     body = RefreshTokenGrant(services).issue(
         client, {"refresh_token": "old"}, GrantContext("https://i", form_request({}))
@@ -154,3 +167,23 @@ def test_rotation_keeps_absolute_lifetime_and_caps_idle(
     new = store.refresh_tokens[token_hash(body["refresh_token"])]
     assert new.absolute_expires_at == now + 100
     assert new.idle_expires_at == now + 100  # capped by the absolute lifetime
+
+
+def test_d8_a_sign_in_in_the_same_second_as_a_password_change_is_told_apart(
+    services: Services, clock: FixedClock, client: Client
+) -> None:
+    """Whole seconds let a sign-in made with the old password in the same second as the change
+    survive it; the user state compares milliseconds."""
+    from oauth_core.user_directory import UserDirectory
+
+    directory = UserDirectory(services.users, clock, services.grants)
+    user = directory.create("ms-user", "the-old-password")
+    verifier, challenge = pkce_pair()
+    before = issue_code_for(services, client, challenge, user.sub, signed_in_ms=clock.now_ms())
+    clock.advance_ms(400)
+    directory.set_password("ms-user", "the-new-password")
+    clock.advance_ms(300)  # still the same second
+    after = issue_code_for(services, client, challenge, user.sub, signed_in_ms=clock.now_ms())
+    with pytest.raises(InvalidGrant):
+        redeem(services, client, before, verifier)
+    assert "access_token" in redeem(services, client, after, verifier)

@@ -6,7 +6,10 @@ from pathlib import Path
 import pytest
 
 from local_stack.seed import DEFAULT_SEED, SeedError, parse_seed, read_seed
+from oauth_core.models import User
 from oauth_core.registry import ClientRegistry, InvalidClientMetadata, validate_metadata
+from oauth_core.services import Services
+from oauth_core.user_directory import InvalidUser
 
 
 def test_default_seed_is_valid() -> None:
@@ -108,3 +111,25 @@ def test_registry_generates_strong_secret_and_refuses_duplicates(registry: Clien
     assert registration.client_secret is not None and len(registration.client_secret) >= 43
     with pytest.raises(InvalidClientMetadata, match="already registered"):
         registry.create({"client_id": "svc2", "grant_types": ["client_credentials"]})
+
+
+def test_g7_usernames_are_one_account_whatever_the_case(services: Services) -> None:
+    directory = services.user_directory
+    user = directory.create("Alice.Smith", "a-password-1")
+    assert user.username == "alice.smith"
+    for spelling in ("alice.smith", "ALICE.SMITH", "Alice.Smith"):
+        assert directory.get(spelling) == user
+    with pytest.raises(InvalidUser):
+        directory.create("aLiCe.SmItH", "a-password-2")
+
+
+def test_a_user_kept_under_its_exact_name_by_an_earlier_version_can_still_be_managed(
+    services: Services,
+) -> None:
+    legacy = User(username="Legacy", sub="legacy-sub", password_hash="x")
+    services.users.put(legacy)  # as stored before usernames were case-insensitive
+    directory = services.user_directory
+    assert directory.get("Legacy") == legacy
+    directory.set_disabled("Legacy", True)
+    assert services.users.get("Legacy") is not None
+    assert services.grants.get_subject_state("legacy-sub") is not None

@@ -20,25 +20,32 @@ def throttle(clock: FixedClock) -> FailureThrottle:
 def test_g6_failures_per_account_and_source_are_limited(throttle: FailureThrottle) -> None:
     keys = throttle.keys(SIGN_IN, "alice", "198.51.100.1")
     for _ in range(3):
-        throttle.check(keys)
-        throttle.failed(keys)
+        throttle.reserve(keys)  # each attempt counted before its password is checked
     with pytest.raises(TooManyRequests) as caught:
-        throttle.check(keys)
+        throttle.reserve(keys)
     assert 0 < caught.value.retry_after <= WINDOW
-    throttle.check(throttle.keys(SIGN_IN, "bob", "198.51.100.1"))  # other accounts go on
+    throttle.reserve(throttle.keys(SIGN_IN, "bob", "198.51.100.1"))  # other accounts go on
+
+
+def test_g6_a_right_password_gives_its_attempt_back(throttle: FailureThrottle) -> None:
+    keys = throttle.keys(SIGN_IN, "alice", "198.51.100.1")
+    for _ in range(10):
+        throttle.reserve(keys)
+        throttle.give_back(keys)
+    throttle.reserve(keys)
 
 
 def test_g7_failures_from_one_source_never_stop_another(throttle: FailureThrottle) -> None:
     for _ in range(3):
-        throttle.failed(throttle.keys(SIGN_IN, "alice", "198.51.100.1"))
-    throttle.check(throttle.keys(SIGN_IN, "alice", "203.0.113.9"))
+        throttle.reserve(throttle.keys(SIGN_IN, "alice", "198.51.100.1"))
+    throttle.reserve(throttle.keys(SIGN_IN, "alice", "203.0.113.9"))
 
 
 def test_g6_failures_per_source_are_limited_across_accounts(throttle: FailureThrottle) -> None:
     for i in range(5):
-        throttle.failed(throttle.keys(SIGN_IN, f"u{i}", "198.51.100.1"))
+        throttle.reserve(throttle.keys(SIGN_IN, f"u{i}", "198.51.100.1"))
     with pytest.raises(TooManyRequests):
-        throttle.check(throttle.keys(SIGN_IN, "someone-new", "198.51.100.1"))
+        throttle.reserve(throttle.keys(SIGN_IN, "someone-new", "198.51.100.1"))
 
 
 def test_e8_local_lock_needs_no_read_and_ends_when_the_bucket_drains(
@@ -68,10 +75,9 @@ def test_e9_no_second_burst_at_a_window_edge(clock: FixedClock, offset: int) -> 
     for _ in range(20):
         for _ in range(5):
             try:
-                throttle.check(keys)
+                throttle.reserve(keys)
             except TooManyRequests:
                 continue
-            throttle.failed(keys)
             accepted += 1
         clock.advance(1)
     assert accepted == 10
@@ -82,6 +88,9 @@ def test_sources_are_ipv4_addresses_and_ipv6_slash_64s() -> None:
     assert source_of("2001:db8:1:2:aaaa::1") == source_of("2001:db8:1:2:ffff::9")
     assert source_of("2001:db8:1:2::1") != source_of("2001:db8:1:3::1")
     assert source_of("not an address") == "not an address"
+    # An IPv4 address written as IPv6 is that IPv4 address, not a /64 shared with all others.
+    assert source_of("::ffff:198.51.100.7") == "198.51.100.7"
+    assert source_of("::ffff:198.51.100.7") != source_of("::ffff:203.0.113.9")
 
 
 def test_drained_local_locks_are_dropped_when_many_pile_up(

@@ -126,8 +126,8 @@ class AuthorizationFlow:
             return False
         if pending.signed_in_session == session.session_hash:
             return True
-        if "login" in pending.prompt:
-            return False
+        if "login" in pending.prompt or pending.max_age == 0:
+            return False  # OIDC Core 3.1.2.1: max_age=0 is prompt=login
         if pending.max_age is not None:
             return pending.requested_at - session.auth_time <= pending.max_age
         return True
@@ -214,6 +214,7 @@ class AuthorizationFlow:
             expires_at=now + self._services.settings.code_ttl,
             redirect_uri_required=pending.redirect_uri_required,
             client_registration=pending.client_registration,
+            signed_in_ms=session.signed_in_ms,
         )
         # Kept past its expiry so that a late replay is still recognised and revokes.
         self._services.grants.put_code(code, retain_until=now + CODE_REPLAY_MEMORY)

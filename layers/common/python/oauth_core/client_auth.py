@@ -127,7 +127,7 @@ class ClientAuthenticator:
         if secret is not None and not any(
             # On a mismatch, re-read once: a rotation may have happened since this container
             # cached.
-            self._secret_matches(client.client_id, secret, fresh=fresh)
+            self._secret_matches(client, secret, fresh=fresh)
             for fresh in (False, True)
         ):
             raise failure
@@ -138,9 +138,9 @@ class ClientAuthenticator:
             )
         return client
 
-    def _secret_matches(self, client_id: str, presented: str, *, fresh: bool) -> bool:
+    def _secret_matches(self, client: Client, presented: str, *, fresh: bool) -> bool:
         candidate = presented.encode("utf-8")
-        valid = self._secrets.valid_secrets(client_id, fresh=fresh)
+        valid = self._secrets.valid_secrets(client.client_id, client.registration_id, fresh=fresh)
         if not valid:
             self._spend_equal_time(presented)
             return False
@@ -174,7 +174,7 @@ class ThrottledAuthenticator:
         try:
             presented: PresentedCredentials | None = presented_credentials(authorization, form)
         except (InvalidClient, InvalidRequest):
-            presented = None  # refused below, and counted against the source only
+            presented = None  # refused below, and not counted
         subject = presented.client_id if presented is not None else None
         keys = self._throttle.keys(CLIENT_SECRET, subject, request.source_ip)
         self._throttle.check_local(keys)
@@ -183,7 +183,10 @@ class ThrottledAuthenticator:
                 authorization, form, disabled_error=disabled_error, presented=presented
             )
         except InvalidClient as failure:
-            if presented is None or isinstance(failure, SecretRejected):
+            # Only a secret that was checked and wrong counts: a request with no readable
+            # credentials guesses nothing, and counting it would let anyone who shares an
+            # address (a web page in browsers behind one NAT) fill that address's bucket.
+            if isinstance(failure, SecretRejected):
                 self._throttle.failed(keys)
                 # The failure that fills a bucket is already answered 429.
                 self._throttle.check_local(keys)

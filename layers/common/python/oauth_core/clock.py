@@ -12,23 +12,44 @@ class Clock(Protocol):
         """Seconds since the epoch."""
         ...
 
+    def now_ms(self) -> int:
+        """Milliseconds since the epoch: for ordering events within one second."""
+        ...
+
 
 class SystemClock:
     def now(self) -> int:
         return int(time.time())
 
+    def now_ms(self) -> int:
+        return int(time.time() * 1000)
+
 
 class FixedClock:
-    """A clock for tests: it moves only when told to."""
+    """A clock for tests: it moves only when told to (in seconds, or milliseconds)."""
 
     def __init__(self, start: int = 1_700_000_000):
-        self.current = start
+        self._ms = start * 1000
+
+    @property
+    def current(self) -> int:
+        return self._ms // 1000
+
+    @current.setter
+    def current(self, seconds: int) -> None:
+        self._ms = seconds * 1000
 
     def now(self) -> int:
-        return self.current
+        return self._ms // 1000
+
+    def now_ms(self) -> int:
+        return self._ms
 
     def advance(self, seconds: int) -> None:
-        self.current += seconds
+        self._ms += seconds * 1000
+
+    def advance_ms(self, milliseconds: int) -> None:
+        self._ms += milliseconds
 
 
 class Random(Protocol):

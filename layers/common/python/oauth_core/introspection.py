@@ -66,7 +66,7 @@ class IntrospectionEndpoint:
         if family is None or family.revoked or family.client_registration != client.registration_id:
             return False
         state = self._services.grants.get_subject_state(family.sub)
-        return state is None or state.allows(family.auth_time)
+        return state is None or state.allows(family.signed_in_ms)
 
     def _refresh_token(self, token: str, client: Client, issuer: str) -> dict[str, Any]:
         grants = self._services.grants
@@ -85,7 +85,7 @@ class IntrospectionEndpoint:
         if family is None or family.revoked:
             return INACTIVE
         state = grants.get_subject_state(record.sub)
-        if state is not None and not state.allows(record.auth_time):
+        if state is not None and not state.allows(record.signed_in_ms):
             return INACTIVE
         return {
             "active": True,

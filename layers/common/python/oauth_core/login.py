@@ -91,6 +91,8 @@ class LoginPages:
         client = self._services.clients.get(pending.client_id)
         if client is None or client.disabled:
             return None
+        if client.registration_id != pending.client_registration:
+            return None  # made for an earlier registration of this client_id (D8)
         if not registered_redirect_uri(client, pending.redirect_uri):
             return None  # the client changed its redirect URIs since
         return pending, client
@@ -171,16 +173,17 @@ class LoginPages:
         password = form.get("password", "")
         throttle = self._services.throttle
         keys = throttle.keys(SIGN_IN, username, request.source_ip)
-        throttle.check(keys)
+        throttle.reserve(keys)  # counted before it is checked: parallel guesses each count
         user = self._services.users.get(username) if USERNAME_PATTERN.match(username) else None
         if user is None:
             burn_equal_time(password)
         if user is None or not verify_password(password, user.password_hash) or user.disabled:
-            throttle.failed(keys)
             count("LoginFailed")
             logger.info("sign-in failed", extra={"client_id": client.client_id})
             return self._login_form(request, handle, pending, client, typed, BAD_CREDENTIALS)
-        now = self._services.clock.now()
+        throttle.give_back(keys)
+        signed_in_ms = self._services.clock.now_ms()
+        now = signed_in_ms // 1000
         # A fresh session id at every sign-in (no fixation); the old session ends.
         old = self.flow.cookies.read(request, SESSION_COOKIE)
         if old:
@@ -194,6 +197,7 @@ class LoginPages:
             auth_time=now,
             expires_at=now + ttl,
             claims=dict(user.claims),
+            signed_in_ms=signed_in_ms,
         )
         self._services.grants.put_session(session)
         count("LoginSucceeded")

@@ -149,6 +149,9 @@ class Session:
     # A snapshot of the user's profile claims taken at sign-in, so issuing a code needs no
     # user read.
     claims: dict[str, Any] = field(default_factory=dict)
+    # The sign-in to the millisecond, which SubjectState.allows compares (auth_time is whole
+    # seconds, as OIDC has it).
+    signed_in_ms: int = 0
 
 
 @dataclass(frozen=True)
@@ -170,6 +173,7 @@ class AuthorizationCode:
     family_id: str | None = None
     # The client's registration_id at issue: a client registered anew inherits nothing (D8).
     client_registration: str = ""
+    signed_in_ms: int = 0  # the session's (Session.signed_in_ms)
 
 
 @dataclass(frozen=True)
@@ -186,6 +190,7 @@ class TokenFamily:
     absolute_expires_at: int
     revoked: bool = False
     client_registration: str = ""
+    signed_in_ms: int = 0
 
 
 @dataclass(frozen=True)
@@ -202,6 +207,7 @@ class RefreshToken:
     used: bool = False
     used_by: str | None = None
     client_registration: str = ""
+    signed_in_ms: int = 0
 
 
 @dataclass(frozen=True)
@@ -211,8 +217,9 @@ class SubjectState:
 
     sub: str
     disabled: bool = False
-    # Codes and grants of sign-ins before this time are void (a password change, a disable).
-    not_before: int = 0
+    # Codes and grants of sign-ins before this instant (ms) are void: a password change, a
+    # disable. Milliseconds, so that a sign-in in the same second as the change is told apart.
+    not_before_ms: int = 0
 
-    def allows(self, auth_time: int) -> bool:
-        return not self.disabled and auth_time >= self.not_before
+    def allows(self, signed_in_ms: int) -> bool:
+        return not self.disabled and signed_in_ms >= self.not_before_ms

@@ -30,14 +30,17 @@ class ClientStore(Protocol):
 
 
 class ClientSecretStore(Protocol):
-    def valid_secrets(self, client_id: str, *, fresh: bool = False) -> list[str]:
-        """The secrets that authenticate `client_id` now: current, plus previous within grace.
+    def valid_secrets(
+        self, client_id: str, registration_id: str = "", *, fresh: bool = False
+    ) -> list[str]:
+        """The secrets that authenticate this registration of `client_id` now: current, plus
+        previous within grace; a secret set for another registration of the id never does.
 
         `fresh` asks a caching store to re-read (it may decline if it read very recently).
         """
         ...
 
-    def set_secret(self, client_id: str, secret: str) -> None:
+    def set_secret(self, client_id: str, secret: str, registration_id: str = "") -> None:
         """Create the client's secret, or rotate to a new one (the old one becomes previous)."""
         ...
 
@@ -151,12 +154,14 @@ class GrantStore(Protocol):
 
 class RateLimiter(Protocol):
     """Failure buckets (oauth_core.rate_limit): each key holds the time, in milliseconds, at
-    which its bucket will be empty again."""
+    which its bucket will be empty again. Both methods are single atomic steps, so attempts
+    made at the same moment each count."""
 
-    def empty_at(self, key: str) -> int:
-        """When the key's bucket will be empty (0, or a past time: it is empty now)."""
+    def take(self, key: str, now_ms: int, limit: Limit) -> tuple[bool, int]:
+        """Put one failure into the key's bucket unless it is full: whether it went in, and
+        the bucket's empty-at time after."""
         ...
 
-    def add_failure(self, key: str, now_ms: int, limit: Limit) -> int:
-        """Put one failure into the key's bucket unless it is full; its empty-at time after."""
+    def give_back(self, key: str, now_ms: int, limit: Limit) -> None:
+        """Take one failure out again (an attempt counted in advance that succeeded)."""
         ...

@@ -32,6 +32,11 @@ def after_failure(empty_at: int, now_ms: int, limit: Limit) -> int | None:
     return None if new - now_ms > limit.window_ms else new
 
 
+def after_give_back(empty_at: int, now_ms: int, limit: Limit) -> int:
+    """The bucket's empty-at time with one failure taken out again (never before now)."""
+    return max(now_ms, empty_at - limit.interval_ms)
+
+
 def retry_after_ms(empty_at: int, now_ms: int, limit: Limit) -> int:
     """How long until the bucket takes another failure (0: it takes one now)."""
     return max(0, empty_at - now_ms - (limit.window_ms - limit.interval_ms))

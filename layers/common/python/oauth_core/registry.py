@@ -163,7 +163,7 @@ class ClientRegistry:
             raise InvalidClientMetadata("client_secret", "a public client has no secret")
         # The secret goes in first: a client record is never live without its secret.
         if secret is not None:
-            self._secrets.set_secret(client.client_id, secret)
+            self._secrets.set_secret(client.client_id, secret, client.registration_id)
         try:
             self._clients.put(client, must_not_exist=not replace)
         except ConditionFailed as exc:
@@ -195,7 +195,7 @@ class ClientRegistry:
         if client.is_public:
             raise InvalidClientMetadata("client_secret", "a public client has no secret")
         secret = self._random.token(32)
-        self._secrets.set_secret(client_id, secret)
+        self._secrets.set_secret(client_id, secret, client.registration_id)
         return secret
 
     def delete(self, client_id: str) -> bool:

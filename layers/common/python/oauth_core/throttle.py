@@ -8,9 +8,12 @@ right secret too, or the answer would tell a guesser when it guessed right. Coun
 token bucket (oauth_core.rate_limit): a burst of `max_failures`, then one more every
 `failure_window / max_failures` seconds.
 
-Sign-in reads the buckets before it verifies a password. The token endpoint, whose warm path
-makes no AWS calls, only counts failures: a container that has seen a bucket fill refuses that
-key locally until it drains.
+Sign-in takes an attempt from each bucket before it verifies a password, in one atomic step
+per bucket, and gives it back when the password was right: attempts sent in parallel each need
+a place in the bucket, so a burst can never check more passwords than the limit. The token
+endpoint, whose warm path makes no AWS calls, only counts failures: a container that has seen a
+bucket fill refuses that key locally until it drains (client secrets are long random strings,
+which parallel guessing cannot find either).
 """
 
 from __future__ import annotations
@@ -47,6 +50,8 @@ def source_of(address: str) -> str:
         ip = ipaddress.ip_address(address)
     except ValueError:
         return address[:64]
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return str(ip.ipv4_mapped)
     if ip.version == 6:
         return str(ipaddress.ip_network(f"{ip}/64", strict=False))
     return str(ip)
@@ -76,13 +81,19 @@ class FailureThrottle:
     def _now_ms(self) -> int:
         return self._clock.now() * 1000
 
-    def check(self, keys: tuple[ThrottleKey, ...]) -> None:
-        """Refuse now if any bucket is full (reads the shared buckets)."""
+    def reserve(self, keys: tuple[ThrottleKey, ...]) -> None:
+        """Count an attempt before it is checked; refuse it (429) if a bucket is full."""
         now = self._now_ms()
         for key in keys:
-            wait = retry_after_ms(self._limiter.empty_at(key.name), now, key.limit)
-            if wait:
-                raise TooManyRequests(_seconds(wait))
+            taken, empty_at = self._limiter.take(key.name, now, key.limit)
+            if not taken:
+                raise TooManyRequests(_seconds(self._lock_locally(key, empty_at, now)))
+
+    def give_back(self, keys: tuple[ThrottleKey, ...]) -> None:
+        """The reserved attempt succeeded: it is no failure."""
+        now = self._now_ms()
+        for key in keys:
+            self._limiter.give_back(key.name, now, key.limit)
 
     def check_local(self, keys: tuple[ThrottleKey, ...]) -> None:
         """Refuse if this container has seen one of the buckets fill (no AWS call)."""
@@ -94,16 +105,22 @@ class FailureThrottle:
                     raise TooManyRequests(_seconds(until - now))
 
     def failed(self, keys: tuple[ThrottleKey, ...]) -> None:
+        """Count a failure after the fact; remember locally a bucket it filled."""
         now = self._now_ms()
         for key in keys:
-            empty_at = self._limiter.add_failure(key.name, now, key.limit)
-            if after_failure(empty_at, now, key.limit) is None:
-                with self._lock:
-                    if len(self._locked_until) >= MAX_LOCAL_LOCKS:
-                        self._locked_until = {
-                            name: until for name, until in self._locked_until.items() if until > now
-                        }
-                    self._locked_until[key.name] = now + retry_after_ms(empty_at, now, key.limit)
+            taken, empty_at = self._limiter.take(key.name, now, key.limit)
+            if not taken or after_failure(empty_at, now, key.limit) is None:
+                self._lock_locally(key, empty_at, now)
+
+    def _lock_locally(self, key: ThrottleKey, empty_at: int, now: int) -> int:
+        wait = max(retry_after_ms(empty_at, now, key.limit), 1)
+        with self._lock:
+            if len(self._locked_until) >= MAX_LOCAL_LOCKS:
+                self._locked_until = {
+                    name: until for name, until in self._locked_until.items() if until > now
+                }
+            self._locked_until[key.name] = now + wait
+        return wait
 
 
 def _seconds(milliseconds: int) -> int:

@@ -97,7 +97,13 @@ class UserDirectory:
         return user
 
     def get(self, username: str) -> User | None:
-        return self._users.get(canonical_username(username))
+        """The user, by any case of the name. A record kept under its exact name by a version
+        before usernames were case-insensitive is found too, so it can still be managed."""
+        canonical = canonical_username(username)
+        user = self._users.get(canonical)
+        if user is None and username != canonical:
+            user = self._users.get(username)
+        return user
 
     def list(self) -> list[User]:
         return self._users.list()
@@ -143,7 +149,7 @@ class UserDirectory:
         only eventually consistent, tidies up and makes introspection answer at once."""
         if self._grants is None:
             return
-        changes: dict[str, Any] = {"not_before": self._clock.now()}
+        changes: dict[str, Any] = {"not_before_ms": self._clock.now_ms()}
         if disabled is not None:
             changes["disabled"] = disabled
         self._set_state(sub, **changes)

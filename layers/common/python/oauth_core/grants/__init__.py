@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from oauth_core import constants
 from oauth_core.errors import OAuthError
 from oauth_core.http import HttpRequest
 from oauth_core.models import Client
@@ -32,3 +33,11 @@ class Grant(Protocol):
     ) -> dict[str, Any]:
         """Validate the grant and return the RFC 6749 5.1 response body."""
         ...
+
+
+def offers_refresh_token(client: Client, scope_granted: str) -> bool:
+    """A refresh token keeps access while the user is away: a client that is not first-party
+    gets one only when offline_access was asked for and consented to (D10, OIDC Core 11)."""
+    if not client.allows_grant(constants.GRANT_REFRESH_TOKEN):
+        return False
+    return client.first_party or constants.SCOPE_OFFLINE_ACCESS in scope_granted.split()

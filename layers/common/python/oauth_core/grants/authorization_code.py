@@ -21,20 +21,12 @@ from oauth_core.errors import (
     OAuthError,
     TemporarilyUnavailable,
 )
-from oauth_core.grants import GrantContext
+from oauth_core.grants import GrantContext, offers_refresh_token
 from oauth_core.hashing import token_hash
 from oauth_core.models import AuthorizationCode, Client, RefreshToken, TokenFamily
 from oauth_core.observability import count, logger
 from oauth_core.services import Services
 from oauth_core.tokens import UserGrant
-
-
-def offers_refresh_token(client: Client, scope_granted: str) -> bool:
-    """A refresh token keeps access while the user is away: a client that is not first-party
-    gets one only when offline_access was asked for and consented to (D10, OIDC Core 11)."""
-    if not client.allows_grant(constants.GRANT_REFRESH_TOKEN):
-        return False
-    return client.first_party or constants.SCOPE_OFFLINE_ACCESS in scope_granted.split()
 
 
 class AuthorizationCodeGrant:
@@ -82,6 +74,7 @@ class AuthorizationCodeGrant:
             created_at=now,
             absolute_expires_at=now + settings.refresh_token_absolute_ttl,
             client_registration=client.registration_id,
+            signed_in_ms=code.signed_in_ms,
         )
         refresh_value = None
         refresh = None
@@ -98,6 +91,7 @@ class AuthorizationCodeGrant:
                 auth_time=code.auth_time,
                 claims=code.claims,
                 client_registration=client.registration_id,
+                signed_in_ms=code.signed_in_ms,
             )
         grant = UserGrant(
             sub=code.sub,
@@ -135,7 +129,7 @@ class AuthorizationCodeGrant:
         if latest is None or latest.expires_at <= now:
             raise InvalidGrant("the authorization code has expired")
         state = store.get_subject_state(code.sub)
-        if state is not None and not state.allows(code.auth_time):
+        if state is not None and not state.allows(code.signed_in_ms):
             # The user was disabled, or changed their password, after signing in (D8).
             raise InvalidGrant("the authorization code is no longer valid")
         # Unconsumed and unexpired: the transaction failed for another reason. Retryable.

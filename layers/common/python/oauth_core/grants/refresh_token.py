@@ -15,7 +15,7 @@ from typing import Any
 
 from oauth_core import constants, scope
 from oauth_core.errors import ConditionFailed, InvalidGrant, InvalidRequest, OAuthError
-from oauth_core.grants import GrantContext
+from oauth_core.grants import GrantContext, offers_refresh_token
 from oauth_core.hashing import token_hash
 from oauth_core.models import Client
 from oauth_core.observability import count, logger
@@ -57,6 +57,10 @@ class RefreshTokenGrant:
             raise InvalidGrant("the refresh token has expired")
         # Never a scope the client is no longer allowed, whatever the family holds (D9).
         allowed = scope.parse(current.scope) & client.allowed_scopes
+        if not offers_refresh_token(client, scope.render(allowed)):
+            # The client lost offline access (D10): the grant ends here.
+            store.revoke_family(current.family_id)
+            raise InvalidGrant("the client may no longer keep access offline")
         granted = scope.narrow(form.get("scope"), allowed)
 
         settings = self._services.settings

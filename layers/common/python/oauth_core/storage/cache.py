@@ -83,18 +83,23 @@ class CachedSecretStore:
         self._inner = inner
         self._cache: TtlCache[list[str]] = TtlCache(ttl, monotonic)
 
-    def valid_secrets(self, client_id: str, *, fresh: bool = False) -> list[str]:
+    def valid_secrets(
+        self, client_id: str, registration_id: str = "", *, fresh: bool = False
+    ) -> list[str]:
+        # Per registration: a client registered anew is read afresh, not served the secrets
+        # this container cached for the registration before (D8).
         return self._cache.get_or_load(
-            client_id, lambda: self._inner.valid_secrets(client_id), fresh=fresh
+            f"{client_id}\n{registration_id}",
+            lambda: self._inner.valid_secrets(client_id, registration_id),
+            fresh=fresh,
         )
 
-    def set_secret(self, client_id: str, secret: str) -> None:
-        self._inner.set_secret(client_id, secret)
-        self._cache.invalidate(client_id)
+    def set_secret(self, client_id: str, secret: str, registration_id: str = "") -> None:
+        self._inner.set_secret(client_id, secret, registration_id)
+        self._cache.invalidate(f"{client_id}\n{registration_id}")
 
     def delete_secret(self, client_id: str) -> None:
-        self._inner.delete_secret(client_id)
-        self._cache.invalidate(client_id)
+        self._inner.delete_secret(client_id)  # cached registrations of it simply age out
 
 
 # How long a client is asked to wait when there is no key to sign with yet.

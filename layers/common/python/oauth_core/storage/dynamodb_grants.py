@@ -8,6 +8,7 @@ caller but one (botocore's automatic ClientRequestToken makes its own retries id
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import MISSING, asdict, fields
 from decimal import Decimal
 from typing import Any
@@ -21,7 +22,7 @@ from oauth_core.models import (
     SubjectState,
     TokenFamily,
 )
-from oauth_core.rate_limit import Limit
+from oauth_core.rate_limit import Limit, after_failure
 from oauth_core.storage.aws import aws_errors, client
 from oauth_core.storage.dynamodb import from_attrs, to_attrs
 from oauth_core.tables import GRANTS, GRANTS_BY_OWNER
@@ -170,7 +171,7 @@ class DynamoGrantStore:
             }
         }
 
-    def _subject_allows(self, sub: str, auth_time: int) -> dict[str, Any]:
+    def _subject_allows(self, sub: str, signed_in_ms: int) -> dict[str, Any]:
         """The condition SubjectState.allows, checked inside a transaction: no state item, or
         an enabled user whose grants from this sign-in are not void."""
         return {
@@ -178,15 +179,15 @@ class DynamoGrantStore:
                 "TableName": self._table,
                 "Key": _key(f"subject#{sub}"),
                 "ConditionExpression": (
-                    "attribute_not_exists(pk) OR (#disabled = :f AND #not_before <= :auth_time)"
+                    "attribute_not_exists(pk) OR (#disabled = :f AND #not_before <= :signed_in)"
                 ),
                 "ExpressionAttributeNames": {
                     "#disabled": "disabled",
-                    "#not_before": "not_before",
+                    "#not_before": "not_before_ms",
                 },
                 "ExpressionAttributeValues": {
                     ":f": {"BOOL": False},
-                    ":auth_time": {"N": str(auth_time)},
+                    ":signed_in": {"N": str(signed_in_ms)},
                 },
             }
         }
@@ -233,7 +234,7 @@ class DynamoGrantStore:
                 }
             },
             self._family_put(family),
-            self._subject_allows(family.sub, family.auth_time),
+            self._subject_allows(family.sub, family.signed_in_ms),
         ]
         if refresh is not None:
             items.append(self._refresh_put(refresh))
@@ -285,7 +286,7 @@ class DynamoGrantStore:
                     },
                 }
             },
-            self._subject_allows(old.sub, old.auth_time),
+            self._subject_allows(old.sub, old.signed_in_ms),
         ]
         with aws_errors("rotate refresh token"):
             self._db.transact_write_items(TransactItems=items)
@@ -338,24 +339,22 @@ class DynamoGrantStore:
 
 class DynamoRateLimiter:
     """Failure buckets (oauth_core.rate_limit) as one number per key, `empty_at` in ms, moved by
-    conditional updates that apply after_failure's arithmetic: no read before a write, and two
-    containers counting at once each add their own failure."""
+    conditional updates that apply after_failure's arithmetic: no read before a write, and
+    attempts at the same moment each count (a lost race is tried again, not dropped)."""
+
+    RACE_RETRIES = 4
 
     def __init__(self, table_name: str, dynamodb: Any = None):
         self._table = table_name
         self._db = dynamodb or client("dynamodb")
 
-    def empty_at(self, key: str) -> int:
-        item = self._get_bucket(key)
-        return int(item["empty_at"]["N"]) if item and "empty_at" in item else 0
-
-    def _get_bucket(self, key: str) -> dict[str, Any] | None:
+    def _empty_at(self, key: str) -> int:
         with aws_errors("read rate limit"):
             response = self._db.get_item(
                 TableName=self._table, Key=_key(f"rate#{key}"), ConsistentRead=True
             )
-        item: dict[str, Any] | None = response.get("Item")
-        return item
+        item = response.get("Item")
+        return int(item["empty_at"]["N"]) if item and "empty_at" in item else 0
 
     def _update(self, key: str, expression: str, condition: str, values: dict[str, int]) -> int:
         with aws_errors("count failure"):
@@ -372,30 +371,45 @@ class DynamoRateLimiter:
             )
         return int(response["Attributes"]["empty_at"]["N"])
 
-    def add_failure(self, key: str, now_ms: int, limit: Limit) -> int:
+    def take(self, key: str, now_ms: int, limit: Limit) -> tuple[bool, int]:
         interval, window = limit.interval_ms, limit.window_ms
         # The bucket outlives its fullest state (now + window) by a second, then TTL purges it.
         purge = (now_ms + window) // 1000 + 1
-        try:  # not empty and room for one more: one interval more
-            return self._update(
-                key,
-                "SET #e = #e + :interval",
-                "#e > :now AND #e <= :room",
-                {
-                    ":interval": interval,
-                    ":now": now_ms,
-                    ":room": now_ms + window - interval,
-                    ":purge": purge,
-                },
+        for _ in range(self.RACE_RETRIES):
+            try:  # not empty and room for one more: one interval more
+                values = {":interval": interval, ":now": now_ms, ":purge": purge}
+                values[":room"] = now_ms + window - interval
+                return True, self._update(
+                    key, "SET #e = #e + :interval", "#e > :now AND #e <= :room", values
+                )
+            except ConditionFailed:
+                pass
+            try:  # empty, or never used: one interval from now
+                values = {":next": now_ms + interval, ":now": now_ms, ":purge": purge}
+                return True, self._update(
+                    key, "SET #e = :next", "attribute_not_exists(#e) OR #e <= :now", values
+                )
+            except ConditionFailed:
+                pass
+            current = self._empty_at(key)
+            if after_failure(current, now_ms, limit) is None:
+                return False, current  # full: nothing is added
+            # Neither condition held, yet there is room: another attempt moved the bucket
+            # between the two updates. Count this one too.
+        return False, self._empty_at(key)
+
+    def give_back(self, key: str, now_ms: int, limit: Limit) -> None:
+        """after_give_back as conditional updates: one interval out, but never before now."""
+        purge = (now_ms + limit.window_ms) // 1000 + 1
+        try:
+            values = {":interval": limit.interval_ms, ":floor": now_ms + limit.interval_ms}
+            self._update(
+                key, "SET #e = #e - :interval", "#e >= :floor", {**values, ":purge": purge}
             )
+            return
         except ConditionFailed:
             pass
-        try:  # empty, or never used: one interval from now
-            return self._update(
-                key,
-                "SET #e = :next",
-                "attribute_not_exists(#e) OR #e <= :now",
-                {":next": now_ms + interval, ":now": now_ms, ":purge": purge},
-            )
-        except ConditionFailed:
-            return self.empty_at(key)  # full: nothing is added
+        # Less than one interval of debt left: the bucket is empty now (if it was empty already,
+        # or never used, there is nothing to give back).
+        with contextlib.suppress(ConditionFailed):
+            self._update(key, "SET #e = :now", "#e > :now", {":now": now_ms, ":purge": purge})

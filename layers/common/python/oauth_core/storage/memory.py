@@ -17,7 +17,7 @@ from oauth_core.models import (
     TokenFamily,
     User,
 )
-from oauth_core.rate_limit import Limit, after_failure
+from oauth_core.rate_limit import Limit, after_failure, after_give_back
 
 
 class MemoryClientStore:
@@ -48,24 +48,29 @@ class MemorySecretStore:
     def __init__(self, grace_seconds: int = 24 * 3600, clock: Clock | None = None):
         self._grace = grace_seconds
         self._clock = clock or SystemClock()
-        # client_id -> (current, set_at, previous)
-        self._secrets: dict[str, tuple[str, int, str | None]] = {}
+        # client_id -> versions, newest first: (secret, set_at, registration_id)
+        self._secrets: dict[str, list[tuple[str, int, str]]] = {}
         self.reads = 0
 
-    def valid_secrets(self, client_id: str, *, fresh: bool = False) -> list[str]:
+    def valid_secrets(
+        self, client_id: str, registration_id: str = "", *, fresh: bool = False
+    ) -> list[str]:
         self.reads += 1
-        entry = self._secrets.get(client_id)
-        if entry is None:
+        versions = self._secrets.get(client_id, [])[:2]
+        if not versions or versions[0][2] != registration_id:
             return []
-        current, set_at, previous = entry
-        if previous is not None and self._clock.now() - set_at < self._grace:
-            return [current, previous]
+        (current, set_at, _), *previous = versions
+        if (
+            previous
+            and previous[0][2] == registration_id
+            and self._clock.now() - set_at < (self._grace)
+        ):
+            return [current, previous[0][0]]
         return [current]
 
-    def set_secret(self, client_id: str, secret: str) -> None:
-        entry = self._secrets.get(client_id)
-        previous = entry[0] if entry else None
-        self._secrets[client_id] = (secret, self._clock.now(), previous)
+    def set_secret(self, client_id: str, secret: str, registration_id: str = "") -> None:
+        versions = self._secrets.get(client_id, [])
+        self._secrets[client_id] = [(secret, self._clock.now(), registration_id), *versions[:1]]
 
     def delete_secret(self, client_id: str) -> None:
         self._secrets.pop(client_id, None)
@@ -145,9 +150,9 @@ class MemoryGrantStore:
     ) -> None:
         self.consents[(sub, client.client_id)] = (client.registration_id, scopes)
 
-    def _allows(self, sub: str, auth_time: int) -> bool:
+    def _allows(self, sub: str, signed_in_ms: int) -> bool:
         state = self.subjects.get(sub)
-        return state is None or state.allows(auth_time)
+        return state is None or state.allows(signed_in_ms)
 
     def put_code(self, code: AuthorizationCode, retain_until: int) -> None:
         self.codes[code.code_hash] = code
@@ -169,7 +174,7 @@ class MemoryGrantStore:
                 raise ConditionFailed("code")
             if family.family_id in self.families:
                 raise ConditionFailed("family")
-            if not self._allows(family.sub, family.auth_time):
+            if not self._allows(family.sub, family.signed_in_ms):
                 raise ConditionFailed("subject")
             self.codes[code_hash] = replace(
                 code, consumed=True, consumed_by=request_id, family_id=family.family_id
@@ -191,7 +196,7 @@ class MemoryGrantStore:
                 raise ConditionFailed("refresh token")
             if family is None or family.revoked or family.absolute_expires_at <= now:
                 raise ConditionFailed("family")
-            if not self._allows(old.sub, old.auth_time):
+            if not self._allows(old.sub, old.signed_in_ms):
                 raise ConditionFailed("subject")
             self.refresh_tokens[old.token_hash] = replace(current, used=True, used_by=request_id)
             self.refresh_tokens[new.token_hash] = new
@@ -232,14 +237,16 @@ class MemoryRateLimiter:
         self._empty_at: dict[str, int] = {}
         self._lock = threading.Lock()
 
-    def empty_at(self, key: str) -> int:
-        return self._empty_at.get(key, 0)
-
-    def add_failure(self, key: str, now_ms: int, limit: Limit) -> int:
+    def take(self, key: str, now_ms: int, limit: Limit) -> tuple[bool, int]:
         with self._lock:
             current = self._empty_at.get(key, 0)
             after = after_failure(current, now_ms, limit)
             if after is None:
-                return current
+                return False, current
             self._empty_at[key] = after
-            return after
+            return True, after
+
+    def give_back(self, key: str, now_ms: int, limit: Limit) -> None:
+        with self._lock:
+            if key in self._empty_at:
+                self._empty_at[key] = after_give_back(self._empty_at[key], now_ms, limit)

@@ -1,6 +1,7 @@
 """Secrets Manager adapters: one secret per client under a common prefix, and the key set.
 
-A client secret's value is JSON `{"client_secret": ..., "created_at": ...}`. Rotating writes a
+A client secret's value is JSON `{"client_secret", "created_at", "registration_id"}`: a secret
+authenticates only the registration of the client it was set for. Rotating writes a
 new AWSCURRENT version (Secrets Manager moves the old one to AWSPREVIOUS); the previous secret
 keeps working for a grace period counted from the new version's `created_at`. AWSPENDING is
 never read.
@@ -52,19 +53,28 @@ class SecretsManagerSecretStore:
         value: dict[str, Any] = json.loads(response["SecretString"])
         return value
 
-    def valid_secrets(self, client_id: str, *, fresh: bool = False) -> list[str]:
+    def valid_secrets(
+        self, client_id: str, registration_id: str = "", *, fresh: bool = False
+    ) -> list[str]:
         current = self._read(client_id, "AWSCURRENT")
-        if current is None:
+        if current is None or current.get("registration_id", "") != registration_id:
             return []
         secrets = [str(current["client_secret"])]
         if self._clock.now() - int(current.get("created_at", 0)) < self._grace:
             previous = self._read(client_id, "AWSPREVIOUS")
-            if previous is not None:
+            # A rotation's old secret has a grace period; another registration's never works.
+            if previous is not None and previous.get("registration_id", "") == registration_id:
                 secrets.append(str(previous["client_secret"]))
         return secrets
 
-    def set_secret(self, client_id: str, secret: str) -> None:
-        value = json.dumps({"client_secret": secret, "created_at": self._clock.now()})
+    def set_secret(self, client_id: str, secret: str, registration_id: str = "") -> None:
+        value = json.dumps(
+            {
+                "client_secret": secret,
+                "created_at": self._clock.now(),
+                "registration_id": registration_id,
+            }
+        )
         name = self.secret_name(client_id)
         try:
             with aws_errors("write client secret"):
