@@ -44,15 +44,15 @@ def _count() -> dict[str, dict[str, float]]:
     import resource_handler
     import token_handler
     from local_stack.aws import create_request_sealing_secret, create_table
-    from oauth_core.bearer import AccessTokenVerifier, JwksCache
     from oauth_core.clock import SystemClock
     from oauth_core.config import Settings
+    from oauth_core.endpoints.resource import ResourceServer
     from oauth_core.keys import KeySet
-    from oauth_core.resource_server import ResourceServer
-    from oauth_core.services import aws_services
     from oauth_core.storage import aws as aws_clients
     from oauth_core.storage.secrets_manager import SecretsManagerKeyStore
     from oauth_core.tables import ALL_TABLES
+    from oauth_core.tokens.bearer import AccessTokenVerifier, JwksCache
+    from oauth_core.wiring import aws_services
 
     settings = Settings.from_env()
     dynamodb = boto3.client("dynamodb")

@@ -166,7 +166,7 @@ def run() -> tuple[dict[str, ColdStart], dict[str, float]]:
             ),
         }
         results = {}
-        from oauth_core.routes import FUNCTIONS
+        from oauth_core.http.routes import FUNCTIONS
 
         for name, spec in FUNCTIONS.items():
             script = CHILD.format(

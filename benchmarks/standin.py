@@ -21,15 +21,15 @@ for path in (
     if str(ROOT / path) not in sys.path:
         sys.path.insert(0, str(ROOT / path))
 
-from oauth_core.authorization import AuthorizationEndpoint, AuthorizationFlow  # noqa: E402
-from oauth_core.bearer import AccessTokenVerifier, JwksCache  # noqa: E402
-from oauth_core.hashing import token_hash  # noqa: E402
-from oauth_core.http import HttpRequest  # noqa: E402
+from oauth_core.admin.registry import ClientRegistry  # noqa: E402
+from oauth_core.endpoints.authorize import AuthorizationEndpoint, AuthorizationFlow  # noqa: E402
+from oauth_core.endpoints.resource import ResourceServer  # noqa: E402
+from oauth_core.http.pages import SESSION_COOKIE, CookiePolicy  # noqa: E402
+from oauth_core.http.request import HttpRequest  # noqa: E402
 from oauth_core.models import PendingAuthorization, Session  # noqa: E402
-from oauth_core.registry import ClientRegistry  # noqa: E402
-from oauth_core.resource_server import ResourceServer  # noqa: E402
-from oauth_core.services import Services, memory_services  # noqa: E402
-from oauth_core.web import SESSION_COOKIE, CookiePolicy  # noqa: E402
+from oauth_core.rules.hashing import token_hash  # noqa: E402
+from oauth_core.tokens.bearer import AccessTokenVerifier, JwksCache  # noqa: E402
+from oauth_core.wiring import Services, memory_services  # noqa: E402
 
 EVENTS = ROOT / "tests" / "events"
 SERVICE_ID = "svc"
@@ -89,7 +89,7 @@ def pkce_pair() -> tuple[str, str]:
     """A fresh (code_verifier, S256 code_challenge)."""
     import secrets
 
-    from oauth_core.pkce import challenge_of
+    from oauth_core.rules.pkce import challenge_of
 
     verifier = secrets.token_urlsafe(48)
     return verifier, challenge_of(verifier)
@@ -133,8 +133,8 @@ def install(module: ModuleType, services: Services) -> None:
     """Point a handler module's cached factories at the stand-in."""
     name = module.__name__
     if name.endswith("token_handler"):
-        from oauth_core.discovery import DiscoveryEndpoints
-        from oauth_core.token_endpoint import TokenEndpoint
+        from oauth_core.endpoints.discovery import DiscoveryEndpoints
+        from oauth_core.endpoints.token import TokenEndpoint
 
         endpoint = TokenEndpoint(services)
         discovery = DiscoveryEndpoints(services, endpoint.grants)
@@ -151,7 +151,7 @@ def install(module: ModuleType, services: Services) -> None:
         )
         module.resource_server = lambda: server  # type: ignore[attr-defined]
     elif name.endswith("login_handler"):
-        from oauth_core.login import LoginPages
+        from oauth_core.endpoints.login import LoginPages
 
         pages = LoginPages(services)
         module.pages = lambda: pages  # type: ignore[attr-defined]

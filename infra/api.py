@@ -15,7 +15,7 @@ from aws_cdk.aws_apigatewayv2_integrations import HttpLambdaIntegration
 from constructs import Construct
 
 from infra.config import StackConfig
-from oauth_core.routes import ROUTES
+from oauth_core.http.routes import ROUTES
 
 # What one access-log line holds: no query strings or headers, which can carry codes and tokens.
 # Kept short: every byte is paid for per request (docs/performance.md, cost).
@@ -66,7 +66,7 @@ class Api(Construct):
             create_default_stage=False,
             # No CORS configuration: it would answer preflights on every route, the
             # authorization endpoint and the pages included (SECURITY A13). The functions
-            # answer CORS on the routes the route table marks (oauth_core.cors).
+            # answer CORS on the routes the route table marks (oauth_core.http.cors).
         )
         self.access_logs = logs.LogGroup(
             self, "AccessLogs", retention=config.retention, removal_policy=config.removal

@@ -40,8 +40,8 @@ class StackConfig:
     removal_policy: str = "retain"
     deletion_protection: bool = True
     key_rotation_days: int = 30
-    # Guessing limits (oauth_core.throttle): failures per client or user and source, per source,
-    # and how long a full bucket takes to drain.
+    # Guessing limits (oauth_core.rules.throttle): failures per client or user and source, per
+    # source, and how long a full bucket takes to drain.
     max_failed_attempts: int = 10
     max_failed_attempts_per_source: int = 100
     failed_attempts_window: int = 300

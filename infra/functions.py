@@ -18,7 +18,7 @@ from infra.config import StackConfig
 from infra.data import Data
 from infra.secrets import Secrets
 from oauth_core import constants
-from oauth_core.routes import FUNCTIONS, KEY_ROTATION_FUNCTION, FunctionSpec
+from oauth_core.http.routes import FUNCTIONS, KEY_ROTATION_FUNCTION, FunctionSpec
 
 RUNTIME = lambda_.Runtime.PYTHON_3_13
 

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote_plus, urlencode, urlsplit
 
-from oauth_core.http import HttpRequest
-from oauth_core.pkce import challenge_of
+from oauth_core.http.request import HttpRequest
+from oauth_core.rules.pkce import challenge_of
 
 EVENTS = Path(__file__).parent / "events"
 ISSUER = "https://auth.example.com"

@@ -1,4 +1,4 @@
-"""Authorize function: GET /authorize. Logic: oauth_core.authorization."""
+"""Authorize function: GET /authorize. Logic: oauth_core.endpoints.authorize."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from oauth_core.apigw import current_request, run_page, to_response
-from oauth_core.authorization import AuthorizationEndpoint
+from oauth_core.endpoints.authorize import AuthorizationEndpoint
+from oauth_core.http.apigw import current_request, run_page, to_response
 from oauth_core.observability import correlate, logger
-from oauth_core.services import aws_services
+from oauth_core.wiring import aws_services
 
 app = APIGatewayHttpResolver()
 

@@ -1,4 +1,4 @@
-"""Login function: the sign-in, consent and sign-out pages. Logic: oauth_core.login."""
+"""Login function: the sign-in, consent and sign-out pages. Logic: oauth_core.endpoints.login."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from oauth_core.apigw import current_request, run_page, to_response
-from oauth_core.login import Handler, LoginPages
+from oauth_core.endpoints.login import Handler, LoginPages
+from oauth_core.http.apigw import current_request, run_page, to_response
 from oauth_core.observability import correlate, logger
-from oauth_core.services import aws_services
+from oauth_core.wiring import aws_services
 
 app = APIGatewayHttpResolver()
 

@@ -12,12 +12,12 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from oauth_core import cors
 from oauth_core.config import Settings
-from oauth_core.endpoint import run_json
-from oauth_core.http import HttpRequest, json_response
+from oauth_core.endpoints.resource import ResourceServer
+from oauth_core.http import cors
+from oauth_core.http.endpoint import run_json
+from oauth_core.http.request import HttpRequest, json_response
 from oauth_core.observability import correlate, logger
-from oauth_core.resource_server import ResourceServer
 
 NOT_FOUND = json_response(404, {"message": "Not Found"}, no_store=False)
 

@@ -2,7 +2,7 @@
 calls it (a custom resource) to make the first set before the functions that sign exist.
 
 Logic: oauth_core.storage.secrets_manager.SigningKeyRotation (KeySet.rotate, as oauthctl), and
-oauth_core.custom_resource for CloudFormation's request and answer.
+oauth_core.admin.custom_resource for CloudFormation's request and answer.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from oauth_core import custom_resource
+from oauth_core.admin import custom_resource
 from oauth_core.observability import logger
 from oauth_core.storage.secrets_manager import SigningKeyRotation
 

@@ -8,18 +8,18 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from oauth_core import cors
-from oauth_core.apigw import current_request, to_response
-from oauth_core.discovery import DiscoveryEndpoints
-from oauth_core.endpoint import run_json
+from oauth_core.endpoints.discovery import DiscoveryEndpoints
+from oauth_core.endpoints.introspect import IntrospectionEndpoint
+from oauth_core.endpoints.revoke import RevocationEndpoint
+from oauth_core.endpoints.token import TokenEndpoint
 from oauth_core.errors import InvalidRequest
-from oauth_core.http import error_response
-from oauth_core.introspection import IntrospectionEndpoint
+from oauth_core.http import cors
+from oauth_core.http.apigw import current_request, to_response
+from oauth_core.http.endpoint import run_json
+from oauth_core.http.request import error_response
+from oauth_core.http.routes import ALL_METHODS
 from oauth_core.observability import correlate, logger
-from oauth_core.revocation import RevocationEndpoint
-from oauth_core.routes import ALL_METHODS
-from oauth_core.services import Services, aws_services
-from oauth_core.token_endpoint import TokenEndpoint
+from oauth_core.wiring import Services, aws_services
 
 app = APIGatewayHttpResolver()
 

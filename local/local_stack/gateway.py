@@ -21,12 +21,12 @@ from types import ModuleType
 from typing import Any
 from urllib.parse import urlsplit
 
-from oauth_core.routes import FUNCTIONS, FunctionSpec, find_route
+from oauth_core.http.routes import FUNCTIONS, FunctionSpec, find_route
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # What API Gateway (HTTP API) takes in a body, and what Lambda takes in a synchronous invocation
 # (the whole event): over either, the function never runs and the answer is API Gateway's own,
-# which an HTTP API cannot shape. Under them, the function answers (oauth_core.http refuses
+# which an HTTP API cannot shape. Under them, the function answers (oauth_core.http.request refuses
 # bodies over what OAuth needs with a JSON 413 and token headers, SECURITY H6).
 MAX_BODY_BYTES = 10 * 1024 * 1024
 MAX_EVENT_BYTES = 6 * 1024 * 1024
@@ -217,7 +217,7 @@ class LocalGateway:
 
     def serve(self, request: BaseHTTPRequestHandler) -> None:
         path = urlsplit(request.path).path
-        # CORS is the functions' (oauth_core.cors): this gateway, like the deployed HTTP API,
+        # CORS is the functions' (oauth_core.http.cors): this gateway, like the deployed HTTP API,
         # has no CORS configuration that would answer preflights on every route.
         route = find_route(request.command, path)
         length = int(request.headers.get("Content-Length") or 0)

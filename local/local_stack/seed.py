@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from oauth_core.admin.registry import ClientRegistry, InvalidClientMetadata, validate_metadata
+from oauth_core.admin.users import InvalidUser, UserDirectory, check_claims, check_password
 from oauth_core.models import canonical_username
-from oauth_core.registry import ClientRegistry, InvalidClientMetadata, validate_metadata
-from oauth_core.user_directory import InvalidUser, UserDirectory, check_claims, check_password
 
 DEFAULT_SEED = Path(__file__).with_name("default_seed.json")
 

@@ -12,7 +12,7 @@ from local_stack.seed import Seed, SeedResult, apply_seed, read_seed
 from oauth_core import constants
 from oauth_core.clock import SystemClock
 from oauth_core.config import Settings
-from oauth_core.services import aws_services
+from oauth_core.wiring import aws_services
 
 
 @dataclass

@@ -302,7 +302,7 @@ def test_a2_native_apps_get_no_port_outside_1_to_65535_or_with_a_leading_zero(
 def test_a2_registration_refuses_bad_ports_and_unknown_application_types(
     stack: LocalStack,
 ) -> None:
-    from oauth_core.registry import InvalidClientMetadata
+    from oauth_core.admin.registry import InvalidClientMetadata
     from oauthctl.admin import Admin
 
     clients = Admin.connect(endpoint_url=stack.aws_endpoint).clients()

@@ -60,8 +60,8 @@ def test_b5_malformed_verifier_is_400(stack: LocalStack, verifier: str) -> None:
 
 def test_b6_verifier_for_code_without_challenge_is_refused(stack: LocalStack) -> None:
     """No code is ever issued without a challenge; one planted in storage is refused."""
-    from oauth_core.hashing import token_hash
     from oauth_core.models import AuthorizationCode
+    from oauth_core.rules.hashing import token_hash
     from oauth_core.storage.dynamodb_grants import DynamoGrantStore
     from oauthctl.admin import Admin
 

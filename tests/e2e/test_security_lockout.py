@@ -129,7 +129,7 @@ def test_g7_failures_from_one_source_never_stop_the_right_password_from_another(
 
 
 def test_g7_usernames_are_unique_regardless_of_case(stack: LocalStack) -> None:
-    from oauth_core.user_directory import InvalidUser
+    from oauth_core.admin.users import InvalidUser
     from oauthctl.admin import Admin
 
     users = Admin.connect(endpoint_url=stack.aws_endpoint).users()

@@ -21,7 +21,7 @@ def test_layer_bundle_has_manylinux_wheels_and_oauth_core(
     for package in ("oauth_core", "jwt", "cryptography", "aws_lambda_powertools"):
         assert (python / package).is_dir(), package
     assert not (python / "boto3").exists()
-    assert (python / "oauth_core" / "token_endpoint.py").is_file()
+    assert (python / "oauth_core" / "endpoints" / "token.py").is_file()
     wheels = {p.read_text() for p in python.glob("*.dist-info/WHEEL")}
     native = [w for w in wheels if "Root-Is-Purelib: false" in w]
     assert native, "cryptography and cffi ship native code"

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from oauth_core import constants, observability
+from oauth_core.http.routes import FUNCTIONS
 from oauth_core.observability import count
-from oauth_core.routes import FUNCTIONS
 from tests.infra.test_stack import function_ids, of_type, policy_statements
 
 # What CloudFormation would substitute for the pseudo parameters, to read ARNs as they deploy.

@@ -9,7 +9,7 @@ from aws_cdk.assertions import Match, Template
 
 from infra.config import StackConfig
 from oauth_core import constants
-from oauth_core.routes import FUNCTIONS, ROUTES
+from oauth_core.http.routes import FUNCTIONS, ROUTES
 
 
 def of_type(resources: dict[str, dict[str, Any]], kind: str) -> dict[str, dict[str, Any]]:

@@ -19,16 +19,16 @@ from benchmarks.standin import APP_REDIRECT
 from local_stack.aws import create_request_sealing_secret, create_table
 from local_stack.gateway import LambdaContext
 from oauth_core import constants
-from oauth_core.bearer import AccessTokenVerifier, JwksCache
+from oauth_core.admin.registry import ClientRegistry
 from oauth_core.config import Settings
+from oauth_core.endpoints.resource import ResourceServer
 from oauth_core.keys import KeySet
 from oauth_core.observability import logger
-from oauth_core.registry import ClientRegistry
-from oauth_core.resource_server import ResourceServer
-from oauth_core.services import aws_services
 from oauth_core.storage import aws as aws_clients
 from oauth_core.storage.secrets_manager import SecretsManagerKeyStore
 from oauth_core.tables import ALL_TABLES
+from oauth_core.tokens.bearer import AccessTokenVerifier, JwksCache
+from oauth_core.wiring import aws_services
 from tests.support import SERVICE_ID, SERVICE_SECRET, load_event
 
 

@@ -11,9 +11,9 @@ from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 
 import authorize_handler
 import login_handler
+from oauth_core.admin.registry import ClientRegistry
 from oauth_core.config import Settings
-from oauth_core.registry import ClientRegistry
-from oauth_core.services import aws_services
+from oauth_core.wiring import aws_services
 from tests.integration.conftest import invoke
 from tests.support import form_fields, load_event, query_of
 

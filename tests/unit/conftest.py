@@ -3,11 +3,11 @@ from __future__ import annotations
 import pytest
 
 from oauth_core import constants
+from oauth_core.admin.registry import ClientRegistry
 from oauth_core.clock import FixedClock
 from oauth_core.config import Settings
 from oauth_core.keys import KeySet
-from oauth_core.registry import ClientRegistry
-from oauth_core.services import Services, memory_services
+from oauth_core.wiring import Services, memory_services
 from tests.support import ISSUER, SERVICE_ID, SERVICE_SECRET
 
 

@@ -6,7 +6,8 @@ from typing import Any
 import jwt
 import pytest
 
-from oauth_core.bearer import (
+from oauth_core.keys import KeySet
+from oauth_core.tokens.bearer import (
     AccessTokenVerifier,
     InvalidRequestError,
     InvalidToken,
@@ -14,7 +15,6 @@ from oauth_core.bearer import (
     MissingToken,
     bearer_token_from,
 )
-from oauth_core.keys import KeySet
 
 URI = "https://issuer.example/.well-known/jwks.json"
 

@@ -5,11 +5,11 @@ import base64
 import pytest
 
 from oauth_core import constants
-from oauth_core.client_auth import presented_credentials
+from oauth_core.admin.registry import ClientRegistry
 from oauth_core.clock import FixedClock
 from oauth_core.errors import InvalidClient, InvalidRequest
-from oauth_core.registry import ClientRegistry
-from oauth_core.services import Services
+from oauth_core.rules.client_auth import presented_credentials
+from oauth_core.wiring import Services
 from tests.support import SERVICE_ID, SERVICE_SECRET, basic
 
 

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import jwt
 
-from oauth_core.endpoint import run_json
-from oauth_core.services import Services
-from oauth_core.token_endpoint import TokenEndpoint
+from oauth_core.endpoints.token import TokenEndpoint
+from oauth_core.http.endpoint import run_json
+from oauth_core.wiring import Services
 from tests.support import ISSUER, SERVICE_ID, SERVICE_SECRET, basic, form_request
 
 

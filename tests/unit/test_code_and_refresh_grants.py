@@ -6,17 +6,17 @@ from typing import Any
 
 import pytest
 
-from oauth_core.authorization import AuthorizationFlow
+from oauth_core.admin.registry import ClientRegistry
 from oauth_core.clock import FixedClock
+from oauth_core.endpoints.authorize import AuthorizationFlow
 from oauth_core.errors import ConditionFailed, InvalidGrant
 from oauth_core.grants import GrantContext
 from oauth_core.grants.authorization_code import AuthorizationCodeGrant
 from oauth_core.grants.refresh_token import RefreshTokenGrant
-from oauth_core.hashing import token_hash
 from oauth_core.models import Client, PendingAuthorization, RefreshToken, Session, TokenFamily
-from oauth_core.registry import ClientRegistry
-from oauth_core.services import Services
+from oauth_core.rules.hashing import token_hash
 from oauth_core.storage.memory import MemoryGrantStore
+from oauth_core.wiring import Services
 from tests.support import form_request, pkce_pair, query_of
 
 REDIRECT = "https://app.example.com/cb"
@@ -174,7 +174,7 @@ def test_d8_a_sign_in_in_the_same_second_as_a_password_change_is_told_apart(
 ) -> None:
     """Whole seconds let a sign-in made with the old password in the same second as the change
     survive it; the user state compares milliseconds."""
-    from oauth_core.user_directory import UserDirectory
+    from oauth_core.admin.users import UserDirectory
 
     directory = UserDirectory(services.users, clock, services.grants)
     user = directory.create("ms-user", "the-old-password")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from oauth_core.config import Settings
-from oauth_core.web import CookiePolicy
+from oauth_core.http.pages import CookiePolicy
 
 
 @pytest.mark.parametrize(

@@ -8,8 +8,9 @@ import ast
 from pathlib import Path
 
 import oauth_core
-from oauth_core import bearer, errors
+from oauth_core import errors
 from oauth_core.errors import DESCRIPTION_CHARACTERS, InvalidRequest, OAuthError
+from oauth_core.tokens import bearer
 
 PACKAGE = Path(oauth_core.__file__).parent
 

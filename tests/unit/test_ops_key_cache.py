@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from oauth_core import custom_resource
+from oauth_core.admin import custom_resource
 from oauth_core.errors import StorageError, TemporarilyUnavailable
 from oauth_core.keys import RETIRED, KeySet
 from oauth_core.storage.cache import CachedKeyStore

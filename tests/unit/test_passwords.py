@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from oauth_core import passwords
+from oauth_core.rules import passwords
 
 
 def test_hashes_verify_and_salts_differ() -> None:

@@ -11,19 +11,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule
 
-from oauth_core import pkce, redirect_uri, scope
-from oauth_core.authorization import AuthorizationFlow
-from oauth_core.client_auth import presented_credentials
 from oauth_core.clock import FixedClock
 from oauth_core.config import Settings
+from oauth_core.endpoints.authorize import AuthorizationFlow
 from oauth_core.errors import InvalidClient, InvalidGrant, InvalidRequest, InvalidScope
 from oauth_core.grants import GrantContext
 from oauth_core.grants.authorization_code import AuthorizationCodeGrant
 from oauth_core.grants.refresh_token import RefreshTokenGrant
 from oauth_core.keys import KeySet
 from oauth_core.models import Client, PendingAuthorization, Session
-from oauth_core.services import memory_services
+from oauth_core.rules import pkce, redirect_uri, scope
+from oauth_core.rules.client_auth import presented_credentials
 from oauth_core.storage.memory import MemoryGrantStore
+from oauth_core.wiring import memory_services
 from tests.support import basic, form_request, pkce_pair, query_of
 
 UNRESERVED = string.ascii_letters + string.digits + "-._~"

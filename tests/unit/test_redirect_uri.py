@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from oauth_core.redirect_uri import (
+from oauth_core.rules.redirect_uri import (
     UnsafeRedirectUri,
     find_registered,
     matches,

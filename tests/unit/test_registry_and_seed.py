@@ -6,10 +6,10 @@ from pathlib import Path
 import pytest
 
 from local_stack.seed import DEFAULT_SEED, SeedError, parse_seed, read_seed
+from oauth_core.admin.registry import ClientRegistry, InvalidClientMetadata, validate_metadata
+from oauth_core.admin.users import InvalidUser
 from oauth_core.models import User
-from oauth_core.registry import ClientRegistry, InvalidClientMetadata, validate_metadata
-from oauth_core.services import Services
-from oauth_core.user_directory import InvalidUser
+from oauth_core.wiring import Services
 
 
 def test_default_seed_is_valid() -> None:

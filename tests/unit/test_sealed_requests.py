@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from oauth_core.clock import FixedClock
 from oauth_core.models import PendingAuthorization
-from oauth_core.sealed_requests import MAX_HANDLE_LENGTH, RequestSealer, StaticSealingSecrets
+from oauth_core.tokens.sealed_requests import MAX_HANDLE_LENGTH, RequestSealer, StaticSealingSecrets
 
 
 class RotatingSecrets:

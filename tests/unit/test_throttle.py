@@ -5,8 +5,8 @@ import pytest
 from oauth_core.clock import FixedClock
 from oauth_core.config import Settings
 from oauth_core.errors import TooManyRequests
+from oauth_core.rules.throttle import CLIENT_SECRET, SIGN_IN, FailureThrottle, source_of
 from oauth_core.storage.memory import MemoryRateLimiter
-from oauth_core.throttle import CLIENT_SECRET, SIGN_IN, FailureThrottle, source_of
 
 WINDOW = 60
 
@@ -96,7 +96,7 @@ def test_sources_are_ipv4_addresses_and_ipv6_slash_64s() -> None:
 def test_drained_local_locks_are_dropped_when_many_pile_up(
     throttle: FailureThrottle, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from oauth_core import throttle as module
+    from oauth_core.rules import throttle as module
 
     monkeypatch.setattr(module, "MAX_LOCAL_LOCKS", 4)
     for i in range(4):

@@ -7,7 +7,8 @@ from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from typing import Any
 
-from oauth_core import constants, scope
+from oauth_core import constants
+from oauth_core.rules import scope
 
 # What identifiers may look like. A presented value that does not match cannot exist, so it
 # never reaches DynamoDB (which refuses some keys with a ValidationException).
@@ -117,7 +118,7 @@ class User:
 @dataclass(frozen=True)
 class PendingAuthorization:
     """An authorization request waiting for the user, carried sealed by the browser
-    (oauth_core.sealed_requests) under an opaque handle."""
+    (oauth_core.tokens.sealed_requests) under an opaque handle."""
 
     request_id: str  # random; kept when the request is re-sealed; what single use is keyed on
     client_id: str

@@ -9,7 +9,7 @@ from typing import Any, Protocol
 
 from oauth_core import constants
 from oauth_core.errors import OAuthError
-from oauth_core.http import HttpRequest
+from oauth_core.http.request import HttpRequest
 from oauth_core.models import Client
 
 

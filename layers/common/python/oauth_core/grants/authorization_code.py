@@ -13,7 +13,7 @@ import secrets
 from collections.abc import Mapping
 from typing import Any
 
-from oauth_core import constants, pkce, scope
+from oauth_core import constants
 from oauth_core.errors import (
     ConditionFailed,
     InvalidGrant,
@@ -22,11 +22,12 @@ from oauth_core.errors import (
     TemporarilyUnavailable,
 )
 from oauth_core.grants import GrantContext, offers_refresh_token
-from oauth_core.hashing import token_hash
 from oauth_core.models import AuthorizationCode, Client, RefreshToken, TokenFamily
 from oauth_core.observability import count, logger
-from oauth_core.services import Services
-from oauth_core.tokens import UserGrant
+from oauth_core.rules import pkce, scope
+from oauth_core.rules.hashing import token_hash
+from oauth_core.tokens.issuer import UserGrant
+from oauth_core.wiring import Services
 
 
 class AuthorizationCodeGrant:

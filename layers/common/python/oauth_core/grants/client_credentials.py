@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from oauth_core import constants, scope
+from oauth_core import constants
 from oauth_core.errors import InvalidClient, OAuthError, UnauthorizedClient
 from oauth_core.grants import GrantContext
 from oauth_core.models import Client
-from oauth_core.tokens import TokenIssuer, token_response
+from oauth_core.rules import scope
+from oauth_core.tokens.issuer import TokenIssuer, token_response
 
 
 class ClientCredentialsGrant:

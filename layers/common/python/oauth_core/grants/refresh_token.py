@@ -13,14 +13,15 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from oauth_core import constants, scope
+from oauth_core import constants
 from oauth_core.errors import ConditionFailed, InvalidGrant, InvalidRequest, OAuthError
 from oauth_core.grants import GrantContext, offers_refresh_token
-from oauth_core.hashing import token_hash
 from oauth_core.models import Client
 from oauth_core.observability import count, logger
-from oauth_core.services import Services
-from oauth_core.tokens import UserGrant
+from oauth_core.rules import scope
+from oauth_core.rules.hashing import token_hash
+from oauth_core.tokens.issuer import UserGrant
+from oauth_core.wiring import Services
 
 
 class RefreshTokenGrant:

@@ -1,4 +1,4 @@
-"""The secret that seals authorization requests (oauth_core.sealed_requests), from Secrets
+"""The secret that seals authorization requests (oauth_core.tokens.sealed_requests), from Secrets
 Manager: AWSCURRENT seals, AWSPREVIOUS still opens, both cached per container and re-read (at
 most every few seconds) when a handle names a key the cache does not hold."""
 

@@ -9,7 +9,12 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs
 
-from oauth_core.bearer import (
+from oauth_core.config import Settings
+from oauth_core.constants import SCOPE_OPENID, SCOPE_READ, SCOPE_WRITE
+from oauth_core.http.request import HttpRequest, HttpResponse, json_response
+from oauth_core.observability import count, logger
+from oauth_core.rules.claims import SCOPE_CLAIMS
+from oauth_core.tokens.bearer import (
     AccessTokenVerifier,
     BearerError,
     JwksCache,
@@ -17,11 +22,6 @@ from oauth_core.bearer import (
     bearer_token_from,
     require_scope,
 )
-from oauth_core.config import Settings
-from oauth_core.constants import SCOPE_OPENID, SCOPE_READ, SCOPE_WRITE
-from oauth_core.http import HttpRequest, HttpResponse, json_response
-from oauth_core.observability import count, logger
-from oauth_core.oidc import SCOPE_CLAIMS
 
 PROFILE_CLAIM_NAMES = tuple(name for names in SCOPE_CLAIMS.values() for name in names)
 

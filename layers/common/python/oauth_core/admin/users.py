@@ -10,8 +10,8 @@ from typing import Any
 from oauth_core.clock import Clock
 from oauth_core.errors import ConditionFailed
 from oauth_core.models import USERNAME_PATTERN, SubjectState, User, canonical_username
-from oauth_core.passwords import MAX_PASSWORD_BYTES, hash_password
 from oauth_core.ports import GrantStore, UserStore
+from oauth_core.rules.passwords import MAX_PASSWORD_BYTES, hash_password
 
 MIN_PASSWORD_LENGTH = 8
 # OpenID Connect Core 5.1 standard claims a user record may carry.

@@ -16,10 +16,10 @@ from urllib.parse import unquote_plus
 
 from oauth_core import constants
 from oauth_core.errors import InvalidClient, InvalidRequest, OAuthError
-from oauth_core.http import HttpRequest
+from oauth_core.http.request import HttpRequest
 from oauth_core.models import CLIENT_ID_PATTERN, Client
 from oauth_core.ports import ClientSecretStore, ClientStore
-from oauth_core.throttle import CLIENT_SECRET, FailureThrottle
+from oauth_core.rules.throttle import CLIENT_SECRET, FailureThrottle
 
 BASIC_CHALLENGE = 'Basic realm="oauth", charset="UTF-8"'
 MAX_CREDENTIAL_LENGTH = 512
@@ -157,7 +157,7 @@ class ClientAuthenticator:
 
 class ThrottledAuthenticator:
     """Client authentication with failed secrets counted per client and source, and per source
-    (SECURITY E8, E9; oauth_core.throttle)."""
+    (SECURITY E8, E9; oauth_core.rules.throttle)."""
 
     def __init__(self, authenticator: ClientAuthenticator, throttle: FailureThrottle):
         self._authenticator = authenticator

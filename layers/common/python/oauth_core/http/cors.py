@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from oauth_core.routes import CORS, find_route
+from oauth_core.http.routes import CORS, find_route
 
 _PREFLIGHT = {
     "Access-Control-Allow-Origin": ",".join(CORS.allow_origins),

@@ -4,9 +4,9 @@ authenticated client, and the `token` parameter."""
 from __future__ import annotations
 
 from oauth_core.errors import InvalidRequest
-from oauth_core.http import HttpRequest, parse_body_only
+from oauth_core.http.request import HttpRequest, parse_body_only
 from oauth_core.models import Client
-from oauth_core.services import Services
+from oauth_core.wiring import Services
 
 MAX_TOKEN_LENGTH = 8192
 

@@ -6,10 +6,10 @@ from collections.abc import Callable
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 
-from oauth_core.endpoint import as_oauth_error
-from oauth_core.http import HttpRequest, HttpResponse
+from oauth_core.http.endpoint import as_oauth_error
+from oauth_core.http.pages import error_page
+from oauth_core.http.request import HttpRequest, HttpResponse
 from oauth_core.observability import count, logger
-from oauth_core.web import error_page
 
 
 def current_request(app: APIGatewayHttpResolver) -> HttpRequest:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from oauth_core.client_auth import ClientAuthenticator, ThrottledAuthenticator
+from oauth_core.admin.registry import ClientRegistry
+from oauth_core.admin.users import UserDirectory
 from oauth_core.clock import Clock, Random, SystemClock, SystemRandom
 from oauth_core.config import Settings
 from oauth_core.keys import KeySet
@@ -17,11 +18,10 @@ from oauth_core.ports import (
     RateLimiter,
     UserStore,
 )
-from oauth_core.registry import ClientRegistry
-from oauth_core.sealed_requests import RequestSealer, SealingSecrets, StaticSealingSecrets
-from oauth_core.throttle import FailureThrottle
-from oauth_core.tokens import TokenIssuer
-from oauth_core.user_directory import UserDirectory
+from oauth_core.rules.client_auth import ClientAuthenticator, ThrottledAuthenticator
+from oauth_core.rules.throttle import FailureThrottle
+from oauth_core.tokens.issuer import TokenIssuer
+from oauth_core.tokens.sealed_requests import RequestSealer, SealingSecrets, StaticSealingSecrets
 
 
 @dataclass

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from oauth_core import access_token
+from oauth_core.endpoints.token_operations import MAX_TOKEN_LENGTH, read_token_operation
 from oauth_core.errors import InvalidClient
-from oauth_core.hashing import token_hash
-from oauth_core.http import HttpRequest, HttpResponse, json_response
+from oauth_core.http.request import HttpRequest, HttpResponse, json_response
 from oauth_core.models import Client
-from oauth_core.services import Services
-from oauth_core.token_operations import MAX_TOKEN_LENGTH, read_token_operation
+from oauth_core.rules.hashing import token_hash
+from oauth_core.tokens import access_token
+from oauth_core.wiring import Services
 
 INACTIVE: dict[str, Any] = {"active": False}
 

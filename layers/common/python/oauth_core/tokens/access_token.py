@@ -1,6 +1,6 @@
 """JWT access tokens in the RFC 9068 profile: issuing (token function) only.
 
-Verification lives in oauth_core.bearer so the resource function loads no signing keys.
+Verification lives in oauth_core.tokens.bearer so the resource function loads no signing keys.
 """
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from typing import Any
 
 import jwt
 
-from oauth_core.bearer import unverified_header
 from oauth_core.constants import ACCESS_TOKEN_TYPE
 from oauth_core.keys import KeySet, SigningKey
+from oauth_core.tokens.bearer import unverified_header
 
 
 @dataclass(frozen=True)

@@ -5,12 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from oauth_core import access_token, oidc
 from oauth_core.clock import Clock, Random
 from oauth_core.config import Settings
 from oauth_core.constants import SCOPE_OPENID
 from oauth_core.models import Client
 from oauth_core.ports import KeyStore
+from oauth_core.rules.claims import claims_for_scopes
+from oauth_core.tokens import access_token, id_token
 
 # 32 random bytes: 256 bits for codes and refresh tokens, 128 bits for token ids.
 OPAQUE_TOKEN_BYTES = 32
@@ -80,7 +81,7 @@ class TokenIssuer:
     ) -> dict[str, Any]:
         """The access token and, for `openid`, the ID token of a user's grant."""
         scopes = grant.scope.split()
-        released = oidc.claims_for_scopes(grant.claims, scopes) if SCOPE_OPENID in scopes else {}
+        released = claims_for_scopes(grant.claims, scopes) if SCOPE_OPENID in scopes else {}
         issued = self.access_token(
             issuer=issuer,
             client=client,
@@ -93,7 +94,7 @@ class TokenIssuer:
         body = token_response(issued, grant.scope)
         if with_id_token and SCOPE_OPENID in scopes:
             key = self._keys.load().current(client.id_token_signed_response_alg)
-            body["id_token"] = oidc.id_token(
+            body["id_token"] = id_token.id_token(
                 issuer=issuer,
                 client_id=client.client_id,
                 sub=grant.sub,

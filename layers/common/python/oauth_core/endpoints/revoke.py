@@ -8,12 +8,12 @@ verify JWTs locally see it expire instead; access tokens are short-lived for tha
 
 from __future__ import annotations
 
-from oauth_core import access_token
-from oauth_core.hashing import token_hash
-from oauth_core.http import HttpRequest, HttpResponse, json_response
+from oauth_core.endpoints.token_operations import MAX_TOKEN_LENGTH, read_token_operation
+from oauth_core.http.request import HttpRequest, HttpResponse, json_response
 from oauth_core.observability import count, logger
-from oauth_core.services import Services
-from oauth_core.token_operations import MAX_TOKEN_LENGTH, read_token_operation
+from oauth_core.rules.hashing import token_hash
+from oauth_core.tokens import access_token
+from oauth_core.wiring import Services
 
 
 class RevocationEndpoint:

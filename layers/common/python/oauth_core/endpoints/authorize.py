@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from oauth_core import constants, pkce, redirect_uri, scope
+from oauth_core import constants
 from oauth_core.errors import (
     ConsentRequired,
     InvalidRequest,
@@ -24,8 +24,8 @@ from oauth_core.errors import (
     UnauthorizedClient,
     UnsupportedResponseType,
 )
-from oauth_core.hashing import token_hash
-from oauth_core.http import HttpRequest, HttpResponse, query_pairs
+from oauth_core.http.pages import SESSION_COOKIE, CookiePolicy, error_page, see_other, with_query
+from oauth_core.http.request import HttpRequest, HttpResponse, query_pairs
 from oauth_core.models import (
     CLIENT_ID_PATTERN,
     AuthorizationCode,
@@ -34,10 +34,11 @@ from oauth_core.models import (
     Session,
 )
 from oauth_core.observability import count
-from oauth_core.oidc import claims_for_scopes
-from oauth_core.sealed_requests import RequestSealer
-from oauth_core.services import Services
-from oauth_core.web import SESSION_COOKIE, CookiePolicy, error_page, see_other, with_query
+from oauth_core.rules import pkce, redirect_uri, scope
+from oauth_core.rules.claims import claims_for_scopes
+from oauth_core.rules.hashing import token_hash
+from oauth_core.tokens.sealed_requests import RequestSealer
+from oauth_core.wiring import Services
 
 # What one request may carry: these bound the sealed handle the browser carries (A14).
 MAX_STATE_LENGTH = 2048

@@ -10,11 +10,12 @@ from dataclasses import dataclass
 from dataclasses import replace as replace_fields
 from typing import Any
 
-from oauth_core import constants, redirect_uri, scope
+from oauth_core import constants
 from oauth_core.clock import Clock, Random
 from oauth_core.errors import ConditionFailed
 from oauth_core.models import CLIENT_ID_PATTERN, Client
 from oauth_core.ports import ClientSecretStore, ClientStore
+from oauth_core.rules import redirect_uri, scope
 
 KNOWN_FIELDS = frozenset(
     {

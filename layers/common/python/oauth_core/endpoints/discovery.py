@@ -6,9 +6,9 @@ import json
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from oauth_core.http import HttpRequest, HttpResponse
-from oauth_core.metadata import authorization_server_metadata, openid_configuration
-from oauth_core.services import Services
+from oauth_core.endpoints.metadata import authorization_server_metadata, openid_configuration
+from oauth_core.http.request import HttpRequest, HttpResponse
+from oauth_core.wiring import Services
 
 # Public, identical for everyone, and safe to cache briefly: verifiers re-fetch on unknown kid.
 PUBLIC_CACHE = {"Cache-Control": "public, max-age=300"}

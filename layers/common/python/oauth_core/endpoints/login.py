@@ -1,7 +1,7 @@
 """The sign-in, consent and sign-out pages (SECURITY G1-G8).
 
 The browser carries the authorization request between /authorize and these pages sealed in an
-opaque handle (oauth_core.sealed_requests); no caller-supplied return URL is ever followed
+opaque handle (oauth_core.tokens.sealed_requests); no caller-supplied return URL is ever followed
 (G5). Every POST needs the CSRF token that matches its cookie (G1) and answers with 303 (G4).
 A sign-in issues a fresh session id (G2) and is recorded in the request it was made for, which
 is what a `prompt=login` or `max_age` request accepts (G8). Failed sign-ins are counted per
@@ -14,28 +14,14 @@ from __future__ import annotations
 import hmac
 from collections.abc import Callable
 
-from oauth_core import scope
-from oauth_core.authorization import (
+from oauth_core.endpoints.authorize import (
     AuthorizationFlow,
     RequestCompleted,
     registered_redirect_uri,
     resumed,
 )
 from oauth_core.errors import AccessDenied, InvalidRequest, TooManyRequests
-from oauth_core.hashing import token_hash
-from oauth_core.http import HttpRequest, HttpResponse, parse_form, parse_query
-from oauth_core.models import (
-    USERNAME_PATTERN,
-    Client,
-    PendingAuthorization,
-    Session,
-    canonical_username,
-)
-from oauth_core.observability import count, logger
-from oauth_core.passwords import burn_equal_time, verify_password
-from oauth_core.services import Services
-from oauth_core.throttle import SIGN_IN
-from oauth_core.web import (
+from oauth_core.http.pages import (
     CSRF_COOKIE,
     SESSION_COOKIE,
     consent_form,
@@ -48,6 +34,20 @@ from oauth_core.web import (
     signed_out,
     with_query,
 )
+from oauth_core.http.request import HttpRequest, HttpResponse, parse_form, parse_query
+from oauth_core.models import (
+    USERNAME_PATTERN,
+    Client,
+    PendingAuthorization,
+    Session,
+    canonical_username,
+)
+from oauth_core.observability import count, logger
+from oauth_core.rules import scope
+from oauth_core.rules.hashing import token_hash
+from oauth_core.rules.passwords import burn_equal_time, verify_password
+from oauth_core.rules.throttle import SIGN_IN
+from oauth_core.wiring import Services
 
 BAD_CREDENTIALS = "Incorrect username or password."
 EXPIRED = "This sign-in request has expired or was already used."

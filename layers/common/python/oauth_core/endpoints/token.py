@@ -8,9 +8,9 @@ from oauth_core.grants import Grant, GrantContext
 from oauth_core.grants.authorization_code import AuthorizationCodeGrant
 from oauth_core.grants.client_credentials import ClientCredentialsGrant
 from oauth_core.grants.refresh_token import RefreshTokenGrant
-from oauth_core.http import HttpRequest, HttpResponse, json_response, parse_body_only
+from oauth_core.http.request import HttpRequest, HttpResponse, json_response, parse_body_only
 from oauth_core.observability import count, logger
-from oauth_core.services import Services
+from oauth_core.wiring import Services
 
 
 def default_grants(services: Services) -> list[Grant]:

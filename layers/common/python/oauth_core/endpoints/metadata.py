@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from oauth_core import constants, keys, oidc, pkce
+from oauth_core import constants, keys
+from oauth_core.rules import claims as oidc
+from oauth_core.rules import pkce
 
 
 def authorization_server_metadata(issuer: str, grant_types: Iterable[str]) -> dict[str, Any]:

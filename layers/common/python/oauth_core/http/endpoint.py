@@ -16,7 +16,7 @@ from oauth_core.errors import (
     TemporarilyUnavailable,
     Throttled,
 )
-from oauth_core.http import HttpRequest, HttpResponse, error_response
+from oauth_core.http.request import HttpRequest, HttpResponse, error_response
 from oauth_core.observability import count, logger
 
 

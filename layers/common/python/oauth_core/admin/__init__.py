@@ -1,0 +1,1 @@
+"""Managing clients and users (oauthctl, the seed), and the key set's first creation."""

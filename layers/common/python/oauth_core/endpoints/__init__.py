@@ -1,0 +1,1 @@
+"""One module per endpoint: what each route does, from a request to a response."""
