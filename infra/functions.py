@@ -13,7 +13,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from infra.bundling import ROOT, layer_code
+from infra.bundling import ROOT, function_code, layer_code
 from infra.config import StackConfig
 from infra.data import Data
 from infra.secrets import Secrets
@@ -128,7 +128,7 @@ class Functions(Construct):
             runtime=RUNTIME,
             architecture=self._config.lambda_architecture,
             handler=spec.handler,
-            code=lambda_.Code.from_asset(str(ROOT / spec.code_dir)),
+            code=function_code(ROOT / spec.code_dir, self._config.skip_bundling),
             layers=[self.layer],
             memory_size=memory,
             timeout=timeout or Duration.seconds(10),
