@@ -19,11 +19,11 @@ def verdict(ok: bool) -> str:
 
 
 def main() -> int:
-    from benchmarks import aws_calls, cold, cost, layer, load, warm
+    from benchmarks import aws_calls, cold, cold_report, cost, layer, load, warm
 
     started = time.time()
-    print("Running: cold starts (fresh interpreters)...", file=sys.stderr)
-    colds, floors = cold.run()
+    print("Running: cold starts (bundles, fresh interpreters)...", file=sys.stderr)
+    colds = cold.run()
     print("Running: AWS calls per operation (moto)...", file=sys.stderr)
     calls = aws_calls.count_calls()
     # Last of the in-process runs: it installs the in-memory stand-in into the handler modules.
@@ -34,7 +34,6 @@ def main() -> int:
     print("Running: load against the local stack (loopback)...", file=sys.stderr)
     loaded = load.run()
 
-    boto3_floor = floors["import boto3"]
     floor = timings["floor: PyJWT ES256 sign"]
     authlib = timings["reference: Authlib client_credentials"]
     cc = timings["client_credentials"]
@@ -57,22 +56,7 @@ def main() -> int:
         f"{platform.platform()}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
     )
     out("")
-    out("### Cold start proxy (fresh interpreter: import the handler, serve the first request)")
-    out("")
-    out(
-        "| function | import ms | first request ms | total ms | × `import boto3` | target | | peak RSS MB | target | |"
-    )
-    out("|---|---|---|---|---|---|---|---|---|---|")
-    for name, result in colds.items():
-        ratio = result.total_ms / boto3_floor
-        limit = 0.6 if name == "resource" else 1.3
-        out(
-            f"| {name} | {result.import_ms:.0f} | {result.first_request_ms:.0f} | {result.total_ms:.0f} | "
-            f"{ratio:.2f} | ≤ {limit} | {verdict(ratio <= limit)} | {result.rss_mb:.0f} | ≤ 100 | "
-            f"{verdict(result.rss_mb <= 100)} |"
-        )
-    out(f"| floor: `import boto3` | {boto3_floor:.0f} | | {boto3_floor:.0f} | 1.00 | | | | | |")
-    out(f"| floor: nothing | {floors['nothing']:.2f} | | | | | | | | |")
+    lines.extend(cold_report.lines(colds))
     out("")
     out(
         "### Warm handler CPU per operation (process time, in-memory AWS stand-in, Logger and Metrics on)"
@@ -162,8 +146,7 @@ def main() -> int:
     results_dir = ROOT / "bench-results"
     results_dir.mkdir(exist_ok=True)
     data: dict[str, Any] = {
-        "cold_start": {k: vars(v) for k, v in colds.items()},
-        "floors_ms": floors,
+        "cold_start": colds.as_json(),
         "warm": {
             k: {"median_us": v.median_us, "p99_us": v.p99_us, "log_bytes": v.log_bytes}
             for k, v in timings.items()
