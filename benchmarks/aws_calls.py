@@ -46,13 +46,12 @@ def _count() -> dict[str, dict[str, float]]:
     from local_stack.aws import create_request_sealing_secret, create_table
     from oauth_core.clock import SystemClock
     from oauth_core.config import Settings
-    from oauth_core.endpoints.resource import ResourceServer
     from oauth_core.keys import KeySet
     from oauth_core.storage import aws as aws_clients
     from oauth_core.storage.secrets_manager import SecretsManagerKeyStore
     from oauth_core.tables import ALL_TABLES
-    from oauth_core.tokens.bearer import AccessTokenVerifier, JwksCache
-    from oauth_core.wiring import aws_services
+    from oauth_core.tokens.bearer import JwksCache
+    from oauth_core.wiring import aws_components, resource_endpoints
 
     settings = Settings.from_env()
     dynamodb = boto3.client("dynamodb")
@@ -62,33 +61,21 @@ def _count() -> dict[str, dict[str, float]]:
     SecretsManagerKeyStore(settings.signing_keys_secret).save(keys)
     create_request_sealing_secret(boto3.client("secretsmanager"), settings.request_sealing_secret)
     clock = SystemClock()
-    register_clients(aws_services(settings, cached=False).registry)
-    for cached in (
-        token_handler.services,
-        token_handler.token_endpoint,
-        token_handler.discovery,
-        authorize_handler.endpoint,
-        resource_handler.resource_server,
-    ):
-        cached.cache_clear()
+    register_clients(aws_components(settings, cached=False).registry)
+    handlers = (token_handler, authorize_handler, resource_handler)
+    for module in handlers:
+        module.lambda_handler.reset()
     aws_clients.client.cache_clear()
     aws_clients._session.cache_clear()
-    server = ResourceServer(
-        settings, AccessTokenVerifier(JwksCache(lambda uri: keys.public_jwks()))
+    # The resource function fetches the JWKS over HTTP: here it reads the key set directly.
+    resource_handler.lambda_handler.install(
+        resource_endpoints(settings, JwksCache(lambda uri: keys.public_jwks()))
     )
-    original_resource_server = resource_handler.resource_server
-    resource_handler.resource_server = lambda: server  # type: ignore[assignment]
     try:
         return _measure(token_handler, authorize_handler, resource_handler, clock)
     finally:
-        resource_handler.resource_server = original_resource_server
-        for cached in (
-            token_handler.services,
-            token_handler.token_endpoint,
-            token_handler.discovery,
-            authorize_handler.endpoint,
-        ):
-            cached.cache_clear()
+        for module in handlers:
+            module.lambda_handler.reset()
 
 
 def _measure(
@@ -110,7 +97,11 @@ def _measure(
     for service in ("dynamodb", "secretsmanager"):
         aws_clients.client(service).meta.events.register("before-call.*", hook)
     context = Context()
-    services = token_handler.services()
+    from oauth_core.config import Settings
+    from oauth_core.wiring import aws_components
+
+    # Codes are minted into the same tables the token function reads.
+    services = aws_components(Settings.from_env(), cached=False)
 
     def code_event() -> dict[str, Any]:
         return code_exchange_event(services, "read:data")

@@ -22,14 +22,11 @@ for path in (
         sys.path.insert(0, str(ROOT / path))
 
 from oauth_core.admin.registry import ClientRegistry  # noqa: E402
-from oauth_core.endpoints.authorize import AuthorizationEndpoint, AuthorizationFlow  # noqa: E402
-from oauth_core.endpoints.resource import ResourceServer  # noqa: E402
 from oauth_core.http.pages import SESSION_COOKIE, CookiePolicy  # noqa: E402
 from oauth_core.http.request import HttpRequest  # noqa: E402
 from oauth_core.models import PendingAuthorization, Session  # noqa: E402
 from oauth_core.rules.hashing import token_hash  # noqa: E402
-from oauth_core.tokens.bearer import AccessTokenVerifier, JwksCache  # noqa: E402
-from oauth_core.wiring import Services, memory_services  # noqa: E402
+from oauth_core.wiring import Components, endpoints_for, memory_components  # noqa: E402
 
 EVENTS = ROOT / "tests" / "events"
 SERVICE_ID = "svc"
@@ -47,9 +44,9 @@ def event(name: str, **overrides: Any) -> dict[str, Any]:
     return data
 
 
-def demo_services() -> Services:
+def demo_services() -> Components:
     """The stand-in: in-memory stores holding the benchmark's clients and a user."""
-    services = memory_services()
+    services = memory_components()
     register_clients(services.registry)
     services.user_directory.create("alice", "a long password", {"name": "Alice"})
     return services
@@ -95,7 +92,7 @@ def pkce_pair() -> tuple[str, str]:
     return verifier, challenge_of(verifier)
 
 
-def code_exchange_event(services: Services, scope: str) -> dict[str, Any]:
+def code_exchange_event(services: Components, scope: str) -> dict[str, Any]:
     """A token request redeeming a freshly minted code for the `app` client, with its verifier."""
     verifier, challenge = pkce_pair()
     code = mint_code(services, (verifier, challenge), scope)
@@ -129,35 +126,13 @@ def authorize_event(scope: str = "openid", cookie: str | None = None) -> dict[st
     return event("authorize", rawQueryString=query, cookies=[cookie] if cookie else [])
 
 
-def install(module: ModuleType, services: Services) -> None:
-    """Point a handler module's cached factories at the stand-in."""
-    name = module.__name__
-    if name.endswith("token_handler"):
-        from oauth_core.endpoints.discovery import DiscoveryEndpoints
-        from oauth_core.endpoints.token import TokenEndpoint
-
-        endpoint = TokenEndpoint(services)
-        discovery = DiscoveryEndpoints(services, endpoint.grants)
-        module.services = lambda: services  # type: ignore[attr-defined]
-        module.token_endpoint = lambda: endpoint  # type: ignore[attr-defined]
-        module.discovery = lambda: discovery  # type: ignore[attr-defined]
-    elif name.endswith("authorize_handler"):
-        endpoint_a = AuthorizationEndpoint(services)
-        module.endpoint = lambda: endpoint_a  # type: ignore[attr-defined]
-    elif name.endswith("resource_handler"):
-        keys = services.keys.load()
-        server = ResourceServer(
-            services.settings, AccessTokenVerifier(JwksCache(lambda uri: keys.public_jwks()))
-        )
-        module.resource_server = lambda: server  # type: ignore[attr-defined]
-    elif name.endswith("login_handler"):
-        from oauth_core.endpoints.login import LoginPages
-
-        pages = LoginPages(services)
-        module.pages = lambda: pages  # type: ignore[attr-defined]
+def install(module: ModuleType, services: Components) -> None:
+    """Serve a handler module's function from the stand-in's components."""
+    function = module.__name__.rsplit(".", 1)[-1].removesuffix("_handler")
+    module.lambda_handler.install(endpoints_for(function, services))
 
 
-def session_cookie(services: Services) -> str:
+def session_cookie(services: Components) -> str:
     """A signed-in browser: a live session in the stand-in, and its cookie value."""
     now = services.clock.now()
     session_id = services.token_issuer.opaque()
@@ -168,7 +143,7 @@ def session_cookie(services: Services) -> str:
     return f"{name}={session_id}"
 
 
-def mint_code(services: Services, verifier_challenge: tuple[str, str], scope: str) -> str:
+def mint_code(services: Components, verifier_challenge: tuple[str, str], scope: str) -> str:
     """A fresh authorization code for the `app` client, as /authorize would issue it."""
     from urllib.parse import parse_qs, urlsplit
 
@@ -182,5 +157,5 @@ def mint_code(services: Services, verifier_challenge: tuple[str, str], scope: st
     pending = replace(pending, client_registration=app.registration_id)
     session = Session("s", "user-1", "alice", now, now + 3600, {"name": "Alice"})
     request = HttpRequest.from_apigw_v2(event("authorize"))
-    response = AuthorizationFlow(services).redirect_with_code(request, pending, session)
+    response = services.flow.redirect_with_code(request, pending, session)
     return parse_qs(urlsplit(response.headers["Location"]).query)["code"][0]

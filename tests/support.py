@@ -6,12 +6,17 @@ import base64
 import json
 import re
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote_plus, urlencode, urlsplit
 
+from oauth_core.grants import Grant
+from oauth_core.http.answers import json_answer
 from oauth_core.http.request import HttpRequest
+from oauth_core.http.response import HttpResponse
 from oauth_core.rules.pkce import challenge_of
+from oauth_core.wiring import Components
 
 EVENTS = Path(__file__).parent / "events"
 ISSUER = "https://auth.example.com"
@@ -49,6 +54,19 @@ def form_request(
         domain_name=DOMAIN,
         request_id="test",
     )
+
+
+def respond(endpoint: Callable[[HttpRequest], HttpResponse], request: HttpRequest) -> HttpResponse:
+    """An endpoint's answer as the token function gives it: errors in RFC 6749 5.2 JSON."""
+    try:
+        return endpoint(request)
+    except Exception as exc:
+        return json_answer(request, exc)
+
+
+def grant(components: Components, grant_type: str) -> Grant:
+    """The components' implementation of one grant type."""
+    return next(g for g in components.grant_types if g.grant_type == grant_type)
 
 
 def load_event(name: str, **overrides: Any) -> dict[str, Any]:

@@ -10,12 +10,12 @@ from urllib.parse import urlsplit
 import boto3
 
 from oauth_core import constants
+from oauth_core.admin.key_rotation import rotate_stored_keys
 from oauth_core.admin.registry import ClientRegistry
 from oauth_core.admin.users import UserDirectory
 from oauth_core.clock import SystemClock, SystemRandom
 from oauth_core.config import Settings
 from oauth_core.keys import KeySet
-from oauth_core.ports import rotate_stored_keys
 from oauth_core.storage.dynamodb import DynamoClientStore, DynamoUserStore
 from oauth_core.storage.dynamodb_grants import DynamoGrantStore
 from oauth_core.storage.secrets_manager import SecretsManagerKeyStore, SecretsManagerSecretStore

@@ -15,10 +15,10 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from oauth_core import constants
+from oauth_core.admin.key_rotation import RotationTooSoon
 from oauth_core.admin.registry import InvalidClientMetadata
 from oauth_core.admin.users import InvalidUser
 from oauth_core.models import Client, User
-from oauth_core.ports import RotationTooSoon
 from oauthctl.admin import Admin
 
 

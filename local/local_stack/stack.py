@@ -12,7 +12,7 @@ from local_stack.seed import Seed, SeedResult, apply_seed, read_seed
 from oauth_core import constants
 from oauth_core.clock import SystemClock
 from oauth_core.config import Settings
-from oauth_core.wiring import aws_services
+from oauth_core.wiring import aws_components
 
 
 @dataclass
@@ -40,6 +40,6 @@ def start(host: str = "127.0.0.1", port: int = 8000, seed_path: Path | None = No
     settings = Settings.from_env()
     clock = SystemClock()
     create_resources(settings, clock.now())
-    services = aws_services(settings, cached=False)
+    services = aws_components(settings, cached=False)
     seeded = apply_seed(seed, services.registry, services.user_directory)
     return RunningStack(moto, gateway, gateway.url, seed, seeded)

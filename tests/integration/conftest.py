@@ -21,14 +21,13 @@ from local_stack.gateway import LambdaContext
 from oauth_core import constants
 from oauth_core.admin.registry import ClientRegistry
 from oauth_core.config import Settings
-from oauth_core.endpoints.resource import ResourceServer
 from oauth_core.keys import KeySet
 from oauth_core.observability import logger
 from oauth_core.storage import aws as aws_clients
 from oauth_core.storage.secrets_manager import SecretsManagerKeyStore
 from oauth_core.tables import ALL_TABLES
-from oauth_core.tokens.bearer import AccessTokenVerifier, JwksCache
-from oauth_core.wiring import aws_services
+from oauth_core.tokens.bearer import JwksCache
+from oauth_core.wiring import aws_components, resource_endpoints
 from tests.support import SERVICE_ID, SERVICE_SECRET, load_event
 
 
@@ -40,16 +39,8 @@ def _reset_handler_caches() -> None:
 
 def reset_function_caches() -> None:
     """A cold start of every function (the boto3 clients, shared per process, are kept)."""
-    for cached in (
-        authorize_handler.endpoint,
-        login_handler.pages,
-        token_handler.services,
-        token_handler.token_endpoint,
-        token_handler.discovery,
-        resource_handler.resource_server,
-    ):
-        # A test may have swapped one for a plain function.
-        getattr(cached, "cache_clear", lambda: None)()
+    for module in (authorize_handler, login_handler, token_handler, resource_handler):
+        module.lambda_handler.reset()
 
 
 @pytest.fixture
@@ -85,7 +76,7 @@ def aws(monkeypatch: pytest.MonkeyPatch, session_keys: KeySet) -> Iterator[Setti
 
 
 def aws_registry(settings: Settings) -> ClientRegistry:
-    return aws_services(settings, cached=False).registry
+    return aws_components(settings, cached=False).registry
 
 
 @pytest.fixture
@@ -139,5 +130,4 @@ def resource_via_token_handler(monkeypatch: pytest.MonkeyPatch, aws: Settings) -
         jwks: dict[str, Any] = body_of(invoke(token_handler, load_event("jwks")))
         return jwks
 
-    server = ResourceServer(aws, AccessTokenVerifier(JwksCache(fetch)))
-    monkeypatch.setattr(resource_handler, "resource_server", lambda: server)
+    resource_handler.lambda_handler.install(resource_endpoints(aws, JwksCache(fetch)))

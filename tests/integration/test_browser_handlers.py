@@ -13,7 +13,7 @@ import authorize_handler
 import login_handler
 from oauth_core.admin.registry import ClientRegistry
 from oauth_core.config import Settings
-from oauth_core.wiring import aws_services
+from oauth_core.wiring import aws_components
 from tests.integration.conftest import invoke
 from tests.support import form_fields, load_event, query_of
 
@@ -105,7 +105,7 @@ def test_g6_unknown_user_costs_one_argon2id_verification_like_a_wrong_password(
 ) -> None:
     # Timing, counted rather than timed: each failure pays exactly one Argon2id verification
     # (and no hashing), whoever the user; the e2e test compares the times over HTTP.
-    aws_services(aws, cached=False).user_directory.create("g6-user", "the-right-password")
+    aws_components(aws, cached=False).user_directory.create("g6-user", "the-right-password")
     verifications: list[str] = []
     real_verify = Argon2id.verify_phc_encoded
     real_derive = Argon2id.derive_phc_encoded

@@ -15,6 +15,7 @@ import token_handler
 from benchmarks.standin import authorize_event, code_exchange_event, form_event
 from oauth_core.config import Settings
 from oauth_core.storage import aws as aws_clients
+from oauth_core.wiring import aws_components
 from tests.integration.conftest import body_of, invoke, reset_function_caches
 from tests.support import load_event
 
@@ -54,7 +55,7 @@ def faults(aws: Settings) -> Iterator[Faults]:
 
 
 def code_event() -> dict[str, Any]:
-    return code_exchange_event(token_handler.services(), "openid read:data")
+    return code_exchange_event(aws_components(cached=False), "openid read:data")
 
 
 def refresh_event() -> dict[str, Any]:

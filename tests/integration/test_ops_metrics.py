@@ -14,6 +14,7 @@ import token_handler
 from benchmarks.standin import code_exchange_event, form_event
 from oauth_core import observability
 from oauth_core.config import Settings
+from oauth_core.wiring import aws_components
 from tests.integration.conftest import body_of, invoke
 
 # One worker synthesizes the template once for the module.
@@ -38,7 +39,7 @@ def metrics_on(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def replay_a_code() -> dict[str, Any]:
     """Redeem a code, then present it again: the invocation under test is the second."""
-    event = code_exchange_event(token_handler.services(), "openid read:data")
+    event = code_exchange_event(aws_components(cached=False), "openid read:data")
     assert invoke(token_handler, event)["statusCode"] == 200
     return event
 
@@ -46,7 +47,7 @@ def replay_a_code() -> dict[str, Any]:
 def reuse_a_refresh_token() -> dict[str, Any]:
     """Rotate a refresh token, then present the used one again (the invocation under test)."""
     tokens = body_of(
-        invoke(token_handler, code_exchange_event(token_handler.services(), "openid read:data"))
+        invoke(token_handler, code_exchange_event(aws_components(cached=False), "openid read:data"))
     )
     event = form_event(
         {

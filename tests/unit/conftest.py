@@ -7,7 +7,7 @@ from oauth_core.admin.registry import ClientRegistry
 from oauth_core.clock import FixedClock
 from oauth_core.config import Settings
 from oauth_core.keys import KeySet
-from oauth_core.wiring import Services, memory_services
+from oauth_core.wiring import Components, memory_components
 from tests.support import ISSUER, SERVICE_ID, SERVICE_SECRET
 
 
@@ -17,12 +17,12 @@ def clock() -> FixedClock:
 
 
 @pytest.fixture
-def services(clock: FixedClock, session_keys: KeySet) -> Services:
-    return memory_services(Settings(issuer=ISSUER), clock=clock, keys=session_keys)
+def services(clock: FixedClock, session_keys: KeySet) -> Components:
+    return memory_components(Settings(issuer=ISSUER), clock=clock, keys=session_keys)
 
 
 @pytest.fixture
-def registry(services: Services) -> ClientRegistry:
+def registry(services: Components) -> ClientRegistry:
     return services.registry
 
 

@@ -9,7 +9,7 @@ import pytest
 from oauth_core.keys import KeySet
 from oauth_core.tokens.bearer import (
     AccessTokenVerifier,
-    InvalidRequestError,
+    InvalidBearerRequest,
     InvalidToken,
     JwksCache,
     MissingToken,
@@ -75,7 +75,7 @@ def test_authorization_header_parsing() -> None:
         bearer_token_from(None, False)
     with pytest.raises(MissingToken):
         bearer_token_from("Basic abc", False)
-    with pytest.raises(InvalidRequestError):
+    with pytest.raises(InvalidBearerRequest):
         bearer_token_from("Bearer a b", False)
-    with pytest.raises(InvalidRequestError):
+    with pytest.raises(InvalidBearerRequest):
         bearer_token_from("Bearer abc", True)

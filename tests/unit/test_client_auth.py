@@ -9,7 +9,7 @@ from oauth_core.admin.registry import ClientRegistry
 from oauth_core.clock import FixedClock
 from oauth_core.errors import InvalidClient, InvalidRequest
 from oauth_core.rules.client_auth import presented_credentials
-from oauth_core.wiring import Services
+from oauth_core.wiring import Components
 from tests.support import SERVICE_ID, SERVICE_SECRET, basic
 
 
@@ -45,7 +45,7 @@ def test_basic_with_a_different_body_client_id_is_invalid_request() -> None:
 
 
 def test_authenticates_current_and_previous_secret_during_grace(
-    services: Services, service_client: str, registry: ClientRegistry, clock: FixedClock
+    services: Components, service_client: str, registry: ClientRegistry, clock: FixedClock
 ) -> None:
     authenticate = services.authenticator.authenticate
     assert authenticate(basic(SERVICE_ID, SERVICE_SECRET), {}).client_id == SERVICE_ID
@@ -58,7 +58,7 @@ def test_authenticates_current_and_previous_secret_during_grace(
     assert authenticate(basic(SERVICE_ID, new_secret), {}).client_id == SERVICE_ID
 
 
-def test_method_must_match_the_registration(services: Services, service_client: str) -> None:
+def test_method_must_match_the_registration(services: Components, service_client: str) -> None:
     with pytest.raises(InvalidClient):
         services.authenticator.authenticate(
             None, {"client_id": SERVICE_ID, "client_secret": SERVICE_SECRET}
@@ -68,7 +68,7 @@ def test_method_must_match_the_registration(services: Services, service_client: 
 
 
 def test_disabled_client_cannot_authenticate(
-    services: Services, service_client: str, registry: ClientRegistry
+    services: Components, service_client: str, registry: ClientRegistry
 ) -> None:
     registry.update(SERVICE_ID, {"disabled": True})
     with pytest.raises(InvalidClient):
@@ -76,7 +76,7 @@ def test_disabled_client_cannot_authenticate(
 
 
 def test_confidential_client_without_stored_secret_never_authenticates(
-    services: Services, service_client: str
+    services: Components, service_client: str
 ) -> None:
     services.secrets.delete_secret(SERVICE_ID)
     with pytest.raises(InvalidClient):

@@ -3,14 +3,13 @@ from __future__ import annotations
 import jwt
 
 from oauth_core.endpoints.token import TokenEndpoint
-from oauth_core.http.endpoint import run_json
-from oauth_core.wiring import Services
-from tests.support import ISSUER, SERVICE_ID, SERVICE_SECRET, basic, form_request
+from oauth_core.wiring import Components
+from tests.support import ISSUER, SERVICE_ID, SERVICE_SECRET, basic, form_request, respond
 
 
-def test_issues_rfc9068_access_token(services: Services, service_client: str) -> None:
-    endpoint = TokenEndpoint(services)
-    response = run_json(
+def test_issues_rfc9068_access_token(services: Components, service_client: str) -> None:
+    endpoint = TokenEndpoint(services.grant_types, services.client_auth, services.settings)
+    response = respond(
         endpoint.handle,
         form_request(
             {"grant_type": "client_credentials"},
@@ -42,11 +41,11 @@ def test_issues_rfc9068_access_token(services: Services, service_client: str) ->
     assert len(claims["jti"]) >= 22
 
 
-def test_unexpected_failure_is_server_error_without_details(services: Services) -> None:
+def test_unexpected_failure_is_server_error_without_details(services: Components) -> None:
     def explode(_: object) -> object:
         raise RuntimeError("secret internals")
 
-    response = run_json(explode, form_request({}))  # type: ignore[arg-type]
+    response = respond(explode, form_request({}))  # type: ignore[arg-type]
     assert response.status_code == 500
     assert response.json() == {
         "error": "server_error",

@@ -8,16 +8,13 @@ import pytest
 
 from oauth_core.admin.registry import ClientRegistry
 from oauth_core.clock import FixedClock
-from oauth_core.endpoints.authorize import AuthorizationFlow
 from oauth_core.errors import ConditionFailed, InvalidGrant
 from oauth_core.grants import GrantContext
-from oauth_core.grants.authorization_code import AuthorizationCodeGrant
-from oauth_core.grants.refresh_token import RefreshTokenGrant
 from oauth_core.models import Client, PendingAuthorization, RefreshToken, Session, TokenFamily
 from oauth_core.rules.hashing import token_hash
 from oauth_core.storage.memory import MemoryGrantStore
-from oauth_core.wiring import Services
-from tests.support import form_request, pkce_pair, query_of
+from oauth_core.wiring import Components
+from tests.support import form_request, grant, pkce_pair, query_of
 
 REDIRECT = "https://app.example.com/cb"
 
@@ -43,7 +40,7 @@ class LostResponseStore(MemoryGrantStore):
 
 
 @pytest.fixture
-def store(services: Services) -> LostResponseStore:
+def store(services: Components) -> LostResponseStore:
     store = LostResponseStore()
     services.grants = store
     return store
@@ -63,12 +60,12 @@ def client(registry: ClientRegistry) -> Client:
     ).client
 
 
-def issue_code(services: Services, client: Client, challenge: str) -> str:
+def issue_code(services: Components, client: Client, challenge: str) -> str:
     return issue_code_for(services, client, challenge, "user-1")
 
 
 def issue_code_for(
-    services: Services, client: Client, challenge: str, sub: str, *, signed_in_ms: int = 0
+    services: Components, client: Client, challenge: str, sub: str, *, signed_in_ms: int = 0
 ) -> str:
     """A code as /authorize issues it to a signed-in user."""
     now = services.clock.now()
@@ -89,18 +86,18 @@ def issue_code_for(
     session = Session(
         "h", sub, "alice", now, now + 3600, {"name": "Alice"}, signed_in_ms=signed_in_ms
     )
-    response = AuthorizationFlow(services).redirect_with_code(form_request({}), pending, session)
+    response = services.flow.redirect_with_code(form_request({}), pending, session)
     return query_of(response.headers["Location"])["code"]
 
 
-def redeem(services: Services, client: Client, code: str, verifier: str) -> dict[str, Any]:
-    grant = AuthorizationCodeGrant(services)
+def redeem(services: Components, client: Client, code: str, verifier: str) -> dict[str, Any]:
+    code_grant = grant(services, "authorization_code")
     form = {"code": code, "redirect_uri": REDIRECT, "code_verifier": verifier}
-    return grant.issue(client, form, GrantContext("https://issuer.example", form_request({})))
+    return code_grant.issue(client, form, GrantContext("https://issuer.example", form_request({})))
 
 
 def test_retry_that_finds_its_own_committed_redemption_succeeds(
-    services: Services, store: LostResponseStore, client: Client
+    services: Components, store: LostResponseStore, client: Client
 ) -> None:
     verifier, challenge = pkce_pair()
     code = issue_code(services, client, challenge)
@@ -112,7 +109,7 @@ def test_retry_that_finds_its_own_committed_redemption_succeeds(
 
 
 def test_replay_after_success_revokes_and_fails(
-    services: Services, store: LostResponseStore, client: Client
+    services: Components, store: LostResponseStore, client: Client
 ) -> None:
     verifier, challenge = pkce_pair()
     code = issue_code(services, client, challenge)
@@ -123,7 +120,7 @@ def test_replay_after_success_revokes_and_fails(
 
 
 def test_expired_code_is_refused_even_while_stored(
-    services: Services, store: LostResponseStore, client: Client, clock: FixedClock
+    services: Components, store: LostResponseStore, client: Client, clock: FixedClock
 ) -> None:
     verifier, challenge = pkce_pair()
     code = issue_code(services, client, challenge)
@@ -134,20 +131,22 @@ def test_expired_code_is_refused_even_while_stored(
 
 
 def test_refresh_retry_that_finds_its_own_rotation_succeeds(
-    services: Services, store: LostResponseStore, client: Client
+    services: Components, store: LostResponseStore, client: Client
 ) -> None:
     verifier, challenge = pkce_pair()
     tokens = redeem(services, client, issue_code(services, client, challenge), verifier)
     store.lose_next = True
-    grant = RefreshTokenGrant(services)
+    refresh_grant = grant(services, "refresh_token")
     form = {"refresh_token": tokens["refresh_token"]}
-    body = grant.issue(client, form, GrantContext("https://issuer.example", form_request({})))
+    body = refresh_grant.issue(
+        client, form, GrantContext("https://issuer.example", form_request({}))
+    )
     assert body["refresh_token"] != tokens["refresh_token"]
     assert not any(f.revoked for f in store.families.values())
 
 
 def test_rotation_keeps_absolute_lifetime_and_caps_idle(
-    services: Services, store: LostResponseStore, clock: FixedClock
+    services: Components, store: LostResponseStore, clock: FixedClock
 ) -> None:
     now = clock.now()
     family = TokenFamily("f", "app", "u", "read:data", now, {}, now, now + 100)
@@ -161,7 +160,7 @@ def test_rotation_keeps_absolute_lifetime_and_caps_idle(
         scope="read:data",
         first_party=True,
     )
-    body = RefreshTokenGrant(services).issue(
+    body = grant(services, "refresh_token").issue(
         client, {"refresh_token": "old"}, GrantContext("https://i", form_request({}))
     )
     new = store.refresh_tokens[token_hash(body["refresh_token"])]
@@ -170,7 +169,7 @@ def test_rotation_keeps_absolute_lifetime_and_caps_idle(
 
 
 def test_d8_a_sign_in_in_the_same_second_as_a_password_change_is_told_apart(
-    services: Services, clock: FixedClock, client: Client
+    services: Components, clock: FixedClock, client: Client
 ) -> None:
     """Whole seconds let a sign-in made with the old password in the same second as the change
     survive it; the user state compares milliseconds."""

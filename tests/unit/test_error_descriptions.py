@@ -28,7 +28,7 @@ for path in PACKAGE.rglob("*.py"):
     module = ".".join(("oauth_core", *path.relative_to(PACKAGE).with_suffix("").parts))
     __import__(module.removesuffix(".__init__"))
 
-ERROR_CLASSES = _subclasses(OAuthError) | _subclasses(bearer.BearerError)
+ERROR_CLASSES = _subclasses(OAuthError)  # one tree: bearer errors included
 # TooManyRequests takes the Retry-After first; its description is the second argument.
 DESCRIPTION_POSITION = {"TooManyRequests": 1}
 

@@ -65,7 +65,7 @@ def test_rotation_promotes_next_and_retires_current_then_drops_old_retired() -> 
 
 
 def test_a_second_rotation_within_the_cache_lifetime_is_refused_unless_forced() -> None:
-    from oauth_core.ports import RotationTooSoon, rotate_stored_keys
+    from oauth_core.admin.key_rotation import RotationTooSoon, rotate_stored_keys
     from oauth_core.storage.memory import MemoryKeyStore
 
     store = MemoryKeyStore(

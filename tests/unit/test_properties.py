@@ -13,18 +13,15 @@ from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule
 
 from oauth_core.clock import FixedClock
 from oauth_core.config import Settings
-from oauth_core.endpoints.authorize import AuthorizationFlow
 from oauth_core.errors import InvalidClient, InvalidGrant, InvalidRequest, InvalidScope
 from oauth_core.grants import GrantContext
-from oauth_core.grants.authorization_code import AuthorizationCodeGrant
-from oauth_core.grants.refresh_token import RefreshTokenGrant
 from oauth_core.keys import KeySet
 from oauth_core.models import Client, PendingAuthorization, Session
 from oauth_core.rules import pkce, redirect_uri, scope
 from oauth_core.rules.client_auth import presented_credentials
 from oauth_core.storage.memory import MemoryGrantStore
-from oauth_core.wiring import memory_services
-from tests.support import basic, form_request, pkce_pair, query_of
+from oauth_core.wiring import memory_components
+from tests.support import basic, form_request, grant, pkce_pair, query_of
 
 UNRESERVED = string.ascii_letters + string.digits + "-._~"
 REGISTERED = ("https://app.example.com/cb", "https://app.example.com/cb?x=1", "com.example.app:/cb")
@@ -103,7 +100,7 @@ class CodeFlowModel(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.clock = FixedClock()
-        self.services = memory_services(
+        self.services = memory_components(
             Settings(issuer="https://issuer.example"), clock=self.clock, keys=KEYS
         )
         self.services.clients.put(CLIENT)
@@ -129,16 +126,14 @@ class CodeFlowModel(RuleBasedStateMachine):
             now + 600,
         )
         session = Session("s", "user", "user", now, now + 3600)
-        response = AuthorizationFlow(self.services).redirect_with_code(
-            form_request({}), pending, session
-        )
+        response = self.services.flow.redirect_with_code(form_request({}), pending, session)
         return query_of(response.headers["Location"])["code"], verifier
 
     @rule(target=refresh_tokens, code=codes)
     def redeem(self, code: tuple[str, str]) -> str:
         form = {"code": code[0], "code_verifier": code[1], "redirect_uri": CLIENT.redirect_uris[0]}
         try:
-            body = AuthorizationCodeGrant(self.services).issue(CLIENT, form, self.context)
+            body = grant(self.services, "authorization_code").issue(CLIENT, form, self.context)
         except InvalidGrant:
             return "spent-code"
         return str(body["refresh_token"])
@@ -149,7 +144,7 @@ class CodeFlowModel(RuleBasedStateMachine):
         if narrow:
             form["scope"] = "read:data"
         try:
-            body = RefreshTokenGrant(self.services).issue(CLIENT, form, self.context)
+            body = grant(self.services, "refresh_token").issue(CLIENT, form, self.context)
         except InvalidGrant:
             return token
         assert set(body["scope"].split()) <= {"read:data", "write:data"}

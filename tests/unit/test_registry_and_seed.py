@@ -9,7 +9,7 @@ from local_stack.seed import DEFAULT_SEED, SeedError, parse_seed, read_seed
 from oauth_core.admin.registry import ClientRegistry, InvalidClientMetadata, validate_metadata
 from oauth_core.admin.users import InvalidUser
 from oauth_core.models import User
-from oauth_core.wiring import Services
+from oauth_core.wiring import Components
 
 
 def test_default_seed_is_valid() -> None:
@@ -113,7 +113,7 @@ def test_registry_generates_strong_secret_and_refuses_duplicates(registry: Clien
         registry.create({"client_id": "svc2", "grant_types": ["client_credentials"]})
 
 
-def test_g7_usernames_are_one_account_whatever_the_case(services: Services) -> None:
+def test_g7_usernames_are_one_account_whatever_the_case(services: Components) -> None:
     directory = services.user_directory
     user = directory.create("Alice.Smith", "a-password-1")
     assert user.username == "alice.smith"
@@ -124,7 +124,7 @@ def test_g7_usernames_are_one_account_whatever_the_case(services: Services) -> N
 
 
 def test_a_user_kept_under_its_exact_name_by_an_earlier_version_can_still_be_managed(
-    services: Services,
+    services: Components,
 ) -> None:
     legacy = User(username="Legacy", sub="legacy-sub", password_hash="x")
     services.users.put(legacy)  # as stored before usernames were case-insensitive

@@ -3,7 +3,8 @@ from __future__ import annotations
 import pytest
 
 from oauth_core.errors import InvalidRequest, InvalidScope
-from oauth_core.http.request import HttpRequest, parse_form, parse_params
+from oauth_core.http.forms import parse_form, parse_params
+from oauth_core.http.request import HttpRequest
 from oauth_core.rules import scope
 from tests.support import form_request
 

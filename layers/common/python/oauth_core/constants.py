@@ -70,3 +70,7 @@ APPLICATION_NATIVE = "native"
 APPLICATION_TYPES = (APPLICATION_WEB, APPLICATION_NATIVE)
 
 ACCESS_TOKEN_TYPE = "at+jwt"
+# Codes, refresh tokens, session ids and request ids: 32 random bytes, 256 bits.
+OPAQUE_TOKEN_BYTES = 32
+# The realm of the bundled resource server's `WWW-Authenticate: Bearer` challenges (RFC 6750 3).
+BEARER_REALM = "oauth"

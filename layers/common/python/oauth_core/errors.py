@@ -1,4 +1,9 @@
-"""OAuth errors as small classes that carry their error code and HTTP status (RFC 6749 5.2)."""
+"""OAuth errors as small classes that carry their error code and HTTP status (RFC 6749 5.2).
+
+One tree: the bearer errors of a resource server (RFC 6750) and the refusals of the sign-in
+pages are OAuthErrors too. How one becomes a response depends on who asked (JSON, an HTML page,
+a bearer challenge): oauth_core.http.answers has one mapping per medium.
+"""
 
 from __future__ import annotations
 
@@ -97,6 +102,16 @@ class TooManyRequests(OAuthError):
         self.retry_after = retry_after
 
 
+class CsrfRejected(OAuthError):
+    """A form post whose CSRF token does not match its cookie (SECURITY G1)."""
+
+    status_code = 403
+
+
+class RequestCompleted(InvalidRequest):
+    """An authorization request answered already: a sealed handle answers once."""
+
+
 class ServerError(OAuthError):
     error = "server_error"
     status_code = 500
@@ -107,6 +122,49 @@ class TemporarilyUnavailable(OAuthError):
 
     error = "temporarily_unavailable"
     status_code = 503
+
+
+class BearerError(OAuthError):
+    """An RFC 6750 error of a protected resource: answered with `WWW-Authenticate: Bearer`."""
+
+    status_code = 401
+
+    def __init__(self, description: str | None = None, *, scope: str | None = None):
+        super().__init__(description)
+        self.scope = scope
+
+    def www_authenticate(self, realm: str) -> str:
+        params = [f'realm="{realm}"']
+        if self.error:
+            params.append(f'error="{self.error}"')
+        if self.description:
+            params.append(f'error_description="{self.description}"')
+        if self.scope:
+            params.append(f'scope="{self.scope}"')
+        return "Bearer " + ", ".join(params)
+
+
+class MissingToken(BearerError):
+    """No credentials at all: 401 with no error attribute (RFC 6750 3.1)."""
+
+    error = ""
+
+    def body(self) -> dict[str, str]:
+        return {"message": "a bearer token is required"}
+
+
+class InvalidBearerRequest(BearerError):
+    error = "invalid_request"
+    status_code = 400
+
+
+class InvalidToken(BearerError):
+    error = "invalid_token"
+
+
+class InsufficientScope(BearerError):
+    error = "insufficient_scope"
+    status_code = 403
 
 
 class StorageError(Exception):

@@ -1,31 +1,48 @@
-"""Wiring: the stores and services one container uses, built once and reused across requests."""
+"""The one wiring module: which stores, rules and endpoints each function is built from.
+
+Nothing in the core imports it; the functions' handler modules do (`serve`), and so do the
+local stack, oauthctl's admin services, the tests and the benchmark. A function builds only
+what its routes use, on its first request: the resource function imports neither boto3 nor the
+signing code nor the HTML pages.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
-from oauth_core.admin.registry import ClientRegistry
-from oauth_core.admin.users import UserDirectory
 from oauth_core.clock import Clock, Random, SystemClock, SystemRandom
 from oauth_core.config import Settings
-from oauth_core.keys import KeySet
-from oauth_core.ports import (
-    ClientSecretStore,
-    ClientStore,
-    GrantStore,
-    KeyStore,
-    RateLimiter,
-    UserStore,
-)
-from oauth_core.rules.client_auth import ClientAuthenticator, ThrottledAuthenticator
-from oauth_core.rules.throttle import FailureThrottle
-from oauth_core.tokens.issuer import TokenIssuer
-from oauth_core.tokens.sealed_requests import RequestSealer, SealingSecrets, StaticSealingSecrets
+from oauth_core.http.dispatch import Endpoints, FunctionHandler
+
+if TYPE_CHECKING:  # built on demand: a function loads only what it serves
+    from oauth_core.admin.registry import ClientRegistry
+    from oauth_core.admin.users import UserDirectory
+    from oauth_core.endpoints.flow import AuthorizationFlow
+    from oauth_core.grants import Grant
+    from oauth_core.keys import KeySet
+    from oauth_core.ports import (
+        ClientSecretStore,
+        ClientStore,
+        GrantStore,
+        KeyStore,
+        RateLimiter,
+        UserStore,
+    )
+    from oauth_core.rules.client_auth import ClientAuthenticator, ThrottledAuthenticator
+    from oauth_core.rules.throttle import FailureThrottle
+    from oauth_core.tokens.bearer import JwksCache
+    from oauth_core.tokens.issuer import TokenIssuer
+    from oauth_core.tokens.sealed_requests import RequestSealer, SealingSecrets
 
 
 @dataclass
-class Services:
+class Components:
+    """The stores of one container, and what is built on them, each built once, when first
+    used."""
+
     settings: Settings
     clients: ClientStore
     secrets: ClientSecretStore
@@ -40,37 +57,162 @@ class Services:
 
     @cached_property
     def authenticator(self) -> ClientAuthenticator:
+        from oauth_core.rules.client_auth import ClientAuthenticator
+
         return ClientAuthenticator(self.clients, self.secrets)
 
     @cached_property
     def throttle(self) -> FailureThrottle:
+        from oauth_core.rules.throttle import FailureThrottle
+
         return FailureThrottle(self.rate_limiter, self.settings, self.clock)
 
     @cached_property
     def client_auth(self) -> ThrottledAuthenticator:
+        from oauth_core.rules.client_auth import ThrottledAuthenticator
+
         return ThrottledAuthenticator(self.authenticator, self.throttle)
 
     @cached_property
     def sealer(self) -> RequestSealer:
+        from oauth_core.tokens.sealed_requests import RequestSealer
+
         return RequestSealer(self.sealing_secrets, self.clock)
 
     @cached_property
     def token_issuer(self) -> TokenIssuer:
+        from oauth_core.tokens.issuer import TokenIssuer
+
         return TokenIssuer(self.settings, self.keys, self.clock, self.random)
 
     @cached_property
+    def flow(self) -> AuthorizationFlow:
+        from oauth_core.endpoints.flow import AuthorizationFlow
+
+        return AuthorizationFlow(self.settings, self.grants, self.sealer, self.clock, self.random)
+
+    @cached_property
+    def grant_types(self) -> list[Grant]:
+        from oauth_core.grants.authorization_code import AuthorizationCodeGrant
+        from oauth_core.grants.client_credentials import ClientCredentialsGrant
+        from oauth_core.grants.refresh_token import RefreshTokenGrant
+
+        issuer = self.token_issuer
+        return [
+            AuthorizationCodeGrant(self.grants, issuer, self.settings, self.clock),
+            RefreshTokenGrant(self.grants, issuer, self.settings, self.clock),
+            ClientCredentialsGrant(issuer),
+        ]
+
+    @cached_property
     def registry(self) -> ClientRegistry:
+        from oauth_core.admin.registry import ClientRegistry
+
         return ClientRegistry(self.clients, self.secrets, self.clock, self.random)
 
     @cached_property
     def user_directory(self) -> UserDirectory:
+        from oauth_core.admin.users import UserDirectory
+
         return UserDirectory(self.users, self.clock, self.grants)
 
 
-def memory_services(
+# --- each function's endpoints, by the names the route table gives them ---------------------
+
+
+def authorize_endpoints(c: Components) -> Endpoints:
+    from oauth_core.endpoints.authorize import AuthorizationEndpoint
+
+    endpoint = AuthorizationEndpoint(c.flow, c.clients, c.settings, c.clock, c.random)
+    return {"authorize": endpoint.handle}
+
+
+def login_endpoints(c: Components) -> Endpoints:
+    from oauth_core.endpoints.login import LoginPages
+
+    pages = LoginPages(
+        c.flow,
+        c.clients,
+        c.users,
+        c.grants,
+        c.throttle,
+        c.sealer,
+        c.settings,
+        c.clock,
+        c.random,
+    )
+    return {
+        "login_page": pages.login_page,
+        "login": pages.login,
+        "consent_page": pages.consent_page,
+        "consent": pages.consent,
+        "logout_page": pages.logout_page,
+        "logout": pages.logout,
+    }
+
+
+def token_endpoints(c: Components) -> Endpoints:
+    from oauth_core.endpoints.discovery import DiscoveryEndpoints
+    from oauth_core.endpoints.introspect import IntrospectionEndpoint
+    from oauth_core.endpoints.revoke import RevocationEndpoint
+    from oauth_core.endpoints.token import TokenEndpoint
+
+    token = TokenEndpoint(c.grant_types, c.client_auth, c.settings)
+    revoke = RevocationEndpoint(c.client_auth, c.grants, c.published_keys, c.settings)
+    introspect = IntrospectionEndpoint(
+        c.client_auth, c.clients, c.grants, c.published_keys, c.settings, c.clock
+    )
+    discovery = DiscoveryEndpoints(c.settings, c.published_keys, token.grants)
+    return {
+        "token": token.handle,
+        "revoke": revoke.handle,
+        "introspect": introspect.handle,
+        "metadata": discovery.metadata,
+        "openid_configuration": discovery.openid_configuration,
+        "jwks": discovery.jwks,
+    }
+
+
+def resource_endpoints(settings: Settings, jwks: JwksCache | None = None) -> Endpoints:
+    """The sample API needs no store: only the issuer's published keys (over HTTP, unless a
+    stand-in cache is given)."""
+    from oauth_core.endpoints.resource import ResourceServer
+
+    server = ResourceServer.from_settings(settings, jwks)
+    return {"read": server.read, "write": server.write, "userinfo": server.userinfo}
+
+
+def endpoints_for(function: str, c: Components) -> Endpoints:
+    """A function's endpoints on these components (the resource function's on their key set,
+    read directly: the stand-in of the tests and the benchmark)."""
+    if function == "resource":
+        from oauth_core.tokens.bearer import JwksCache
+
+        keys = c.published_keys
+        return resource_endpoints(c.settings, JwksCache(lambda uri: keys.load().public_jwks()))
+    return BUILDERS[function](c)
+
+
+BUILDERS: dict[str, Callable[[Components], Endpoints]] = {
+    "authorize": authorize_endpoints,
+    "login": login_endpoints,
+    "token": token_endpoints,
+}
+
+
+def serve(function: str) -> FunctionHandler:
+    """A function's Lambda handler. Each container (each import of the handler module) builds
+    its own endpoints and caches on its first request."""
+    if function == "resource":
+        return FunctionHandler(function, lambda: resource_endpoints(Settings.from_env()))
+    return FunctionHandler(function, lambda: BUILDERS[function](aws_components()))
+
+
+def memory_components(
     settings: Settings | None = None, *, clock: Clock | None = None, keys: KeySet | None = None
-) -> Services:
-    """Services on the in-memory stores: the unit tests' and the benchmark's stand-in for AWS."""
+) -> Components:
+    """Components on the in-memory stores: the unit tests' and the benchmark's stand-in."""
+    from oauth_core.keys import KeySet
     from oauth_core.storage.memory import (
         MemoryClientStore,
         MemoryGrantStore,
@@ -79,11 +221,12 @@ def memory_services(
         MemorySecretStore,
         MemoryUserStore,
     )
+    from oauth_core.tokens.sealed_requests import StaticSealingSecrets
 
     settings = settings or Settings()
     clock = clock or SystemClock()
     key_store = MemoryKeyStore(keys or KeySet.initial(clock.now()))
-    return Services(
+    return Components(
         settings=settings,
         clients=MemoryClientStore(),
         secrets=MemorySecretStore(settings.secret_rotation_grace, clock),
@@ -98,8 +241,8 @@ def memory_services(
     )
 
 
-def aws_services(settings: Settings | None = None, *, cached: bool = True) -> Services:
-    """Services backed by DynamoDB and Secrets Manager, with per-container caches."""
+def aws_components(settings: Settings | None = None, *, cached: bool = True) -> Components:
+    """Components backed by DynamoDB and Secrets Manager, with per-container caches."""
     from oauth_core.storage.cache import CachedClientStore, CachedKeyStore, CachedSecretStore
     from oauth_core.storage.dynamodb import DynamoClientStore, DynamoUserStore
     from oauth_core.storage.dynamodb_grants import DynamoGrantStore, DynamoRateLimiter
@@ -119,7 +262,7 @@ def aws_services(settings: Settings | None = None, *, cached: bool = True) -> Se
         secrets = CachedSecretStore(secrets, settings.secret_cache_ttl)
         published_keys = CachedKeyStore(keys, settings.jwks_cache_ttl)
         keys = CachedKeyStore(keys, settings.secret_cache_ttl)
-    return Services(
+    return Components(
         settings,
         clients,
         secrets,

@@ -1,44 +1,39 @@
-"""The authorization endpoint (RFC 6749 4.1.1, RFC 7636, RFC 9207, OIDC Core 3.1.2) and the
-path every authorization request takes to a code.
+"""The authorization endpoint (RFC 6749 4.1.1, RFC 7636, RFC 9207, OIDC Core 3.1.2).
 
 Order matters: the client and the exact redirect URI are verified first, and a fault in either
 is answered with an error page, never a redirect (RFC 9700 4.1). Every later fault is a redirect
-to the verified URI carrying `error`, `state` and `iss`.
-
-A request then goes to sign-in, to consent, or back to the client with a code, and one function
-decides which (`AuthorizationFlow.next_step`); the one function that issues codes checks the
-sign-in again, so no page can skip `prompt=login` or `max_age` (SECURITY G8).
+to the verified URI carrying `error`, `state` and `iss`. A valid request then takes the one path
+to a code (oauth_core.endpoints.flow).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from oauth_core import constants
+from oauth_core.clock import Clock, Random
+from oauth_core.config import Settings
+from oauth_core.endpoints.flow import AuthorizationFlow, registered_redirect_uri
 from oauth_core.errors import (
-    ConsentRequired,
     InvalidRequest,
-    LoginRequired,
     OAuthError,
     UnauthorizedClient,
     UnsupportedResponseType,
 )
-from oauth_core.http.pages import SESSION_COOKIE, CookiePolicy, error_page, see_other, with_query
-from oauth_core.http.request import HttpRequest, HttpResponse, query_pairs
+from oauth_core.http.forms import read_query
+from oauth_core.http.pages import error_page
+from oauth_core.http.request import HttpRequest
+from oauth_core.http.response import HttpResponse
 from oauth_core.models import (
     CLIENT_ID_PATTERN,
-    AuthorizationCode,
     Client,
     PendingAuthorization,
-    Session,
 )
 from oauth_core.observability import count
-from oauth_core.rules import pkce, redirect_uri, scope
-from oauth_core.rules.claims import claims_for_scopes
-from oauth_core.rules.hashing import token_hash
+from oauth_core.ports import ClientStore
+from oauth_core.rules import pkce, scope
 from oauth_core.tokens.sealed_requests import RequestSealer
-from oauth_core.wiring import Services
 
 # What one request may carry: these bound the sealed handle the browser carries (A14).
 MAX_STATE_LENGTH = 2048
@@ -49,8 +44,6 @@ PROMPTS = frozenset({"none", "login", "consent"})
 # RFC 6749 A.5 and OIDC: state and nonce are visible ASCII (VSCHAR), echoed byte for byte.
 _VSCHAR = re.compile(r"^[\x20-\x7e]+$")
 _MAX_AGE = re.compile(r"^[0-9]{1,9}$")
-# How long a code's record outlives the code, so that a late replay still revokes its grant.
-CODE_REPLAY_MEMORY = 24 * 3600
 UNREADABLE = "The request could not be read."
 
 
@@ -58,23 +51,11 @@ class PageError(Exception):
     """A fault that must be shown to the user, not redirected (unverified client or URI)."""
 
 
-class RequestCompleted(Exception):
-    """The authorization request was completed already: a handle answers once."""
-
-
 @dataclass(frozen=True)
 class VerifiedClient:
     client: Client
     redirect_uri: str
     redirect_uri_given: bool
-
-
-def read_query(raw: str) -> dict[str, list[str]]:
-    """The query as lists of values: a repeated parameter is seen, then refused."""
-    params: dict[str, list[str]] = {}
-    for name, value in query_pairs(raw):
-        params.setdefault(name, []).append(value)
-    return params
 
 
 def _single(values: dict[str, list[str]], name: str) -> str | None:
@@ -95,158 +76,20 @@ def echoable_state(params: dict[str, list[str]]) -> str | None:
     return state if len(state) <= MAX_STATE_LENGTH and _VSCHAR.match(state) else None
 
 
-class AuthorizationFlow:
-    """Where an authorization request goes next, and issuing its code; shared by /authorize
-    and the sign-in and consent pages."""
-
-    def __init__(self, services: Services):
-        self._services = services
-
-    @property
-    def cookies(self) -> CookiePolicy:
-        return CookiePolicy(self._services.settings.secure_cookies)
-
-    def issuer(self, request: HttpRequest) -> str:
-        return self._services.settings.issuer_for(request.domain_name)
-
-    def live_session(self, request: HttpRequest) -> Session | None:
-        session_id = self.cookies.read(request, SESSION_COOKIE)
-        if not session_id or len(session_id) > 256:
-            return None
-        session = self._services.grants.get_session(token_hash(session_id))
-        if session is None or session.expires_at <= self._services.clock.now():
-            return None
-        return session
-
-    @staticmethod
-    def signed_in_for(pending: PendingAuthorization, session: Session | None) -> bool:
-        """Whether `session` may answer this request (G8): a sign-in made for the request
-        always may; an earlier one only if the request did not ask for a fresh sign-in
-        (prompt=login) and is not older than max_age allows."""
-        if session is None:
-            return False
-        if pending.signed_in_session == session.session_hash:
-            return True
-        if "login" in pending.prompt or pending.max_age == 0:
-            return False  # OIDC Core 3.1.2.1: max_age=0 is prompt=login
-        if pending.max_age is not None:
-            return pending.requested_at - session.auth_time <= pending.max_age
-        return True
-
-    def needs_consent(self, client: Client, pending: PendingAuthorization, sub: str) -> bool:
-        if "consent" in pending.prompt:
-            return True
-        if client.first_party:
-            return False
-        granted = self._services.grants.get_consent(sub, client)
-        return not scope.parse(pending.scope) <= granted
-
-    def remember_consent(self, client: Client, pending: PendingAuthorization, sub: str) -> None:
-        settings = self._services.settings
-        already = self._services.grants.get_consent(sub, client)
-        self._services.grants.put_consent(
-            sub,
-            client,
-            already | scope.parse(pending.scope),
-            self._services.clock.now() + settings.consent_ttl,
-        )
-
-    def page_for(self, page: str, pending: PendingAuthorization) -> HttpResponse:
-        """Continue on one of our pages; the browser carries the request sealed (A14, G5)."""
-        return see_other(with_query(page, {"request_id": self._services.sealer.seal(pending)}))
-
-    def next_step(
-        self,
-        request: HttpRequest,
-        client: Client,
-        pending: PendingAuthorization,
-        session: Session | None,
-        *,
-        from_page: bool = False,
-    ) -> HttpResponse:
-        """Sign-in, consent, or the client with a code: the one place that decides. A request
-        resumed on our pages (`from_page`) was carried by a handle, which answers once."""
-        silent = "none" in pending.prompt
-        if session is None or not self.signed_in_for(pending, session):
-            if silent:
-                raise LoginRequired("the user is not signed in")
-            return self.page_for("/login", pending)
-        if self.needs_consent(client, pending, session.sub):
-            if silent:
-                raise ConsentRequired("the user has not consented")
-            return self.page_for("/consent", pending)
-        if from_page:
-            return self.complete(request, pending, session)
-        return self.redirect_with_code(request, pending, session)
-
-    def consume(self, pending: PendingAuthorization) -> None:
-        """Mark a handle's request answered; RequestCompleted if it already was."""
-        if not self._services.grants.consume_request(pending.request_id, pending.expires_at):
-            raise RequestCompleted()
-
-    def complete(
-        self, request: HttpRequest, pending: PendingAuthorization, session: Session
-    ) -> HttpResponse:
-        """A request resumed from a handle ends here, once, with a code."""
-        if not self.signed_in_for(pending, session):
-            return self.page_for("/login", pending)
-        self.consume(pending)
-        return self.redirect_with_code(request, pending, session)
-
-    def redirect_with_code(
-        self, request: HttpRequest, pending: PendingAuthorization, session: Session
-    ) -> HttpResponse:
-        """The only place a code is issued: it checks the sign-in once more (G8)."""
-        if not self.signed_in_for(pending, session):
-            return self.page_for("/login", pending)
-        now = self._services.clock.now()
-        code_value = self._services.token_issuer.opaque()
-        scopes = scope.parse(pending.scope)
-        code = AuthorizationCode(
-            code_hash=token_hash(code_value),
-            client_id=pending.client_id,
-            redirect_uri=pending.redirect_uri,
-            scope=pending.scope,
-            code_challenge=pending.code_challenge,
-            nonce=pending.nonce,
-            sub=session.sub,
-            auth_time=session.auth_time,
-            claims=claims_for_scopes(session.claims, scopes),
-            expires_at=now + self._services.settings.code_ttl,
-            redirect_uri_required=pending.redirect_uri_required,
-            client_registration=pending.client_registration,
-            signed_in_ms=session.signed_in_ms,
-        )
-        # Kept past its expiry so that a late replay is still recognised and revokes.
-        self._services.grants.put_code(code, retain_until=now + CODE_REPLAY_MEMORY)
-        count("CodeIssued")
-        return see_other(
-            self.response_uri(request, pending.redirect_uri, pending.state, code=code_value)
-        )
-
-    def redirect_with_error(
-        self, request: HttpRequest, target: str, state: str | None, error: OAuthError
-    ) -> HttpResponse:
-        count("AuthorizationError", error=error.error)
-        params = {"error": error.error}
-        if error.description:
-            params["error_description"] = error.description
-        return see_other(self.response_uri(request, target, state, **params))
-
-    def response_uri(
-        self, request: HttpRequest, target: str, state: str | None, **params: str
-    ) -> str:
-        """Every authorization response carries `iss` (RFC 9207) and echoes `state`."""
-        if state is not None:
-            params["state"] = state
-        params["iss"] = self.issuer(request)
-        return with_query(target, params)
-
-
 class AuthorizationEndpoint:
-    def __init__(self, services: Services):
-        self._services = services
-        self.flow = AuthorizationFlow(services)
+    def __init__(
+        self,
+        flow: AuthorizationFlow,
+        clients: ClientStore,
+        settings: Settings,
+        clock: Clock,
+        random: Random,
+    ):
+        self.flow = flow
+        self._clients = clients
+        self._settings = settings
+        self._clock = clock
+        self._random = random
 
     def handle(self, request: HttpRequest) -> HttpResponse:
         try:
@@ -270,9 +113,7 @@ class AuthorizationEndpoint:
         if len(client_ids) != 1 or not client_ids[0]:
             raise PageError("The request does not name exactly one client (client_id).")
         client_id = client_ids[0]
-        client = (
-            self._services.clients.get(client_id) if CLIENT_ID_PATTERN.match(client_id) else None
-        )
+        client = self._clients.get(client_id) if CLIENT_ID_PATTERN.match(client_id) else None
         if client is None or client.disabled:
             raise PageError("The application is not registered here (unknown client_id).")
         uris = params.get("redirect_uri") or []
@@ -329,9 +170,9 @@ class AuthorizationEndpoint:
         login_hint = _single(params, "login_hint")
         if login_hint is not None and len(login_hint) > MAX_LOGIN_HINT_LENGTH:
             raise InvalidRequest("login_hint is too long")
-        now = self._services.clock.now()
+        now = self._clock.now()
         pending = PendingAuthorization(
-            request_id=self._services.random.token(16),
+            request_id=self._random.token(16),
             client_id=client.client_id,
             redirect_uri=verified.redirect_uri,
             scope=scope.render(requested),
@@ -341,7 +182,7 @@ class AuthorizationEndpoint:
             prompt=prompt,
             max_age=int(max_age_raw) if max_age_raw is not None else None,
             login_hint=login_hint,
-            expires_at=now + self._services.settings.pending_request_ttl,
+            expires_at=now + self._settings.pending_request_ttl,
             redirect_uri_required=verified.redirect_uri_given,
             requested_at=now,
             client_registration=client.registration_id,
@@ -349,14 +190,3 @@ class AuthorizationEndpoint:
         if not RequestSealer.fits(pending):
             raise InvalidRequest("the authorization request is too large")
         return pending
-
-
-def registered_redirect_uri(client: Client, requested: str) -> bool:
-    """Whether `requested` is one of the client's redirect URIs (A2), by the client's kind."""
-    native = client.application_type == constants.APPLICATION_NATIVE
-    return redirect_uri.find_registered(requested, client.redirect_uris, native=native) is not None
-
-
-def resumed(pending: PendingAuthorization, session: Session) -> PendingAuthorization:
-    """The request after a sign-in made for it (the only sign-in a fresh-login request takes)."""
-    return replace(pending, signed_in_session=session.session_hash)

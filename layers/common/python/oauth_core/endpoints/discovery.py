@@ -6,9 +6,11 @@ import json
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from oauth_core.config import Settings
 from oauth_core.endpoints.metadata import authorization_server_metadata, openid_configuration
-from oauth_core.http.request import HttpRequest, HttpResponse
-from oauth_core.wiring import Services
+from oauth_core.http.request import HttpRequest
+from oauth_core.http.response import HttpResponse
+from oauth_core.ports import KeyStore
 
 # Public, identical for everyone, and safe to cache briefly: verifiers re-fetch on unknown kid.
 PUBLIC_CACHE = {"Cache-Control": "public, max-age=300"}
@@ -18,8 +20,9 @@ JWKS_CACHE = {"Cache-Control": "public, max-age=60"}
 
 
 class DiscoveryEndpoints:
-    def __init__(self, services: Services, grant_types: Iterable[str]):
-        self._services = services
+    def __init__(self, settings: Settings, published_keys: KeyStore, grant_types: Iterable[str]):
+        self._settings = settings
+        self._published_keys = published_keys
         self._grant_types = tuple(grant_types)
         # The documents depend only on the issuer: built once per container and issuer.
         self._documents: dict[tuple[str, str], str] = {}
@@ -27,7 +30,7 @@ class DiscoveryEndpoints:
     def _document(
         self, request: HttpRequest, build: Callable[[str, Iterable[str]], dict[str, Any]]
     ) -> HttpResponse:
-        issuer = self._services.settings.issuer_for(request.domain_name)
+        issuer = self._settings.issuer_for(request.domain_name)
         key = (build.__name__, issuer)
         body = self._documents.get(key)
         if body is None:
@@ -41,5 +44,5 @@ class DiscoveryEndpoints:
         return self._document(request, openid_configuration)
 
     def jwks(self, request: HttpRequest) -> HttpResponse:
-        body = self._services.published_keys.load().public_jwks_json
+        body = self._published_keys.load().public_jwks_json
         return HttpResponse(200, body, {"Content-Type": "application/json", **JWKS_CACHE})

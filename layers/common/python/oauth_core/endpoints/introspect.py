@@ -11,26 +11,43 @@ from __future__ import annotations
 
 from typing import Any
 
+from oauth_core.clock import Clock
+from oauth_core.config import Settings
 from oauth_core.endpoints.token_operations import MAX_TOKEN_LENGTH, read_token_operation
 from oauth_core.errors import InvalidClient
-from oauth_core.http.request import HttpRequest, HttpResponse, json_response
+from oauth_core.http.request import HttpRequest
+from oauth_core.http.response import HttpResponse, json_response
 from oauth_core.models import Client
+from oauth_core.ports import ClientStore, GrantStore, KeyStore
+from oauth_core.rules.client_auth import ThrottledAuthenticator
 from oauth_core.rules.hashing import token_hash
 from oauth_core.tokens import access_token
-from oauth_core.wiring import Services
 
 INACTIVE: dict[str, Any] = {"active": False}
 
 
 class IntrospectionEndpoint:
-    def __init__(self, services: Services):
-        self._services = services
+    def __init__(
+        self,
+        client_auth: ThrottledAuthenticator,
+        clients: ClientStore,
+        grants: GrantStore,
+        published_keys: KeyStore,
+        settings: Settings,
+        clock: Clock,
+    ):
+        self._client_auth = client_auth
+        self._clients = clients
+        self._grants = grants
+        self._published_keys = published_keys
+        self._settings = settings
+        self._clock = clock
 
     def handle(self, request: HttpRequest) -> HttpResponse:
-        client, token = read_token_operation(self._services, request)
+        client, token = read_token_operation(self._client_auth, request)
         if client.is_public:
             raise InvalidClient("introspection requires a confidential client")
-        issuer = self._services.settings.issuer_for(request.domain_name)
+        issuer = self._settings.issuer_for(request.domain_name)
         if len(token) > MAX_TOKEN_LENGTH:
             answer = INACTIVE
         elif token.count(".") == 2:
@@ -40,8 +57,8 @@ class IntrospectionEndpoint:
         return json_response(200, answer)
 
     def _access_token(self, token: str, issuer: str, caller: Client) -> dict[str, Any]:
-        grants = self._services.grants
-        claims = access_token.verify_own(token, self._services.published_keys.load(), issuer)
+        grants = self._grants
+        claims = access_token.verify_own(token, self._published_keys.load(), issuer)
         if claims is None:
             return INACTIVE
         if claims["client_id"] != caller.client_id and not caller.introspection:
@@ -56,22 +73,22 @@ class IntrospectionEndpoint:
 
     def _still_granted(self, claims: dict[str, Any]) -> bool:
         """Whether what the token was issued under still stands (D8)."""
-        client = self._services.clients.get(str(claims["client_id"]))
+        client = self._clients.get(str(claims["client_id"]))
         if client is None or client.disabled:
             return False
         grant_id = claims.get("grant_id")
         if not grant_id:  # the client's own token (client credentials)
             return int(claims["iat"]) >= client.created_at
-        family = self._services.grants.get_family(str(grant_id))
+        family = self._grants.get_family(str(grant_id))
         if family is None or family.revoked or family.client_registration != client.registration_id:
             return False
-        state = self._services.grants.get_subject_state(family.sub)
+        state = self._grants.get_subject_state(family.sub)
         return state is None or state.allows(family.signed_in_ms)
 
     def _refresh_token(self, token: str, client: Client, issuer: str) -> dict[str, Any]:
-        grants = self._services.grants
+        grants = self._grants
         record = grants.get_refresh(token_hash(token))
-        now = self._services.clock.now()
+        now = self._clock.now()
         if (
             record is None
             or record.client_id != client.client_id

@@ -12,15 +12,14 @@ wrong password. A request completes once: its id is marked used when its code is
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable
 
-from oauth_core.endpoints.authorize import (
-    AuthorizationFlow,
-    RequestCompleted,
-    registered_redirect_uri,
-    resumed,
-)
-from oauth_core.errors import AccessDenied, InvalidRequest, TooManyRequests
+from oauth_core.clock import Clock, Random
+from oauth_core.config import Settings
+from oauth_core.constants import OPAQUE_TOKEN_BYTES
+from oauth_core.endpoints.flow import AuthorizationFlow, registered_redirect_uri, resumed
+from oauth_core.errors import AccessDenied, CsrfRejected
+from oauth_core.http.answers import EXPIRED
+from oauth_core.http.forms import parse_form, parse_query
 from oauth_core.http.pages import (
     CSRF_COOKIE,
     SESSION_COOKIE,
@@ -34,7 +33,8 @@ from oauth_core.http.pages import (
     signed_out,
     with_query,
 )
-from oauth_core.http.request import HttpRequest, HttpResponse, parse_form, parse_query
+from oauth_core.http.request import HttpRequest
+from oauth_core.http.response import HttpResponse
 from oauth_core.models import (
     USERNAME_PATTERN,
     Client,
@@ -43,28 +43,39 @@ from oauth_core.models import (
     canonical_username,
 )
 from oauth_core.observability import count, logger
+from oauth_core.ports import ClientStore, GrantStore, UserStore
 from oauth_core.rules import scope
 from oauth_core.rules.hashing import token_hash
 from oauth_core.rules.passwords import burn_equal_time, verify_password
-from oauth_core.rules.throttle import SIGN_IN
-from oauth_core.wiring import Services
+from oauth_core.rules.throttle import SIGN_IN, FailureThrottle
+from oauth_core.tokens.sealed_requests import RequestSealer
 
 BAD_CREDENTIALS = "Incorrect username or password."
-EXPIRED = "This sign-in request has expired or was already used."
 CSRF_MAX_AGE = 3600
 
 
-Handler = Callable[[HttpRequest], HttpResponse]
-
-
-class Forbidden(Exception):
-    pass
-
-
 class LoginPages:
-    def __init__(self, services: Services):
-        self._services = services
-        self.flow = AuthorizationFlow(services)
+    def __init__(
+        self,
+        flow: AuthorizationFlow,
+        clients: ClientStore,
+        users: UserStore,
+        grants: GrantStore,
+        throttle: FailureThrottle,
+        sealer: RequestSealer,
+        settings: Settings,
+        clock: Clock,
+        random: Random,
+    ):
+        self.flow = flow
+        self._clients = clients
+        self._users = users
+        self._grants = grants
+        self._throttle = throttle
+        self._sealer = sealer
+        self._settings = settings
+        self._clock = clock
+        self._random = random
 
     # --- helpers -------------------------------------------------------------------------------
 
@@ -74,21 +85,21 @@ class LoginPages:
         token = cookies.read(request, CSRF_COOKIE)
         if token and 20 <= len(token) <= 100:
             return token, []
-        token = self._services.token_issuer.opaque()
+        token = self._random.token(OPAQUE_TOKEN_BYTES)
         return token, [cookies.set(CSRF_COOKIE, token, CSRF_MAX_AGE)]
 
     def _check_csrf(self, request: HttpRequest, form: dict[str, str]) -> None:
         expected = self.flow.cookies.read(request, CSRF_COOKIE) or ""
         presented = form.get("csrf_token", "")
         if not expected or not hmac.compare_digest(expected.encode(), presented.encode()):
-            raise Forbidden()
+            raise CsrfRejected("the form could not be verified")
 
     def _resume(self, handle: str | None) -> tuple[PendingAuthorization, Client] | None:
         """The request a handle carries, if it is still good for its client."""
-        pending = self._services.sealer.open(handle)
+        pending = self._sealer.open(handle)
         if pending is None:
             return None
-        client = self._services.clients.get(pending.client_id)
+        client = self._clients.get(pending.client_id)
         if client is None or client.disabled:
             return None
         if client.registration_id != pending.client_registration:
@@ -107,30 +118,6 @@ class LoginPages:
     ) -> HttpResponse:
         # Chrome applies form-action to the redirect after a POST: the client's origin too.
         return page(title, body, cookies=cookies, form_targets=(origin_of(pending.redirect_uri),))
-
-    def guarded(self, handler: Handler, request: HttpRequest) -> HttpResponse:
-        """Browser-facing errors are pages, never JSON and never a redirect to elsewhere."""
-        try:
-            return handler(request)
-        except Forbidden:
-            count("CsrfRejected")
-            return error_page(
-                "The form could not be verified. Reload the page and try again.",
-                status=403,
-                title="Request refused",
-            )
-        except TooManyRequests as error:
-            response = error_page(
-                "Too many failed attempts. Wait a few minutes before trying again.",
-                status=429,
-                title="Too many attempts",
-            )
-            response.headers.update(error.headers)
-            return response
-        except RequestCompleted:
-            return error_page(EXPIRED, title="Request expired")
-        except InvalidRequest:
-            return error_page("The request could not be read.")
 
     # --- /login --------------------------------------------------------------------------------
 
@@ -171,10 +158,10 @@ class LoginPages:
         typed = form.get("username", "")[:128]
         username = canonical_username(typed)
         password = form.get("password", "")
-        throttle = self._services.throttle
+        throttle = self._throttle
         keys = throttle.keys(SIGN_IN, username, request.source_ip)
         throttle.reserve(keys)  # counted before it is checked: parallel guesses each count
-        user = self._services.users.get(username) if USERNAME_PATTERN.match(username) else None
+        user = self._users.get(username) if USERNAME_PATTERN.match(username) else None
         if user is None:
             burn_equal_time(password)
         if user is None or not verify_password(password, user.password_hash) or user.disabled:
@@ -182,14 +169,14 @@ class LoginPages:
             logger.info("sign-in failed", extra={"client_id": client.client_id})
             return self._login_form(request, handle, pending, client, typed, BAD_CREDENTIALS)
         throttle.give_back(keys)
-        signed_in_ms = self._services.clock.now_ms()
+        signed_in_ms = self._clock.now_ms()
         now = signed_in_ms // 1000
         # A fresh session id at every sign-in (no fixation); the old session ends.
         old = self.flow.cookies.read(request, SESSION_COOKIE)
         if old:
-            self._services.grants.delete_session(token_hash(old))
-        session_id = self._services.token_issuer.opaque()
-        ttl = self._services.settings.session_ttl
+            self._grants.delete_session(token_hash(old))
+        session_id = self._random.token(OPAQUE_TOKEN_BYTES)
+        ttl = self._settings.session_ttl
         session = Session(
             session_hash=token_hash(session_id),
             sub=user.sub,
@@ -199,7 +186,7 @@ class LoginPages:
             claims=dict(user.claims),
             signed_in_ms=signed_in_ms,
         )
-        self._services.grants.put_session(session)
+        self._grants.put_session(session)
         count("LoginSucceeded")
         logger.info("signed in", extra={"client_id": client.client_id, "sub": user.sub})
         response = self.flow.next_step(
@@ -269,6 +256,6 @@ class LoginPages:
         cookies = self.flow.cookies
         session_id = cookies.read(request, SESSION_COOKIE)
         if session_id:
-            self._services.grants.delete_session(token_hash(session_id))
+            self._grants.delete_session(token_hash(session_id))
         count("LoggedOut")
         return page("Signed out", signed_out(), cookies=[cookies.clear(SESSION_COOKIE)])

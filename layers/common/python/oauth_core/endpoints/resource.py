@@ -1,39 +1,28 @@
-"""The sample protected API (RFC 6750): bearer-token checks around two tiny operations.
-
-Imports nothing that talks to AWS: it needs only the issuer's public keys.
-"""
+"""The sample protected API (RFC 6750): bearer-token checks around two tiny operations, and
+/userinfo. Imports nothing that talks to AWS and nothing that signs: it needs only the
+issuer's public keys. Its refusals are bearer errors, answered by the dispatch path's bearer
+medium (`WWW-Authenticate: Bearer`)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import parse_qs
 
 from oauth_core.config import Settings
 from oauth_core.constants import SCOPE_OPENID, SCOPE_READ, SCOPE_WRITE
-from oauth_core.http.request import HttpRequest, HttpResponse, json_response
-from oauth_core.observability import count, logger
+from oauth_core.errors import InvalidBearerRequest, InvalidRequest
+from oauth_core.http.forms import query_pairs
+from oauth_core.http.request import HttpRequest
+from oauth_core.http.response import HttpResponse, json_response
 from oauth_core.rules.claims import SCOPE_CLAIMS
 from oauth_core.tokens.bearer import (
     AccessTokenVerifier,
-    BearerError,
     JwksCache,
-    JwksUnavailable,
     bearer_token_from,
     require_scope,
 )
 
 PROFILE_CLAIM_NAMES = tuple(name for names in SCOPE_CLAIMS.values() for name in names)
-
-REALM = "oauth"
-
-
-def bearer_error_response(error: BearerError) -> HttpResponse:
-    return json_response(
-        error.status_code,
-        error.body(),
-        {"WWW-Authenticate": error.www_authenticate(REALM)},
-    )
 
 
 class ResourceServer:
@@ -46,8 +35,11 @@ class ResourceServer:
         return cls(settings, AccessTokenVerifier(jwks or JwksCache()))
 
     def _authorize(self, request: HttpRequest, needed_scope: str) -> dict[str, Any]:
-        query_has_token = "access_token" in parse_qs(request.raw_query, keep_blank_values=True)
-        token = bearer_token_from(request.header("authorization"), query_has_token)
+        try:
+            names = {name for name, _ in query_pairs(request.raw_query)}
+        except InvalidRequest as exc:
+            raise InvalidBearerRequest("the query string is malformed") from exc
+        token = bearer_token_from(request.header("authorization"), "access_token" in names)
         issuer = self._settings.issuer_for(request.domain_name)
         claims = self._verifier.verify(
             token,
@@ -61,18 +53,7 @@ class ResourceServer:
     def protected(
         self, request: HttpRequest, needed_scope: str, operation: Callable[[dict[str, Any]], Any]
     ) -> HttpResponse:
-        try:
-            claims = self._authorize(request, needed_scope)
-        except BearerError as error:
-            count("BearerRefused", error=error.error or "missing_token")
-            return bearer_error_response(error)
-        except JwksUnavailable:
-            logger.exception("the issuer's JWKS could not be fetched")
-            return json_response(
-                503,
-                {"error": "temporarily_unavailable", "error_description": "cannot verify tokens"},
-            )
-        return json_response(200, operation(claims))
+        return json_response(200, operation(self._authorize(request, needed_scope)))
 
     def read(self, request: HttpRequest) -> HttpResponse:
         return self.protected(request, SCOPE_READ, lambda c: _describe(c, "read"))

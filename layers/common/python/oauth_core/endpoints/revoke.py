@@ -8,20 +8,32 @@ verify JWTs locally see it expire instead; access tokens are short-lived for tha
 
 from __future__ import annotations
 
+from oauth_core.config import Settings
 from oauth_core.endpoints.token_operations import MAX_TOKEN_LENGTH, read_token_operation
-from oauth_core.http.request import HttpRequest, HttpResponse, json_response
+from oauth_core.http.request import HttpRequest
+from oauth_core.http.response import HttpResponse, json_response
 from oauth_core.observability import count, logger
+from oauth_core.ports import GrantStore, KeyStore
+from oauth_core.rules.client_auth import ThrottledAuthenticator
 from oauth_core.rules.hashing import token_hash
 from oauth_core.tokens import access_token
-from oauth_core.wiring import Services
 
 
 class RevocationEndpoint:
-    def __init__(self, services: Services):
-        self._services = services
+    def __init__(
+        self,
+        client_auth: ThrottledAuthenticator,
+        grants: GrantStore,
+        published_keys: KeyStore,
+        settings: Settings,
+    ):
+        self._client_auth = client_auth
+        self._grants = grants
+        self._published_keys = published_keys
+        self._settings = settings
 
     def handle(self, request: HttpRequest) -> HttpResponse:
-        client, token = read_token_operation(self._services, request)
+        client, token = read_token_operation(self._client_auth, request)
         if len(token) <= MAX_TOKEN_LENGTH:
             # The hint is only a hint (RFC 7009 2.1): the token's shape decides.
             if token.count(".") == 2:
@@ -31,17 +43,17 @@ class RevocationEndpoint:
         return json_response(200, {})
 
     def _revoke_refresh_token(self, token: str, client_id: str) -> None:
-        record = self._services.grants.get_refresh(token_hash(token))
+        record = self._grants.get_refresh(token_hash(token))
         if record is not None and record.client_id == client_id:
-            self._services.grants.revoke_family(record.family_id)
+            self._grants.revoke_family(record.family_id)
             count("TokenRevoked", token_type="refresh_token")
             logger.info(
                 "grant revoked", extra={"client_id": client_id, "grant_id": record.family_id}
             )
 
     def _revoke_access_token(self, request: HttpRequest, token: str, client_id: str) -> None:
-        issuer = self._services.settings.issuer_for(request.domain_name)
-        claims = access_token.verify_own(token, self._services.published_keys.load(), issuer)
+        issuer = self._settings.issuer_for(request.domain_name)
+        claims = access_token.verify_own(token, self._published_keys.load(), issuer)
         if claims is not None and claims["client_id"] == client_id:
-            self._services.grants.revoke_access_token(str(claims["jti"]), int(claims["exp"]))
+            self._grants.revoke_access_token(str(claims["jti"]), int(claims["exp"]))
             count("TokenRevoked", token_type="access_token")

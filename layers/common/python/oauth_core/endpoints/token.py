@@ -2,31 +2,24 @@
 
 from __future__ import annotations
 
+from oauth_core.config import Settings
 from oauth_core.constants import GRANT_CLIENT_CREDENTIALS
 from oauth_core.errors import InvalidRequest, UnauthorizedClient, UnsupportedGrantType
 from oauth_core.grants import Grant, GrantContext
-from oauth_core.grants.authorization_code import AuthorizationCodeGrant
-from oauth_core.grants.client_credentials import ClientCredentialsGrant
-from oauth_core.grants.refresh_token import RefreshTokenGrant
-from oauth_core.http.request import HttpRequest, HttpResponse, json_response, parse_body_only
+from oauth_core.http.forms import parse_body_only
+from oauth_core.http.request import HttpRequest
+from oauth_core.http.response import HttpResponse, json_response
 from oauth_core.observability import count, logger
-from oauth_core.wiring import Services
-
-
-def default_grants(services: Services) -> list[Grant]:
-    return [
-        AuthorizationCodeGrant(services),
-        RefreshTokenGrant(services),
-        ClientCredentialsGrant(services.token_issuer),
-    ]
+from oauth_core.rules.client_auth import ThrottledAuthenticator
 
 
 class TokenEndpoint:
-    def __init__(self, services: Services, grants: list[Grant] | None = None):
-        self._services = services
-        self.grants: dict[str, Grant] = {
-            grant.grant_type: grant for grant in (grants or default_grants(services))
-        }
+    def __init__(
+        self, grants: list[Grant], client_auth: ThrottledAuthenticator, settings: Settings
+    ):
+        self.grants: dict[str, Grant] = {grant.grant_type: grant for grant in grants}
+        self._client_auth = client_auth
+        self._settings = settings
 
     def handle(self, request: HttpRequest) -> HttpResponse:
         form = parse_body_only(request)
@@ -36,12 +29,12 @@ class TokenEndpoint:
         grant = self.grants.get(grant_type)
         if grant is None:
             raise UnsupportedGrantType("the grant_type is not supported")
-        client = self._services.client_auth.authenticate(
+        client = self._client_auth.authenticate(
             request, form, disabled_error=grant.disabled_client_error
         )
         if not client.allows_grant(grant_type):
             raise UnauthorizedClient("the client is not registered for this grant_type")
-        issuer = self._services.settings.issuer_for(request.domain_name)
+        issuer = self._settings.issuer_for(request.domain_name)
         body = grant.issue(client, form, GrantContext(issuer=issuer, request=request))
         # Machine-to-machine issuance is the hot path and is counted by metrics; its log line
         # would cost more than the rest of the request's logs and CPU (docs/performance.md).

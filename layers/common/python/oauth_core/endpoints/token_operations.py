@@ -4,16 +4,19 @@ authenticated client, and the `token` parameter."""
 from __future__ import annotations
 
 from oauth_core.errors import InvalidRequest
-from oauth_core.http.request import HttpRequest, parse_body_only
+from oauth_core.http.forms import parse_body_only
+from oauth_core.http.request import HttpRequest
 from oauth_core.models import Client
-from oauth_core.wiring import Services
+from oauth_core.rules.client_auth import ThrottledAuthenticator
 
 MAX_TOKEN_LENGTH = 8192
 
 
-def read_token_operation(services: Services, request: HttpRequest) -> tuple[Client, str]:
+def read_token_operation(
+    client_auth: ThrottledAuthenticator, request: HttpRequest
+) -> tuple[Client, str]:
     form = parse_body_only(request)
-    client = services.client_auth.authenticate(request, form)
+    client = client_auth.authenticate(request, form)
     token = form.get("token")
     if not token:
         raise InvalidRequest("token is required")

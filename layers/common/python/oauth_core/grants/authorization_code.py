@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from oauth_core import constants
+from oauth_core.clock import Clock
+from oauth_core.config import Settings
 from oauth_core.errors import (
     ConditionFailed,
     InvalidGrant,
@@ -24,18 +26,21 @@ from oauth_core.errors import (
 from oauth_core.grants import GrantContext, offers_refresh_token
 from oauth_core.models import AuthorizationCode, Client, RefreshToken, TokenFamily
 from oauth_core.observability import count, logger
+from oauth_core.ports import GrantStore
 from oauth_core.rules import pkce, scope
 from oauth_core.rules.hashing import token_hash
-from oauth_core.tokens.issuer import UserGrant
-from oauth_core.wiring import Services
+from oauth_core.tokens.issuer import TokenIssuer, UserGrant
 
 
 class AuthorizationCodeGrant:
     grant_type = constants.GRANT_AUTHORIZATION_CODE
     disabled_client_error: type[OAuthError] = InvalidGrant
 
-    def __init__(self, services: Services):
-        self._services = services
+    def __init__(self, grants: GrantStore, issuer: TokenIssuer, settings: Settings, clock: Clock):
+        self._grants = grants
+        self._issuer = issuer
+        self._settings = settings
+        self._clock = clock
 
     def issue(
         self, client: Client, form: Mapping[str, str], context: GrantContext
@@ -43,8 +48,8 @@ class AuthorizationCodeGrant:
         code_value = form.get("code")
         if not code_value:
             raise InvalidRequest("code is required")
-        store = self._services.grants
-        now = self._services.clock.now()
+        store = self._grants
+        now = self._clock.now()
         code = store.get_code(token_hash(code_value))
         if (
             code is None
@@ -64,7 +69,7 @@ class AuthorizationCodeGrant:
         # The client's scopes may have shrunk since the code was issued (D9).
         granted = scope.render(scope.parse(code.scope) & client.allowed_scopes)
         family_id = secrets.token_hex(16)
-        settings = self._services.settings
+        settings = self._settings
         family = TokenFamily(
             family_id=family_id,
             client_id=client.client_id,
@@ -80,7 +85,7 @@ class AuthorizationCodeGrant:
         refresh_value = None
         refresh = None
         if offers_refresh_token(client, granted):
-            refresh_value = self._services.token_issuer.opaque()
+            refresh_value = self._issuer.opaque()
             refresh = RefreshToken(
                 token_hash=token_hash(refresh_value),
                 family_id=family_id,
@@ -104,9 +109,7 @@ class AuthorizationCodeGrant:
         )
         # Sign before committing: once the code is consumed nothing may fail, or the client
         # would hold a spent code and no tokens.
-        body = self._services.token_issuer.user_tokens(
-            issuer=context.issuer, client=client, grant=grant
-        )
+        body = self._issuer.user_tokens(issuer=context.issuer, client=client, grant=grant)
         if refresh_value:
             body["refresh_token"] = refresh_value
         try:
@@ -117,7 +120,7 @@ class AuthorizationCodeGrant:
 
     def _lost(self, code: AuthorizationCode, attempt_id: str, now: int) -> None:
         """The redemption's transaction was refused: find out why from the code itself."""
-        store = self._services.grants
+        store = self._grants
         latest = store.get_code(code.code_hash)
         if latest is not None and latest.consumed and latest.consumed_by == attempt_id:
             return  # our own write had committed (a retry found it): success
@@ -138,7 +141,7 @@ class AuthorizationCodeGrant:
 
     def _replayed(self, code: AuthorizationCode, verifier: str | None) -> None:
         if code.family_id and pkce.verifier_matches(verifier, code.code_challenge):
-            self._services.grants.revoke_family(code.family_id)
+            self._grants.revoke_family(code.family_id)
             logger.warning(
                 "authorization code replayed: grant revoked",
                 extra={"client_id": code.client_id, "grant_id": code.family_id},

@@ -14,22 +14,27 @@ from dataclasses import replace
 from typing import Any
 
 from oauth_core import constants
+from oauth_core.clock import Clock
+from oauth_core.config import Settings
 from oauth_core.errors import ConditionFailed, InvalidGrant, InvalidRequest, OAuthError
 from oauth_core.grants import GrantContext, offers_refresh_token
 from oauth_core.models import Client
 from oauth_core.observability import count, logger
+from oauth_core.ports import GrantStore
 from oauth_core.rules import scope
 from oauth_core.rules.hashing import token_hash
-from oauth_core.tokens.issuer import UserGrant
-from oauth_core.wiring import Services
+from oauth_core.tokens.issuer import TokenIssuer, UserGrant
 
 
 class RefreshTokenGrant:
     grant_type = constants.GRANT_REFRESH_TOKEN
     disabled_client_error: type[OAuthError] = InvalidGrant
 
-    def __init__(self, services: Services):
-        self._services = services
+    def __init__(self, grants: GrantStore, issuer: TokenIssuer, settings: Settings, clock: Clock):
+        self._grants = grants
+        self._issuer = issuer
+        self._settings = settings
+        self._clock = clock
 
     def issue(
         self, client: Client, form: Mapping[str, str], context: GrantContext
@@ -37,8 +42,8 @@ class RefreshTokenGrant:
         value = form.get("refresh_token")
         if not value:
             raise InvalidRequest("refresh_token is required")
-        store = self._services.grants
-        now = self._services.clock.now()
+        store = self._grants
+        now = self._clock.now()
         current = store.get_refresh(token_hash(value))
         if (
             current is None
@@ -64,8 +69,8 @@ class RefreshTokenGrant:
             raise InvalidGrant("the client may no longer keep access offline")
         granted = scope.narrow(form.get("scope"), allowed)
 
-        settings = self._services.settings
-        new_value = self._services.token_issuer.opaque()
+        settings = self._settings
+        new_value = self._issuer.opaque()
         successor = replace(
             current,
             token_hash=token_hash(new_value),
@@ -82,7 +87,7 @@ class RefreshTokenGrant:
         )
         # Sign before committing: after the rotation nothing may fail (OIDC Core 12.2: a
         # refresh response need not carry a new ID token).
-        body = self._services.token_issuer.user_tokens(
+        body = self._issuer.user_tokens(
             issuer=context.issuer, client=client, grant=grant, with_id_token=False
         )
         body["refresh_token"] = new_value

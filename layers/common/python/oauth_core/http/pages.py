@@ -12,7 +12,8 @@ from html import escape
 from http.cookies import SimpleCookie
 from urllib.parse import urlencode, urlsplit
 
-from oauth_core.http.request import HttpRequest, HttpResponse
+from oauth_core.http.request import HttpRequest
+from oauth_core.http.response import HttpResponse
 
 SESSION_COOKIE = "session"
 CSRF_COOKIE = "csrf"

@@ -7,11 +7,13 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class FunctionSpec:
-    """One Lambda function: its code directory and handler module."""
+    """One Lambda function: its code directory, handler module, and how its errors are answered
+    (oauth_core.http.answers: "json", "page" or "bearer")."""
 
     name: str
     code_dir: str  # relative to the repository root
     module: str
+    medium: str = "json"
 
     @property
     def handler(self) -> str:
@@ -23,6 +25,7 @@ class Route:
     method: str  # an HTTP method, or ANY
     path: str
     function: str
+    endpoint: str  # the function's operation that answers it (oauth_core.wiring)
     # Called by browser apps with their own credentials (fetch): CORS allowed. Never for the
     # authorization endpoint or the pages, which browsers navigate to (SECURITY A13).
     cors: bool = False
@@ -34,43 +37,50 @@ class Route:
 FUNCTIONS: dict[str, FunctionSpec] = {
     spec.name: spec
     for spec in (
-        FunctionSpec("authorize", "functions/authorize", "authorize_handler"),
-        FunctionSpec("login", "functions/login", "login_handler"),
-        FunctionSpec("token", "functions/token", "token_handler"),
-        FunctionSpec("resource", "functions/resource", "resource_handler"),
+        FunctionSpec("authorize", "functions/authorize", "authorize_handler", "page"),
+        FunctionSpec("login", "functions/login", "login_handler", "page"),
+        FunctionSpec("token", "functions/token", "token_handler", "json"),
+        FunctionSpec("resource", "functions/resource", "resource_handler", "bearer"),
     )
 }
 
 # Not behind the API: Secrets Manager invokes it to rotate the signing keys.
 KEY_ROTATION_FUNCTION = FunctionSpec("rotate_keys", "functions/rotate_keys", "rotate_keys_handler")
 
+# The endpoint that answers a CORS preflight: the dispatch path itself (oauth_core.http.cors).
+PREFLIGHT = "preflight"
+
 ROUTES: tuple[Route, ...] = (
-    Route("GET", "/authorize", "authorize"),
-    Route("GET", "/login", "login"),
-    Route("POST", "/login", "login"),
-    Route("GET", "/consent", "login"),
-    Route("POST", "/consent", "login"),
-    Route("GET", "/logout", "login"),
-    Route("POST", "/logout", "login"),
+    Route("GET", "/authorize", "authorize", "authorize"),
+    Route("GET", "/login", "login", "login_page"),
+    Route("POST", "/login", "login", "login"),
+    Route("GET", "/consent", "login", "consent_page"),
+    Route("POST", "/consent", "login", "consent"),
+    Route("GET", "/logout", "login", "logout_page"),
+    Route("POST", "/logout", "login", "logout"),
     # ANY: a GET or PUT must reach the function to be answered invalid_request (RFC 6749 3.2),
     # not API Gateway's bare 404; an OPTIONS preflight reaches it too.
-    Route("ANY", "/token", "token", cors=True),
-    Route("ANY", "/revoke", "token", cors=True),
-    Route("ANY", "/introspect", "token", cors=True),
-    Route("GET", "/.well-known/oauth-authorization-server", "token", cors=True),
-    Route("GET", "/.well-known/openid-configuration", "token", cors=True),
-    Route("GET", "/.well-known/jwks.json", "token", cors=True),
-    Route("GET", "/userinfo", "resource", cors=True),
-    Route("GET", "/resource", "resource", cors=True),
-    Route("POST", "/resource", "resource", cors=True),
+    Route("ANY", "/token", "token", "token", cors=True),
+    Route("ANY", "/revoke", "token", "revoke", cors=True),
+    Route("ANY", "/introspect", "token", "introspect", cors=True),
+    Route("GET", "/.well-known/oauth-authorization-server", "token", "metadata", cors=True),
+    Route("GET", "/.well-known/openid-configuration", "token", "openid_configuration", cors=True),
+    Route("GET", "/.well-known/jwks.json", "token", "jwks", cors=True),
+    Route("GET", "/userinfo", "resource", "userinfo", cors=True),
+    Route("GET", "/resource", "resource", "read", cors=True),
+    Route("POST", "/resource", "resource", "write", cors=True),
     # Preflights for the CORS paths whose routes take named methods (the API has no CORS
     # configuration of its own: it would answer preflights on every route).
-    Route("OPTIONS", "/.well-known/oauth-authorization-server", "token", cors=True),
-    Route("OPTIONS", "/.well-known/openid-configuration", "token", cors=True),
-    Route("OPTIONS", "/.well-known/jwks.json", "token", cors=True),
-    Route("OPTIONS", "/userinfo", "resource", cors=True),
-    Route("OPTIONS", "/resource", "resource", cors=True),
+    Route("OPTIONS", "/.well-known/oauth-authorization-server", "token", PREFLIGHT, cors=True),
+    Route("OPTIONS", "/.well-known/openid-configuration", "token", PREFLIGHT, cors=True),
+    Route("OPTIONS", "/.well-known/jwks.json", "token", PREFLIGHT, cors=True),
+    Route("OPTIONS", "/userinfo", "resource", PREFLIGHT, cors=True),
+    Route("OPTIONS", "/resource", "resource", PREFLIGHT, cors=True),
 )
+
+
+def routes_of(function: str) -> tuple[Route, ...]:
+    return tuple(route for route in ROUTES if route.function == function)
 
 
 @dataclass(frozen=True)

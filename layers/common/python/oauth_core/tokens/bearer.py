@@ -19,7 +19,13 @@ from typing import Any
 import jwt
 
 from oauth_core.constants import ACCESS_TOKEN_TYPE
-from oauth_core.errors import safe_description
+from oauth_core.errors import (
+    InsufficientScope,
+    InvalidBearerRequest,
+    InvalidToken,
+    MissingToken,
+    TemporarilyUnavailable,
+)
 
 ALLOWED_ALGORITHMS = frozenset({"ES256", "RS256"})
 # Header parameters that would let a token choose its own key or change how it is processed
@@ -29,59 +35,11 @@ _ACCEPTED_TYPES = frozenset({ACCESS_TOKEN_TYPE, f"application/{ACCESS_TOKEN_TYPE
 MAX_TOKEN_LENGTH = 8192
 
 
-class BearerError(Exception):
-    """An RFC 6750 error: rendered into `WWW-Authenticate: Bearer ...`."""
-
-    error: str | None = None
-    status_code = 401
-
-    def __init__(self, description: str | None = None, *, scope: str | None = None):
-        super().__init__(description or self.error or "unauthorized")
-        self.description = safe_description(description)
-        self.scope = scope
-
-    def www_authenticate(self, realm: str) -> str:
-        params = [f'realm="{realm}"']
-        if self.error:
-            params.append(f'error="{self.error}"')
-        if self.description:
-            params.append(f'error_description="{self.description}"')
-        if self.scope:
-            params.append(f'scope="{self.scope}"')
-        return "Bearer " + ", ".join(params)
-
-    def body(self) -> dict[str, str]:
-        if not self.error:
-            return {"message": "a bearer token is required"}
-        body = {"error": self.error}
-        if self.description:
-            body["error_description"] = self.description
-        return body
-
-
-class MissingToken(BearerError):
-    """No credentials at all: 401 with no error attribute (RFC 6750 3.1)."""
-
-
-class InvalidRequestError(BearerError):
-    error = "invalid_request"
-    status_code = 400
-
-
-class InvalidToken(BearerError):
-    error = "invalid_token"
-
-
-class InsufficientScope(BearerError):
-    error = "insufficient_scope"
-    status_code = 403
-
-
 def bearer_token_from(authorization: str | None, query_has_token: bool) -> str:
     """Extract the token from the Authorization header; the scheme is case-insensitive."""
     if query_has_token:
         # RFC 9700 2.4 / OAuth 2.1: tokens in URLs leak into logs and Referer headers.
-        raise InvalidRequestError("access tokens are not accepted in the query string")
+        raise InvalidBearerRequest("access tokens are not accepted in the query string")
     if not authorization:
         raise MissingToken()
     scheme, _, token = authorization.strip().partition(" ")
@@ -89,7 +47,7 @@ def bearer_token_from(authorization: str | None, query_has_token: bool) -> str:
         raise MissingToken()
     token = token.strip()
     if not token or " " in token or "," in token:
-        raise InvalidRequestError("malformed Authorization header")
+        raise InvalidBearerRequest("malformed Authorization header")
     return token
 
 
@@ -187,7 +145,7 @@ class AccessTokenVerifier:
         try:
             key = self._jwks.key(jwks_uri, kid)
         except Exception as exc:  # the issuer's JWKS could not be had: not the caller's fault
-            raise JwksUnavailable() from exc
+            raise JwksUnavailable("cannot verify tokens") from exc
         if key is None or key.algorithm_name != alg:
             raise InvalidToken("the access token is signed by an unknown key")
         try:
@@ -220,8 +178,8 @@ def unverified_header(token: str) -> dict[str, Any] | None:
     return header if isinstance(header, dict) else None
 
 
-class JwksUnavailable(Exception):
-    """The issuer's key set could not be fetched."""
+class JwksUnavailable(TemporarilyUnavailable):
+    """The issuer's key set could not be fetched: tokens cannot be verified now."""
 
 
 def require_scope(claims: dict[str, Any], needed: str) -> None:

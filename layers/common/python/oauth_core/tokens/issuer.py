@@ -7,14 +7,13 @@ from typing import Any
 
 from oauth_core.clock import Clock, Random
 from oauth_core.config import Settings
-from oauth_core.constants import SCOPE_OPENID
+from oauth_core.constants import OPAQUE_TOKEN_BYTES, SCOPE_OPENID
 from oauth_core.models import Client
 from oauth_core.ports import KeyStore
 from oauth_core.rules.claims import claims_for_scopes
 from oauth_core.tokens import access_token, id_token
 
-# 32 random bytes: 256 bits for codes and refresh tokens, 128 bits for token ids.
-OPAQUE_TOKEN_BYTES = 32
+# 128 bits for token ids (codes and refresh tokens: constants.OPAQUE_TOKEN_BYTES).
 TOKEN_ID_BYTES = 16
 
 

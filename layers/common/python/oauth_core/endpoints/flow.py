@@ -1,0 +1,197 @@
+"""The path every authorization request takes to a code, shared by the authorization endpoint
+and the sign-in and consent pages: where a request goes next (sign-in, consent, or the client
+with a code), and the one place a code is issued, which checks the sign-in once more, so no page
+can skip `prompt=login` or `max_age` (SECURITY G8).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from oauth_core.clock import Clock, Random
+from oauth_core.config import Settings
+from oauth_core.constants import APPLICATION_NATIVE, OPAQUE_TOKEN_BYTES
+from oauth_core.errors import ConsentRequired, LoginRequired, OAuthError, RequestCompleted
+from oauth_core.http.pages import SESSION_COOKIE, CookiePolicy, see_other, with_query
+from oauth_core.http.request import HttpRequest
+from oauth_core.http.response import HttpResponse
+from oauth_core.models import AuthorizationCode, Client, PendingAuthorization, Session
+from oauth_core.observability import count
+from oauth_core.ports import GrantStore
+from oauth_core.rules import redirect_uri, scope
+from oauth_core.rules.claims import claims_for_scopes
+from oauth_core.rules.hashing import token_hash
+from oauth_core.tokens.sealed_requests import RequestSealer
+
+# How long a code's record outlives the code, so that a late replay still revokes its grant.
+CODE_REPLAY_MEMORY = 24 * 3600
+
+
+class AuthorizationFlow:
+    """Where an authorization request goes next, and issuing its code; shared by /authorize
+    and the sign-in and consent pages."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        grants: GrantStore,
+        sealer: RequestSealer,
+        clock: Clock,
+        random: Random,
+    ):
+        self._settings = settings
+        self._grants = grants
+        self._sealer = sealer
+        self._clock = clock
+        self._random = random
+
+    @property
+    def cookies(self) -> CookiePolicy:
+        return CookiePolicy(self._settings.secure_cookies)
+
+    def issuer(self, request: HttpRequest) -> str:
+        return self._settings.issuer_for(request.domain_name)
+
+    def live_session(self, request: HttpRequest) -> Session | None:
+        session_id = self.cookies.read(request, SESSION_COOKIE)
+        if not session_id or len(session_id) > 256:
+            return None
+        session = self._grants.get_session(token_hash(session_id))
+        if session is None or session.expires_at <= self._clock.now():
+            return None
+        return session
+
+    @staticmethod
+    def signed_in_for(pending: PendingAuthorization, session: Session | None) -> bool:
+        """Whether `session` may answer this request (G8): a sign-in made for the request
+        always may; an earlier one only if the request did not ask for a fresh sign-in
+        (prompt=login) and is not older than max_age allows."""
+        if session is None:
+            return False
+        if pending.signed_in_session == session.session_hash:
+            return True
+        if "login" in pending.prompt or pending.max_age == 0:
+            return False  # OIDC Core 3.1.2.1: max_age=0 is prompt=login
+        if pending.max_age is not None:
+            return pending.requested_at - session.auth_time <= pending.max_age
+        return True
+
+    def needs_consent(self, client: Client, pending: PendingAuthorization, sub: str) -> bool:
+        if "consent" in pending.prompt:
+            return True
+        if client.first_party:
+            return False
+        granted = self._grants.get_consent(sub, client)
+        return not scope.parse(pending.scope) <= granted
+
+    def remember_consent(self, client: Client, pending: PendingAuthorization, sub: str) -> None:
+        settings = self._settings
+        already = self._grants.get_consent(sub, client)
+        self._grants.put_consent(
+            sub,
+            client,
+            already | scope.parse(pending.scope),
+            self._clock.now() + settings.consent_ttl,
+        )
+
+    def page_for(self, page: str, pending: PendingAuthorization) -> HttpResponse:
+        """Continue on one of our pages; the browser carries the request sealed (A14, G5)."""
+        return see_other(with_query(page, {"request_id": self._sealer.seal(pending)}))
+
+    def next_step(
+        self,
+        request: HttpRequest,
+        client: Client,
+        pending: PendingAuthorization,
+        session: Session | None,
+        *,
+        from_page: bool = False,
+    ) -> HttpResponse:
+        """Sign-in, consent, or the client with a code: the one place that decides. A request
+        resumed on our pages (`from_page`) was carried by a handle, which answers once."""
+        silent = "none" in pending.prompt
+        if session is None or not self.signed_in_for(pending, session):
+            if silent:
+                raise LoginRequired("the user is not signed in")
+            return self.page_for("/login", pending)
+        if self.needs_consent(client, pending, session.sub):
+            if silent:
+                raise ConsentRequired("the user has not consented")
+            return self.page_for("/consent", pending)
+        if from_page:
+            return self.complete(request, pending, session)
+        return self.redirect_with_code(request, pending, session)
+
+    def consume(self, pending: PendingAuthorization) -> None:
+        """Mark a handle's request answered; RequestCompleted if it already was."""
+        if not self._grants.consume_request(pending.request_id, pending.expires_at):
+            raise RequestCompleted()
+
+    def complete(
+        self, request: HttpRequest, pending: PendingAuthorization, session: Session
+    ) -> HttpResponse:
+        """A request resumed from a handle ends here, once, with a code."""
+        if not self.signed_in_for(pending, session):
+            return self.page_for("/login", pending)
+        self.consume(pending)
+        return self.redirect_with_code(request, pending, session)
+
+    def redirect_with_code(
+        self, request: HttpRequest, pending: PendingAuthorization, session: Session
+    ) -> HttpResponse:
+        """The only place a code is issued: it checks the sign-in once more (G8)."""
+        if not self.signed_in_for(pending, session):
+            return self.page_for("/login", pending)
+        now = self._clock.now()
+        code_value = self._random.token(OPAQUE_TOKEN_BYTES)
+        scopes = scope.parse(pending.scope)
+        code = AuthorizationCode(
+            code_hash=token_hash(code_value),
+            client_id=pending.client_id,
+            redirect_uri=pending.redirect_uri,
+            scope=pending.scope,
+            code_challenge=pending.code_challenge,
+            nonce=pending.nonce,
+            sub=session.sub,
+            auth_time=session.auth_time,
+            claims=claims_for_scopes(session.claims, scopes),
+            expires_at=now + self._settings.code_ttl,
+            redirect_uri_required=pending.redirect_uri_required,
+            client_registration=pending.client_registration,
+            signed_in_ms=session.signed_in_ms,
+        )
+        # Kept past its expiry so that a late replay is still recognised and revokes.
+        self._grants.put_code(code, retain_until=now + CODE_REPLAY_MEMORY)
+        count("CodeIssued")
+        return see_other(
+            self.response_uri(request, pending.redirect_uri, pending.state, code=code_value)
+        )
+
+    def redirect_with_error(
+        self, request: HttpRequest, target: str, state: str | None, error: OAuthError
+    ) -> HttpResponse:
+        count("AuthorizationError", error=error.error)
+        params = {"error": error.error}
+        if error.description:
+            params["error_description"] = error.description
+        return see_other(self.response_uri(request, target, state, **params))
+
+    def response_uri(
+        self, request: HttpRequest, target: str, state: str | None, **params: str
+    ) -> str:
+        """Every authorization response carries `iss` (RFC 9207) and echoes `state`."""
+        if state is not None:
+            params["state"] = state
+        params["iss"] = self.issuer(request)
+        return with_query(target, params)
+
+
+def registered_redirect_uri(client: Client, requested: str) -> bool:
+    """Whether `requested` is one of the client's redirect URIs (A2), by the client's kind."""
+    native = client.application_type == APPLICATION_NATIVE
+    return redirect_uri.find_registered(requested, client.redirect_uris, native=native) is not None
+
+
+def resumed(pending: PendingAuthorization, session: Session) -> PendingAuthorization:
+    """The request after a sign-in made for it (the only sign-in a fresh-login request takes)."""
+    return replace(pending, signed_in_session=session.session_hash)
