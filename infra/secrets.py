@@ -17,15 +17,14 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from infra.config import StackConfig
-
-CLIENT_SECRET_PREFIX = "oauth/clients/"
+from oauth_core import constants
 
 
 class Secrets(Construct):
     def __init__(self, scope: Construct, construct_id: str, config: StackConfig):
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
-        self.client_secret_prefix = f"{stack.stack_name}/{CLIENT_SECRET_PREFIX}"
+        self.client_secret_prefix = f"{stack.stack_name}/{constants.DEFAULT_CLIENT_SECRET_PREFIX}"
         self.signing_keys = secretsmanager.Secret(
             self,
             "SigningKeys",

@@ -12,10 +12,10 @@ from oauth_core import constants
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 
 
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
+def _int(env: Mapping[str, str], name: str) -> int | None:
     raw = env.get(name)
     if raw is None or raw == "":
-        return default
+        return None
     try:
         value = int(raw)
     except ValueError as exc:
@@ -62,44 +62,23 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """The settings the environment gives (infra/ and local/ set it), the defaults above
+        for the rest."""
         env = os.environ if env is None else env
-        alg = env.get(constants.ENV_ACCESS_TOKEN_ALG, "ES256")
-        if alg not in ("ES256", "RS256"):
-            raise ValueError(
-                f"{constants.ENV_ACCESS_TOKEN_ALG} must be ES256 or RS256, got {alg!r}"
-            )
-        return cls(
-            clients_table=env.get(constants.ENV_CLIENTS_TABLE, constants.DEFAULT_CLIENTS_TABLE),
-            users_table=env.get(constants.ENV_USERS_TABLE, constants.DEFAULT_USERS_TABLE),
-            grants_table=env.get(constants.ENV_GRANTS_TABLE, constants.DEFAULT_GRANTS_TABLE),
-            client_secret_prefix=env.get(
-                constants.ENV_CLIENT_SECRET_PREFIX, constants.DEFAULT_CLIENT_SECRET_PREFIX
-            ),
-            signing_keys_secret=env.get(
-                constants.ENV_SIGNING_KEYS_SECRET, constants.DEFAULT_SIGNING_KEYS_SECRET
-            ),
-            request_sealing_secret=env.get(
-                constants.ENV_REQUEST_SEALING_SECRET, constants.DEFAULT_REQUEST_SEALING_SECRET
-            ),
-            issuer=(env.get(constants.ENV_ISSUER) or "").rstrip("/") or None,
-            audience=env.get(constants.ENV_AUDIENCE) or None,
-            jwks_uri=env.get(constants.ENV_JWKS_URI) or None,
-            access_token_ttl=_int(env, constants.ENV_ACCESS_TOKEN_TTL, 600),
-            access_token_alg=alg,
-            code_ttl=_int(env, constants.ENV_CODE_TTL, 60),
-            refresh_token_idle_ttl=_int(env, constants.ENV_REFRESH_IDLE_TTL, 14 * 24 * 3600),
-            refresh_token_absolute_ttl=_int(
-                env, constants.ENV_REFRESH_ABSOLUTE_TTL, 90 * 24 * 3600
-            ),
-            secret_cache_ttl=_int(env, constants.ENV_SECRET_CACHE_TTL, 300),
-            jwks_cache_ttl=_int(env, constants.ENV_JWKS_CACHE_TTL, 30),
-            client_cache_ttl=_int(env, constants.ENV_CLIENT_CACHE_TTL, 60),
-            secret_rotation_grace=_int(env, constants.ENV_SECRET_ROTATION_GRACE, 24 * 3600),
-            session_ttl=_int(env, constants.ENV_SESSION_TTL, 8 * 3600),
-            max_failures=_int(env, constants.ENV_MAX_FAILURES, 10),
-            max_failures_per_ip=_int(env, constants.ENV_MAX_FAILURES_PER_IP, 100),
-            failure_window=_int(env, constants.ENV_FAILURE_WINDOW, 300),
-        )
+        values: dict[str, object] = {}
+        for name, variable in _TEXT.items():
+            if env.get(variable):
+                values[name] = env[variable]
+        for name, variable in _NUMBERS.items():
+            number = _int(env, variable)
+            if number is not None:
+                values[name] = number
+        for name, variable in _OPTIONAL.items():
+            values[name] = env.get(variable) or None
+        values["issuer"] = (env.get(constants.ENV_ISSUER) or "").rstrip("/") or None
+        if values.get("access_token_alg", "ES256") not in constants.SIGNING_ALGORITHMS:
+            raise ValueError(f"{constants.ENV_ACCESS_TOKEN_ALG} must be ES256 or RS256")
+        return cls(**values)  # type: ignore[arg-type]
 
     @property
     def secure_cookies(self) -> bool:
@@ -129,3 +108,30 @@ class Settings:
 
     def audience_for(self, issuer: str) -> str:
         return self.audience or f"{issuer}/resource"
+
+
+# Setting -> the environment variable that sets it (the names: oauth_core.constants).
+_TEXT = {
+    "clients_table": constants.ENV_CLIENTS_TABLE,
+    "users_table": constants.ENV_USERS_TABLE,
+    "grants_table": constants.ENV_GRANTS_TABLE,
+    "client_secret_prefix": constants.ENV_CLIENT_SECRET_PREFIX,
+    "signing_keys_secret": constants.ENV_SIGNING_KEYS_SECRET,
+    "request_sealing_secret": constants.ENV_REQUEST_SEALING_SECRET,
+    "access_token_alg": constants.ENV_ACCESS_TOKEN_ALG,
+}
+_OPTIONAL = {"audience": constants.ENV_AUDIENCE, "jwks_uri": constants.ENV_JWKS_URI}
+_NUMBERS = {
+    "access_token_ttl": constants.ENV_ACCESS_TOKEN_TTL,
+    "code_ttl": constants.ENV_CODE_TTL,
+    "refresh_token_idle_ttl": constants.ENV_REFRESH_IDLE_TTL,
+    "refresh_token_absolute_ttl": constants.ENV_REFRESH_ABSOLUTE_TTL,
+    "secret_cache_ttl": constants.ENV_SECRET_CACHE_TTL,
+    "jwks_cache_ttl": constants.ENV_JWKS_CACHE_TTL,
+    "client_cache_ttl": constants.ENV_CLIENT_CACHE_TTL,
+    "secret_rotation_grace": constants.ENV_SECRET_ROTATION_GRACE,
+    "session_ttl": constants.ENV_SESSION_TTL,
+    "max_failures": constants.ENV_MAX_FAILURES,
+    "max_failures_per_ip": constants.ENV_MAX_FAILURES_PER_IP,
+    "failure_window": constants.ENV_FAILURE_WINDOW,
+}

@@ -70,6 +70,11 @@ APPLICATION_NATIVE = "native"
 APPLICATION_TYPES = (APPLICATION_WEB, APPLICATION_NATIVE)
 
 ACCESS_TOKEN_TYPE = "at+jwt"
+# The algorithms this server signs with and accepts: ES256 (the default for access tokens) and
+# RS256 (what OpenID Connect clients assume for ID tokens). Never `none`, never HMAC.
+SIGNING_ALGORITHMS = ("ES256", "RS256")
+# The longest token any endpoint reads; anything longer is refused before it is parsed.
+MAX_TOKEN_LENGTH = 8192
 # Codes, refresh tokens, session ids and request ids: 32 random bytes, 256 bits.
 OPAQUE_TOKEN_BYTES = 32
 # The realm of the bundled resource server's `WWW-Authenticate: Bearer` challenges (RFC 6750 3).

@@ -18,7 +18,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
-SUPPORTED_ALGS = ("ES256", "RS256")
+from oauth_core.constants import SIGNING_ALGORITHMS
+
+SUPPORTED_ALGS = SIGNING_ALGORITHMS
 # Retired keys stay published this long: longer than the longest token lifetime (a client's
 # access_token_ttl is at most a day), so every token they signed expires first.
 RETIRED_KEY_RETENTION = 2 * 24 * 3600

@@ -105,7 +105,7 @@ def validate_metadata(data: Mapping[str, Any], *, now: int = 0) -> Client:
     ):
         raise InvalidClientMetadata("access_token_ttl", "must be an integer from 60 to 86400")
     alg = data.get("id_token_signed_response_alg", "RS256")
-    if alg not in ("RS256", "ES256"):
+    if alg not in constants.SIGNING_ALGORITHMS:
         raise InvalidClientMetadata("id_token_signed_response_alg", "must be RS256 or ES256")
     for flag in ("first_party", "introspection", "disabled"):
         if not isinstance(data.get(flag, False), bool):

@@ -13,7 +13,8 @@ from typing import Any
 
 from oauth_core.clock import Clock
 from oauth_core.config import Settings
-from oauth_core.endpoints.token_operations import MAX_TOKEN_LENGTH, read_token_operation
+from oauth_core.constants import MAX_TOKEN_LENGTH
+from oauth_core.endpoints.token_operations import read_token_operation
 from oauth_core.errors import InvalidClient
 from oauth_core.http.request import HttpRequest
 from oauth_core.http.response import HttpResponse, json_response

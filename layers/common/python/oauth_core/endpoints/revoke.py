@@ -9,7 +9,8 @@ verify JWTs locally see it expire instead; access tokens are short-lived for tha
 from __future__ import annotations
 
 from oauth_core.config import Settings
-from oauth_core.endpoints.token_operations import MAX_TOKEN_LENGTH, read_token_operation
+from oauth_core.constants import MAX_TOKEN_LENGTH
+from oauth_core.endpoints.token_operations import read_token_operation
 from oauth_core.http.request import HttpRequest
 from oauth_core.http.response import HttpResponse, json_response
 from oauth_core.observability import count, logger

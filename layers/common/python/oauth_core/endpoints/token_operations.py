@@ -9,8 +9,6 @@ from oauth_core.http.request import HttpRequest
 from oauth_core.models import Client
 from oauth_core.rules.client_auth import ThrottledAuthenticator
 
-MAX_TOKEN_LENGTH = 8192
-
 
 def read_token_operation(
     client_auth: ThrottledAuthenticator, request: HttpRequest

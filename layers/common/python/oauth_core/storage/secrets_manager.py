@@ -13,6 +13,7 @@ import json
 from typing import Any
 
 from oauth_core.clock import Clock, SystemClock
+from oauth_core.constants import SIGNING_ALGORITHMS
 from oauth_core.errors import StorageError
 from oauth_core.keys import KeySet
 from oauth_core.storage.aws import aws_errors, client
@@ -204,7 +205,7 @@ class SigningKeyRotation:
             SecretId=secret_id, VersionId=token, VersionStage="AWSPENDING"
         )["SecretString"]
         keys = KeySet.from_json(staged)
-        for alg in ("ES256", "RS256"):
+        for alg in SIGNING_ALGORITHMS:
             keys.current(alg)  # raises if the staged set cannot sign
 
     def _finish(self, secret_id: str, token: str) -> None:

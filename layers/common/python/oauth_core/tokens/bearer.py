@@ -18,7 +18,7 @@ from typing import Any
 
 import jwt
 
-from oauth_core.constants import ACCESS_TOKEN_TYPE
+from oauth_core.constants import ACCESS_TOKEN_TYPE, MAX_TOKEN_LENGTH, SIGNING_ALGORITHMS
 from oauth_core.errors import (
     InsufficientScope,
     InvalidBearerRequest,
@@ -27,12 +27,11 @@ from oauth_core.errors import (
     TemporarilyUnavailable,
 )
 
-ALLOWED_ALGORITHMS = frozenset({"ES256", "RS256"})
+ALLOWED_ALGORITHMS = frozenset(SIGNING_ALGORITHMS)
 # Header parameters that would let a token choose its own key or change how it is processed
 # (`b64`: RFC 7797's unencoded payloads, which no access token uses).
 _FORBIDDEN_HEADERS = frozenset({"jku", "jwk", "x5u", "x5c", "crit", "b64"})
 _ACCEPTED_TYPES = frozenset({ACCESS_TOKEN_TYPE, f"application/{ACCESS_TOKEN_TYPE}"})
-MAX_TOKEN_LENGTH = 8192
 
 
 def bearer_token_from(authorization: str | None, query_has_token: bool) -> str:
