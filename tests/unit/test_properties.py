@@ -6,6 +6,7 @@ import base64
 import contextlib
 import string
 from typing import Any
+from urllib.parse import parse_qsl
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -15,6 +16,7 @@ from oauth_core.clock import FixedClock
 from oauth_core.config import Settings
 from oauth_core.errors import InvalidClient, InvalidGrant, InvalidRequest, InvalidScope
 from oauth_core.grants import GrantContext
+from oauth_core.http.forms import MAX_FIELDS, query_pairs
 from oauth_core.keys import KeySet
 from oauth_core.models import Client, PendingAuthorization, Session
 from oauth_core.rules import pkce, redirect_uri, scope
@@ -64,6 +66,33 @@ def test_basic_credentials_round_trip_any_unicode(client_id: str, secret: str) -
 
 
 scope_tokens = st.text(alphabet=string.ascii_lowercase + ":_", min_size=1, max_size=8)
+
+
+FORM_ALPHABET = "ab=&+%20%C3%A9%FF%ZZ xé;"
+
+
+@given(st.text(alphabet=FORM_ALPHABET, max_size=40) | st.text(max_size=40))
+def test_query_pairs_read_forms_exactly_as_urllib_does(raw: str) -> None:
+    """The hand-written form parser of the hot path agrees with parse_qsl (blank values kept,
+    strict UTF-8, at most MAX_FIELDS fields): the same pairs, or a refusal where it fails."""
+    try:
+        expected: list[tuple[str, str]] | None = parse_qsl(
+            raw, keep_blank_values=True, errors="strict", max_num_fields=MAX_FIELDS
+        )
+    except (ValueError, UnicodeDecodeError):
+        expected = None
+    try:
+        got: list[tuple[str, str]] | None = query_pairs(raw)
+    except InvalidRequest:
+        got = None
+    assert got == expected
+
+
+def test_query_pairs_refuse_too_many_fields() -> None:
+    assert len(query_pairs("&".join(["a=1"] * MAX_FIELDS))) == MAX_FIELDS
+    with contextlib.suppress(InvalidRequest):
+        query_pairs("&".join(["a=1"] * (MAX_FIELDS + 1)))
+        raise AssertionError("more than MAX_FIELDS fields were read")
 
 
 @given(st.frozensets(scope_tokens, max_size=6), st.lists(scope_tokens, max_size=6))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from oauth_core.config import Settings
 from oauth_core.constants import GRANT_CLIENT_CREDENTIALS
 from oauth_core.errors import InvalidRequest, UnauthorizedClient, UnsupportedGrantType
@@ -38,10 +40,15 @@ class TokenEndpoint:
         body = grant.issue(client, form, GrantContext(issuer=issuer, request=request))
         # Machine-to-machine issuance is the hot path and is counted by metrics; its log line
         # would cost more than the rest of the request's logs and CPU (docs/performance.md).
-        log = logger.debug if grant_type == GRANT_CLIENT_CREDENTIALS else logger.info
-        log(
-            "token issued",
-            extra={"grant_type": grant_type, "client_id": client.client_id, "scope": body["scope"]},
-        )
+        if grant_type != GRANT_CLIENT_CREDENTIALS or logger.log_level <= logging.DEBUG:
+            log = logger.debug if grant_type == GRANT_CLIENT_CREDENTIALS else logger.info
+            log(
+                "token issued",
+                extra={
+                    "grant_type": grant_type,
+                    "client_id": client.client_id,
+                    "scope": body["scope"],
+                },
+            )
         count("TokenIssued", grant_type=grant_type)
         return json_response(200, body)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Protocol
 
 from oauth_core import constants
@@ -17,9 +18,13 @@ from oauth_core.models import Client
 class GrantContext:
     issuer: str
     request: HttpRequest
-    # Recorded on the items a grant writes, so a retry that finds its own committed write
-    # recognises it as success, not as a replay.
-    attempt_id: str = field(default_factory=lambda: secrets.token_hex(16))
+
+    @cached_property
+    def attempt_id(self) -> str:
+        """Recorded on the items a grant writes, so a retry that finds its own committed write
+        recognises it as success, not as a replay. Drawn only by the grants that write (client
+        credentials writes nothing)."""
+        return secrets.token_hex(16)
 
 
 class Grant(Protocol):

@@ -42,7 +42,7 @@ class FunctionHandler:
         self._answer = ANSWERS[FUNCTIONS[function].medium]
         self._build = build
         self._endpoints: Endpoints | None = None
-        self._cold = True
+        self._invocations = 0
 
     @property
     def endpoints(self) -> Endpoints:
@@ -82,16 +82,18 @@ class FunctionHandler:
 
     def _log_context(self, context: Any, request_id: str) -> None:
         """What Powertools' inject_lambda_context adds to every log line, without its per-call
-        work: the function's fields once, the request ids each time."""
-        if self._cold:
-            logger.append_keys(
-                cold_start=True,
-                function_name=getattr(context, "function_name", self.function),
-                function_memory_size=getattr(context, "memory_limit_in_mb", None),
-                function_arn=getattr(context, "invoked_function_arn", None),
-            )
-            self._cold = False
-        elif logger.get_current_keys().get("cold_start"):
-            logger.append_keys(cold_start=False)
-        logger.append_keys(function_request_id=getattr(context, "aws_request_id", None))
-        logger.set_correlation_id(request_id or None)
+        work: the function's fields on the first invocation, `cold_start` turned off on the
+        second, the request ids every time (one update)."""
+        if self._invocations < 2:
+            first = self._invocations == 0
+            fields: dict[str, Any] = {"cold_start": first}
+            if first:
+                fields["function_name"] = getattr(context, "function_name", self.function)
+                fields["function_memory_size"] = getattr(context, "memory_limit_in_mb", None)
+                fields["function_arn"] = getattr(context, "invoked_function_arn", None)
+            logger.append_keys(**fields)
+            self._invocations += 1
+        logger.append_keys(
+            function_request_id=getattr(context, "aws_request_id", None),
+            correlation_id=request_id or None,
+        )

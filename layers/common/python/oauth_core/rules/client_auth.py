@@ -42,7 +42,13 @@ def _decode_basic(value: str) -> tuple[str, str]:
     if not sep:
         raise _basic_failure()
     # RFC 6749 2.3.1: both parts are application/x-www-form-urlencoded before base64.
-    return unquote_plus(client_id, errors="strict"), unquote_plus(secret, errors="strict")
+    return _form_decoded(client_id), _form_decoded(secret)
+
+
+def _form_decoded(text: str) -> str:
+    if "%" in text or "+" in text:
+        return unquote_plus(text, errors="strict")
+    return text
 
 
 def _basic_failure() -> InvalidClient:
@@ -106,31 +112,29 @@ class ClientAuthenticator:
             if presented.method == constants.AUTH_METHOD_BASIC
             else None
         )
-        failure = (SecretRejected if secret is not None else InvalidClient)(
-            "client authentication failed", headers=headers
-        )
+        failure = SecretRejected if secret is not None else InvalidClient
         if not CLIENT_ID_PATTERN.match(presented.client_id) or len(secret or "") > (
             MAX_CREDENTIAL_LENGTH
         ):
             self._spend_equal_time(secret)
-            raise failure
+            raise failure("client authentication failed", headers=headers)
         client = self._clients.get(presented.client_id)
         if client is None:
             self._spend_equal_time(secret)
-            raise failure
+            raise failure("client authentication failed", headers=headers)
         if client.is_public and secret is not None:
             # A public client has no secret to guess; its id is no secret either (E9).
             raise InvalidClient("client authentication failed", headers=headers)
         if presented.method != client.token_endpoint_auth_method:
             self._spend_equal_time(secret)
-            raise failure
-        if secret is not None and not any(
+            raise failure("client authentication failed", headers=headers)
+        if secret is not None and not (
+            self._secret_matches(client, secret, fresh=False)
             # On a mismatch, re-read once: a rotation may have happened since this container
             # cached.
-            self._secret_matches(client, secret, fresh=fresh)
-            for fresh in (False, True)
+            or self._secret_matches(client, secret, fresh=True)
         ):
-            raise failure
+            raise failure("client authentication failed", headers=headers)
         if client.disabled:
             raise disabled_error(
                 "the client is disabled",
@@ -176,8 +180,7 @@ class ThrottledAuthenticator:
         except (InvalidClient, InvalidRequest):
             presented = None  # refused below, and not counted
         subject = presented.client_id if presented is not None else None
-        keys = self._throttle.keys(CLIENT_SECRET, subject, request.source_ip)
-        self._throttle.check_local(keys)
+        self._throttle.check_local_for(CLIENT_SECRET, subject, request.source_ip)
         try:
             return self._authenticator.authenticate(
                 authorization, form, disabled_error=disabled_error, presented=presented
@@ -187,6 +190,7 @@ class ThrottledAuthenticator:
             # credentials guesses nothing, and counting it would let anyone who shares an
             # address (a web page in browsers behind one NAT) fill that address's bucket.
             if isinstance(failure, SecretRejected):
+                keys = self._throttle.keys(CLIENT_SECRET, subject, request.source_ip)
                 self._throttle.failed(keys)
                 # The failure that fills a bucket is already answered 429.
                 self._throttle.check_local(keys)

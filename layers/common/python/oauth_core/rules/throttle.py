@@ -18,6 +18,7 @@ which parallel guessing cannot find either).
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import threading
 from dataclasses import dataclass
@@ -43,6 +44,7 @@ class ThrottleKey:
     limit: Limit
 
 
+@functools.lru_cache(maxsize=4096)
 def source_of(address: str) -> str:
     """The source a failure is counted against. An IPv6 host holds a whole /64, so that is the
     unit: counting single IPv6 addresses would let one host spread its guesses without limit."""
@@ -94,6 +96,12 @@ class FailureThrottle:
         now = self._now_ms()
         for key in keys:
             self._limiter.give_back(key.name, now, key.limit)
+
+    def check_local_for(self, purpose: str, subject: str | None, address: str) -> None:
+        """check_local for an attempt's buckets, at no cost while this container has seen no
+        bucket fill (the token endpoint's hot path)."""
+        if self._locked_until:
+            self.check_local(self.keys(purpose, subject, address))
 
     def check_local(self, keys: tuple[ThrottleKey, ...]) -> None:
         """Refuse if this container has seen one of the buckets fill (no AWS call)."""

@@ -13,6 +13,7 @@ import jwt
 from oauth_core.constants import ACCESS_TOKEN_TYPE
 from oauth_core.keys import KeySet, SigningKey
 from oauth_core.tokens.bearer import unverified_header
+from oauth_core.tokens.jws import Signers
 
 
 @dataclass(frozen=True)
@@ -51,11 +52,12 @@ class AccessTokenClaims:
         return claims
 
 
-def sign(claims: dict[str, Any], key: SigningKey, token_type: str | None = None) -> str:
-    headers: dict[str, Any] = {"kid": key.kid}
-    if token_type:
-        headers["typ"] = token_type
-    return jwt.encode(claims, key.private_key, algorithm=key.alg, headers=headers)
+# Signers per key and type, for the container's life (oauth_core.tokens.jws).
+SIGNERS = Signers()
+
+
+def sign(claims: dict[str, Any], key: SigningKey, token_type: str) -> str:
+    return SIGNERS.sign(claims, key, token_type)
 
 
 def issue(claims: AccessTokenClaims, key: SigningKey) -> str:
