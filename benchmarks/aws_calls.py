@@ -31,7 +31,7 @@ def count_calls() -> dict[str, dict[str, float]]:
 
     from oauth_core.observability import logger
 
-    logger.registered_handler.setStream(open(os.devnull, "w"))  # type: ignore[attr-defined]  # noqa: SIM115
+    logger.registered_handler.setStream(open(os.devnull, "w"))  # noqa: SIM115
     with mock_aws():
         return _count()
 

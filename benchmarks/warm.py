@@ -71,7 +71,7 @@ def run(iterations: int = 2000) -> dict[str, Timing]:
     from oauth_core.observability import logger
 
     devnull = open(os.devnull, "w")  # noqa: SIM115 - lives for the benchmark
-    logger.registered_handler.setStream(devnull)  # type: ignore[attr-defined]
+    logger.registered_handler.setStream(devnull)
     services = demo_services()
     for module in (token_handler, resource_handler, authorize_handler):
         install(module, services)
@@ -95,7 +95,7 @@ def run(iterations: int = 2000) -> dict[str, Timing]:
             assert result["statusCode"] == expect, (name, result)
 
         sink = io.StringIO()
-        logger.registered_handler.setStream(sink)  # type: ignore[attr-defined]
+        logger.registered_handler.setStream(sink)
         with contextlib.redirect_stdout(sink):
             for _ in range(20):  # warm up: caches filled, code paths hot
                 prepare()
@@ -103,7 +103,7 @@ def run(iterations: int = 2000) -> dict[str, Timing]:
             sink.seek(0)
             sink.truncate(0)
             samples = cpu_samples(call, count, prepare)
-        logger.registered_handler.setStream(devnull)  # type: ignore[attr-defined]
+        logger.registered_handler.setStream(devnull)
         results[name] = Timing(name, samples, len(sink.getvalue().encode()) / count)
 
     cc_event = event("token_client_credentials")

@@ -11,10 +11,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote_plus, urlencode, urlsplit
 
-from oauth_core.grants import Grant
+from oauth_core.grants import Grant, GrantContext
 from oauth_core.http.answers import json_answer
 from oauth_core.http.request import HttpRequest
 from oauth_core.http.response import HttpResponse
+from oauth_core.models import Client, PendingAuthorization, Session
 from oauth_core.rules.pkce import challenge_of
 from oauth_core.wiring import Components
 
@@ -93,3 +94,44 @@ def pkce_pair() -> tuple[str, str]:
 
 def query_of(location: str) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(urlsplit(location).query, keep_blank_values=True).items()}
+
+
+def code_as_authorize_issues_it(
+    services: Components,
+    client: Client,
+    redirect_uri: str,
+    challenge: str,
+    sub: str,
+    *,
+    signed_in_ms: int = 0,
+) -> str:
+    """A code as /authorize issues it to a signed-in user (scope `openid read:data`)."""
+    now = services.clock.now()
+    pending = PendingAuthorization(
+        request_id="r",
+        client_id=client.client_id,
+        redirect_uri=redirect_uri,
+        scope="openid read:data",
+        state="s",
+        nonce="n",
+        code_challenge=challenge,
+        prompt=(),
+        max_age=None,
+        login_hint=None,
+        expires_at=now + 600,
+        client_registration=client.registration_id,
+    )
+    session = Session(
+        "h", sub, "alice", now, now + 3600, {"name": "Alice"}, signed_in_ms=signed_in_ms
+    )
+    response = services.flow.redirect_with_code(form_request({}), pending, session)
+    return query_of(response.headers["Location"])["code"]
+
+
+def redeem_code(
+    services: Components, client: Client, redirect_uri: str, code: str, verifier: str
+) -> dict[str, Any]:
+    """The token endpoint's answer body to an authorization_code grant."""
+    code_grant = grant(services, "authorization_code")
+    form = {"code": code, "redirect_uri": redirect_uri, "code_verifier": verifier}
+    return code_grant.issue(client, form, GrantContext(ISSUER, form_request({})))

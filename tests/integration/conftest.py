@@ -118,7 +118,7 @@ def log_output() -> Iterator[io.StringIO]:
     try:
         yield stream
     finally:
-        logger.removeHandler(handler)  # type: ignore[attr-defined]  # Logger proxies logging
+        logger.removeHandler(handler)
 
 
 @pytest.fixture

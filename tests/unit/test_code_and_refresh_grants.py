@@ -10,11 +10,17 @@ from oauth_core.admin.registry import ClientRegistry
 from oauth_core.clock import FixedClock
 from oauth_core.errors import ConditionFailed, InvalidGrant
 from oauth_core.grants import GrantContext
-from oauth_core.models import Client, PendingAuthorization, RefreshToken, Session, TokenFamily
+from oauth_core.models import Client, RefreshToken, TokenFamily
 from oauth_core.rules.hashing import token_hash
 from oauth_core.storage.memory import MemoryGrantStore
 from oauth_core.wiring import Components
-from tests.support import form_request, grant, pkce_pair, query_of
+from tests.support import (
+    code_as_authorize_issues_it,
+    form_request,
+    grant,
+    pkce_pair,
+    redeem_code,
+)
 
 REDIRECT = "https://app.example.com/cb"
 
@@ -67,33 +73,13 @@ def issue_code(services: Components, client: Client, challenge: str) -> str:
 def issue_code_for(
     services: Components, client: Client, challenge: str, sub: str, *, signed_in_ms: int = 0
 ) -> str:
-    """A code as /authorize issues it to a signed-in user."""
-    now = services.clock.now()
-    pending = PendingAuthorization(
-        request_id="r",
-        client_id=client.client_id,
-        redirect_uri=REDIRECT,
-        scope="openid read:data",
-        state="s",
-        nonce="n",
-        code_challenge=challenge,
-        prompt=(),
-        max_age=None,
-        login_hint=None,
-        expires_at=now + 600,
-        client_registration=client.registration_id,
+    return code_as_authorize_issues_it(
+        services, client, REDIRECT, challenge, sub, signed_in_ms=signed_in_ms
     )
-    session = Session(
-        "h", sub, "alice", now, now + 3600, {"name": "Alice"}, signed_in_ms=signed_in_ms
-    )
-    response = services.flow.redirect_with_code(form_request({}), pending, session)
-    return query_of(response.headers["Location"])["code"]
 
 
 def redeem(services: Components, client: Client, code: str, verifier: str) -> dict[str, Any]:
-    code_grant = grant(services, "authorization_code")
-    form = {"code": code, "redirect_uri": REDIRECT, "code_verifier": verifier}
-    return code_grant.issue(client, form, GrantContext("https://issuer.example", form_request({})))
+    return redeem_code(services, client, REDIRECT, code, verifier)
 
 
 def test_retry_that_finds_its_own_committed_redemption_succeeds(

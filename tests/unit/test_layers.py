@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 import oauth_core
+from tests.support import SERVICE_SECRET
 
 PACKAGE = Path(oauth_core.__file__).parent
 ROOT = Path(__file__).resolve().parents[2]
@@ -128,6 +129,7 @@ def test_the_resource_function_loads_no_aws_sdk_no_signing_code_and_no_html() ->
         "botocore.client",
         "oauth_core.http.pages",
         "oauth_core.keys",
+        "oauth_core.tokens.jws",
         "oauth_core.tokens.issuer",
         "oauth_core.tokens.access_token",
         "oauth_core.tokens.id_token",
@@ -143,4 +145,44 @@ def test_the_resource_function_loads_no_aws_sdk_no_signing_code_and_no_html() ->
     )
     answer = json.loads(result.stdout.strip().splitlines()[-1])
     assert answer["status"] == 401  # no token: answered without a key set
+    assert answer["loaded"] == []
+
+
+TOKEN_CHILD = r"""
+import json, sys
+sys.path[:0] = [{code!r}]
+import token_handler
+from oauth_core.wiring import endpoints_for, memory_components
+components = memory_components()
+components.registry.create({{
+    "client_id": "svc", "client_secret": {secret!r}, "grant_types": ["client_credentials"],
+    "scope": "read:data",
+}})
+token_handler.lambda_handler.install(endpoints_for("token", components))
+event = json.loads({event!r})
+answer = token_handler.lambda_handler(event, None)
+loaded = sorted(m for m in sys.modules if m.split(".")[0] in {forbidden!r} or m in {forbidden!r})
+print(json.dumps({{"status": answer["statusCode"], "loaded": loaded}}))
+"""
+
+
+def test_the_token_function_issues_a_token_without_pyjwt_powertools_or_html() -> None:
+    # It signs with oauth_core.tokens.jws: PyJWT (tens of milliseconds to import) is for
+    # verification, which only revocation and introspection do in this function. A token
+    # issued logs nothing, so Powertools' Logger is not loaded either (observability).
+    forbidden = ["jwt", "aws_lambda_powertools", "oauth_core.http.pages"]
+    event = (ROOT / "tests" / "events" / "token_client_credentials.json").read_text()
+    # The sample event's Authorization header carries tests.support's service client.
+    script = TOKEN_CHILD.format(
+        code=str(ROOT / "functions" / "token"),
+        event=event,
+        forbidden=forbidden,
+        secret=SERVICE_SECRET,
+    )
+    env = {"POWERTOOLS_METRICS_DISABLED": "true", "OAUTH_ISSUER": "https://auth.example.com"}
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, env=env
+    )
+    answer = json.loads(result.stdout.strip().splitlines()[-1])
+    assert answer["status"] == 200, result.stdout
     assert answer["loaded"] == []

@@ -16,7 +16,6 @@ from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
 from oauth_core.constants import SIGNING_ALGORITHMS
 
@@ -51,10 +50,27 @@ def generate_private_key(alg: str) -> PrivateKey:
     raise ValueError(f"unsupported signing algorithm {alg!r}")
 
 
-def _to_jwk(key: Any, alg: str) -> dict[str, Any]:
-    algorithm = ECAlgorithm if alg == "ES256" else RSAAlgorithm
-    jwk: dict[str, Any] = algorithm.to_jwk(key, as_dict=True)
-    return jwk
+def _unsigned(value: int, length: int | None = None) -> str:
+    """An RFC 7518 section 6 number: big-endian, base64url, fixed length for EC coordinates."""
+    size = length if length is not None else max(1, (value.bit_length() + 7) // 8)
+    return _b64url(value.to_bytes(size, "big"))
+
+
+def public_jwk_of(key: ec.EllipticCurvePublicKey | rsa.RSAPublicKey) -> dict[str, Any]:
+    """The public JWK of a P-256 or RSA key (built here, not by PyJWT: the token function would
+    otherwise import PyJWT only for this)."""
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        if not isinstance(key.curve, ec.SECP256R1):
+            raise ValueError(f"unsupported curve {key.curve.name!r}")
+        point = key.public_numbers()
+        return {
+            "kty": "EC",
+            "crv": "P-256",
+            "x": _unsigned(point.x, 32),
+            "y": _unsigned(point.y, 32),
+        }
+    numbers = key.public_numbers()
+    return {"kty": "RSA", "n": _unsigned(numbers.n), "e": _unsigned(numbers.e)}
 
 
 @dataclass(frozen=True)
@@ -74,7 +90,7 @@ class SigningKey:
     @classmethod
     def generate(cls, alg: str, status: str, now: int) -> SigningKey:
         private_key = generate_private_key(alg)
-        public = _to_jwk(private_key.public_key(), alg)
+        public = public_jwk_of(private_key.public_key())
         pem = private_key.private_bytes(
             serialization.Encoding.PEM,
             serialization.PrivateFormat.PKCS8,

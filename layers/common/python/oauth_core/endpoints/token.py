@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 from oauth_core.config import Settings
 from oauth_core.constants import GRANT_CLIENT_CREDENTIALS
 from oauth_core.errors import InvalidRequest, UnauthorizedClient, UnsupportedGrantType
@@ -40,7 +38,7 @@ class TokenEndpoint:
         body = grant.issue(client, form, GrantContext(issuer=issuer, request=request))
         # Machine-to-machine issuance is the hot path and is counted by metrics; its log line
         # would cost more than the rest of the request's logs and CPU (docs/performance.md).
-        if grant_type != GRANT_CLIENT_CREDENTIALS or logger.log_level <= logging.DEBUG:
+        if grant_type != GRANT_CLIENT_CREDENTIALS or logger.debug_enabled():
             log = logger.debug if grant_type == GRANT_CLIENT_CREDENTIALS else logger.info
             log(
                 "token issued",

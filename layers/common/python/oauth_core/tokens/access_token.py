@@ -8,11 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import jwt
-
 from oauth_core.constants import ACCESS_TOKEN_TYPE
 from oauth_core.keys import KeySet, SigningKey
-from oauth_core.tokens.bearer import unverified_header
+from oauth_core.tokens.compact import unverified_header
 from oauth_core.tokens.jws import Signers
 
 
@@ -69,6 +67,10 @@ def verify_own(token: str, keys: KeySet, issuer: str) -> dict[str, Any] | None:
 
     For introspection and revocation, which hold the key set already: no JWKS fetch.
     """
+    # PyJWT takes tens of milliseconds to import, which the token endpoint's cold start (it
+    # never verifies) should not pay: only revocation and introspection load it.
+    import jwt
+
     header = unverified_header(token)
     if header is None:
         return None

@@ -7,8 +7,6 @@ issuer's published JWKS and its own `alg` is the only algorithm accepted for it,
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import threading
 import time
@@ -26,6 +24,7 @@ from oauth_core.errors import (
     MissingToken,
     TemporarilyUnavailable,
 )
+from oauth_core.tokens.compact import unverified_header
 
 ALLOWED_ALGORITHMS = frozenset(SIGNING_ALGORITHMS)
 # Header parameters that would let a token choose its own key or change how it is processed
@@ -162,19 +161,6 @@ class AccessTokenVerifier:
         except jwt.PyJWTError as exc:
             raise InvalidToken("the access token is invalid") from exc
         return claims
-
-
-def unverified_header(token: str) -> dict[str, Any] | None:
-    """The JOSE header, read only to choose the key. PyJWT parses the whole token again, strictly,
-    when it verifies; this avoids paying for that strict parse twice on every request."""
-    segment = token.split(".", 1)[0]
-    if token.count(".") != 2 or not segment or len(segment) > 1024:
-        return None
-    try:
-        header = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
-    except (ValueError, binascii.Error):
-        return None
-    return header if isinstance(header, dict) else None
 
 
 class JwksUnavailable(TemporarilyUnavailable):

@@ -1,0 +1,27 @@
+"""JWS compact serialization (RFC 7515 section 7.1), read before anything is verified.
+
+Only to choose a key: PyJWT parses the whole token again, strictly, when it verifies. Imports
+neither PyJWT nor any signing code, so both the issuer's and the resource server's side use it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any
+
+# A header names an algorithm, a key and a type: a kilobyte is far more than any of ours needs.
+_MAX_HEADER_SEGMENT = 1024
+
+
+def unverified_header(token: str) -> dict[str, Any] | None:
+    """The JOSE header of a three-part compact JWS, or None if it is not one."""
+    segment = token.split(".", 1)[0]
+    if token.count(".") != 2 or not segment or len(segment) > _MAX_HEADER_SEGMENT:
+        return None
+    try:
+        header = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+    except (ValueError, binascii.Error):
+        return None
+    return header if isinstance(header, dict) else None
