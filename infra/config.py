@@ -49,6 +49,8 @@ class StackConfig:
     throttle_burst: int = 400
     alarm_email: str | None = None
     skip_bundling: bool = False
+    # SnapStart for the functions behind the API (docs/performance.md: what it changes, costs).
+    snap_start: bool = False
 
     @classmethod
     def from_context(cls, get: Any) -> StackConfig:

@@ -1,12 +1,16 @@
 """Functions: the shared layer and the Lambda functions, each with a role that grants only what
 it uses. The resource function gets no data access at all; the token function reads only the
-client-secret prefix and the key secret."""
+client-secret prefix and the key secret.
+
+With `-c snap_start=true` each function behind the API publishes a version with SnapStart on
+every deploy, and the API calls the `live` alias of it (`targets`), so every request is served
+from a snapshot (oauth_core.wiring: what goes into one, what is drawn after a restore)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import Duration
+from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -21,6 +25,7 @@ from oauth_core import constants
 from oauth_core.http.routes import FUNCTIONS, KEY_ROTATION_FUNCTION, FunctionSpec
 
 RUNTIME = lambda_.Runtime.PYTHON_3_13
+LIVE_ALIAS = "live"
 
 READ = ("dynamodb:GetItem",)
 READ_WRITE = (
@@ -90,11 +95,14 @@ class Functions(Construct):
         if config.custom_domain:
             environment[constants.ENV_ISSUER] = f"https://{config.custom_domain}"
         self.functions: dict[str, lambda_.Function] = {}
+        # What the API integrates: each function, or under SnapStart its live alias.
+        self.targets: dict[str, lambda_.IFunction] = {}
         for name, spec in FUNCTIONS.items():
             memory = config.resource_memory_mb if name == "resource" else config.memory_mb
-            function = self._function(spec, environment, memory)
+            function = self._function(spec, environment, memory, snap_start=config.snap_start)
             self._grant(function, ACCESS[name], data, secrets)
             self.functions[name] = function
+            self.targets[name] = self._live_alias(function) if config.snap_start else function
         self.rotation = self._function(
             KEY_ROTATION_FUNCTION,
             {"POWERTOOLS_SERVICE_NAME": constants.SERVICE_NAME},
@@ -108,6 +116,7 @@ class Functions(Construct):
         environment: dict[str, str],
         memory: int,
         timeout: Duration | None = None,
+        snap_start: bool = False,
     ) -> lambda_.Function:
         log_group = logs.LogGroup(
             self,
@@ -140,6 +149,18 @@ class Functions(Construct):
             # Lambda's START/END/REPORT lines cost as much as our own logs; keep only warnings.
             system_log_level_v2=lambda_.SystemLogLevel.WARN,
             description=f"OAuth server: {spec.name}",
+            snap_start=lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS if snap_start else None,
+            # A replaced version is deleted: its cached snapshot would otherwise be billed
+            # until Lambda retires it after 14 days without an invocation.
+            current_version_options=(
+                lambda_.VersionOptions(removal_policy=RemovalPolicy.DESTROY) if snap_start else None
+            ),
+        )
+
+    def _live_alias(self, function: lambda_.Function) -> lambda_.Alias:
+        """The alias the API calls: the version this deploy published (its snapshot)."""
+        return lambda_.Alias(
+            function, "Live", alias_name=LIVE_ALIAS, version=function.current_version
         )
 
     @staticmethod

@@ -34,7 +34,7 @@ class OAuthServerStack(Stack):
         # No function that serves requests exists before the first keys do.
         for function in self.functions.functions.values():
             function.node.add_dependency(initial_keys)
-        self.api = Api(self, "Api", config, dict(self.functions.functions))
+        self.api = Api(self, "Api", config, dict(self.functions.targets))
         self.monitoring = Monitoring(
             self, "Monitoring", config, self.api, self.functions.functions, self.functions.rotation
         )

@@ -241,3 +241,47 @@ def test_guessing_limits_come_from_context() -> None:
     assert token["MAX_FAILED_ATTEMPTS"] == "5"
     assert token["MAX_FAILED_ATTEMPTS_PER_IP"] == "50"
     assert token["FAILED_ATTEMPTS_WINDOW"] == "300"
+
+
+def test_snap_start_is_off_unless_asked(resources: dict[str, dict[str, Any]]) -> None:
+    for function in of_type(resources, "AWS::Lambda::Function").values():
+        assert "SnapStart" not in function["Properties"]
+    assert not of_type(resources, "AWS::Lambda::Alias")
+
+
+def test_snap_start_publishes_versions_and_the_api_calls_their_live_alias() -> None:
+    from infra.functions import LIVE_ALIAS
+    from tests.infra.conftest import synth
+
+    resources = dict(Template.from_stack(synth(snap_start=True)).to_json()["Resources"])
+    ids = function_ids(resources)
+    versions = of_type(resources, "AWS::Lambda::Version")
+    aliases = of_type(resources, "AWS::Lambda::Alias")
+    alias_of: dict[str, str] = {}
+    for name in FUNCTIONS:
+        props = resources[ids[name]]["Properties"]
+        assert props["SnapStart"] == {"ApplyOn": "PublishedVersions"}, name
+        (version_id,) = [
+            v for v, r in versions.items() if r["Properties"]["FunctionName"] == {"Ref": ids[name]}
+        ]
+        # A replaced version (and its cached snapshot) is deleted, not kept.
+        assert versions[version_id]["DeletionPolicy"] == "Delete"
+        (alias_id,) = [
+            a for a, r in aliases.items() if r["Properties"]["FunctionName"] == {"Ref": ids[name]}
+        ]
+        alias = aliases[alias_id]["Properties"]
+        assert alias["Name"] == LIVE_ALIAS
+        assert alias["FunctionVersion"] == {"Fn::GetAtt": [version_id, "Version"]}
+        alias_of[name] = alias_id
+    # Key rotation is not behind the API: no snapshot for it.
+    assert "SnapStart" not in resources[ids["rotate_keys"]]["Properties"]
+    integrations = of_type(resources, "AWS::ApiGatewayV2::Integration")
+    routes = of_type(resources, "AWS::ApiGatewayV2::Route").values()
+    for route in ROUTES:
+        (target,) = [
+            r["Properties"]["Target"]
+            for r in routes
+            if r["Properties"]["RouteKey"] == f"{route.method} {route.path}"
+        ]
+        uri = integrations[target["Fn::Join"][1][1]["Ref"]]["Properties"]["IntegrationUri"]
+        assert uri == {"Ref": alias_of[route.function]}, route

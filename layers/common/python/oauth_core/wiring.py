@@ -8,9 +8,11 @@ signing code nor the HTML pages.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
+from random import seed as reseed_random
 from typing import TYPE_CHECKING
 
 from oauth_core.clock import Clock, Random, SystemClock, SystemRandom
@@ -202,10 +204,39 @@ BUILDERS: dict[str, Callable[[Components], Endpoints]] = {
 
 def serve(function: str) -> FunctionHandler:
     """A function's Lambda handler. Each container (each import of the handler module) builds
-    its own endpoints and caches on its first request."""
+    its own endpoints and caches on its first request; under SnapStart, before the snapshot."""
     if function == "resource":
-        return FunctionHandler(function, lambda: resource_endpoints(Settings.from_env()))
-    return FunctionHandler(function, lambda: BUILDERS[function](aws_components()))
+        handler = FunctionHandler(function, lambda: resource_endpoints(Settings.from_env()))
+    else:
+        handler = FunctionHandler(function, lambda: BUILDERS[function](aws_components()))
+    if os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") == SNAP_START:
+        from snapshot_restore_py import register_after_restore, register_before_snapshot
+
+        register_before_snapshot(before_snapshot, handler)
+        register_after_restore(after_restore, handler)
+    return handler
+
+
+# --- SnapStart (deploy option `-c snap_start=true`; docs/performance.md) ---------------------
+# A snapshot is restored into many containers, so it must hold nothing that is secret, random or
+# bound to a time: no key, secret, client record, token id, bucket or cache entry. It holds
+# imported code and AWS SDK clients, the costly part of a cold start. (Under SnapStart, Lambda
+# hands the SDK container credentials, which botocore refreshes before they expire.)
+
+SNAP_START = "snap-start"
+
+
+def before_snapshot(handler: FunctionHandler) -> None:
+    """Build the function's endpoints once: every module they use is imported, every SDK client
+    they use is created. Nothing is read from AWS and nothing random is drawn."""
+    handler.endpoints  # noqa: B018 - built for its imports and clients
+
+
+def after_restore(handler: FunctionHandler) -> None:
+    """Every restored container draws its own: endpoints, caches and buckets are built again
+    on its first request (the SDK clients are kept), and `random` is reseeded from the OS."""
+    handler.reset()
+    reseed_random()
 
 
 def memory_components(

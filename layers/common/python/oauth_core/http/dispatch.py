@@ -55,8 +55,9 @@ class FunctionHandler:
         self._endpoints = endpoints
 
     def reset(self) -> None:
-        """Forget the built endpoints: the next request is a cold start."""
+        """Forget the built endpoints: the next request is a cold start (and logs as one)."""
         self._endpoints = None
+        self._invocations = 0
 
     def route(self, method: str, path: str) -> Route | None:
         return self._by_key.get((method, path)) or self._by_key.get(("ANY", path))
