@@ -51,6 +51,9 @@ FUNCTIONS = ("token", "resource", "authorize", "login")
 BYTECODE = "bytecode"
 SOURCE_ONLY = "no bytecode"
 BOTO3_SOURCE_ONLY = "import boto3 (boto3 without bytecode)"
+PYJWT = "import jwt"
+PYJWT_AND_TLS = "import jwt, then a default TLS context"
+FLOORS = ("nothing", "import boto3", BOTO3_SOURCE_ONLY, PYJWT, PYJWT_AND_TLS)
 # As on Lambda: nothing from the environment or site-packages, and nothing written back.
 ISOLATED = ("-I", "-S", "-B")
 
@@ -91,9 +94,10 @@ class ColdReport:
     architecture: str
     boto3_version: str
     starts: dict[str, dict[str, ColdStart]]  # bundle -> function -> median cold start
-    floors: dict[str, float]  # "nothing", "import boto3", BOTO3_SOURCE_ONLY
+    floors: dict[str, float]  # by FLOORS' labels
     aws_floors: dict[str, float]  # function -> its AWS floor
     aws_work: dict[str, AwsWork]  # function -> what its cold start asked of AWS
+    restored: dict[str, float]  # function -> after-restore hooks and first request (SnapStart)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -104,6 +108,7 @@ class ColdReport:
             "floors_ms": self.floors,
             "aws_floors_ms": self.aws_floors,
             "aws_work": {n: w.summary() for n, w in self.aws_work.items()},
+            "restored_first_request_ms": self.restored,
         }
 
 
@@ -171,6 +176,8 @@ def build_bundles(root: Path, python: Interpreter, architecture: str) -> Bundles
             minor,
             "--only-binary=:all:",
             f"boto3=={importlib.metadata.version('boto3')}",
+            # The runtime's SnapStart hooks module (Lambda's Python runtime has it).
+            f"snapshot-restore-py=={importlib.metadata.version('snapshot-restore-py')}",
         ],
         check=True,
     )
@@ -293,8 +300,15 @@ def run() -> ColdReport:
 
 def _measure(
     run: Runner, bundles: Bundles, events: dict[str, dict[str, Any]]
-) -> tuple[dict[str, dict[str, ColdStart]], dict[str, float], dict[str, float], dict[str, AwsWork]]:
-    """Median cold starts by bundle and function, the floors, the AWS floors, the AWS work."""
+) -> tuple[
+    dict[str, dict[str, ColdStart]],
+    dict[str, float],
+    dict[str, float],
+    dict[str, AwsWork],
+    dict[str, float],
+]:
+    """Median cold starts by bundle and function, the floors, the AWS floors, the AWS work,
+    and what a container restored from a SnapStart snapshot still spends."""
     runtime = str(bundles.runtime)
     samples: dict[tuple[str, str], list[dict[str, Any]]] = {}
     floors: dict[str, list[float]] = {}
@@ -317,13 +331,24 @@ def _measure(
                     _operations(work[name]),
                 ):
                     work[name].varied = True
+        layer = str(bundles.layers[BYTECODE])
         for label, paths, body in (
             ("nothing", [runtime], "pass"),
             ("import boto3", [runtime], "import boto3"),
             (BOTO3_SOURCE_ONLY, [str(bundles.runtime_source_only)], "import boto3"),
+            # What the resource function cannot do without: PyJWT verifies every token, and the
+            # issuer's JWKS comes over HTTPS (urllib's TLS context loads the trusted CAs).
+            (PYJWT, [layer, runtime], "import jwt"),
+            (PYJWT_AND_TLS, [layer, runtime], "import jwt, ssl\nssl.create_default_context()"),
         ):
             script = cold_scripts.FLOOR.format(paths=paths, body=body)
             floors.setdefault(label, []).append(run(script)["ms"])
+        for name in FUNCTIONS:
+            paths = [str(bundles.code[BYTECODE][name]), str(bundles.layers[BYTECODE]), runtime]
+            script = cold_scripts.RESTORED.format(paths=paths, module=f"{name}_handler")
+            result = run(script, BENCH_EVENT=json.dumps(events[name]))
+            assert result["status"] < 500, (name, "restored", result)
+            floors.setdefault(f"restored:{name}", []).append(result["ms"])
         for name in FUNCTIONS:
             if work[name].clients:
                 script = cold_scripts.AWS_FLOOR.format(
@@ -342,10 +367,11 @@ def _measure(
             max(r["rss_mb"] for r in results),
             any(r["boto3"] for r in results),
         )
-    floor_of = {label: median[label] for label in ("nothing", "import boto3", BOTO3_SOURCE_ONLY)}
+    floor_of = {label: median[label] for label in FLOORS}
     # A function that creates no client has nothing to do with AWS: its floor is boto3's.
     aws_floors = {name: median.get(f"aws:{name}", median["import boto3"]) for name in FUNCTIONS}
-    return starts, floor_of, aws_floors, work
+    restored = {name: median[f"restored:{name}"] for name in FUNCTIONS}
+    return starts, floor_of, aws_floors, work, restored
 
 
 def _operations(work: AwsWork) -> list[tuple[str, str]]:

@@ -12,6 +12,8 @@ from benchmarks.cold import (
     BOTO3_SOURCE_ONLY,
     BYTECODE,
     ISOLATED,
+    PYJWT,
+    PYJWT_AND_TLS,
     RUNS,
     SOURCE_ONLY,
     ColdReport,
@@ -60,6 +62,11 @@ def lines(report: ColdReport) -> list[str]:
         f"| floor: nothing | | {report.floors['nothing']:.2f} | | | | | | | | | |",
         f"| for comparison only: {BOTO3_SOURCE_ONLY} | | {unbuilt:.0f} | | {unbuilt:.0f} | | | "
         f"{unbuilt / boto3:.2f} | {unbuilt / boto3:.2f} | | | |",
+        *(
+            f"| floor of the resource function: {label} | | {report.floors[label]:.0f} | | "
+            f"{report.floors[label]:.0f} | | | {report.floors[label] / boto3:.2f} | | | | |"
+            for label in (PYJWT, PYJWT_AND_TLS)
+        ),
         "",
         "Each AWS floor imports boto3, creates the clients the function created and makes the "
         "calls its cold start made, recorded in the function's own runs above:",
@@ -70,6 +77,20 @@ def lines(report: ColdReport) -> list[str]:
     for name, work in report.aws_work.items():
         floor = report.aws_floors[name]
         out.append(f"| {name} | {floor:.0f} | {floor / boto3:.2f} | {work.summary()} |")
+    out += [
+        "",
+        "With SnapStart (`-c snap_start=true`), a restored container runs its after-restore "
+        "hooks and serves its first request; measured the same way (Lambda's own restore time, "
+        "which depends on the snapshot's size, is not in it and cannot be measured here):",
+        "",
+        "| function | cold start ms (bytecode) | restored: hooks + first request ms "
+        "| AWS calls in it |",
+        "|---|---|---|---|",
+    ]
+    for name, ms in report.restored.items():
+        start = report.starts[BYTECODE][name]
+        work = report.aws_work[name]
+        out.append(f"| {name} | {start.total_ms:.0f} | {ms:.0f} | {len(work.calls)} calls |")
     out += ["", *target_lines(report)]
     return out
 
