@@ -51,16 +51,19 @@ def Context() -> Any:
     return LambdaContext("bench")
 
 
-def cpu_samples(
-    call: Callable[[], Any], count: int, prepare: Callable[[], None] | None = None
-) -> list[int]:
-    samples = []
+Step = tuple[Callable[[], None], Callable[[], object]]  # (prepare, call): only `call` is timed
+
+
+def interleaved_samples(steps: dict[str, Step], count: int) -> dict[str, list[int]]:
+    """CPU samples of several operations taken in turn, one of each per round, so that a slow
+    spell of the machine falls on all of them alike: their ratios are what is compared."""
+    samples: dict[str, list[int]] = {name: [] for name in steps}
     for _ in range(count):
-        if prepare:
+        for name, (prepare, call) in steps.items():
             prepare()
-        started = time.process_time_ns()
-        call()
-        samples.append(time.process_time_ns() - started)
+            started = time.process_time_ns()
+            call()
+            samples[name].append(time.process_time_ns() - started)
     return samples
 
 
@@ -78,13 +81,9 @@ def run(iterations: int = 2000) -> dict[str, Timing]:
     context = Context()
     results: dict[str, Timing] = {}
 
-    def measure(
-        name: str,
-        handler: Any,
-        make_event: Callable[[], dict[str, Any]],
-        count: int,
-        expect: int = 200,
-    ) -> None:
+    def handler_step(
+        name: str, handler: Any, make_event: Callable[[], dict[str, Any]], expect: int = 200
+    ) -> Step:
         pending: list[dict[str, Any]] = []
 
         def prepare() -> None:
@@ -94,20 +93,66 @@ def run(iterations: int = 2000) -> dict[str, Timing]:
             result = handler(pending.pop(), context)
             assert result["statusCode"] == expect, (name, result)
 
+        return prepare, call
+
+    def nothing() -> None:
+        pass
+
+    def measure_together(steps: dict[str, Step], count: int) -> None:
+        """Measure these in turn; what they write (logs, EMF) is charged to the first, the
+        handler (the floors and the reference write nothing)."""
         sink = io.StringIO()
         logger.registered_handler.setStream(sink)
         with contextlib.redirect_stdout(sink):
-            for _ in range(20):  # warm up: caches filled, code paths hot
-                prepare()
-                call()
+            interleaved_samples(steps, 20)  # warm up: caches filled, code paths hot
             sink.seek(0)
             sink.truncate(0)
-            samples = cpu_samples(call, count, prepare)
+            samples = interleaved_samples(steps, count)
         logger.registered_handler.setStream(devnull)
-        results[name] = Timing(name, samples, len(sink.getvalue().encode()) / count)
+        first = next(iter(steps))
+        for name, taken in samples.items():
+            written = len(sink.getvalue().encode()) / count if name == first else 0.0
+            results[name] = Timing(name, taken, written)
+
+    def measure(
+        name: str,
+        handler: Any,
+        make_event: Callable[[], dict[str, Any]],
+        count: int,
+        expect: int = 200,
+    ) -> None:
+        measure_together({name: handler_step(name, handler, make_event, expect)}, count)
+
+    import json
 
     cc_event = event("token_client_credentials")
-    measure("client_credentials", token_handler.lambda_handler, lambda: cc_event, iterations)
+    with contextlib.redirect_stdout(io.StringIO()):
+        token = json.loads(token_handler.lambda_handler(cc_event, context)["body"])["access_token"]
+    key = services.keys.load().current("ES256")
+    claims = jwt.decode(token, options={"verify_signature": False})
+    from benchmarks.authlib_reference import reference_endpoint
+
+    authlib_call = reference_endpoint(key, claims)
+    # Client credentials against its floor (PyJWT signing the same claims with the same ES256
+    # key, nothing else) and its peer reference (Authlib's core), in turn.
+    measure_together(
+        {
+            "client_credentials": handler_step(
+                "client_credentials", token_handler.lambda_handler, lambda: cc_event
+            ),
+            "floor: PyJWT ES256 sign": (
+                nothing,
+                lambda: jwt.encode(
+                    claims,
+                    key.private_key,
+                    algorithm="ES256",
+                    headers={"kid": key.kid, "typ": "at+jwt"},
+                ),
+            ),
+            "reference: Authlib client_credentials": (nothing, authlib_call),
+        },
+        iterations,
+    )
 
     def code_event(scope: str) -> Callable[[], dict[str, Any]]:
         return lambda: code_exchange_event(services, scope)
@@ -127,8 +172,6 @@ def run(iterations: int = 2000) -> dict[str, Timing]:
 
     refresh_tokens: list[str] = []
     with contextlib.redirect_stdout(io.StringIO()):
-        import json
-
         first = code_event("read:data")()
         refresh_tokens.append(
             json.loads(token_handler.lambda_handler(first, context)["body"])["refresh_token"]
@@ -158,56 +201,31 @@ def run(iterations: int = 2000) -> dict[str, Timing]:
         expect=303,
     )
 
-    with contextlib.redirect_stdout(io.StringIO()):
-        token = json.loads(original(cc_event, context)["body"])["access_token"]
+    # The resource call against its floor: PyJWT verifying the same token with the same key
+    # and checks (algorithm, issuer, audience, expiry, required claims), nothing else.
     resource_event = event("resource_get", headers={"authorization": f"Bearer {token}"})
-    measure(
-        "resource call (verify JWT)",
-        resource_handler.lambda_handler,
-        lambda: resource_event,
+    published = services.keys.load().public_jwks()["keys"]
+    public = jwt.PyJWK.from_dict(next(k for k in published if k["kid"] == key.kid))
+    required = ["iss", "sub", "aud", "exp", "iat", "jti", "client_id"]
+    measure_together(
+        {
+            "resource call (verify JWT)": handler_step(
+                "resource call", resource_handler.lambda_handler, lambda: resource_event
+            ),
+            "floor: PyJWT ES256 decode": (
+                nothing,
+                lambda: jwt.decode(
+                    token,
+                    public,
+                    algorithms=["ES256"],
+                    audience=claims["aud"],
+                    issuer=claims["iss"],
+                    options={"require": required},
+                ),
+            ),
+        },
         iterations,
     )
     measure("JWKS", token_handler.lambda_handler, lambda: event("jwks"), iterations // 2)
     measure("metadata", token_handler.lambda_handler, lambda: event("metadata"), iterations // 2)
-
-    # The floor: PyJWT signing the same claims with the same ES256 key, nothing else.
-    key = services.keys.load().current("ES256")
-    claims = jwt.decode(token, options={"verify_signature": False})
-    results["floor: PyJWT ES256 sign"] = Timing(
-        "floor",
-        cpu_samples(
-            lambda: jwt.encode(
-                claims,
-                key.private_key,
-                algorithm="ES256",
-                headers={"kid": key.kid, "typ": "at+jwt"},
-            ),
-            iterations,
-        ),
-    )
-    # The resource call's floor: PyJWT verifying the same token with the same key and checks
-    # (algorithm, issuer, audience, expiry, required claims), nothing else.
-    published = services.keys.load().public_jwks()["keys"]
-    public = jwt.PyJWK.from_dict(next(k for k in published if k["kid"] == key.kid))
-    required = ["iss", "sub", "aud", "exp", "iat", "jti", "client_id"]
-    results["floor: PyJWT ES256 decode"] = Timing(
-        "decode floor",
-        cpu_samples(
-            lambda: jwt.decode(
-                token,
-                public,
-                algorithms=["ES256"],
-                audience=claims["aud"],
-                issuer=claims["iss"],
-                options={"require": required},
-            ),
-            iterations,
-        ),
-    )
-    from benchmarks.authlib_reference import reference_endpoint
-
-    authlib_call = reference_endpoint(key, claims)
-    results["reference: Authlib client_credentials"] = Timing(
-        "authlib", cpu_samples(authlib_call, iterations)
-    )
     return results

@@ -13,7 +13,7 @@ import time
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jwt
 
@@ -27,11 +27,16 @@ from oauth_core.errors import (
 )
 from oauth_core.tokens.compact import unverified_header
 
+if TYPE_CHECKING:
+    from jwt.types import Options
+
 ALLOWED_ALGORITHMS = frozenset(SIGNING_ALGORITHMS)
 # Header parameters that would let a token choose its own key or change how it is processed
 # (`b64`: RFC 7797's unencoded payloads, which no access token uses).
 _FORBIDDEN_HEADERS = frozenset({"jku", "jwk", "x5u", "x5c", "crit", "b64"})
 _ACCEPTED_TYPES = frozenset({ACCESS_TOKEN_TYPE, f"application/{ACCESS_TOKEN_TYPE}"})
+# RFC 9068 2.2's claims, and the client_id every token of ours carries (PyJWT copies options).
+_REQUIRED_CLAIMS: Options = {"require": ["iss", "sub", "aud", "exp", "iat", "jti", "client_id"]}
 
 
 def bearer_token_from(authorization: str | None, query_has_token: bool) -> str:
@@ -153,7 +158,7 @@ class AccessTokenVerifier:
                 audience=audience,
                 issuer=issuer,
                 leeway=self._leeway,
-                options={"require": ["iss", "sub", "aud", "exp", "iat", "jti", "client_id"]},
+                options=_REQUIRED_CLAIMS,
             )
         except jwt.ExpiredSignatureError as exc:
             raise InvalidToken("the access token has expired") from exc

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from functools import lru_cache
 from typing import Any
 
 # A header names an algorithm, a key and a type: a kilobyte is far more than any of ours needs.
@@ -16,10 +17,18 @@ _MAX_HEADER_SEGMENT = 1024
 
 
 def unverified_header(token: str) -> dict[str, Any] | None:
-    """The JOSE header of a three-part compact JWS, or None if it is not one."""
+    """The JOSE header of a three-part compact JWS, or None if it is not one. The dict is shared
+    between tokens with the same header: read it, never change it."""
     segment = token.split(".", 1)[0]
     if token.count(".") != 2 or not segment or len(segment) > _MAX_HEADER_SEGMENT:
         return None
+    return _header_of(segment)
+
+
+# One issuer signs with a handful of headers (one per key and token type), so decoding each
+# once is enough; the bound keeps headers made up by a caller from growing it.
+@lru_cache(maxsize=64)
+def _header_of(segment: str) -> dict[str, Any] | None:
     try:
         header = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
     except (ValueError, binascii.Error):
