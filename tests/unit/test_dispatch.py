@@ -60,3 +60,16 @@ def test_an_endpoint_that_fails_is_answered_in_its_functions_medium() -> None:
     assert page["statusCode"] == 500
     assert page["headers"]["Content-Type"].startswith("text/html")
     assert "Location" not in page["headers"]
+
+
+def test_a13_marked_routes_carry_cors_headers_with_or_without_an_origin() -> None:
+    # A shared cache may keep the cacheable documents (metadata, JWKS): a copy fetched without
+    # Origin must still serve a browser's cross-origin fetch.
+    components = memory_components()
+    token = FunctionHandler("token", lambda: endpoints_for("token", components))
+    for origin in ({}, {"origin": "https://spa.example.com"}):
+        event = load_event("jwks", headers=origin)
+        assert token(event, None)["headers"]["Access-Control-Allow-Origin"] == "*"
+    authorize = FunctionHandler("authorize", lambda: endpoints_for("authorize", components))
+    page = authorize(load_event("authorize", headers={"origin": "https://spa.example.com"}), None)
+    assert not any(name.lower().startswith("access-control-") for name in page["headers"])

@@ -142,3 +142,23 @@ def test_ec_coordinates_keep_their_leading_zero_bytes() -> None:
 def test_of_the_curves_only_p256_is_exported() -> None:
     with pytest.raises(ValueError, match="unsupported curve"):
         public_jwk_of(ec.generate_private_key(ec.SECP384R1()).public_key())
+
+
+def test_a_key_set_that_reuses_a_kid_for_another_key_is_signed_by_that_key() -> None:
+    # The signers are cached per key, not per kid alone: were a kid ever reused, the token
+    # must still be signed by the key in hand.
+    from oauth_core.tokens.access_token import sign
+
+    first = SigningKey.generate("ES256", CURRENT, 0)
+    second = SigningKey.generate("ES256", CURRENT, 0)
+    impostor = SigningKey(
+        alg="ES256",
+        status=CURRENT,
+        created_at=0,
+        private_pem=second.private_pem,
+        public=second.public,
+        kid=first.kid,
+    )
+    sign({"a": 1}, first, "at+jwt")
+    token = sign({"a": 1}, impostor, "at+jwt")
+    assert jwt.decode(token, second.private_key.public_key(), algorithms=["ES256"]) == {"a": 1}

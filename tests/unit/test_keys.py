@@ -76,3 +76,13 @@ def test_a_second_rotation_within_the_cache_lifetime_is_refused_unless_forced() 
         rotate_stored_keys(store, now=1200, min_interval=300)
     rotate_stored_keys(store, now=1200)  # forced: no minimum
     assert store.load().last_rotated_at == 1200
+
+
+def test_a_stored_key_must_be_the_key_its_kid_names(session_keys: KeySet) -> None:
+    es = session_keys.current("ES256").to_dict()
+    rs = session_keys.current("RS256").to_dict()
+    with pytest.raises(ValueError, match="not the ES256 key"):
+        SigningKey.from_dict({**es, "kid": rs["kid"]})
+    with pytest.raises(ValueError, match="not the ES256 key"):
+        SigningKey.from_dict({**es, "public_jwk": rs["public_jwk"], "kid": rs["kid"]})
+    assert SigningKey.from_dict(es).kid == es["kid"]

@@ -25,6 +25,7 @@ SUPPORTED_ALGS = SIGNING_ALGORITHMS
 RETIRED_KEY_RETENTION = 2 * 24 * 3600
 NEXT, CURRENT, RETIRED = "next", "current", "retired"
 _THUMBPRINT_MEMBERS = {"EC": ("crv", "kty", "x", "y"), "RSA": ("e", "kty", "n")}
+_KEY_TYPES = {"ES256": "EC", "RS256": "RSA"}
 
 PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
 
@@ -133,12 +134,17 @@ class SigningKey:
         alg = data["alg"]
         if alg not in SUPPORTED_ALGS:
             raise ValueError(f"unsupported signing algorithm {alg!r}")
+        public = dict(data["public_jwk"])
+        # A stored key must be what its name says: the `kid` is the public key's thumbprint,
+        # and the key type is the algorithm's (a hand-edited or mixed-up set is refused).
+        if public.get("kty") != _KEY_TYPES[alg] or data["kid"] != thumbprint(public):
+            raise ValueError(f"key {data['kid']!r} is not the {alg} key its kid names")
         return cls(
             alg=alg,
             status=data["status"],
             created_at=int(data["created_at"]),
             private_pem=data["private_pem"],
-            public=dict(data["public_jwk"]),
+            public=public,
             retired_at=data.get("retired_at"),
             kid=data["kid"],
         )

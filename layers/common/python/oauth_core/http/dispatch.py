@@ -77,7 +77,9 @@ class FunctionHandler:
             response = self.endpoints[route.endpoint](request)
         except Exception as exc:  # every failure is answered in the function's medium
             response = self._answer(request, exc)
-        if route.cors and request.header("origin"):
+        # On every answer of a marked route, asked by a browser or not: a shared cache (the
+        # documents are cacheable) must not keep a copy without them for a browser's fetch.
+        if route.cors:
             response.headers.update(cors.RESPONSE_HEADERS)
         return response.to_apigw_v2()
 

@@ -76,7 +76,9 @@ class JwksCache:
     """Per-container cache of a JWKS, re-fetched on an unknown `kid` at most every few seconds.
 
     The floor on re-fetching keeps a flood of tokens with random `kid`s from becoming a flood of
-    requests to the issuer.
+    requests to the issuer; a failed fetch is not retried sooner either, so an issuer that
+    cannot answer is not asked again by every request that finds it so. While it cannot, keys
+    fetched within `max_age` still verify, and without them the answer is 503.
     """
 
     def __init__(
@@ -91,13 +93,17 @@ class JwksCache:
         self._min_refetch_interval = min_refetch_interval
         self._monotonic = monotonic
         self._by_uri: dict[str, _CachedKeys] = {}
+        self._failed_at: dict[str, float] = {}
+        self._failure: dict[str, Exception] = {}
         self._lock = threading.Lock()
 
     def _load(self, uri: str) -> _CachedKeys:
         document = self._fetch(uri)
         keys: dict[str, jwt.PyJWK] = {}
         for jwk in document.get("keys", []):
-            if not isinstance(jwk, dict) or jwk.get("alg") not in ALLOWED_ALGORITHMS:
+            if not isinstance(jwk, dict) or not isinstance(jwk.get("alg"), str):
+                continue
+            if jwk["alg"] not in ALLOWED_ALGORITHMS:
                 continue
             if "kid" not in jwk or jwk.get("use", "sig") != "sig":
                 continue
@@ -119,10 +125,22 @@ class JwksCache:
         with self._lock:
             cached = self._by_uri.get(uri)
             now = self._monotonic()
-            if self._must_load(cached, kid, now):
-                cached = self._load(uri)
-            assert cached is not None
+            if self._must_load(cached, kid, now) and not self._failed_lately(uri, now):
+                try:
+                    cached = self._load(uri)
+                    self._failed_at.pop(uri, None)
+                except Exception as exc:
+                    self._failed_at[uri] = now
+                    self._failure[uri] = exc
+            if cached is None or now - cached.fetched_at > self._max_age:
+                raise LookupError("the issuer's key set could not be fetched") from (
+                    self._failure.get(uri)
+                )
             return cached.keys.get(kid)
+
+    def _failed_lately(self, uri: str, now: float) -> bool:
+        failed_at = self._failed_at.get(uri)
+        return failed_at is not None and now - failed_at < self._min_refetch_interval
 
 
 class AccessTokenVerifier:
@@ -138,7 +156,8 @@ class AccessTokenVerifier:
             raise InvalidToken("the access token is malformed")
         alg = header.get("alg")
         kid = header.get("kid")
-        if alg not in ALLOWED_ALGORITHMS or not isinstance(kid, str):
+        # A JSON list or object is no algorithm (and would not even hash): refused, not a 500.
+        if not isinstance(alg, str) or alg not in ALLOWED_ALGORITHMS or not isinstance(kid, str):
             raise InvalidToken("the access token is not signed with an accepted algorithm")
         if _FORBIDDEN_HEADERS & header.keys():
             raise InvalidToken("the access token carries a forbidden header parameter")

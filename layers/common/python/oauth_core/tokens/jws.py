@@ -39,7 +39,7 @@ class JwsSigner:
         self._es256 = key.alg == "ES256"
 
     def sign(self, claims: dict[str, Any]) -> str:
-        payload = b64url(json.dumps(claims, separators=(",", ":")).encode())
+        payload = b64url(json.dumps(claims, separators=(",", ":"), allow_nan=False).encode())
         signing_input = (self._prefix + payload).encode("ascii")
         if self._es256:
             assert isinstance(self._key, ec.EllipticCurvePrivateKey)
@@ -58,13 +58,17 @@ class Signers:
     keys, whose signers are made then."""
 
     def __init__(self) -> None:
-        self._signers: dict[tuple[str, str], JwsSigner] = {}
+        self._signers: dict[tuple[str, str, str, str], JwsSigner] = {}
         self._lock = threading.Lock()
 
     def sign(self, claims: dict[str, Any], key: SigningKey, token_type: str) -> str:
-        signer = self._signers.get((key.kid, token_type))
+        # Keyed by the private key itself, not its `kid` alone: a key set that named another key
+        # with a known `kid` must not be signed for by the old one. (Strings cache their hash,
+        # and a hit compares them by identity first: the lookup stays cheap.)
+        cache_key = (key.kid, key.alg, key.private_pem, token_type)
+        signer = self._signers.get(cache_key)
         if signer is None:
             signer = JwsSigner(key, token_type)
             with self._lock:
-                self._signers[(key.kid, token_type)] = signer
+                self._signers[cache_key] = signer
         return signer.sign(claims)
