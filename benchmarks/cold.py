@@ -38,7 +38,7 @@ from urllib.parse import urlencode, urlsplit
 import requests
 
 from benchmarks import cold_scripts
-from infra.bundling import bundle_function, bundle_layer
+from infra.bundling import bundle_function, bundle_layer, install_wheels
 from infra.bytecode import RUNTIME_PYTHON, Interpreter, compile_tree, find_python, probe
 from infra.config import StackConfig
 from local_stack.process import spawn
@@ -159,27 +159,12 @@ def build_bundles(root: Path, python: Interpreter, architecture: str) -> Bundles
             bundle_function(ROOT / "functions" / name, target, compiler)
             code[bundle][name] = target
     runtime = root / "runtime"
-    subprocess.run(  # noqa: S603 - fixed arguments, our own interpreter
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "--no-compile",
-            "--target",
-            str(runtime),
-            "--implementation",
-            "cp",
-            "--python-version",
-            minor,
-            "--only-binary=:all:",
-            f"boto3=={importlib.metadata.version('boto3')}",
-            # The runtime's SnapStart hooks module (Lambda's Python runtime has it).
-            f"snapshot-restore-py=={importlib.metadata.version('snapshot-restore-py')}",
-        ],
-        check=True,
+    install_wheels(
+        runtime,
+        minor,
+        f"boto3=={importlib.metadata.version('boto3')}",
+        # The runtime's SnapStart hooks module (Lambda's Python runtime has it).
+        f"snapshot-restore-py=={importlib.metadata.version('snapshot-restore-py')}",
     )
     runtime_source_only = root / "runtime-source-only"
     shutil.copytree(runtime, runtime_source_only)

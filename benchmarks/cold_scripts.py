@@ -52,6 +52,17 @@ import json, os, sys, time
 sys.path[:0] = {paths!r}
 """
 
+# Lambda's context object, duck-typed, and the first request's event.
+_CONTEXT_AND_EVENT = r"""
+class Context:
+    function_name = {module!r}; function_version = "1"; memory_limit_in_mb = 512
+    invoked_function_arn = "arn:aws:lambda:us-east-1:000000000000:function:bench"
+    aws_request_id = "first"; log_group_name = "bench"; log_stream_name = "bench"
+    def get_remaining_time_in_millis(self): return 10000
+
+event = json.loads(os.environ["BENCH_EVENT"])
+"""
+
 # Import the handler, then serve the first request (an API Gateway HTTP API event).
 FUNCTION = (
     _PREAMBLE
@@ -61,14 +72,9 @@ started = time.perf_counter()
 import {module}
 imported = time.perf_counter()
 
-class Context:
-    function_name = {module!r}; function_version = "$LATEST"; memory_limit_in_mb = 512
-    invoked_function_arn = "arn:aws:lambda:us-east-1:000000000000:function:bench"
-    aws_request_id = "cold"; log_group_name = "bench"; log_stream_name = "bench"
-    def get_remaining_time_in_millis(self): return 10000
-
-event = json.loads(os.environ["BENCH_EVENT"])
-sys.stdout = open(os.devnull, "w")
+"""
+    + _CONTEXT_AND_EVENT
+    + r"""sys.stdout = open(os.devnull, "w")
 before = time.perf_counter()
 result = {module}.lambda_handler(event, Context())
 served = time.perf_counter()
@@ -139,14 +145,9 @@ import snapshot_restore_py
 for hook, args, kwargs in snapshot_restore_py.get_before_snapshot():
     hook(*args, **kwargs)
 
-class Context:
-    function_name = {module!r}; function_version = "1"; memory_limit_in_mb = 512
-    invoked_function_arn = "arn:aws:lambda:us-east-1:000000000000:function:bench"
-    aws_request_id = "restored"; log_group_name = "bench"; log_stream_name = "bench"
-    def get_remaining_time_in_millis(self): return 10000
-
-event = json.loads(os.environ["BENCH_EVENT"])
-sys.stdout = open(os.devnull, "w")
+"""
+    + _CONTEXT_AND_EVENT
+    + r"""sys.stdout = open(os.devnull, "w")
 started = time.perf_counter()
 for hook, args, kwargs in snapshot_restore_py.get_after_restore():
     hook(*args, **kwargs)

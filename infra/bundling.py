@@ -35,6 +35,31 @@ _LOCAL_BYTECODE = shutil.ignore_patterns("__pycache__", "*.pyc")
 _BUNDLING_CODE = (Path(__file__), Path(bytecode.__file__))
 
 
+def install_wheels(target: Path, python_version: str, *arguments: str) -> None:
+    """pip-install binary wheels for CPython `python_version` into `target`, without bytecode
+    (pip would compile for the interpreter running it; the right bytecode is made apart)."""
+    subprocess.run(  # noqa: S603 - fixed arguments, our own interpreter
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--no-compile",
+            "--target",
+            str(target),
+            "--implementation",
+            "cp",
+            "--python-version",
+            python_version,
+            "--only-binary=:all:",
+            *arguments,
+        ],
+        check=True,
+    )
+
+
 def bundle_layer(
     output_dir: Path,
     platforms: tuple[str, ...],
@@ -46,29 +71,7 @@ def bundle_layer(
     target = output_dir / "python"
     target.mkdir(parents=True, exist_ok=True)
     platform_args = [arg for platform in platforms for arg in ("--platform", platform)]
-    subprocess.run(  # noqa: S603 - fixed arguments, our own interpreter
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            # pip compiles for the interpreter running it; the right bytecode comes below.
-            "--no-compile",
-            "--target",
-            str(target),
-            "--implementation",
-            "cp",
-            "--python-version",
-            python_version,
-            "--only-binary=:all:",
-            "--upgrade",
-            *platform_args,
-            *LAYER_REQUIREMENTS,
-        ],
-        check=True,
-    )
+    install_wheels(target, python_version, "--upgrade", *platform_args, *LAYER_REQUIREMENTS)
     shutil.copytree(
         LAYER_PACKAGE,
         target / "oauth_core",

@@ -11,32 +11,11 @@ from oauth_core.clock import Clock
 from oauth_core.errors import ConditionFailed
 from oauth_core.models import USERNAME_PATTERN, SubjectState, User, canonical_username
 from oauth_core.ports import GrantStore, UserStore
+from oauth_core.rules.claims import PROFILE_CLAIM_NAMES
 from oauth_core.rules.passwords import MAX_PASSWORD_BYTES, hash_password
 
 MIN_PASSWORD_LENGTH = 8
-# OpenID Connect Core 5.1 standard claims a user record may carry.
-PROFILE_CLAIMS = frozenset(
-    {
-        "name",
-        "given_name",
-        "family_name",
-        "middle_name",
-        "nickname",
-        "preferred_username",
-        "profile",
-        "picture",
-        "website",
-        "email",
-        "email_verified",
-        "gender",
-        "birthdate",
-        "zoneinfo",
-        "locale",
-        "phone_number",
-        "phone_number_verified",
-        "updated_at",
-    }
-)
+PROFILE_CLAIMS = frozenset(PROFILE_CLAIM_NAMES)
 
 
 class InvalidUser(ValueError):

@@ -14,15 +14,13 @@ from oauth_core.errors import InvalidBearerRequest, InvalidRequest
 from oauth_core.http.forms import query_pairs
 from oauth_core.http.request import HttpRequest
 from oauth_core.http.response import HttpResponse, json_response
-from oauth_core.rules.claims import SCOPE_CLAIMS
+from oauth_core.rules.claims import PROFILE_CLAIM_NAMES
 from oauth_core.tokens.bearer import (
     AccessTokenVerifier,
     JwksCache,
     bearer_token_from,
     require_scope,
 )
-
-PROFILE_CLAIM_NAMES = tuple(name for names in SCOPE_CLAIMS.values() for name in names)
 
 
 class ResourceServer:

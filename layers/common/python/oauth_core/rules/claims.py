@@ -25,9 +25,11 @@ SCOPE_CLAIMS: dict[str, tuple[str, ...]] = {
     "email": ("email", "email_verified"),
     "phone": ("phone_number", "phone_number_verified"),
 }
+# Every OpenID Connect Core 5.1 claim a user record may carry: those some scope releases.
+PROFILE_CLAIM_NAMES = tuple(claim for claims in SCOPE_CLAIMS.values() for claim in claims)
 CLAIMS_SUPPORTED = (
     *("sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "azp"),
-    *(claim for claims in SCOPE_CLAIMS.values() for claim in claims),
+    *PROFILE_CLAIM_NAMES,
 )
 
 
