@@ -8,7 +8,7 @@ PORT ?= 8000
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 18,20,22
 export CDK_DISABLE_CLI_TELEMETRY := 1
 
-.PHONY: serve demo test lint typecheck unit integration e2e infra browser bench security clean
+.PHONY: serve demo test lint typecheck unit integration e2e infra browser bench security smoke clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,15 @@ test: $(VENV)/.dev-installed node_modules/.installed lint typecheck
 
 unit integration e2e infra: $(VENV)/.dev-installed
 	$(BIN)/pytest tests/$@
+
+# After a deploy: `make smoke STACK=OAuthServer` (your AWS credentials); without STACK, against
+# a local stack started for it. Discovery, JWKS, a throw-away client's token, the API.
+smoke: $(VENV)/.dev-installed
+ifdef STACK
+	$(BIN)/oauthctl --stack $(STACK) smoke
+else
+	$(BIN)/python -m local_stack.smoke
+endif
 
 # Only the tests named after SECURITY.md rows, and a table: row, result, tests.
 security: $(VENV)/.dev-installed node_modules/.installed

@@ -188,6 +188,19 @@ def keys_rotate(admin: Admin, args: argparse.Namespace) -> None:
         print(f"{key.kid}\t{key.alg}\t{key.status}")
 
 
+# --- smoke test ----------------------------------------------------------------------------
+
+
+def smoke(admin: Admin, args: argparse.Namespace) -> None:
+    from oauthctl import smoke as smoke_test
+
+    issuer = args.issuer or admin.settings.issuer
+    if not issuer:
+        raise CommandError("no issuer: pass --stack NAME (its IssuerUrl output) or --issuer URL")
+    if not smoke_test.run(admin.clients(), issuer, sys.stdout):
+        raise CommandError("the smoke test failed (the lines above say where)")
+
+
 # --- parser --------------------------------------------------------------------------------
 
 
@@ -283,6 +296,12 @@ def build_parser() -> argparse.ArgumentParser:
     rotate.add_argument(
         "--force", action="store_true", help="rotate even if the last rotation was under 5 min ago"
     )
+    check = groups.add_parser(
+        "smoke",
+        help="after a deploy: discovery, JWKS, a throw-away client's token, the protected API",
+    )
+    check.add_argument("--issuer", help="the issuer URL (default: the stack's IssuerUrl)")
+    check.set_defaults(run=smoke)
     return parser
 
 
