@@ -12,7 +12,7 @@ import aws_cdk as cdk
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT / "layers" / "common" / "python"))
 
-from infra.config import StackConfig  # noqa: E402
+from infra.config import ConfigError, StackConfig  # noqa: E402
 from infra.nag import add_checks  # noqa: E402
 from infra.stack import OAuthServerStack  # noqa: E402
 
@@ -26,5 +26,8 @@ def build_app(app: cdk.App | None = None) -> tuple[cdk.App, OAuthServerStack]:
 
 
 if __name__ == "__main__":
-    built, _ = build_app()
+    try:
+        built, _ = build_app()
+    except ConfigError as exc:  # a bad -c value: say which, without a traceback
+        sys.exit(f"error: bad context value: {exc}")
     built.synth()

@@ -20,8 +20,47 @@ _RETENTION = {
 }
 
 
-def _bool(value: Any) -> bool:
-    return value is True or str(value).lower() in ("1", "true", "yes")
+class ConfigError(ValueError):
+    """A context value that cannot configure the stack; the message names the key."""
+
+
+_TRUE = ("1", "true", "yes")
+_FALSE = ("0", "false", "no")
+
+
+def _bool(name: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text not in _TRUE + _FALSE:
+        raise ConfigError(f"{name}: expected true or false, got {value!r}")
+    return text in _TRUE
+
+
+def _int(name: str, value: Any) -> int:
+    if isinstance(value, bool):
+        raise ConfigError(f"{name}: expected a whole number, got {value!r}")
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        raise ConfigError(f"{name}: expected a whole number, got {value!r}") from None
+
+
+# Whole-number settings and the range each may take (Lambda's memory limits; a day of token
+# lifetime at most; positive counts and periods).
+_RANGES: dict[str, tuple[int, int]] = {
+    "access_token_ttl": (60, 86_400),
+    "refresh_token_idle_ttl": (300, 400 * 86_400),
+    "refresh_token_absolute_ttl": (300, 400 * 86_400),
+    "memory_mb": (128, 10_240),
+    "resource_memory_mb": (128, 10_240),
+    "key_rotation_days": (1, 365),
+    "max_failed_attempts": (1, 10_000),
+    "max_failed_attempts_per_source": (1, 1_000_000),
+    "failed_attempts_window": (1, 86_400),
+    "throttle_rate": (1, 1_000_000),
+    "throttle_burst": (1, 1_000_000),
+}
 
 
 @dataclass(frozen=True)
@@ -54,7 +93,7 @@ class StackConfig:
 
     @classmethod
     def from_context(cls, get: Any) -> StackConfig:
-        """`get` is `node.try_get_context`."""
+        """`get` is `node.try_get_context`. A bad value raises ConfigError naming its key."""
         defaults = cls()
         values: dict[str, Any] = {}
         for name, default in defaults.__dict__.items():
@@ -62,9 +101,9 @@ class StackConfig:
             if raw is None:
                 continue
             if isinstance(default, bool):
-                values[name] = _bool(raw)
+                values[name] = _bool(name, raw)
             elif isinstance(default, int):
-                values[name] = int(raw)
+                values[name] = _int(name, raw)
             else:
                 values[name] = str(raw)
         config = cls(**values)
@@ -73,13 +112,24 @@ class StackConfig:
 
     def validate(self) -> None:
         if self.architecture not in ("arm64", "x86_64"):
-            raise ValueError("architecture must be arm64 or x86_64")
+            raise ConfigError(f"architecture: arm64 or x86_64, not {self.architecture!r}")
         if self.removal_policy not in ("retain", "destroy"):
-            raise ValueError("removal_policy must be retain or destroy")
+            raise ConfigError(f"removal_policy: retain or destroy, not {self.removal_policy!r}")
         if self.log_retention_days not in _RETENTION:
-            raise ValueError(f"log_retention_days must be one of {sorted(_RETENTION)}")
+            raise ConfigError(
+                f"log_retention_days: one of {sorted(_RETENTION)}, not {self.log_retention_days}"
+            )
         if bool(self.custom_domain) != bool(self.certificate_arn):
-            raise ValueError("custom_domain and certificate_arn go together")
+            raise ConfigError("custom_domain and certificate_arn go together: set both or neither")
+        for name, (low, high) in _RANGES.items():
+            value = getattr(self, name)
+            if not low <= value <= high:
+                raise ConfigError(f"{name}: from {low} to {high}, not {value}")
+        if self.refresh_token_idle_ttl > self.refresh_token_absolute_ttl:
+            raise ConfigError(
+                "refresh_token_idle_ttl: no longer than refresh_token_absolute_ttl "
+                f"({self.refresh_token_idle_ttl} > {self.refresh_token_absolute_ttl})"
+            )
 
     @property
     def lambda_architecture(self) -> lambda_.Architecture:

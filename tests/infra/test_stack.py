@@ -285,3 +285,52 @@ def test_snap_start_publishes_versions_and_the_api_calls_their_live_alias() -> N
         ]
         uri = integrations[target["Fn::Join"][1][1]["Ref"]]["Properties"]["IntegrationUri"]
         assert uri == {"Ref": alias_of[route.function]}, route
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("memory_mb", "abc", "memory_mb: expected a whole number, got 'abc'"),
+        ("memory_mb", "64", "memory_mb: from 128 to 10240, not 64"),
+        ("snap_start", "maybe", "snap_start: expected true or false, got 'maybe'"),
+        ("access_token_ttl", "0", "access_token_ttl: from 60 to 86400, not 0"),
+        ("refresh_token_idle_ttl", "99999999", "refresh_token_idle_ttl: from 300"),
+        ("architecture", "sparc", "architecture: arm64 or x86_64, not 'sparc'"),
+    ],
+)
+def test_a_bad_context_value_is_refused_naming_its_key(key: str, value: str, message: str) -> None:
+    from infra.config import ConfigError
+
+    with pytest.raises(ConfigError) as refused:
+        StackConfig.from_context({key: value}.get)
+    assert str(refused.value).startswith(message)
+
+
+def test_context_booleans_and_numbers_read_as_written() -> None:
+    config = StackConfig.from_context(
+        {"snap_start": "true", "deletion_protection": "no", "memory_mb": " 1024 "}.get
+    )
+    assert (config.snap_start, config.deletion_protection, config.memory_mb) == (True, False, 1024)
+
+
+def test_cdk_reports_a_bad_context_value_by_its_key_without_a_traceback(tmp_path: Any) -> None:
+    import subprocess
+
+    from tests.infra.test_cdk_cli import ROOT, offline_env
+
+    result = subprocess.run(
+        [
+            *("npx", "--no-install", "cdk", "synth", "--quiet"),
+            *("-c", "memory_mb=abc", "-o", str(tmp_path / "cdk.out")),
+        ],
+        cwd=ROOT,
+        env=offline_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "error: bad context value: memory_mb: expected a whole number, got 'abc'" in output
+    assert "Traceback" not in output
