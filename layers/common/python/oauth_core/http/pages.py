@@ -20,9 +20,9 @@ CSRF_COOKIE = "csrf"
 
 STYLE = """
 :root{color-scheme:light dark;--fg:#1b1f24;--muted:#5b6470;--bg:#f4f6f8;--card:#fff;
---line:#d5dbe1;--accent:#1f5fd1;--accent-fg:#fff;--error:#b42318;--error-bg:#fef3f2}
+--line:#d5dbe1;--input-line:#7c8692;--accent:#1f5fd1;--accent-fg:#fff;--error:#b42318;--error-bg:#fef3f2}
 @media (prefers-color-scheme:dark){:root{--fg:#e8ecf0;--muted:#9aa4ae;--bg:#0f1318;--card:#171c22;
---line:#2c343d;--accent:#5b8def;--accent-fg:#0b0e12;--error:#fda29b;--error-bg:#3a1512}}
+--line:#2c343d;--input-line:#6b7682;--accent:#5b8def;--accent-fg:#0b0e12;--error:#fda29b;--error-bg:#3a1512}}
 *{box-sizing:border-box}
 body{margin:0;min-height:100vh;display:flex;align-items:center;justify-content:center;
 font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;background:var(--bg);color:var(--fg)}
@@ -32,11 +32,11 @@ h1{font-size:1.375rem;margin:0 0 .25rem}
 p{margin:.25rem 0 1rem;color:var(--muted)}
 label{display:block;font-weight:600;margin:1rem 0 .375rem}
 input[type=text],input[type=password]{width:100%;padding:.625rem .75rem;font:inherit;color:inherit;
-background:transparent;border:1px solid var(--line);border-radius:8px}
+background:transparent;border:1px solid var(--input-line);border-radius:8px}
 input:focus-visible,button:focus-visible{outline:3px solid var(--accent);outline-offset:2px}
 button{width:100%;margin-top:1.5rem;padding:.7rem;font:inherit;font-weight:600;border:0;
 border-radius:8px;background:var(--accent);color:var(--accent-fg);cursor:pointer}
-button.secondary{background:transparent;color:var(--fg);border:1px solid var(--line);margin-top:.75rem}
+button.secondary{background:transparent;color:var(--fg);border:1px solid var(--input-line);margin-top:.75rem}
 .error{padding:.75rem;border-radius:8px;background:var(--error-bg);color:var(--error);margin:1rem 0 0}
 ul{padding-left:1.25rem;margin:.5rem 0 0}
 .app{font-weight:600;color:var(--fg)}
