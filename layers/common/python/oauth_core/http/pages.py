@@ -14,6 +14,7 @@ from urllib.parse import urlencode, urlsplit
 
 from oauth_core.http.request import HttpRequest
 from oauth_core.http.response import HttpResponse
+from oauth_core.observability import logger
 
 SESSION_COOKIE = "session"
 CSRF_COOKIE = "csrf"
@@ -42,6 +43,8 @@ ul{padding-left:1.25rem;margin:.5rem 0 0}
 .app{font-weight:600;color:var(--fg)}
 .note{margin:1rem 0 0;padding:.75rem;border-left:3px solid var(--accent);color:var(--fg)}
 footer{margin-top:1.5rem;font-size:.8125rem;color:var(--muted);text-align:center}
+.reference{font-size:.875rem;margin-bottom:0}
+.reference code{font:.875rem ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;color:var(--fg);overflow-wrap:anywhere}
 """
 
 SCOPE_DESCRIPTIONS = {
@@ -138,15 +141,45 @@ def page(
 
 
 def error_page(
-    message: str, *, status: int = 400, title: str = "Something went wrong"
+    message: str,
+    *,
+    status: int = 400,
+    title: str = "Something went wrong",
+    reference: str | None = None,
 ) -> HttpResponse:
-    """An error the browser must not be redirected from: never a Location header."""
+    """An error the browser must not be redirected from: never a Location header. A reference,
+    when given, is shown for the user to quote; the log line about the error carries it too."""
+    quoted = (
+        '<p class="reference">If it keeps happening, tell the application\'s support team and '
+        f'quote this reference: <code id="reference">{escape(reference)}</code></p>'
+        if reference
+        else ""
+    )
     return page(
         title,
         f'<h1>{escape(title)}</h1><p role="alert">{escape(message)}</p>'
-        "<p>Return to the application you came from and try again.</p>",
+        f"<p>Return to the application you came from and try again.</p>{quoted}",
         status=status,
     )
+
+
+REFUSED_TITLE = "This sign-in link does not work"
+REFUSED_MESSAGE = (
+    "The application that sent you here made a sign-in request this service cannot accept. "
+    "Nothing is wrong with your account."
+)
+
+
+def refused_request_page(detail: str, request: HttpRequest | None = None) -> HttpResponse:
+    """An authorization request that cannot be answered with a redirect, because its client or
+    redirect URI is not verified (RFC 9700 4.1). The user reads a plain sentence and a reference;
+    the technical `detail` (e.g. "The redirect_uri is not registered for this application.")
+    is for the app's developer, in the log line with the same reference. The reference is API
+    Gateway's request id (every log line of the request carries it as `correlation_id`), or a
+    random one where there is none."""
+    reference = (request.request_id if request else "") or secrets.token_hex(8)
+    logger.info("authorization request refused", extra={"reference": reference, "detail": detail})
+    return error_page(REFUSED_MESSAGE, title=REFUSED_TITLE, reference=reference)
 
 
 def see_other(location: str, cookies: list[str] | None = None) -> HttpResponse:
