@@ -8,13 +8,24 @@ import sys
 from pathlib import Path
 
 from local_stack import READY, stack
-from local_stack.seed import SeedError
+from local_stack.seed import DEFAULT_SEED, SeedError
+from oauth_core.config import Settings
 
 _PRINT_ACCESS_TOKEN = "'import sys,json; print(json.load(sys.stdin)[\"access_token\"])'"
 
 
-def banner(running: stack.RunningStack) -> str:
+def is_default_seed(seed_path: Path | None) -> bool:
+    """The built-in demo seed, whose secrets are public anyway (they are in the repository)."""
+    return seed_path is None or seed_path.resolve() == DEFAULT_SEED.resolve()
+
+
+def banner(running: stack.RunningStack, seed_path: Path | None = None) -> str:
+    """What the server prints once it is up. The demo seed's secrets and passwords are shown, as
+    a demo needs; a seed of your own is never echoed: its client ids and usernames are, with
+    where each secret is (your seed file, or Secrets Manager for a generated one)."""
     issuer = running.issuer
+    demo = is_default_seed(seed_path)
+    prefix = Settings.from_env().client_secret_prefix
     lines = [
         "",
         f"OAuth server running. Issuer: {issuer}",
@@ -22,16 +33,28 @@ def banner(running: stack.RunningStack) -> str:
         f"  local AWS: {running.moto.endpoint_url}   (moto; for oauthctl: "
         f"export AWS_ENDPOINT_URL={running.moto.endpoint_url})",
         "",
-        "Demo clients:",
+        "Demo clients:" if demo else f"Clients of the seed {seed_path}:",
     ]
-    for client in running.seed.clients:
-        secret = running.seeded.secrets.get(client["client_id"])
-        kind = f"secret {secret}" if secret else "public (PKCE)"
+    for index, client in enumerate(running.seed.clients):
+        client_id = client["client_id"]
+        secret = running.seeded.secrets.get(client_id)
+        if not secret:
+            kind = "public (PKCE)"
+        elif demo:
+            kind = f"secret {secret}"
+        elif "client_secret" in client:
+            kind = f"secret: clients[{index}].client_secret in {seed_path}"
+        else:
+            kind = f"secret: generated, in local Secrets Manager as {prefix}{client_id}"
         grants = ", ".join(client.get("grant_types", []))
-        lines.append(f"  {client['client_id']:<14} {kind}   [{grants}]")
+        lines.append(f"  {client_id:<14} {kind}   [{grants}]")
     if running.seed.users:
-        lines.append("Demo users:")
-        lines.extend(f"  {u['username']} / {u['password']}" for u in running.seed.users)
+        if demo:
+            lines.append("Demo users:")
+            lines.extend(f"  {u['username']} / {u['password']}" for u in running.seed.users)
+        else:
+            lines.append(f"Users (their passwords: in {seed_path}):")
+            lines.extend(f"  {u['username']}" for u in running.seed.users)
     service = next(
         (
             c
@@ -43,11 +66,15 @@ def banner(running: stack.RunningStack) -> str:
     )
     if service:
         client_id = service["client_id"]
-        secret = running.seeded.secrets[client_id]
+        secret = running.seeded.secrets[client_id] if demo else "$CLIENT_SECRET"
         lines += [
             "",
             "Try it: get a token with Client Credentials, then call the protected API:",
-            f"  TOKEN=$(curl -s -u '{client_id}:{secret}' -d grant_type=client_credentials \\",
+        ]
+        if not demo:
+            lines.append(f"  (CLIENT_SECRET: {client_id}'s secret, where the list above says)")
+        lines += [
+            f'  TOKEN=$(curl -s -u "{client_id}:{secret}" -d grant_type=client_credentials \\',
             f"    {issuer}/token | python3 -c {_PRINT_ACCESS_TOKEN})",
             f'  curl -s -H "Authorization: Bearer $TOKEN" {issuer}/resource',
         ]
@@ -74,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         print(f"error: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 2
-    print(banner(running), flush=True)
+    print(banner(running, args.seed), flush=True)
     try:
         running.gateway.serve_forever()
     except KeyboardInterrupt:
