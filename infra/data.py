@@ -23,6 +23,11 @@ class Data(Construct):
             partition_key=dynamodb.Attribute(
                 name=spec.partition_key, type=dynamodb.AttributeType.STRING
             ),
+            sort_key=(
+                dynamodb.Attribute(name=spec.sort_key, type=dynamodb.AttributeType.STRING)
+                if spec.sort_key
+                else None
+            ),
             billing=dynamodb.Billing.on_demand(),
             encryption=dynamodb.TableEncryptionV2.aws_managed_key(),
             point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(

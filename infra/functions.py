@@ -44,15 +44,29 @@ class Access:
     clients: tuple[str, ...] = ()
     users: tuple[str, ...] = ()
     grants: tuple[str, ...] = ()
+    registry: tuple[str, ...] = ()
     client_secrets: bool = False
     signing_keys: bool = False
     request_sealing: bool = False
 
 
+# The registry (registered scopes) is read with one Query per kind and cache lifetime.
+READ_REGISTRY = ("dynamodb:Query",)
+
 ACCESS: dict[str, Access] = {
-    "authorize": Access(clients=READ, grants=READ_WRITE, request_sealing=True),
-    "login": Access(clients=READ, users=READ, grants=READ_WRITE, request_sealing=True),
-    "token": Access(clients=READ, grants=READ_WRITE, client_secrets=True, signing_keys=True),
+    "authorize": Access(
+        clients=READ, grants=READ_WRITE, registry=READ_REGISTRY, request_sealing=True
+    ),
+    "login": Access(
+        clients=READ, users=READ, grants=READ_WRITE, registry=READ_REGISTRY, request_sealing=True
+    ),
+    "token": Access(
+        clients=READ,
+        grants=READ_WRITE,
+        registry=READ_REGISTRY,
+        client_secrets=True,
+        signing_keys=True,
+    ),
     "resource": Access(),
 }
 
@@ -80,6 +94,7 @@ class Functions(Construct):
             constants.ENV_CLIENTS_TABLE: data.tables[constants.ENV_CLIENTS_TABLE].table_name,
             constants.ENV_USERS_TABLE: data.tables[constants.ENV_USERS_TABLE].table_name,
             constants.ENV_GRANTS_TABLE: data.tables[constants.ENV_GRANTS_TABLE].table_name,
+            constants.ENV_REGISTRY_TABLE: data.tables[constants.ENV_REGISTRY_TABLE].table_name,
             constants.ENV_CLIENT_SECRET_PREFIX: secrets.client_secret_prefix,
             constants.ENV_SIGNING_KEYS_SECRET: secrets.signing_keys.secret_name,
             constants.ENV_REQUEST_SEALING_SECRET: secrets.request_sealing.secret_name,
@@ -169,6 +184,7 @@ class Functions(Construct):
             (constants.ENV_CLIENTS_TABLE, access.clients),
             (constants.ENV_USERS_TABLE, access.users),
             (constants.ENV_GRANTS_TABLE, access.grants),
+            (constants.ENV_REGISTRY_TABLE, access.registry),
         ):
             if actions:
                 # The table itself only: no index is read by a function (table.grant would add

@@ -46,6 +46,9 @@ class OAuthServerStack(Stack):
             ].table_name,
             constants.OUTPUT_USERS_TABLE: self.data.tables[constants.ENV_USERS_TABLE].table_name,
             constants.OUTPUT_GRANTS_TABLE: self.data.tables[constants.ENV_GRANTS_TABLE].table_name,
+            constants.OUTPUT_REGISTRY_TABLE: self.data.tables[
+                constants.ENV_REGISTRY_TABLE
+            ].table_name,
             constants.OUTPUT_CLIENT_SECRET_PREFIX: self.secrets.client_secret_prefix,
             constants.OUTPUT_SIGNING_KEYS_SECRET: self.secrets.signing_keys.secret_name,
         }

@@ -12,18 +12,21 @@ import boto3
 from oauth_core import constants
 from oauth_core.admin.key_rotation import rotate_stored_keys
 from oauth_core.admin.registry import ClientRegistry
+from oauth_core.admin.scopes import ScopeAdmin
 from oauth_core.admin.users import UserDirectory
 from oauth_core.clock import SystemClock, SystemRandom
 from oauth_core.config import Settings
 from oauth_core.keys import KeySet
 from oauth_core.storage.dynamodb import DynamoClientStore, DynamoUserStore
 from oauth_core.storage.dynamodb_grants import DynamoGrantStore
+from oauth_core.storage.dynamodb_registry import DynamoScopeStore
 from oauth_core.storage.secrets_manager import SecretsManagerKeyStore, SecretsManagerSecretStore
 
 _OUTPUTS = {
     constants.OUTPUT_CLIENTS_TABLE: "clients_table",
     constants.OUTPUT_USERS_TABLE: "users_table",
     constants.OUTPUT_GRANTS_TABLE: "grants_table",
+    constants.OUTPUT_REGISTRY_TABLE: "registry_table",
     constants.OUTPUT_CLIENT_SECRET_PREFIX: "client_secret_prefix",
     constants.OUTPUT_SIGNING_KEYS_SECRET: "signing_keys_secret",
     constants.OUTPUT_ISSUER: "issuer",
@@ -48,16 +51,22 @@ class Admin:
         endpoint_url: str | None = None,
         region: str | None = None,
     ) -> Admin:
-        endpoint_url = endpoint_url or os.environ.get("AWS_ENDPOINT_URL")
+        endpoint_url = endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
         key_id = secret = None
         if _is_loopback(endpoint_url) and not os.environ.get("AWS_ACCESS_KEY_ID"):
             key_id = secret = "local"  # the local stack's moto accepts any credentials
-        region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+        region = (
+            region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or None
+        )
         if region is None and _is_loopback(endpoint_url):
             region = "us-east-1"
         session = boto3.session.Session(
             aws_access_key_id=key_id, aws_secret_access_key=secret, region_name=region
         )
+        if not session.region_name:
+            from botocore.exceptions import NoRegionError
+
+            raise NoRegionError()
         settings = Settings.from_env()
         if stack:
             outputs = cls._stack_outputs(session, stack, endpoint_url)
@@ -82,7 +91,14 @@ class Admin:
             secretsmanager=self.client("secretsmanager"),
         )
         store = DynamoClientStore(self.settings.clients_table, dynamodb=self.client("dynamodb"))
-        return ClientRegistry(store, secrets, SystemClock(), SystemRandom())
+        return ClientRegistry(store, secrets, self.scope_store(), SystemClock(), SystemRandom())
+
+    def scope_store(self) -> DynamoScopeStore:
+        return DynamoScopeStore(self.settings.registry_table, dynamodb=self.client("dynamodb"))
+
+    def scopes(self) -> ScopeAdmin:
+        clients = DynamoClientStore(self.settings.clients_table, dynamodb=self.client("dynamodb"))
+        return ScopeAdmin(self.scope_store(), clients, SystemClock())
 
     def users(self) -> UserDirectory:
         dynamodb = self.client("dynamodb")

@@ -69,10 +69,13 @@ def use_local_aws(endpoint_url: str) -> None:
 
 
 def create_table(dynamodb: Any, spec: TableSpec, name: str) -> None:
-    attributes = {spec.partition_key} | {index.partition_key for index in spec.indexes}
+    keys = [{"AttributeName": spec.partition_key, "KeyType": "HASH"}]
+    if spec.sort_key:
+        keys.append({"AttributeName": spec.sort_key, "KeyType": "RANGE"})
+    attributes = {key["AttributeName"] for key in keys} | {i.partition_key for i in spec.indexes}
     kwargs: dict[str, Any] = {
         "TableName": name,
-        "KeySchema": [{"AttributeName": spec.partition_key, "KeyType": "HASH"}],
+        "KeySchema": keys,
         "AttributeDefinitions": [
             {"AttributeName": attr, "AttributeType": "S"} for attr in sorted(attributes)
         ],

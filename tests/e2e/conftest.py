@@ -47,6 +47,8 @@ def local_stack(
         "MAX_FAILED_ATTEMPTS_PER_IP": "100000",
         # Disabling a client takes effect within the client cache's lifetime: short here.
         "CLIENT_CACHE_TTL": "2",
+        # So does a newly registered scope in discovery.
+        "REGISTRY_CACHE_TTL": "2",
         **(extra_env or {}),
     }
     started = spawn(0, env, log_path)

@@ -114,12 +114,12 @@ def test_keys_rotate_publishes_next_key_before_use(stack: LocalStack) -> None:
     assert sum(1 for key in jwks["keys"] if key["alg"] == "ES256") >= 2
 
     def listed() -> dict[tuple[str, str], str]:
-        rows = [line.split("\t") for line in oauthctl(stack, "keys", "list").stdout.splitlines()]
-        return {(alg, status): kid for kid, alg, status, _ in rows if status != "retired"}
+        rows = json.loads(oauthctl(stack, "keys", "list", "--output", "json").stdout)
+        return {(r["alg"], r["status"]): r["kid"] for r in rows if r["status"] != "retired"}
 
     before = listed()
     refused = oauthctl(stack, "keys", "rotate")  # the set was made (or rotated) minutes ago
-    assert refused.returncode == 1
+    assert refused.returncode == 2  # the command cannot be done as given
     assert "--force" in refused.stderr
     assert listed() == before
     assert oauthctl(stack, "keys", "rotate", "--force").returncode == 0

@@ -41,6 +41,6 @@ def test_an_issuer_that_is_neither_https_nor_loopback_is_refused_before_anything
     stack: LocalStack,
 ) -> None:
     ran = oauthctl(stack, "smoke", "--issuer", "http://auth.example.com")
-    assert ran.returncode == 1
+    assert ran.returncode == 3
     assert "neither https nor a loopback address" in ran.stdout
     assert "the smoke test failed" in ran.stderr

@@ -64,5 +64,6 @@ def test_clients_create_against_a_stack_uses_its_secret_prefix(
 
 
 def test_unknown_stack_is_a_clear_error(aws: Settings, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["--stack", "NoSuchStack", "clients", "list"]) == 1
-    assert "error:" in capsys.readouterr().err
+    assert main(["--stack", "NoSuchStack", "clients", "list"]) == 3
+    said = capsys.readouterr().err
+    assert "NoSuchStack" in said and "--stack NAME" in said and "Traceback" not in said

@@ -30,6 +30,8 @@ class Settings:
     clients_table: str = constants.DEFAULT_CLIENTS_TABLE
     users_table: str = constants.DEFAULT_USERS_TABLE
     grants_table: str = constants.DEFAULT_GRANTS_TABLE
+    # What operators declare: scopes (and, with later issues, APIs and attributes).
+    registry_table: str = constants.DEFAULT_REGISTRY_TABLE
     client_secret_prefix: str = constants.DEFAULT_CLIENT_SECRET_PREFIX
     signing_keys_secret: str = constants.DEFAULT_SIGNING_KEYS_SECRET
     request_sealing_secret: str = constants.DEFAULT_REQUEST_SEALING_SECRET
@@ -48,6 +50,8 @@ class Settings:
     # sooner than the signing set, so a new key is published everywhere well before it signs.
     jwks_cache_ttl: int = 30
     client_cache_ttl: int = 60
+    # Registered scopes reach every container within this (a new scope, a changed description).
+    registry_cache_ttl: int = 60
     # How long a client's previous secret still works after a rotation.
     secret_rotation_grace: int = 24 * 3600
     session_ttl: int = 8 * 3600
@@ -93,6 +97,7 @@ class Settings:
             constants.ENV_CLIENTS_TABLE: self.clients_table,
             constants.ENV_USERS_TABLE: self.users_table,
             constants.ENV_GRANTS_TABLE: self.grants_table,
+            constants.ENV_REGISTRY_TABLE: self.registry_table,
         }[env_var]
 
     def issuer_for(self, domain_name: str | None) -> str:
@@ -115,6 +120,7 @@ _TEXT = {
     "clients_table": constants.ENV_CLIENTS_TABLE,
     "users_table": constants.ENV_USERS_TABLE,
     "grants_table": constants.ENV_GRANTS_TABLE,
+    "registry_table": constants.ENV_REGISTRY_TABLE,
     "client_secret_prefix": constants.ENV_CLIENT_SECRET_PREFIX,
     "signing_keys_secret": constants.ENV_SIGNING_KEYS_SECRET,
     "request_sealing_secret": constants.ENV_REQUEST_SEALING_SECRET,
@@ -129,6 +135,7 @@ _NUMBERS = {
     "secret_cache_ttl": constants.ENV_SECRET_CACHE_TTL,
     "jwks_cache_ttl": constants.ENV_JWKS_CACHE_TTL,
     "client_cache_ttl": constants.ENV_CLIENT_CACHE_TTL,
+    "registry_cache_ttl": constants.ENV_REGISTRY_CACHE_TTL,
     "secret_rotation_grace": constants.ENV_SECRET_ROTATION_GRACE,
     "session_ttl": constants.ENV_SESSION_TTL,
     "max_failures": constants.ENV_MAX_FAILURES,

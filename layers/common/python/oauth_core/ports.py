@@ -17,6 +17,7 @@ from oauth_core.models import (
 if TYPE_CHECKING:  # types only: the resource function loads no key or bucket code
     from oauth_core.keys import KeySet
     from oauth_core.rate_limit import Limit
+    from oauth_core.scope_catalog import ScopeCatalog, ScopeDefinition
 
 
 class ClientStore(Protocol):
@@ -47,6 +48,24 @@ class ClientSecretStore(Protocol):
         ...
 
     def delete_secret(self, client_id: str) -> None: ...
+
+
+class ScopeStore(Protocol):
+    def get(self, name: str) -> ScopeDefinition | None: ...
+
+    def put(self, scope: ScopeDefinition, *, must_not_exist: bool = False) -> None:
+        """Write a registered scope; with must_not_exist, raise ConditionFailed if taken."""
+        ...
+
+    def delete(self, name: str) -> bool: ...
+
+    def list(self) -> list[ScopeDefinition]: ...
+
+
+class ScopeSource(Protocol):
+    def catalog(self) -> ScopeCatalog:
+        """Every known scope now: built-in and registered (a cache may be a little behind)."""
+        ...
 
 
 class KeyStore(Protocol):

@@ -19,6 +19,7 @@ class TableSpec:
     logical_id: str
     env_var: str  # the variable that carries the table's name (oauth_core.config.Settings)
     partition_key: str
+    sort_key: str | None = None
     ttl_attribute: str | None = None
     point_in_time_recovery: bool = True
     indexes: tuple[IndexSpec, ...] = ()
@@ -41,4 +42,7 @@ GRANTS = TableSpec(
     indexes=(GRANTS_BY_OWNER,),
 )
 
-ALL_TABLES: tuple[TableSpec, ...] = (CLIENTS, USERS, GRANTS)
+# What operators declare, by kind (`scope`) and name: one Query reads every thing of a kind.
+REGISTRY = TableSpec("Registry", constants.ENV_REGISTRY_TABLE, "kind", sort_key="name")
+
+ALL_TABLES: tuple[TableSpec, ...] = (CLIENTS, USERS, GRANTS, REGISTRY)

@@ -21,6 +21,7 @@ from oauth_core.http.dispatch import Endpoints, FunctionHandler
 
 if TYPE_CHECKING:  # built on demand: a function loads only what it serves
     from oauth_core.admin.registry import ClientRegistry
+    from oauth_core.admin.scopes import ScopeAdmin
     from oauth_core.admin.users import UserDirectory
     from oauth_core.endpoints.flow import AuthorizationFlow
     from oauth_core.grants import Grant
@@ -31,6 +32,8 @@ if TYPE_CHECKING:  # built on demand: a function loads only what it serves
         GrantStore,
         KeyStore,
         RateLimiter,
+        ScopeSource,
+        ScopeStore,
         UserStore,
     )
     from oauth_core.rules.client_auth import ClientAuthenticator, ThrottledAuthenticator
@@ -54,6 +57,8 @@ class Components:
     users: UserStore
     rate_limiter: RateLimiter
     sealing_secrets: SealingSecrets
+    scopes: ScopeStore  # registered scopes, as operators change them
+    scope_catalog: ScopeSource  # the catalog requests read: cached per container on AWS
     clock: Clock = field(default_factory=SystemClock)
     random: Random = field(default_factory=SystemRandom)
 
@@ -91,7 +96,9 @@ class Components:
     def flow(self) -> AuthorizationFlow:
         from oauth_core.endpoints.flow import AuthorizationFlow
 
-        return AuthorizationFlow(self.settings, self.grants, self.sealer, self.clock, self.random)
+        return AuthorizationFlow(
+            self.settings, self.grants, self.sealer, self.scope_catalog, self.clock, self.random
+        )
 
     @cached_property
     def grant_types(self) -> list[Grant]:
@@ -110,7 +117,15 @@ class Components:
     def registry(self) -> ClientRegistry:
         from oauth_core.admin.registry import ClientRegistry
 
-        return ClientRegistry(self.clients, self.secrets, self.clock, self.random)
+        return ClientRegistry(
+            self.clients, self.secrets, self.scope_catalog, self.clock, self.random
+        )
+
+    @cached_property
+    def scope_admin(self) -> ScopeAdmin:
+        from oauth_core.admin.scopes import ScopeAdmin
+
+        return ScopeAdmin(self.scopes, self.clients, self.clock)
 
     @cached_property
     def user_directory(self) -> UserDirectory:
@@ -164,7 +179,7 @@ def token_endpoints(c: Components) -> Endpoints:
     introspect = IntrospectionEndpoint(
         c.client_auth, c.clients, c.grants, c.published_keys, c.settings, c.clock
     )
-    discovery = DiscoveryEndpoints(c.settings, c.published_keys, token.grants)
+    discovery = DiscoveryEndpoints(c.settings, c.published_keys, token.grants, c.scope_catalog)
     return {
         "token": token.handle,
         "revoke": revoke.handle,
@@ -249,6 +264,7 @@ def memory_components(
         MemoryGrantStore,
         MemoryKeyStore,
         MemoryRateLimiter,
+        MemoryScopeStore,
         MemorySecretStore,
         MemoryUserStore,
     )
@@ -257,6 +273,7 @@ def memory_components(
     settings = settings or Settings()
     clock = clock or SystemClock()
     key_store = MemoryKeyStore(keys or KeySet.initial(clock.now()))
+    scopes = MemoryScopeStore()
     return Components(
         settings=settings,
         clients=MemoryClientStore(),
@@ -267,6 +284,8 @@ def memory_components(
         users=MemoryUserStore(),
         rate_limiter=MemoryRateLimiter(),
         sealing_secrets=StaticSealingSecrets(),
+        scopes=scopes,
+        scope_catalog=scopes,
         clock=clock,
         random=SystemRandom(),
     )
@@ -274,9 +293,15 @@ def memory_components(
 
 def aws_components(settings: Settings | None = None, *, cached: bool = True) -> Components:
     """Components backed by DynamoDB and Secrets Manager, with per-container caches."""
-    from oauth_core.storage.cache import CachedClientStore, CachedKeyStore, CachedSecretStore
+    from oauth_core.storage.cache import (
+        CachedClientStore,
+        CachedKeyStore,
+        CachedScopeCatalog,
+        CachedSecretStore,
+    )
     from oauth_core.storage.dynamodb import DynamoClientStore, DynamoUserStore
     from oauth_core.storage.dynamodb_grants import DynamoGrantStore, DynamoRateLimiter
+    from oauth_core.storage.dynamodb_registry import DynamoScopeStore
     from oauth_core.storage.sealing_secrets import SecretsManagerSealingSecrets
     from oauth_core.storage.secrets_manager import SecretsManagerKeyStore, SecretsManagerSecretStore
 
@@ -288,7 +313,10 @@ def aws_components(settings: Settings | None = None, *, cached: bool = True) -> 
     )
     keys: KeyStore = SecretsManagerKeyStore(settings.signing_keys_secret)
     published_keys = keys
+    scopes = DynamoScopeStore(settings.registry_table)
+    scope_catalog: ScopeSource = scopes
     if cached:
+        scope_catalog = CachedScopeCatalog(scopes, settings.registry_cache_ttl)
         clients = CachedClientStore(clients, settings.client_cache_ttl)
         secrets = CachedSecretStore(secrets, settings.secret_cache_ttl)
         published_keys = CachedKeyStore(keys, settings.jwks_cache_ttl)
@@ -305,5 +333,7 @@ def aws_components(settings: Settings | None = None, *, cached: bool = True) -> 
         sealing_secrets=SecretsManagerSealingSecrets(
             settings.request_sealing_secret, settings.secret_cache_ttl
         ),
+        scopes=scopes,
+        scope_catalog=scope_catalog,
         clock=clock,
     )

@@ -14,7 +14,7 @@ from oauth_core import constants
 from oauth_core.clock import Clock, Random
 from oauth_core.errors import ConditionFailed
 from oauth_core.models import CLIENT_ID_PATTERN, Client
-from oauth_core.ports import ClientSecretStore, ClientStore
+from oauth_core.ports import ClientSecretStore, ClientStore, ScopeSource
 from oauth_core.rules import redirect_uri, scope
 
 KNOWN_FIELDS = frozenset(
@@ -136,12 +136,30 @@ class Registration:
 
 class ClientRegistry:
     def __init__(
-        self, clients: ClientStore, secrets: ClientSecretStore, clock: Clock, random: Random
+        self,
+        clients: ClientStore,
+        secrets: ClientSecretStore,
+        scopes: ScopeSource,
+        clock: Clock,
+        random: Random,
     ):
         self._clients = clients
         self._secrets = secrets
+        self._scopes = scopes
         self._clock = clock
         self._random = random
+
+    def _validated(self, data: Mapping[str, Any], *, now: int) -> Client:
+        """The client the metadata describes, given only scopes this server knows."""
+        client = validate_metadata(data, now=now)
+        unknown = self._scopes.catalog().unknown(client.allowed_scopes)
+        if unknown:
+            raise InvalidClientMetadata(
+                "scope",
+                f"{', '.join(unknown)} {'is' if len(unknown) == 1 else 'are'} not registered "
+                "(oauthctl scopes create, or the seed's scopes)",
+            )
+        return client
 
     def _check_secret(self, secret: Any) -> str:
         if not isinstance(secret, str) or len(secret) < MIN_SECRET_LENGTH:
@@ -154,7 +172,7 @@ class ClientRegistry:
         data = dict(metadata)
         given_secret = data.pop("client_secret", None)
         client = replace_fields(
-            validate_metadata(data, now=self._clock.now()),
+            self._validated(data, now=self._clock.now()),
             registration_id=self._random.token(16),
         )
         secret: str | None = None
@@ -185,7 +203,7 @@ class ClientRegistry:
             raise InvalidClientMetadata("client_secret", "use rotate-secret")
         merged = {**_metadata_of(current), **changes}
         updated = replace_fields(
-            validate_metadata(merged, now=current.created_at),
+            self._validated(merged, now=current.created_at),
             registration_id=current.registration_id,
         )
         self._clients.put(updated)

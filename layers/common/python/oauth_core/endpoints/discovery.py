@@ -10,7 +10,7 @@ from oauth_core.config import Settings
 from oauth_core.endpoints.metadata import authorization_server_metadata, openid_configuration
 from oauth_core.http.request import HttpRequest
 from oauth_core.http.response import HttpResponse
-from oauth_core.ports import KeyStore
+from oauth_core.ports import KeyStore, ScopeSource
 
 # Public, identical for everyone, and safe to cache briefly: verifiers re-fetch on unknown kid.
 PUBLIC_CACHE = {"Cache-Control": "public, max-age=300"}
@@ -19,22 +19,34 @@ PUBLIC_CACHE = {"Cache-Control": "public, max-age=300"}
 JWKS_CACHE = {"Cache-Control": "public, max-age=60"}
 
 
+Builder = Callable[[str, Iterable[str], Iterable[str]], dict[str, Any]]
+_MAX_DOCUMENTS = 64
+
+
 class DiscoveryEndpoints:
-    def __init__(self, settings: Settings, published_keys: KeyStore, grant_types: Iterable[str]):
+    def __init__(
+        self,
+        settings: Settings,
+        published_keys: KeyStore,
+        grant_types: Iterable[str],
+        scopes: ScopeSource,
+    ):
         self._settings = settings
         self._published_keys = published_keys
         self._grant_types = tuple(grant_types)
-        # The documents depend only on the issuer: built once per container and issuer.
-        self._documents: dict[tuple[str, str], str] = {}
+        self._scopes = scopes
+        # The documents depend on the issuer and the known scopes: built once for each.
+        self._documents: dict[tuple[str, str, tuple[str, ...]], str] = {}
 
-    def _document(
-        self, request: HttpRequest, build: Callable[[str, Iterable[str]], dict[str, Any]]
-    ) -> HttpResponse:
+    def _document(self, request: HttpRequest, build: Builder) -> HttpResponse:
         issuer = self._settings.issuer_for(request.domain_name)
-        key = (build.__name__, issuer)
+        scopes = tuple(self._scopes.catalog().names())
+        key = (build.__name__, issuer, scopes)
         body = self._documents.get(key)
         if body is None:
-            body = self._documents[key] = json.dumps(build(issuer, self._grant_types))
+            if len(self._documents) > _MAX_DOCUMENTS:  # issuers and scope sets seen: few
+                self._documents.clear()
+            body = self._documents[key] = json.dumps(build(issuer, self._grant_types, scopes))
         return HttpResponse(200, body, {"Content-Type": "application/json", **PUBLIC_CACHE})
 
     def metadata(self, request: HttpRequest) -> HttpResponse:

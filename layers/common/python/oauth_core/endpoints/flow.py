@@ -17,7 +17,7 @@ from oauth_core.http.request import HttpRequest
 from oauth_core.http.response import HttpResponse
 from oauth_core.models import AuthorizationCode, Client, PendingAuthorization, Session
 from oauth_core.observability import count
-from oauth_core.ports import GrantStore
+from oauth_core.ports import GrantStore, ScopeSource
 from oauth_core.rules import redirect_uri, scope
 from oauth_core.rules.claims import claims_for_scopes
 from oauth_core.rules.hashing import token_hash
@@ -36,12 +36,14 @@ class AuthorizationFlow:
         settings: Settings,
         grants: GrantStore,
         sealer: RequestSealer,
+        scopes: ScopeSource,
         clock: Clock,
         random: Random,
     ):
         self._settings = settings
         self._grants = grants
         self._sealer = sealer
+        self._scopes = scopes
         self._clock = clock
         self._random = random
 
@@ -81,8 +83,11 @@ class AuthorizationFlow:
             return True
         if client.first_party:
             return False
-        granted = self._grants.get_consent(sub, client)
-        return not scope.parse(pending.scope) <= granted
+        # Scopes registered as granted without asking are never asked for.
+        asked = self._scopes.catalog().asked(scope.parse(pending.scope))
+        if not asked:
+            return False
+        return not asked <= self._grants.get_consent(sub, client)
 
     def remember_consent(self, client: Client, pending: PendingAuthorization, sub: str) -> None:
         settings = self._settings

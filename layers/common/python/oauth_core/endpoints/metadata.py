@@ -10,7 +10,9 @@ from oauth_core.rules import claims as oidc
 from oauth_core.rules import pkce
 
 
-def authorization_server_metadata(issuer: str, grant_types: Iterable[str]) -> dict[str, Any]:
+def authorization_server_metadata(
+    issuer: str, grant_types: Iterable[str], scopes: Iterable[str]
+) -> dict[str, Any]:
     auth_methods = list(constants.SUPPORTED_AUTH_METHODS)
     confidential_methods = [m for m in auth_methods if m != constants.AUTH_METHOD_NONE]
     return {
@@ -21,7 +23,7 @@ def authorization_server_metadata(issuer: str, grant_types: Iterable[str]) -> di
         "revocation_endpoint": f"{issuer}/revoke",
         "introspection_endpoint": f"{issuer}/introspect",
         "userinfo_endpoint": f"{issuer}/userinfo",
-        "scopes_supported": [*constants.OIDC_SCOPES, constants.SCOPE_READ, constants.SCOPE_WRITE],
+        "scopes_supported": sorted(scopes),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
         "grant_types_supported": sorted(grant_types),
@@ -34,9 +36,11 @@ def authorization_server_metadata(issuer: str, grant_types: Iterable[str]) -> di
     }
 
 
-def openid_configuration(issuer: str, grant_types: Iterable[str]) -> dict[str, Any]:
+def openid_configuration(
+    issuer: str, grant_types: Iterable[str], scopes: Iterable[str]
+) -> dict[str, Any]:
     return {
-        **authorization_server_metadata(issuer, grant_types),
+        **authorization_server_metadata(issuer, grant_types, scopes),
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": list(keys.SUPPORTED_ALGS),
         "claims_supported": list(oidc.CLAIMS_SUPPORTED),

@@ -10,7 +10,8 @@ from typing import Generic, TypeVar
 from oauth_core.errors import TemporarilyUnavailable
 from oauth_core.keys import CURRENT, KeySet
 from oauth_core.models import Client
-from oauth_core.ports import ClientSecretStore, ClientStore, KeyStore
+from oauth_core.ports import ClientSecretStore, ClientStore, KeyStore, ScopeSource
+from oauth_core.scope_catalog import ScopeCatalog
 
 T = TypeVar("T")
 Monotonic = Callable[[], float]
@@ -132,3 +133,14 @@ class CachedKeyStore:
     def save(self, keys: KeySet) -> None:
         self._inner.save(keys)
         self._cache.invalidate("keys")
+
+
+class CachedScopeCatalog:
+    """The scope catalog, read at most once per `ttl` per container (a small table, one scan)."""
+
+    def __init__(self, inner: ScopeSource, ttl: float, monotonic: Monotonic = time.monotonic):
+        self._inner = inner
+        self._cache: TtlCache[ScopeCatalog] = TtlCache(ttl, monotonic)
+
+    def catalog(self) -> ScopeCatalog:
+        return self._cache.get_or_load("catalog", self._inner.catalog)

@@ -18,6 +18,7 @@ from oauth_core.models import (
     User,
 )
 from oauth_core.rate_limit import Limit, after_failure, after_give_back
+from oauth_core.scope_catalog import ScopeCatalog, ScopeDefinition
 
 
 class MemoryClientStore:
@@ -40,6 +41,31 @@ class MemoryClientStore:
 
     def list(self) -> list[Client]:
         return sorted(self._clients.values(), key=lambda c: c.client_id)
+
+
+class MemoryScopeStore:
+    def __init__(self) -> None:
+        self._scopes: dict[str, ScopeDefinition] = {}
+        self._lock = threading.Lock()
+
+    def get(self, name: str) -> ScopeDefinition | None:
+        return self._scopes.get(name)
+
+    def put(self, scope: ScopeDefinition, *, must_not_exist: bool = False) -> None:
+        with self._lock:
+            if must_not_exist and scope.name in self._scopes:
+                raise ConditionFailed(scope.name)
+            self._scopes[scope.name] = scope
+
+    def delete(self, name: str) -> bool:
+        with self._lock:
+            return self._scopes.pop(name, None) is not None
+
+    def list(self) -> list[ScopeDefinition]:
+        return sorted(self._scopes.values(), key=lambda scope: scope.name)
+
+    def catalog(self) -> ScopeCatalog:
+        return ScopeCatalog.of(self.list())
 
 
 class MemorySecretStore:

@@ -1,0 +1,124 @@
+"""oauthctl users: people who sign in."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from typing import Any
+
+from oauth_core.admin.users import InvalidUser
+from oauth_core.models import User
+from oauthctl.admin import Admin
+from oauthctl.errors import Invalid, NotFound
+from oauthctl.output import JSON, TABLE, add_output_option, emit_list, emit_one
+from oauthctl.parsing import command, group
+
+LIST_COLUMNS = ("username", "sub", "disabled")
+
+
+def view(user: User) -> dict[str, Any]:
+    shown = user.to_item()
+    del shown["password_hash"]  # never shown
+    return shown
+
+
+def read_password(args: argparse.Namespace) -> str:
+    """From stdin with --password-stdin, else typed twice at a terminal."""
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+        if not password:
+            raise Invalid("a password is needed: --password-stdin read an empty line")
+        return password
+    if not sys.stdin.isatty():
+        raise Invalid(
+            "a password is needed: type it at a terminal, or pipe it with --password-stdin"
+        )
+    first = getpass.getpass("Password: ")
+    if getpass.getpass("Repeat password: ") != first:
+        raise Invalid("the passwords do not match")
+    return first
+
+
+def claims_of(pairs: list[str] | None) -> dict[str, Any]:
+    claims: dict[str, Any] = {}
+    for pair in pairs or []:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise Invalid(f"--claim takes name=value, got {pair!r}")
+        claims[name] = {"true": True, "false": False}.get(value, value)
+    return claims
+
+
+def _validated(call: Any) -> Any:
+    try:
+        return call()
+    except InvalidUser as exc:
+        raise Invalid(str(exc)) from exc
+    except LookupError as exc:
+        raise NotFound(str(exc.args[0]) if exc.args else str(exc)) from exc
+
+
+def create(admin: Admin, args: argparse.Namespace) -> None:
+    claims = claims_of(args.claim)
+    password = read_password(args)
+    emit_one(args, view(_validated(lambda: admin.users().create(args.username, password, claims))))
+
+
+def list_(admin: Admin, args: argparse.Namespace) -> None:
+    emit_list(args, [view(u) for u in admin.users().list()], LIST_COLUMNS)
+
+
+def show(admin: Admin, args: argparse.Namespace) -> None:
+    emit_one(args, view(found(admin, args.username)))
+
+
+def set_password(admin: Admin, args: argparse.Namespace) -> None:
+    found(admin, args.username)
+    password = read_password(args)
+    _validated(lambda: admin.users().set_password(args.username, password))
+    print(f"password changed for {args.username}")
+
+
+def disable(admin: Admin, args: argparse.Namespace) -> None:
+    found(admin, args.username)
+    _validated(lambda: admin.users().set_disabled(args.username, True))
+    print(f"disabled {args.username}")
+
+
+def enable(admin: Admin, args: argparse.Namespace) -> None:
+    found(admin, args.username)
+    _validated(lambda: admin.users().set_disabled(args.username, False))
+    print(f"enabled {args.username}")
+
+
+def delete(admin: Admin, args: argparse.Namespace) -> None:
+    if not admin.users().delete(args.username):
+        raise NotFound(f"no user {args.username!r}")
+    print(f"deleted {args.username}")
+
+
+def found(admin: Admin, username: str) -> User:
+    user = admin.users().get(username)
+    if user is None:
+        raise NotFound(f"no user {username!r} (oauthctl users list shows them)")
+    return user
+
+
+def register(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    users = group(groups, "users", "users who sign in")
+    made = command(users, "create", create, "create a user")
+    made.add_argument("username")
+    made.add_argument("--claim", action="append", help="profile claim name=value (repeat)")
+    made.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    add_output_option(made, JSON)
+    add_output_option(command(users, "list", list_, "list users"), TABLE)
+    shown = command(users, "show", show, "show one user")
+    shown.add_argument("username")
+    add_output_option(shown, JSON)
+    password = command(users, "set-password", set_password, "set a user's password")
+    password.add_argument("username")
+    password.add_argument("--password-stdin", action="store_true")
+    command(users, "disable", disable, "disable a user").add_argument("username")
+    command(users, "enable", enable, "enable a user").add_argument("username")
+    command(users, "delete", delete, "delete a user").add_argument("username")
