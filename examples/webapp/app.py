@@ -4,13 +4,16 @@
 - "Log in" starts the flow with PKCE (S256), `state` and `nonce`.
 - The callback checks `iss` (RFC 9207) and, through Authlib, `state` and the ID token.
 - Tokens stay on the server (the browser holds only a session cookie); the access token is
-  refreshed when it is about to expire, and "Log out" revokes the refresh token.
+  refreshed when it is about to expire, and "Log out" revokes the refresh token and ends the
+  app's session. The sign-in at the authorization server stays (it has no RP-initiated logout
+  yet): the page after "Log out" says so, with a link to the server's own sign-out page.
 
 Run: python -m examples.webapp.app (it reads OAUTH_ISSUER, WEBAPP_CLIENT_ID/SECRET, PORT).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import time
@@ -49,11 +52,23 @@ oauth.register(
 TOKENS: dict[str, dict[str, Any]] = {}
 
 
+STYLE = (
+    ":root{color-scheme:light dark;--fg:#1b1f24;--bg:#fff;--code:#f4f6f8;--link:#1f5fd1}"
+    "@media (prefers-color-scheme:dark){:root{--fg:#e8ecf0;--bg:#0f1318;--code:#1d232b;"
+    "--link:#8fb3ff}}"
+    "body{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem;"
+    "color:var(--fg);background:var(--bg)}"
+    "a{color:var(--link)}"
+    "pre{background:var(--code);padding:1rem;white-space:pre-wrap;overflow-wrap:anywhere}"
+    "button{font:inherit;padding:.4rem 1rem}"
+)
+
+
 def page(body: str) -> str:
     return (
-        "<!doctype html><html lang=en><meta charset=utf-8><title>Demo app</title>"
-        "<style>body{font:16px system-ui;max-width:40rem;margin:3rem auto;padding:0 1rem}"
-        "pre{background:#f4f6f8;padding:1rem;overflow:auto}</style>"
+        "<!doctype html><html lang=en><meta charset=utf-8>"
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>Demo app</title><style>{STYLE}</style>"
         f"<h1>Demo app</h1>{body}</html>"
     )
 
@@ -79,11 +94,15 @@ def home() -> str:
     metadata = oauth.server.load_server_metadata()
     user = requests.get(metadata["userinfo_endpoint"], headers=bearer, timeout=10).json()
     api = requests.get(f"{ISSUER}/resource", headers=bearer, timeout=10)
+    try:
+        answer = json.dumps(api.json(), indent=2)
+    except ValueError:
+        answer = api.text
     return page(
         f'<p id="user">Signed in as <b>{escape(str(user.get("name", user["sub"])))}</b> '
         f"({escape(str(user.get('email', '')))})</p>"
         f"<h2>The protected API answered {api.status_code}</h2>"
-        f'<pre id="api">{escape(api.text)}</pre>'
+        f'<pre id="api">{escape(answer)}</pre>'
         '<form method="post" action="/logout"><button id="logout">Log out</button></form>'
     )
 
@@ -113,7 +132,11 @@ def callback() -> Any:
 
 @app.post("/logout")
 def logout() -> Any:
-    tokens = TOKENS.pop(session.pop("key", ""), None)
+    """Ends this app's session: forgets the tokens and revokes the refresh token. The sign-in
+    at the authorization server is another session, which this app cannot end: the server has
+    no RP-initiated logout yet, so the page after this one says so."""
+    tokens = TOKENS.pop(session.get("key", ""), None)
+    session.clear()
     if tokens:
         metadata = oauth.server.load_server_metadata()
         requests.post(
@@ -122,7 +145,21 @@ def logout() -> Any:
             auth=(oauth.server.client_id, oauth.server.client_secret),
             timeout=10,
         )
-    return redirect("/")
+    return redirect("/signed-out", code=303)
+
+
+@app.get("/signed-out")
+def signed_out() -> str:
+    return page(
+        '<h2 id="signed-out">Signed out of this app</h2>'
+        "<p>This app has forgotten your tokens and revoked its refresh token.</p>"
+        "<p>Your sign-in at the authorization server stays until it expires or you sign out "
+        "there, so <b>Log in</b> may take you straight back in without asking for your "
+        "password. This app cannot end that sign-in for you: the server does not support "
+        "RP-initiated logout yet.</p>"
+        f'<p><a id="server-logout" href="{escape(ISSUER)}/logout">Sign out at the authorization '
+        'server</a></p><p><a href="/">Back to the app</a></p>'
+    )
 
 
 if __name__ == "__main__":

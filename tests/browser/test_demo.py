@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Literal
 
 import pytest
 import requests
@@ -30,8 +31,10 @@ def free_port() -> int:
 WEBAPP_SECRET = "browser-webapp-secret-0123456789abcdefghij"
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def webapp(stack: LocalStack) -> Iterator[str]:
+    """One web app for the module: registering its client anew for each test would leave the
+    authorization function's client cache (2 s here) with the previous port's redirect URI."""
     from oauthctl.admin import Admin
 
     port = free_port()
@@ -126,9 +129,62 @@ def test_webapp_signs_in_calls_api_refreshes_and_logs_out(
     page.reload()  # refreshes the access token (rotation) and calls the API again
     assert "Signed in as Dana Demo" in page.locator("#user").inner_text()
     page.get_by_role("button", name="Log out").click()
-    page.wait_for_url(f"{webapp}/")
+    page.wait_for_url(f"{webapp}/signed-out")
+    expect(page.get_by_role("heading", name="Signed out of this app")).to_be_visible()
+    # The app's session is gone; the server's sign-in is not, and the page says so.
+    expect(page.get_by_text("does not support RP-initiated logout yet")).to_be_visible()
+    page.goto(webapp)
     expect(page.get_by_text("You are not signed in.")).to_be_visible()
+    page.get_by_role("link", name="Log in").click()
+    page.wait_for_url(f"{webapp}/")  # straight back in: the server's sign-in stayed
+    assert "Signed in as Dana Demo" in page.locator("#user").inner_text()
+    # Signing out there too, through the link the app gives: then the server asks again.
+    page.get_by_role("button", name="Log out").click()
+    page.get_by_role("link", name="Sign out at the authorization server").click()
+    page.wait_for_url(f"{stack.issuer}/logout")
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("heading", name="Signed out")).to_be_visible()
+    page.goto(webapp)
+    page.get_by_role("link", name="Log in").click()
+    page.wait_for_url(f"{stack.issuer}/login**")
+    expect(page.get_by_label("Password")).to_be_visible()
     page.close()
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_webapp_pages_fit_desk_and_phone_widths_in_light_and_dark(
+    chromium: Browser,
+    stack: LocalStack,
+    webapp: str,
+    output_dir: Path,
+    width: int,
+    scheme: Literal["light", "dark"],
+) -> None:
+    """Signed out, signed in and after "Log out", at each width and colour scheme: a viewport
+    meta tag (a phone would otherwise lay the page out 980 px wide), no sideways scrolling."""
+    context = chromium.new_context(viewport={"width": width, "height": 900}, color_scheme=scheme)
+    page = context.new_page()
+
+    def fits(name: str) -> None:
+        page.screenshot(path=str(output_dir / f"demo-{name}-{width}-{scheme}.png"), full_page=True)
+        assert page.evaluate("document.documentElement.scrollWidth") <= width, name
+
+    page.goto(webapp)
+    viewport = page.locator('meta[name="viewport"]')
+    assert viewport.get_attribute("content") == "width=device-width, initial-scale=1"
+    fits("home")
+    page.get_by_role("link", name="Log in").click()
+    page.get_by_label("Username").fill("demo")
+    page.get_by_label("Password").fill("demo-password")
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{webapp}/")
+    expect(page.locator("#api")).to_be_visible()
+    fits("signed-in")
+    page.get_by_role("button", name="Log out").click()
+    expect(page.locator("#server-logout")).to_have_attribute("href", f"{stack.issuer}/logout")
+    fits("signed-out")
+    context.close()
 
 
 def test_make_demo_starts_everything_and_runs_the_service() -> None:
