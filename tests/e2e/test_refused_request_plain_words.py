@@ -8,19 +8,10 @@ import json
 import re
 import time
 
-import pytest
-
 from tests.e2e.conftest import LocalStack
 from tests.e2e.flows import Browser, authorize_params, pkce_pair
 
-PENDING = (
-    "oauth_core/endpoints/authorize.py still renders the technical message: its PageError branch "
-    "needs `return refused_request_page(str(error), request)` (oauth_core.http.pages). "
-    "Remove this xfail with that change."
-)
 
-
-@pytest.mark.xfail(strict=True, reason=PENDING)
 def test_an_unregistered_redirect_uri_is_plain_words_and_a_logged_reference(
     stack: LocalStack,
 ) -> None:

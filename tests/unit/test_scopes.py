@@ -122,3 +122,29 @@ def test_only_scopes_that_need_consent_are_asked_for() -> None:
     # A registered scope cannot shadow a built-in one.
     shadow = ScopeCatalog.of([ScopeDefinition("openid", "Mine", "scope.mine", consent=False)])
     assert shadow.by_name["openid"].builtin and shadow.asked({"openid"}) == {"openid"}
+
+
+def test_the_consent_page_says_what_registered_scopes_mean(services: Components) -> None:
+    from dataclasses import replace
+
+    from oauth_core.models import PendingAuthorization
+
+    services.scope_admin.create(ORDERS)
+    services.scope_admin.create({"name": "ping", "description": "Ping", "consent": False})
+    pending = PendingAuthorization(
+        request_id="r",
+        client_id="c",
+        redirect_uri="https://app.example.com/cb",
+        scope="openid orders:read ping offline_access",
+        state="s",
+        nonce=None,
+        code_challenge="x" * 43,
+        prompt=(),
+        max_age=None,
+        login_hint=None,
+        expires_at=0,
+    )
+    asked, offline = services.flow.consent_asks(pending)
+    assert asked == ["Confirm who you are", "See your orders"]  # ping is not asked for
+    assert offline is True
+    assert services.flow.consent_asks(replace(pending, scope="ping"))[0] == []

@@ -22,7 +22,7 @@ from oauth_core.errors import (
     UnsupportedResponseType,
 )
 from oauth_core.http.forms import read_query
-from oauth_core.http.pages import error_page
+from oauth_core.http.pages import error_page, refused_request_page
 from oauth_core.http.request import HttpRequest
 from oauth_core.http.response import HttpResponse
 from oauth_core.models import (
@@ -99,7 +99,7 @@ class AuthorizationEndpoint:
             return error_page(UNREADABLE)
         except PageError as error:
             count("AuthorizationError", error="invalid_client_or_redirect_uri")
-            return error_page(str(error))
+            return refused_request_page(str(error), request)
         state = echoable_state(params)
         try:
             pending = self._validate(params, verified)

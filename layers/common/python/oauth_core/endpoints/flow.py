@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from oauth_core import constants
 from oauth_core.clock import Clock, Random
 from oauth_core.config import Settings
 from oauth_core.constants import APPLICATION_NATIVE, OPAQUE_TOKEN_BYTES
@@ -88,6 +89,16 @@ class AuthorizationFlow:
         if not asked:
             return False
         return not asked <= self._grants.get_consent(sub, client)
+
+    def consent_asks(self, pending: PendingAuthorization) -> tuple[list[str], bool]:
+        """What the consent page asks a user for: the meaning of each scope that is asked for
+        (from the scope registry), and whether the app would keep access while they are away
+        (said in a sentence of its own)."""
+        catalog = self._scopes.catalog()
+        asked = catalog.asked(scope.parse(pending.scope))
+        offline = constants.SCOPE_OFFLINE_ACCESS in asked
+        named = sorted(asked - {constants.SCOPE_OFFLINE_ACCESS})
+        return [catalog.description(name) for name in named], offline
 
     def remember_consent(self, client: Client, pending: PendingAuthorization, sub: str) -> None:
         settings = self._settings

@@ -44,7 +44,6 @@ from oauth_core.models import (
 )
 from oauth_core.observability import count, logger
 from oauth_core.ports import ClientStore, GrantStore, UserStore
-from oauth_core.rules import scope
 from oauth_core.rules.hashing import token_hash
 from oauth_core.rules.passwords import burn_equal_time, verify_password
 from oauth_core.rules.throttle import SIGN_IN, FailureThrottle
@@ -216,12 +215,14 @@ class LoginPages:
         if isinstance(session, HttpResponse):
             return session
         csrf, cookies = self._csrf(request)
+        asked, offline = self.flow.consent_asks(pending)
         body = consent_form(
             request_id=handle,
             csrf=csrf,
             client_name=client.client_name or client.client_id,
             username=session.username,
-            scopes=sorted(scope.parse(pending.scope)),
+            asked=asked,
+            offline=offline,
         )
         return self._page("Allow access?", body, pending, cookies)
 

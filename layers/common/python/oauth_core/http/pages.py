@@ -47,15 +47,6 @@ footer{margin-top:1.5rem;font-size:.8125rem;color:var(--muted);text-align:center
 .reference code{font:.875rem ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;color:var(--fg);overflow-wrap:anywhere}
 """
 
-SCOPE_DESCRIPTIONS = {
-    "openid": "Confirm who you are",
-    "profile": "See your name and profile",
-    "email": "See your email address",
-    "phone": "See your phone number",
-    "read:data": "Read your data",
-    "write:data": "Change your data",
-}
-
 
 @dataclass(frozen=True)
 class CookiePolicy:
@@ -233,23 +224,29 @@ def login_form(
 
 
 def consent_form(
-    *, request_id: str, csrf: str, client_name: str, username: str, scopes: list[str]
+    *,
+    request_id: str,
+    csrf: str,
+    client_name: str,
+    username: str,
+    asked: list[str],
+    offline: bool,
 ) -> str:
-    listed = [s for s in scopes if s != "offline_access"]  # said below, in a sentence
+    """`asked`: what each scope the user is asked for means, in words (the scope registry's
+    descriptions); `offline`: the app would keep access while the user is away."""
     items = (
-        "".join(f"<li>{escape(SCOPE_DESCRIPTIONS.get(s, s))}</li>" for s in listed)
-        or "<li>Know that you signed in</li>"
+        "".join(f"<li>{escape(text)}</li>" for text in asked) or "<li>Know that you signed in</li>"
     )
     # A refresh token outlives the visit: say so in plain words (SECURITY D10).
-    offline = (
+    note = (
         f'<p class="note" id="offline">{escape(client_name)} can keep using this access while '
         "you are away, until the app gives it up or it expires.</p>"
-        if "offline_access" in scopes
+        if offline
         else ""
     )
     return (
         f'<h1>Allow access?</h1><p><span class="app">{escape(client_name)}</span> wants to:</p>'
-        f"<ul>{items}</ul>{offline}"
+        f"<ul>{items}</ul>{note}"
         '<form method="post" action="/consent">'
         f"{_hidden('request_id', request_id)}{_hidden('csrf_token', csrf)}"
         '<button type="submit" name="decision" value="allow">Allow</button>'
