@@ -15,6 +15,7 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from infra.bundling import ROOT, function_code, layer_code
@@ -28,11 +29,23 @@ RUNTIME = lambda_.Runtime.PYTHON_3_13
 LIVE_ALIAS = "live"
 
 READ = ("dynamodb:GetItem",)
-READ_WRITE = (
+# What each function does in the grants table (oauth_core.storage.dynamodb_grants), and no more.
+# The authorization endpoint reads sessions and consents, completes a request once (a conditional
+# put) and writes its code.
+AUTHORIZE_GRANTS = ("dynamodb:GetItem", "dynamodb:PutItem")
+# The pages also move failure buckets (conditional updates) and delete sessions (sign-out).
+LOGIN_GRANTS = (
     "dynamodb:GetItem",
     "dynamodb:PutItem",
     "dynamodb:UpdateItem",
     "dynamodb:DeleteItem",
+)
+# The token endpoint redeems codes and rotates refresh tokens in transactions (put, update and
+# condition-check items), revokes families and access tokens, and moves failure buckets.
+TOKEN_GRANTS = (
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
     "dynamodb:ConditionCheckItem",
 )
 
@@ -55,14 +68,14 @@ READ_REGISTRY = ("dynamodb:Query",)
 
 ACCESS: dict[str, Access] = {
     "authorize": Access(
-        clients=READ, grants=READ_WRITE, registry=READ_REGISTRY, request_sealing=True
+        clients=READ, grants=AUTHORIZE_GRANTS, registry=READ_REGISTRY, request_sealing=True
     ),
     "login": Access(
-        clients=READ, users=READ, grants=READ_WRITE, registry=READ_REGISTRY, request_sealing=True
+        clients=READ, users=READ, grants=LOGIN_GRANTS, registry=READ_REGISTRY, request_sealing=True
     ),
     "token": Access(
         clients=READ,
-        grants=READ_WRITE,
+        grants=TOKEN_GRANTS,
         registry=READ_REGISTRY,
         client_secrets=True,
         signing_keys=True,
@@ -195,7 +208,17 @@ class Functions(Construct):
                 )
         if access.client_secrets:
             secrets.grant_read_client_secrets(function)
+        # The value only: Secret.grant_read adds DescribeSecret, which these functions never call.
+        # A Sid keeps CDK's policy minimization from merging this statement with another.
         if access.signing_keys:
-            secrets.signing_keys.grant_read(function)
+            function.add_to_role_policy(_read_value(secrets.signing_keys, "ReadSigningKeys"))
         if access.request_sealing:
-            secrets.request_sealing.grant_read(function)
+            function.add_to_role_policy(
+                _read_value(secrets.request_sealing, "ReadRequestSealingKey")
+            )
+
+
+def _read_value(secret: secretsmanager.ISecret, sid: str) -> iam.PolicyStatement:
+    return iam.PolicyStatement(
+        sid=sid, actions=["secretsmanager:GetSecretValue"], resources=[secret.secret_arn]
+    )
