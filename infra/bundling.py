@@ -72,6 +72,10 @@ def bundle_layer(
     target.mkdir(parents=True, exist_ok=True)
     platform_args = [arg for platform in platforms for arg in ("--platform", platform)]
     install_wheels(target, python_version, "--upgrade", *platform_args, *LAYER_REQUIREMENTS)
+    # pip's console scripts (jp.py, cffi-gen-src): nothing imports them, /opt/python/bin is not
+    # on Lambda's PATH, and their shebang names this machine's interpreter, so the layer's
+    # content would depend on where it was built.
+    shutil.rmtree(target / "bin", ignore_errors=True)
     shutil.copytree(
         LAYER_PACKAGE,
         target / "oauth_core",
