@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 import boto3
 
 from oauth_core import constants
+from oauth_core.admin.access import UserAccess
 from oauth_core.admin.key_rotation import rotate_stored_keys
 from oauth_core.admin.registry import ClientRegistry
 from oauth_core.admin.scopes import ScopeAdmin
@@ -105,6 +106,10 @@ class Admin:
         store = DynamoUserStore(self.settings.users_table, dynamodb=dynamodb)
         grants = DynamoGrantStore(self.settings.grants_table, dynamodb=dynamodb)
         return UserDirectory(store, SystemClock(), grants)
+
+    def access(self) -> UserAccess:
+        grants = DynamoGrantStore(self.settings.grants_table, dynamodb=self.client("dynamodb"))
+        return UserAccess(grants, SystemClock())
 
     def key_store(self) -> SecretsManagerKeyStore:
         return SecretsManagerKeyStore(

@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 from importlib import metadata
 
-from oauthctl import clients, keys, scopes, users
+from oauthctl import access, clients, keys, scopes, users
 from oauthctl.admin import Admin
 from oauthctl.errors import EXIT_OK, CommandError, Invalid, Unreachable
 from oauthctl.parsing import command
@@ -60,8 +60,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--endpoint-url", help="AWS endpoint (default: AWS_ENDPOINT_URL)")
     parser.add_argument("--region", help="AWS region (default: AWS_REGION / your profile's)")
     groups = parser.add_subparsers(dest="group", required=True, metavar="GROUP")
-    for module in (clients, users, scopes, keys):
-        module.register(groups)
+    access.register_client_views(clients.register(groups))
+    access.register_user_views(users.register(groups))
+    scopes.register(groups)
+    keys.register(groups)
+    access.register(groups)
     check = command(
         groups, "smoke", smoke, "after a deploy: discovery, JWKS, a throw-away client, the API"
     )

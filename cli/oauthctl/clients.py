@@ -144,7 +144,9 @@ def _fields(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--from-json", metavar="FILE", help="RFC 7591 client metadata as JSON")
 
 
-def register(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(
+    groups: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> argparse._SubParsersAction[argparse.ArgumentParser]:
     clients = group(groups, "clients", "registered clients (applications)")
     made = command(clients, "create", create, "register a client; prints its secret once")
     made.add_argument("client_id")
@@ -167,3 +169,4 @@ def register(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     )
     rotated.add_argument("client_id")
     add_output_option(rotated, JSON)
+    return clients

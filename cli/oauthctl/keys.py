@@ -3,23 +3,16 @@
 from __future__ import annotations
 
 import argparse
-from datetime import UTC, datetime
 from typing import Any
 
 from oauth_core.admin.key_rotation import RotationTooSoon
 from oauth_core.keys import KeySet, SigningKey
 from oauthctl.admin import Admin
 from oauthctl.errors import Invalid
-from oauthctl.output import TABLE, add_output_option, emit_list
+from oauthctl.output import TABLE, add_output_option, emit_list, iso_time
 from oauthctl.parsing import command, group
 
 LIST_COLUMNS = ("kid", "alg", "status", "created", "retired")
-
-
-def iso(timestamp: int | None) -> str | None:
-    if timestamp is None:
-        return None
-    return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="seconds")
 
 
 def view(key: SigningKey) -> dict[str, Any]:
@@ -27,8 +20,8 @@ def view(key: SigningKey) -> dict[str, Any]:
         "kid": key.kid,
         "alg": key.alg,
         "status": key.status,
-        "created": iso(key.created_at),
-        "retired": iso(key.retired_at),
+        "created": iso_time(key.created_at),
+        "retired": iso_time(key.retired_at),
     }
 
 

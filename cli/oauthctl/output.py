@@ -7,6 +7,7 @@ import argparse
 import json
 import sys
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any, TextIO
 
 JSON = "json"
@@ -63,3 +64,10 @@ def emit_one(
     width = max((len(key) for key in record), default=0)
     for key in sorted(record):
         print(f"{key.ljust(width)}  {_cell(record[key])}", file=out)
+
+
+def iso_time(timestamp: int | None) -> str | None:
+    """Seconds since the epoch as an ISO 8601 UTC time (None stays None)."""
+    if not timestamp:
+        return None
+    return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="seconds")

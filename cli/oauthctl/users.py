@@ -105,7 +105,9 @@ def found(admin: Admin, username: str) -> User:
     return user
 
 
-def register(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(
+    groups: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> argparse._SubParsersAction[argparse.ArgumentParser]:
     users = group(groups, "users", "users who sign in")
     made = command(users, "create", create, "create a user")
     made.add_argument("username")
@@ -122,3 +124,4 @@ def register(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     command(users, "disable", disable, "disable a user").add_argument("username")
     command(users, "enable", enable, "enable a user").add_argument("username")
     command(users, "delete", delete, "delete a user").add_argument("username")
+    return users

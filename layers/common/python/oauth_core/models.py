@@ -192,6 +192,18 @@ class TokenFamily:
     revoked: bool = False
     client_registration: str = ""
     signed_in_ms: int = 0
+    last_used_at: int = 0  # the last refresh (0: none since the code was redeemed)
+
+
+@dataclass(frozen=True)
+class Consent:
+    """What a user allowed one client: kept so the consent page is not shown again."""
+
+    sub: str
+    client_id: str
+    scopes: frozenset[str]
+    expires_at: int
+    client_registration: str = ""
 
 
 @dataclass(frozen=True)

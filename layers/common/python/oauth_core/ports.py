@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Protocol
 from oauth_core.models import (
     AuthorizationCode,
     Client,
+    Consent,
     RefreshToken,
     Session,
     SubjectState,
@@ -140,6 +141,23 @@ class GrantStore(Protocol):
     def revoke_families_of(self, sub: str) -> int:
         """Revoke every family of a user and end their sessions (a disabled user)."""
         ...
+
+    def sessions_of(self, sub: str) -> list[Session]:
+        """The user's live sessions (by the owner index: a session made a moment ago may be
+        missing)."""
+        ...
+
+    def families_of(self, sub: str) -> list[TokenFamily]:
+        """The user's grants, revoked and expired ones included."""
+        ...
+
+    def consents_of(self, sub: str) -> list[Consent]: ...
+
+    def families_of_client(self, client_id: str) -> list[TokenFamily]:
+        """Every grant a client holds, of any user."""
+        ...
+
+    def delete_consent(self, sub: str, client_id: str) -> bool: ...
 
     def get_subject_state(self, sub: str) -> SubjectState | None: ...
 

@@ -30,6 +30,9 @@ USERS = TableSpec("Users", constants.ENV_USERS_TABLE, "username")
 # A sparse index: only token families and sessions carry `owner_sub`, so disabling a user can
 # find and revoke them without a scan.
 GRANTS_BY_OWNER = IndexSpec("by-owner", "owner_sub", projection="KEYS_ONLY")
+# Sparse too: only token families carry `family_client`, so an operator can list and revoke
+# what one client holds.
+GRANTS_BY_CLIENT = IndexSpec("by-client", "family_client", projection="KEYS_ONLY")
 # Short-lived, self-expiring items (codes, refresh tokens, sessions, counters): TTL deletes them
 # (lazily, so every read checks expiry itself), and point-in-time recovery would only restore
 # what has expired anyway.
@@ -39,7 +42,7 @@ GRANTS = TableSpec(
     "pk",
     ttl_attribute="purge_at",
     point_in_time_recovery=False,
-    indexes=(GRANTS_BY_OWNER,),
+    indexes=(GRANTS_BY_OWNER, GRANTS_BY_CLIENT),
 )
 
 # What operators declare, by kind (`scope`) and name: one Query reads every thing of a kind.

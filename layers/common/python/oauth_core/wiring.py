@@ -20,6 +20,7 @@ from oauth_core.config import Settings
 from oauth_core.http.dispatch import Endpoints, FunctionHandler
 
 if TYPE_CHECKING:  # built on demand: a function loads only what it serves
+    from oauth_core.admin.access import UserAccess
     from oauth_core.admin.registry import ClientRegistry
     from oauth_core.admin.scopes import ScopeAdmin
     from oauth_core.admin.users import UserDirectory
@@ -120,6 +121,12 @@ class Components:
         return ClientRegistry(
             self.clients, self.secrets, self.scope_catalog, self.clock, self.random
         )
+
+    @cached_property
+    def user_access(self) -> UserAccess:
+        from oauth_core.admin.access import UserAccess
+
+        return UserAccess(self.grants, self.clock)
 
     @cached_property
     def scope_admin(self) -> ScopeAdmin:

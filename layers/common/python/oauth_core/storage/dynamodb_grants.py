@@ -17,6 +17,7 @@ from oauth_core.errors import ConditionFailed
 from oauth_core.models import (
     AuthorizationCode,
     Client,
+    Consent,
     RefreshToken,
     Session,
     SubjectState,
@@ -25,7 +26,7 @@ from oauth_core.models import (
 from oauth_core.rate_limit import Limit, after_failure
 from oauth_core.storage.aws import aws_errors, client
 from oauth_core.storage.dynamodb import from_attrs, to_attrs
-from oauth_core.tables import GRANTS, GRANTS_BY_OWNER
+from oauth_core.tables import GRANTS, GRANTS_BY_CLIENT, GRANTS_BY_OWNER, IndexSpec
 
 TTL = GRANTS.ttl_attribute or "purge_at"
 
@@ -147,6 +148,7 @@ class DynamoGrantStore:
             "pk": f"family#{family.family_id}",
             TTL: family.absolute_expires_at,
             "owner_sub": family.sub,
+            "family_client": family.client_id,
             **asdict(family),
         }
         return {
@@ -272,13 +274,16 @@ class DynamoGrantStore:
             },
             self._refresh_put(new),
             {
-                "ConditionCheck": {
+                # The family must be live; the rotation is its last use (operators see it).
+                "Update": {
                     "TableName": self._table,
                     "Key": _key(f"family#{old.family_id}"),
+                    "UpdateExpression": "SET #last_used = :now",
                     "ConditionExpression": "#revoked = :f AND #abs > :now",
                     "ExpressionAttributeNames": {
                         "#revoked": "revoked",
                         "#abs": "absolute_expires_at",
+                        "#last_used": "last_used_at",
                     },
                     "ExpressionAttributeValues": {
                         ":f": {"BOOL": False},
@@ -309,17 +314,64 @@ class DynamoGrantStore:
         except ConditionFailed:
             pass  # nothing to revoke
 
-    def revoke_families_of(self, sub: str) -> int:
-        revoked = 0
-        with aws_errors("find a user's grants"):
+    def _keys_by(self, index: IndexSpec, value: str) -> list[str]:
+        """The keys of the items an index lists under `value` (it holds keys only)."""
+        with aws_errors(f"query {index.name}"):
             pages = self._db.get_paginator("query").paginate(
                 TableName=self._table,
-                IndexName=GRANTS_BY_OWNER.name,
-                KeyConditionExpression="#owner = :sub",
-                ExpressionAttributeNames={"#owner": "owner_sub"},
-                ExpressionAttributeValues={":sub": {"S": sub}},
+                IndexName=index.name,
+                KeyConditionExpression="#key = :value",
+                ExpressionAttributeNames={"#key": index.partition_key},
+                ExpressionAttributeValues={":value": {"S": value}},
             )
-            keys = [item["pk"]["S"] for page in pages for item in page.get("Items", [])]
+            return [item["pk"]["S"] for page in pages for item in page.get("Items", [])]
+
+    def _items(self, keys: list[str]) -> list[dict[str, Any]]:
+        """The items with these keys that still exist (the index lags the table)."""
+        found = (self._get(pk) for pk in keys)
+        return [item for item in found if item is not None]
+
+    def sessions_of(self, sub: str) -> list[Session]:
+        keys = [k for k in self._keys_by(GRANTS_BY_OWNER, sub) if k.startswith("session#")]
+        return [_decode(Session, item) for item in self._items(keys)]
+
+    def families_of(self, sub: str) -> list[TokenFamily]:
+        keys = [k for k in self._keys_by(GRANTS_BY_OWNER, sub) if k.startswith("family#")]
+        return [_decode(TokenFamily, item) for item in self._items(keys)]
+
+    def consents_of(self, sub: str) -> list[Consent]:
+        keys = [k for k in self._keys_by(GRANTS_BY_OWNER, sub) if k.startswith("consent#")]
+        consents = []
+        for item in self._items(keys):
+            data = from_attrs(item)
+            client_id = str(data["pk"]).split("#", 2)[2]
+            consents.append(
+                Consent(
+                    sub,
+                    client_id,
+                    frozenset(data.get("scopes") or ()),
+                    int(data.get("expires_at", 0)),
+                    str(data.get("client_registration", "")),
+                )
+            )
+        return consents
+
+    def families_of_client(self, client_id: str) -> list[TokenFamily]:
+        keys = self._keys_by(GRANTS_BY_CLIENT, client_id)
+        return [_decode(TokenFamily, item) for item in self._items(keys)]
+
+    def delete_consent(self, sub: str, client_id: str) -> bool:
+        with aws_errors("delete consent"):
+            response = self._db.delete_item(
+                TableName=self._table,
+                Key=_key(f"consent#{sub}#{client_id}"),
+                ReturnValues="ALL_OLD",
+            )
+        return "Attributes" in response
+
+    def revoke_families_of(self, sub: str) -> int:
+        revoked = 0
+        keys = self._keys_by(GRANTS_BY_OWNER, sub)
         for pk in keys:
             if pk.startswith("family#"):
                 self.revoke_family(pk.removeprefix("family#"))

@@ -11,6 +11,7 @@ from oauth_core.keys import KeySet
 from oauth_core.models import (
     AuthorizationCode,
     Client,
+    Consent,
     RefreshToken,
     Session,
     SubjectState,
@@ -144,7 +145,7 @@ class MemoryGrantStore:
         self._lock = threading.Lock()
         self.completed_requests: set[str] = set()
         self.sessions: dict[str, Session] = {}
-        self.consents: dict[tuple[str, str], tuple[str, frozenset[str]]] = {}
+        self.consents: dict[tuple[str, str], Consent] = {}
         self.subjects: dict[str, SubjectState] = {}
         self.codes: dict[str, AuthorizationCode] = {}
         self.families: dict[str, TokenFamily] = {}
@@ -168,13 +169,32 @@ class MemoryGrantStore:
         self.sessions.pop(session_hash, None)
 
     def get_consent(self, sub: str, client: Client) -> frozenset[str]:
-        registration, scopes = self.consents.get((sub, client.client_id), ("", frozenset()))
-        return scopes if registration == client.registration_id else frozenset()
+        consent = self.consents.get((sub, client.client_id))
+        if consent is None or consent.client_registration != client.registration_id:
+            return frozenset()
+        return consent.scopes
 
     def put_consent(
         self, sub: str, client: Client, scopes: frozenset[str], expires_at: int
     ) -> None:
-        self.consents[(sub, client.client_id)] = (client.registration_id, scopes)
+        self.consents[(sub, client.client_id)] = Consent(
+            sub, client.client_id, frozenset(scopes), expires_at, client.registration_id
+        )
+
+    def sessions_of(self, sub: str) -> list[Session]:
+        return [s for s in self.sessions.values() if s.sub == sub]
+
+    def families_of(self, sub: str) -> list[TokenFamily]:
+        return [f for f in self.families.values() if f.sub == sub]
+
+    def consents_of(self, sub: str) -> list[Consent]:
+        return [c for (owner, _), c in self.consents.items() if owner == sub]
+
+    def families_of_client(self, client_id: str) -> list[TokenFamily]:
+        return [f for f in self.families.values() if f.client_id == client_id]
+
+    def delete_consent(self, sub: str, client_id: str) -> bool:
+        return self.consents.pop((sub, client_id), None) is not None
 
     def _allows(self, sub: str, signed_in_ms: int) -> bool:
         state = self.subjects.get(sub)
@@ -226,6 +246,7 @@ class MemoryGrantStore:
                 raise ConditionFailed("subject")
             self.refresh_tokens[old.token_hash] = replace(current, used=True, used_by=request_id)
             self.refresh_tokens[new.token_hash] = new
+            self.families[old.family_id] = replace(family, last_used_at=now)
 
     def get_family(self, family_id: str) -> TokenFamily | None:
         return self.families.get(family_id)
