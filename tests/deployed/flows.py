@@ -1,0 +1,355 @@
+"""The flows, driven through the deployed API: clients and a user made as oauthctl makes them
+(its admin services, on the stack's outputs), then API Gateway events on the template's routes.
+
+Each flow runs once per session (`World.run`), whichever test asks first; the permissions test
+asks for all of them, so what the functions used is judged after every flow ran."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+import jwt
+
+from tests import support
+from tests.deployed.api import ApiResponse, Browser, HttpApi
+from tests.deployed.deployment import Deployment
+from tests.support import form_fields, pkce_pair, query_of
+
+SERVICE = "deployed-service"
+WEB = "deployed-web"
+WEB_REDIRECT = "https://app.example.com/callback"
+USER, PASSWORD = "dana", "dana-password-0123456789"
+USER_CLAIMS = {"name": "Dana Deployed", "email": "dana@example.com", "email_verified": True}
+CODE_FLOW_SCOPE = "openid profile email offline_access read:data"
+
+
+def expect(response: ApiResponse, status: int, deployment: Deployment, what: str) -> ApiResponse:
+    """The response, or a failure that says which function answered what, with its log."""
+    if response.status != status:
+        raise AssertionError(
+            f"{what}: {response.function or 'API Gateway'} answered {response.status}, not "
+            f"{status}: {response.body[:500]} {response.location}"
+            + deployment.log_of(response.function)
+        )
+    return response
+
+
+def basic(client_id: str, secret: str) -> dict[str, str]:
+    """A form request's headers with client_secret_basic authentication."""
+    return {
+        "authorization": support.basic(client_id, secret),
+        "content-type": "application/x-www-form-urlencoded",
+    }
+
+
+@dataclass
+class Tokens:
+    access_token: str
+    refresh_token: str
+    id_token: str
+    nonce: str
+
+
+@dataclass
+class World:
+    """The deployed stack with its clients and user, and the flows run on it so far."""
+
+    deployment: Deployment
+    secrets: dict[str, str]  # client id -> its secret
+    done: dict[str, Any] = field(default_factory=dict)
+    failed: dict[str, BaseException] = field(default_factory=dict)
+
+    @classmethod
+    def set_up(cls, deployment: Deployment) -> World:
+        admin = deployment.admin()
+        clients = admin.clients()
+        service = clients.create(
+            {
+                "client_id": SERVICE,
+                "grant_types": ["client_credentials"],
+                "scope": "read:data write:data",
+            }
+        )
+        web = clients.create(
+            {
+                "client_id": WEB,
+                "grant_types": ["authorization_code", "refresh_token"],
+                "redirect_uris": [WEB_REDIRECT],
+                "scope": CODE_FLOW_SCOPE,
+            }
+        )
+        admin.users().create(USER, PASSWORD, USER_CLAIMS)
+        assert service.client_secret and web.client_secret
+        return cls(deployment, {SERVICE: service.client_secret, WEB: web.client_secret})
+
+    @property
+    def api(self) -> HttpApi:
+        return self.deployment.api
+
+    def run(self, flow: str) -> Any:
+        """A flow's result, running it the first time it is asked for (a failure is kept and
+        raised again, so a broken flow fails every test that needs it with its own message)."""
+        if flow in self.failed:
+            raise AssertionError(f"the {flow} flow failed earlier") from self.failed[flow]
+        if flow not in self.done:
+            try:
+                self.done[flow] = FLOWS[flow](self)
+            except BaseException as exc:
+                self.failed[flow] = exc
+                raise
+        return self.done[flow]
+
+    def run_all(self) -> None:
+        for flow in FLOWS:
+            self.run(flow)
+
+    def expect(self, response: ApiResponse, status: int, what: str) -> ApiResponse:
+        return expect(response, status, self.deployment, what)
+
+    def token_request(self, client_id: str, fields: dict[str, str]) -> ApiResponse:
+        return self.api.request(
+            "POST",
+            "/token",
+            headers=basic(client_id, self.secrets[client_id]),
+            body=urlencode(fields),
+        )
+
+    def jwks(self) -> jwt.PyJWKSet:
+        response = self.expect(self.api.request("GET", "/.well-known/jwks.json"), 200, "JWKS")
+        return jwt.PyJWKSet.from_dict(response.json())
+
+    def verify(self, token: str, audience: str) -> dict[str, Any]:
+        """Claims of a token the published JWKS verifies, for this issuer and audience."""
+        kid = jwt.get_unverified_header(token)["kid"]
+        key = self.jwks()[kid]
+        claims: dict[str, Any] = jwt.decode(
+            token, key, algorithms=[key.algorithm_name], audience=audience, issuer=self.api.url
+        )
+        return claims
+
+    # --- steps the flows share ------------------------------------------------------------
+
+    def service_token(self, scope: str = "read:data") -> str:
+        response = self.token_request(SERVICE, {"grant_type": "client_credentials", "scope": scope})
+        token: str = self.expect(response, 200, "client credentials").json()["access_token"]
+        return token
+
+    def sign_in_and_consent(
+        self, browser: Browser, **extra: str
+    ) -> tuple[dict[str, str], str, str]:
+        """The code flow in a browser up to the client's callback: its query, the PKCE
+        verifier and the nonce. Signs in and consents where the server asks."""
+        verifier, challenge = pkce_pair()
+        state, nonce = secrets.token_urlsafe(12), secrets.token_urlsafe(12)
+        query = {
+            "client_id": WEB,
+            "redirect_uri": WEB_REDIRECT,
+            "response_type": "code",
+            "scope": CODE_FLOW_SCOPE,
+            "state": state,
+            "nonce": nonce,
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+            **extra,
+        }
+        response = self.expect(browser.get(f"/authorize?{urlencode(query)}"), 303, "authorize")
+        for _ in range(4):  # sign-in, then consent, then the client
+            location = response.location
+            if location.startswith(WEB_REDIRECT):
+                break
+            page = self.expect(browser.get(location), 200, f"GET {urlsplit(location).path}")
+            fields = form_fields(page.body)
+            if location.startswith("/login"):
+                fields.update(username=USER, password=PASSWORD)
+                response = self.expect(browser.post_form("/login", fields), 303, "sign-in")
+            elif location.startswith("/consent"):
+                fields["decision"] = "allow"
+                response = self.expect(browser.post_form("/consent", fields), 303, "consent")
+            else:
+                raise AssertionError(f"unexpected redirect to {location}")
+        callback = query_of(response.location)
+        assert response.location.startswith(WEB_REDIRECT), response.location
+        assert callback.get("state") == state and callback.get("iss") == self.api.url, callback
+        return callback, verifier, nonce
+
+    def code_tokens(self, browser: Browser | None = None) -> Tokens:
+        callback, verifier, nonce = self.sign_in_and_consent(browser or Browser(self.api))
+        fields = {
+            "grant_type": "authorization_code",
+            "code": callback["code"],
+            "redirect_uri": WEB_REDIRECT,
+            "code_verifier": verifier,
+        }
+        body = self.expect(self.token_request(WEB, fields), 200, "code exchange").json()
+        return Tokens(body["access_token"], body["refresh_token"], body["id_token"], nonce)
+
+
+# --- the flows ---------------------------------------------------------------------------------
+
+
+def client_credentials(world: World) -> str:
+    wrong = world.api.request(
+        "POST",
+        "/token",
+        headers=basic(SERVICE, "not-the-secret-0123456789abcdef"),
+        body="grant_type=client_credentials",
+    )
+    world.expect(wrong, 401, "client credentials with a wrong secret")
+    assert wrong.json()["error"] == "invalid_client"
+    token = world.service_token("read:data write:data")
+    claims = world.verify(token, f"{world.api.url}/resource")
+    assert claims["client_id"] == SERVICE and set(claims["scope"].split()) == {
+        "read:data",
+        "write:data",
+    }
+    return token
+
+
+def resource_call(world: World) -> None:
+    token = world.run("client_credentials")
+    bearer = {"authorization": f"Bearer {token}"}
+    read = world.expect(world.api.request("GET", "/resource", headers=bearer), 200, "GET /resource")
+    assert read.json()["client_id"] == SERVICE and read.json()["action"] == "read"
+    write = world.api.request("POST", "/resource", headers=bearer, body="{}")
+    assert world.expect(write, 200, "POST /resource").json()["action"] == "write"
+    anonymous = world.expect(world.api.request("GET", "/resource"), 401, "GET /resource, no token")
+    assert anonymous.headers["www-authenticate"].startswith("Bearer")
+
+
+def discovery(world: World) -> None:
+    issuer = world.deployment.stack.outputs["IssuerUrl"]
+    assert issuer == world.api.url
+    for path in ("/.well-known/openid-configuration", "/.well-known/oauth-authorization-server"):
+        document = world.expect(world.api.request("GET", path), 200, path).json()
+        assert document["issuer"] == issuer, document
+        assert document["jwks_uri"] == f"{issuer}/.well-known/jwks.json", document
+        assert document["token_endpoint"] == f"{issuer}/token", document
+    keys = world.jwks()
+    assert len(keys.keys) >= 2, "the current key and the next one are published"
+
+
+def code_flow(world: World) -> Tokens:
+    browser = Browser(world.api)
+    tokens = world.code_tokens(browser)
+    id_claims = world.verify(tokens.id_token, WEB)
+    assert id_claims["nonce"] == tokens.nonce and id_claims["email"] == USER_CLAIMS["email"]
+    access = world.verify(tokens.access_token, f"{world.api.url}/resource")
+    assert access["sub"] == id_claims["sub"] and access["client_id"] == WEB
+    bearer = {"authorization": f"Bearer {tokens.access_token}"}
+    userinfo = world.expect(world.api.request("GET", "/userinfo", headers=bearer), 200, "userinfo")
+    assert userinfo.json()["sub"] == id_claims["sub"]
+    assert userinfo.json()["name"] == USER_CLAIMS["name"]
+    # Signed in and consented: the authorization endpoint issues the next code itself.
+    callback, _, _ = world.sign_in_and_consent(browser)
+    assert callback["code"]
+    return tokens
+
+
+def refresh_rotation_and_reuse(world: World) -> None:
+    first = world.code_tokens()
+    grant = {"grant_type": "refresh_token", "refresh_token": first.refresh_token}
+    rotated = world.expect(world.token_request(WEB, grant), 200, "refresh").json()
+    assert rotated["refresh_token"] != first.refresh_token
+    world.verify(rotated["access_token"], f"{world.api.url}/resource")
+    reused = world.expect(world.token_request(WEB, grant), 400, "a used refresh token again")
+    assert reused.json()["error"] == "invalid_grant"
+    # Reuse revoked the whole family: the token the rotation issued is dead too.
+    after = {"grant_type": "refresh_token", "refresh_token": rotated["refresh_token"]}
+    world.expect(world.token_request(WEB, after), 400, "the rotated token after reuse")
+
+
+def introspection(world: World) -> None:
+    tokens = world.code_tokens()
+
+    def introspect(token: str) -> dict[str, Any]:
+        response = world.api.request(
+            "POST",
+            "/introspect",
+            headers=basic(WEB, world.secrets[WEB]),
+            body=urlencode({"token": token}),
+        )
+        answer: dict[str, Any] = world.expect(response, 200, "introspect").json()
+        return answer
+
+    active = introspect(tokens.access_token)
+    assert active["active"] is True and active["client_id"] == WEB, active
+    assert introspect(tokens.refresh_token)["active"] is True
+    assert introspect("not-a-token")["active"] is False
+
+
+def revocation(world: World) -> None:
+    tokens = world.code_tokens()
+    for token in (tokens.refresh_token, tokens.access_token):
+        response = world.api.request(
+            "POST",
+            "/revoke",
+            headers=basic(WEB, world.secrets[WEB]),
+            body=urlencode({"token": token}),
+        )
+        world.expect(response, 200, "revoke")
+    refresh = {"grant_type": "refresh_token", "refresh_token": tokens.refresh_token}
+    world.expect(world.token_request(WEB, refresh), 400, "refresh with a revoked token")
+    response = world.api.request(
+        "POST",
+        "/introspect",
+        headers=basic(WEB, world.secrets[WEB]),
+        body=urlencode({"token": tokens.access_token}),
+    )
+    assert world.expect(response, 200, "introspect a revoked token").json()["active"] is False
+
+
+def logout(world: World) -> None:
+    browser = Browser(world.api)
+    world.sign_in_and_consent(browser)
+    page = world.expect(browser.get("/logout"), 200, "GET /logout")
+    world.expect(browser.post_form("/logout", form_fields(page.body)), 200, "POST /logout")
+    assert not any("session" in name for name in browser.cookies), browser.cookies
+    # Signed out: the next authorization request goes to sign-in again.
+    query = urlencode(
+        {
+            "client_id": WEB,
+            "redirect_uri": WEB_REDIRECT,
+            "response_type": "code",
+            "scope": "openid",
+            "code_challenge": pkce_pair()[1],
+            "code_challenge_method": "S256",
+        }
+    )
+    again = world.expect(browser.get(f"/authorize?{query}"), 303, "authorize after sign-out")
+    assert again.location.startswith("/login"), again.location
+
+
+def key_rotation(world: World) -> None:
+    """A scheduled rotation by the packaged rotation function; a container started afterwards
+    signs with the new key, which was published before it signed, and every token verifies."""
+    deployment = world.deployment
+    ((secret, rotation_function),) = deployment.stack.rotations
+    before = world.service_token()
+    published_before = {key.key_id for key in world.jwks().keys}
+    deployment.rotate_secret(secret, deployment.stack.functions[rotation_function].name)
+    deployment.new_container("token")
+    after = world.service_token()
+    old_kid, new_kid = (jwt.get_unverified_header(t)["kid"] for t in (before, after))
+    assert new_kid != old_kid, "a token function started after the rotation signs as before"
+    assert new_kid in published_before, "the new signing key was not published before it signed"
+    for token in (before, after):
+        world.verify(token, f"{world.api.url}/resource")
+        bearer = {"authorization": f"Bearer {token}"}
+        world.expect(world.api.request("GET", "/resource", headers=bearer), 200, "resource call")
+
+
+FLOWS: dict[str, Callable[[World], Any]] = {
+    "client_credentials": client_credentials,
+    "resource_call": resource_call,
+    "discovery": discovery,
+    "code_flow": code_flow,
+    "refresh_rotation_and_reuse": refresh_rotation_and_reuse,
+    "introspection": introspection,
+    "revocation": revocation,
+    "logout": logout,
+    "key_rotation": key_rotation,
+}

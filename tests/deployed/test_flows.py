@@ -1,0 +1,46 @@
+"""The flows through the deployed stack: every function from its code asset and the layer,
+every event on the template's routes, every AWS call allowed by the caller's role."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.deployed.flows import World
+
+pytestmark = pytest.mark.xdist_group("deployed")
+
+
+def test_client_credentials(world: World) -> None:
+    world.run("client_credentials")
+
+
+def test_resource_call_verifies_against_the_published_keys(world: World) -> None:
+    world.run("resource_call")
+
+
+def test_discovery_and_jwks(world: World) -> None:
+    world.run("discovery")
+
+
+def test_code_flow_with_pkce_through_sign_in_and_consent(world: World) -> None:
+    world.run("code_flow")
+
+
+def test_refresh_rotates_and_reuse_revokes_the_family(world: World) -> None:
+    world.run("refresh_rotation_and_reuse")
+
+
+def test_introspection(world: World) -> None:
+    world.run("introspection")
+
+
+def test_revocation(world: World) -> None:
+    world.run("revocation")
+
+
+def test_logout(world: World) -> None:
+    world.run("logout")
+
+
+def test_key_rotation_by_the_packaged_rotation_function(world: World) -> None:
+    world.run("key_rotation")
