@@ -7,14 +7,14 @@ import getpass
 import sys
 from typing import Any
 
-from oauth_core.admin.users import InvalidUser
+from oauth_core.admin.users import InvalidUser, UserFilter
 from oauth_core.models import User
 from oauthctl.admin import Admin
 from oauthctl.errors import Invalid, NotFound
 from oauthctl.output import JSON, TABLE, add_output_option, emit_list, emit_one
 from oauthctl.parsing import command, group
 
-LIST_COLUMNS = ("username", "sub", "disabled")
+LIST_COLUMNS = ("username", "sub", "groups", "disabled")
 
 
 def view(user: User) -> dict[str, Any]:
@@ -66,7 +66,36 @@ def create(admin: Admin, args: argparse.Namespace) -> None:
 
 
 def list_(admin: Admin, args: argparse.Namespace) -> None:
-    emit_list(args, [view(u) for u in admin.users().list()], LIST_COLUMNS)
+    user_filter = _validated(lambda: UserFilter.parse(args.filter)) if args.filter else None
+    users, next_token = admin.users().search(user_filter, args.limit, args.next_token)
+    emit_list(args, [view(u) for u in users], LIST_COLUMNS)
+    if next_token:
+        print(f"more: --next-token {next_token}", file=sys.stderr)
+
+
+def update(admin: Admin, args: argparse.Namespace) -> None:
+    claims = claims_of(args.claim)
+    if args.email_verified is not None:
+        claims["email_verified"] = args.email_verified
+    if not claims and not args.unset_claim:
+        raise Invalid("nothing to update: give --claim, --unset-claim or --email-verified")
+    found(admin, args.username)
+    emit_one(
+        args,
+        view(_validated(lambda: admin.users().update(args.username, claims, args.unset_claim))),
+    )
+
+
+def add_to_group(admin: Admin, args: argparse.Namespace) -> None:
+    found(admin, args.username)
+    user = _validated(lambda: admin.users().add_group(args.username, args.group))
+    print(f"{user.username} is in {', '.join(user.groups)}")
+
+
+def remove_from_group(admin: Admin, args: argparse.Namespace) -> None:
+    found(admin, args.username)
+    user = _validated(lambda: admin.users().remove_group(args.username, args.group))
+    print(f"{user.username} left {args.group}")
 
 
 def show(admin: Admin, args: argparse.Namespace) -> None:
@@ -98,6 +127,10 @@ def delete(admin: Admin, args: argparse.Namespace) -> None:
     print(f"deleted {args.username}")
 
 
+def _groups_usage(admin: Admin, args: argparse.Namespace) -> None:
+    raise Invalid("users groups add|remove USERNAME GROUP")
+
+
 def found(admin: Admin, username: str) -> User:
     user = admin.users().get(username)
     if user is None:
@@ -114,7 +147,31 @@ def register(
     made.add_argument("--claim", action="append", help="profile claim name=value (repeat)")
     made.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     add_output_option(made, JSON)
-    add_output_option(command(users, "list", list_, "list users"), TABLE)
+    listed = command(users, "list", list_, "list users, a page at a time")
+    listed.add_argument(
+        "--filter",
+        help="NAME = VALUE or NAME ^= VALUE (starts with) over username, sub, disabled, group "
+        "or a claim, e.g. --filter 'email ^= \"ann@\"'",
+    )
+    listed.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
+    listed.add_argument("--next-token", help="where the previous page said to go on")
+    add_output_option(listed, TABLE)
+    changed = command(users, "update", update, "change a user's standard claims")
+    changed.add_argument("username")
+    changed.add_argument("--claim", action="append", help="set claim name=value (repeat)")
+    changed.add_argument("--unset-claim", action="append", metavar="NAME", help="remove a claim")
+    changed.add_argument("--email-verified", action=argparse.BooleanOptionalAction, default=None)
+    add_output_option(changed, JSON)
+    memberships = command(
+        users, "groups", _groups_usage, "a user's groups: add or remove"
+    ).add_subparsers(dest="membership", required=True, metavar="ACTION")
+    for action, run, help_text in (
+        ("add", add_to_group, "put a user in a group (their next token says so)"),
+        ("remove", remove_from_group, "take a user out of a group (gone from their next token)"),
+    ):
+        membership = command(memberships, action, run, help_text)
+        membership.add_argument("username")
+        membership.add_argument("group")
     shown = command(users, "show", show, "show one user")
     shown.add_argument("username")
     add_output_option(shown, JSON)

@@ -96,12 +96,19 @@ class User:
     username: str
     sub: str
     password_hash: str
-    claims: dict[str, Any] = field(default_factory=dict)
+    claims: dict[str, Any] = field(default_factory=dict)  # OIDC standard claims (profile etc.)
     disabled: bool = False
     created_at: int = 0
+    groups: tuple[str, ...] = ()
+    # Custom attributes the registry declares (type-checked there), by name.
+    attributes: dict[str, Any] = field(default_factory=dict)
+    # Set by `users set-password --temporary`: the next sign-in must choose a new password.
+    password_change_required: bool = False
 
     def to_item(self) -> dict[str, Any]:
-        return asdict(self)
+        item = asdict(self)
+        item["groups"] = list(self.groups)
+        return item
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> User:
@@ -112,6 +119,9 @@ class User:
             claims=dict(item.get("claims") or {}),
             disabled=bool(item.get("disabled", False)),
             created_at=int(item.get("created_at", 0)),
+            groups=tuple(str(g) for g in item.get("groups") or ()),
+            attributes=dict(item.get("attributes") or {}),
+            password_change_required=bool(item.get("password_change_required", False)),
         )
 
 
@@ -233,6 +243,10 @@ class SubjectState:
     # Codes and grants of sign-ins before this instant (ms) are void: a password change, a
     # disable. Milliseconds, so that a sign-in in the same second as the change is told apart.
     not_before_ms: int = 0
+    # What tokens say of the user now (profile claims, groups, mapped attributes): written on
+    # every change, read by code redemptions and refreshes, so a group removed is gone from the
+    # next token, not only from the next sign-in. None: never written (a user from before).
+    profile: dict[str, Any] | None = None
 
     def allows(self, signed_in_ms: int) -> bool:
         return not self.disabled and signed_in_ms >= self.not_before_ms

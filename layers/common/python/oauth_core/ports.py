@@ -82,6 +82,11 @@ class UserStore(Protocol):
 
     def delete(self, username: str) -> bool: ...
 
+    def page(self, limit: int, after: str | None = None) -> tuple[list[User], str | None]:
+        """Up to `limit` users in username order after `after`; and the username to continue
+        after, or None at the end."""
+        ...
+
     def list(self) -> list[User]: ...
 
 

@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import builtins
+import re
 import uuid
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from oauth_core.clock import Clock
 from oauth_core.errors import ConditionFailed
 from oauth_core.models import USERNAME_PATTERN, SubjectState, User, canonical_username
 from oauth_core.ports import GrantStore, UserStore
-from oauth_core.rules.claims import PROFILE_CLAIM_NAMES
+from oauth_core.rules.claims import PROFILE_CLAIM_NAMES, user_profile
 from oauth_core.rules.passwords import MAX_PASSWORD_BYTES, hash_password
 
 MIN_PASSWORD_LENGTH = 8
 PROFILE_CLAIMS = frozenset(PROFILE_CLAIM_NAMES)
+GROUP_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,63}$")
+MAX_GROUPS = 100
+# `users list --filter`: NAME = VALUE (equal) or NAME ^= VALUE (starts with), VALUE maybe quoted.
+_FILTER = re.compile(r'^\s*([A-Za-z_][A-Za-z0-9_:.-]*)\s*(\^=|=)\s*"?([^"]*)"?\s*$')
 
 
 class InvalidUser(ValueError):
@@ -39,7 +45,51 @@ def check_claims(claims: Mapping[str, Any]) -> dict[str, Any]:
             raise InvalidUser(name, "is not an OpenID Connect profile claim")
         if not isinstance(value, str | bool | int) or (isinstance(value, str) and len(value) > 512):
             raise InvalidUser(name, "must be a string (at most 512 characters), boolean or integer")
+        if name in _BOOLEAN_CLAIMS and not isinstance(value, bool):
+            raise InvalidUser(name, "must be true or false")
     return dict(claims)
+
+
+_BOOLEAN_CLAIMS = frozenset({"email_verified", "phone_number_verified"})
+
+
+def check_group(name: Any) -> str:
+    if not isinstance(name, str) or not GROUP_PATTERN.match(name):
+        raise InvalidUser("group", "1-64 characters of [A-Za-z0-9._:@-], starting alphanumeric")
+    return name
+
+
+@dataclass(frozen=True)
+class UserFilter:
+    """`name = value` or `name ^= value` over username, sub, disabled, group or any claim."""
+
+    name: str
+    value: str
+    prefix: bool
+
+    @classmethod
+    def parse(cls, text: str) -> UserFilter:
+        match = _FILTER.match(text)
+        if not match:
+            raise InvalidUser("filter", 'NAME = VALUE or NAME ^= VALUE, e.g. email ^= "ann@"')
+        name, operator, value = match.groups()
+        return cls(name, value, operator == "^=")
+
+    def matches(self, user: User) -> bool:
+        if self.name == "group":
+            return any(self._equal(group) for group in user.groups)
+        fields: dict[str, Any] = {
+            "username": user.username,
+            "sub": user.sub,
+            "disabled": str(user.disabled).lower(),
+        }
+        value = fields.get(self.name, user.claims.get(self.name, user.attributes.get(self.name)))
+        if value is None:
+            return False
+        return self._equal(str(value).lower() if isinstance(value, bool) else str(value))
+
+    def _equal(self, found: str) -> bool:
+        return found.startswith(self.value) if self.prefix else found == self.value
 
 
 class UserDirectory:
@@ -73,6 +123,7 @@ class UserDirectory:
             raise InvalidUser("username", "is already taken") from exc
         if existing is not None:
             self._end_grants(existing.sub)  # replaced, password and all
+        self._publish(user)
         return user
 
     def get(self, username: str) -> User | None:
@@ -86,6 +137,64 @@ class UserDirectory:
 
     def list(self) -> list[User]:
         return self._users.list()
+
+    def search(
+        self, user_filter: UserFilter | None = None, limit: int = 50, after: str | None = None
+    ) -> tuple[builtins.list[User], str | None]:
+        """Up to `limit` users (by username) after `after` that match; and where the next page
+        starts, or None at the end."""
+        found: builtins.list[User] = []
+        start = after
+        while len(found) < limit:
+            page, start = self._users.page(max(limit, 100), start)
+            for index, user in enumerate(page):
+                if user_filter is None or user_filter.matches(user):
+                    found.append(user)
+                    if len(found) == limit:
+                        more = index + 1 < len(page) or start is not None
+                        return found, user.username if more else None
+            if start is None:
+                return found, None
+        return found, found[-1].username if found else None
+
+    def update(
+        self,
+        username: str,
+        claims: Mapping[str, Any] | None = None,
+        unset: builtins.list[str] | None = None,
+    ) -> User:
+        """Set and remove standard claims; the user's next tokens carry the change."""
+        current = self._require(username)
+        merged = {**current.claims, **check_claims(claims or {})}
+        for name in unset or []:
+            if name not in PROFILE_CLAIMS:
+                raise InvalidUser(name, "is not an OpenID Connect profile claim")
+            merged.pop(name, None)
+        user = replace(current, claims=merged)
+        self._users.put(user)
+        self._publish(user)
+        return user
+
+    def add_group(self, username: str, group: str) -> User:
+        current = self._require(username)
+        if check_group(group) in current.groups:
+            return current
+        if len(current.groups) >= MAX_GROUPS:
+            raise InvalidUser("group", f"a user is in at most {MAX_GROUPS} groups")
+        user = replace(current, groups=tuple(sorted({*current.groups, group})))
+        self._users.put(user)
+        self._publish(user)
+        return user
+
+    def remove_group(self, username: str, group: str) -> User:
+        """The next token of the user's grants no longer says they are in `group`."""
+        current = self._require(username)
+        if group not in current.groups:
+            raise InvalidUser("group", f"{current.username} is not in {group!r}")
+        user = replace(current, groups=tuple(g for g in current.groups if g != group))
+        self._users.put(user)
+        self._publish(user)
+        return user
 
     def set_password(self, username: str, password: str) -> User:
         """A new password ends every session, code and grant of the old one (D8)."""
@@ -113,6 +222,10 @@ class UserDirectory:
             return False
         self._end_grants(user.sub, disabled=True)
         return self._users.delete(user.username)
+
+    def _publish(self, user: User) -> None:
+        """Record what tokens say of the user now, where grants read it (their state)."""
+        self._set_state(user.sub, profile=user_profile(user.claims, user.groups))
 
     def _set_state(self, sub: str, **changes: Any) -> None:
         if self._grants is None:

@@ -20,7 +20,7 @@ from oauth_core.models import AuthorizationCode, Client, PendingAuthorization, S
 from oauth_core.observability import count
 from oauth_core.ports import GrantStore, ScopeSource
 from oauth_core.rules import redirect_uri, scope
-from oauth_core.rules.claims import claims_for_scopes
+from oauth_core.rules.claims import token_claims
 from oauth_core.rules.hashing import token_hash
 from oauth_core.tokens.sealed_requests import RequestSealer
 
@@ -170,7 +170,7 @@ class AuthorizationFlow:
             nonce=pending.nonce,
             sub=session.sub,
             auth_time=session.auth_time,
-            claims=claims_for_scopes(session.claims, scopes),
+            claims=token_claims(session.claims, scopes),
             expires_at=now + self._settings.code_ttl,
             redirect_uri_required=pending.redirect_uri_required,
             client_registration=pending.client_registration,

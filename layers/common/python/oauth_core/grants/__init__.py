@@ -12,6 +12,8 @@ from oauth_core import constants
 from oauth_core.errors import OAuthError
 from oauth_core.http.request import HttpRequest
 from oauth_core.models import Client
+from oauth_core.ports import GrantStore
+from oauth_core.rules.claims import token_claims
 
 
 @dataclass(frozen=True)
@@ -46,3 +48,15 @@ def offers_refresh_token(client: Client, scope_granted: str) -> bool:
     if not client.allows_grant(constants.GRANT_REFRESH_TOKEN):
         return False
     return client.first_party or constants.SCOPE_OFFLINE_ACCESS in scope_granted.split()
+
+
+def current_claims(
+    grants: GrantStore, sub: str, scope_granted: str, snapshot: dict[str, Any]
+) -> dict[str, Any]:
+    """What the user's next token says of them: as they are now (the profile the user
+    directory keeps in their state), released by the granted scopes; a user whose state holds
+    no profile yet keeps the snapshot taken when they signed in."""
+    state = grants.get_subject_state(sub)
+    if state is None or state.profile is None:
+        return snapshot
+    return token_claims(state.profile, scope_granted.split())

@@ -23,7 +23,7 @@ from oauth_core.errors import (
     OAuthError,
     TemporarilyUnavailable,
 )
-from oauth_core.grants import GrantContext, offers_refresh_token
+from oauth_core.grants import GrantContext, current_claims, offers_refresh_token
 from oauth_core.models import AuthorizationCode, Client, RefreshToken, TokenFamily
 from oauth_core.observability import count, logger
 from oauth_core.ports import GrantStore
@@ -68,6 +68,7 @@ class AuthorizationCodeGrant:
 
         # The client's scopes may have shrunk since the code was issued (D9).
         granted = scope.render(scope.parse(code.scope) & client.allowed_scopes)
+        claims = current_claims(self._grants, code.sub, granted, code.claims)
         family_id = secrets.token_hex(16)
         settings = self._settings
         family = TokenFamily(
@@ -76,7 +77,7 @@ class AuthorizationCodeGrant:
             sub=code.sub,
             scope=granted,
             auth_time=code.auth_time,
-            claims=code.claims,
+            claims=claims,
             created_at=now,
             absolute_expires_at=now + settings.refresh_token_absolute_ttl,
             client_registration=client.registration_id,
@@ -95,7 +96,7 @@ class AuthorizationCodeGrant:
                 idle_expires_at=now + settings.refresh_token_idle_ttl,
                 absolute_expires_at=family.absolute_expires_at,
                 auth_time=code.auth_time,
-                claims=code.claims,
+                claims=claims,
                 client_registration=client.registration_id,
                 signed_in_ms=code.signed_in_ms,
             )
@@ -103,7 +104,7 @@ class AuthorizationCodeGrant:
             sub=code.sub,
             auth_time=code.auth_time,
             scope=granted,
-            claims=code.claims,
+            claims=claims,
             nonce=code.nonce,
             grant_id=family_id,
         )

@@ -17,7 +17,7 @@ from oauth_core import constants
 from oauth_core.clock import Clock
 from oauth_core.config import Settings
 from oauth_core.errors import ConditionFailed, InvalidGrant, InvalidRequest, OAuthError
-from oauth_core.grants import GrantContext, offers_refresh_token
+from oauth_core.grants import GrantContext, current_claims, offers_refresh_token
 from oauth_core.models import Client
 from oauth_core.observability import count, logger
 from oauth_core.ports import GrantStore
@@ -82,7 +82,7 @@ class RefreshTokenGrant:
             sub=current.sub,
             auth_time=current.auth_time,
             scope=scope.render(granted),
-            claims=current.claims,
+            claims=current_claims(store, current.sub, scope.render(granted), current.claims),
             grant_id=current.family_id,
         )
         # Sign before committing: after the rotation nothing may fail (OIDC Core 12.2: a

@@ -89,6 +89,18 @@ class DynamoUserStore:
             )
         return "Attributes" in response
 
+    def page(self, limit: int, after: str | None = None) -> tuple[list[User], str | None]:
+        """A scan page (a table scan is in key-hash order, not by name: `after` is where the
+        scan stopped, which is what a next page needs)."""
+        extra: dict[str, Any] = {}
+        if after:
+            extra["ExclusiveStartKey"] = {"username": {"S": after}}
+        with aws_errors("list users"):
+            response = self._db.scan(TableName=self._table, Limit=limit, **extra)
+        users = [User.from_item(from_attrs(i)) for i in response.get("Items", [])]
+        last = response.get("LastEvaluatedKey")
+        return users, (last["username"]["S"] if last else None)
+
     def list(self) -> list[User]:
         users: list[User] = []
         with aws_errors("list users"):

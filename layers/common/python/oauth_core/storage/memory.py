@@ -134,6 +134,11 @@ class MemoryUserStore:
         with self._lock:
             return self._users.pop(username, None) is not None
 
+    def page(self, limit: int, after: str | None = None) -> tuple[list[User], str | None]:
+        names = sorted(name for name in self._users if after is None or name > after)
+        page = [self._users[name] for name in names[:limit]]
+        return page, (page[-1].username if len(names) > limit else None)
+
     def list(self) -> list[User]:
         return sorted(self._users.values(), key=lambda u: u.username)
 

@@ -10,7 +10,7 @@ from oauth_core.config import Settings
 from oauth_core.constants import OPAQUE_TOKEN_BYTES, SCOPE_OPENID
 from oauth_core.models import Client
 from oauth_core.ports import KeyStore
-from oauth_core.rules.claims import claims_for_scopes
+from oauth_core.rules.claims import token_claims
 from oauth_core.tokens import access_token, id_token
 
 # 128 bits for token ids (codes and refresh tokens: constants.OPAQUE_TOKEN_BYTES).
@@ -80,7 +80,7 @@ class TokenIssuer:
     ) -> dict[str, Any]:
         """The access token and, for `openid`, the ID token of a user's grant."""
         scopes = grant.scope.split()
-        released = claims_for_scopes(grant.claims, scopes) if SCOPE_OPENID in scopes else {}
+        released = token_claims(grant.claims, scopes)
         issued = self.access_token(
             issuer=issuer,
             client=client,
