@@ -1,4 +1,10 @@
 """The embedded local stack: moto as AWS, the real handlers behind a local API Gateway."""
 
+from pathlib import Path
+
 # The banner's last line: what local_stack.process waits for before handing over the output.
 READY = "Ready:"
+
+# Where the local stack appends its audit records (oauth_core.audit), unless OAUTH_AUDIT_FILE
+# names another file; `oauthctl audit tail` reads it. The deployed stack's go to a log group.
+DEFAULT_AUDIT_FILE = Path(__file__).resolve().parents[2] / ".local" / "audit.jsonl"

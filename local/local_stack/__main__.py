@@ -32,6 +32,7 @@ def banner(running: stack.RunningStack, seed_path: Path | None = None) -> str:
         f"  metadata:  {issuer}/.well-known/oauth-authorization-server",
         f"  local AWS: {running.moto.endpoint_url}   (moto; for oauthctl: "
         f"export AWS_ENDPOINT_URL={running.moto.endpoint_url})",
+        f"  audit log: {running.audit_file}   (oauthctl audit tail reads it)",
         "",
         "Demo clients:" if demo else f"Clients of the seed {seed_path}:",
     ]

@@ -6,10 +6,11 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from local_stack import DEFAULT_AUDIT_FILE
 from local_stack.aws import MotoServer, create_resources, use_local_aws
 from local_stack.gateway import LocalGateway
 from local_stack.seed import Seed, SeedResult, apply_seed, read_seed
-from oauth_core import constants
+from oauth_core import audit, constants
 from oauth_core.clock import SystemClock
 from oauth_core.config import Settings
 from oauth_core.wiring import aws_components
@@ -22,6 +23,7 @@ class RunningStack:
     issuer: str
     seed: Seed
     seeded: SeedResult
+    audit_file: Path
 
     def stop(self) -> None:
         self.gateway.shutdown()
@@ -35,6 +37,7 @@ def start(host: str = "127.0.0.1", port: int = 8000, seed_path: Path | None = No
     os.environ.setdefault("POWERTOOLS_SERVICE_NAME", constants.SERVICE_NAME)
     # Metrics go to CloudWatch as EMF lines on stdout; locally they would only be noise.
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+    audit_file = use_audit_file()
     gateway = LocalGateway(host, port)
     os.environ[constants.ENV_ISSUER] = gateway.url
     settings = Settings.from_env()
@@ -42,4 +45,15 @@ def start(host: str = "127.0.0.1", port: int = 8000, seed_path: Path | None = No
     create_resources(settings, clock.now())
     services = aws_components(settings, cached=False)
     seeded = apply_seed(seed, services.registry, services.user_directory)
-    return RunningStack(moto, gateway, gateway.url, seed, seeded)
+    return RunningStack(moto, gateway, gateway.url, seed, seeded, audit_file)
+
+
+def use_audit_file() -> Path:
+    """The file the functions append their audit records to (the deployed ones print them for
+    the audit log group): OAUTH_AUDIT_FILE, else the repository's .local/audit.jsonl."""
+    path = Path(os.environ.get(audit.ENV_AUDIT_FILE) or DEFAULT_AUDIT_FILE).resolve()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch()
+    os.environ[audit.ENV_AUDIT_FILE] = str(path)
+    audit.sink.reset()
+    return path

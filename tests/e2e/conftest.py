@@ -22,6 +22,7 @@ class LocalStack:
     issuer: str
     aws_endpoint: str
     output: Path
+    audit_file: Path  # its audit records (oauth_core.audit), one JSON line each
 
     def client_secret(self, client_id: str) -> str:
         return next(c["client_secret"] for c in SEED["clients"] if c["client_id"] == client_id)
@@ -41,7 +42,9 @@ def local_stack(
 ) -> Iterator[LocalStack]:
     """A local stack of its own for the duration of the block, its log under a fresh temp dir."""
     log_path = tmp_path_factory.mktemp(name) / "server.log"
+    audit_file = log_path.with_name("audit.jsonl")
     env = {
+        "OAUTH_AUDIT_FILE": str(audit_file),
         # Every test comes from 127.0.0.1: keep the per-address limit out of the way of the
         # per-account and per-client limits the tests exercise.
         "MAX_FAILED_ATTEMPTS_PER_IP": "100000",
@@ -56,7 +59,7 @@ def local_stack(
         requests.get(
             f"{started.issuer}/.well-known/oauth-authorization-server", timeout=10
         ).raise_for_status()
-        yield LocalStack(started.issuer, started.aws_endpoint, log_path)
+        yield LocalStack(started.issuer, started.aws_endpoint, log_path, audit_file)
     finally:
         started.stop()
 

@@ -1,6 +1,6 @@
 """SECURITY.md row H3 over HTTP: run every flow against the local stack, then read everything
-the server logged (its functions' JSON logs and the gateway's access log) and find no secret,
-password, code, token or Authorization header value in it."""
+the server logged (its functions' JSON logs, the gateway's access log and its audit records)
+and find no secret, password, code, token or Authorization header value in it."""
 
 from __future__ import annotations
 
@@ -72,8 +72,11 @@ def test_h3_no_secret_password_code_or_token_in_the_server_logs(stack: LocalStac
         assert time.monotonic() < deadline, "the server's log lines never reached the log file"
         time.sleep(0.1)
 
-    logs = stack.output.read_text()
-    assert "token issued" in logs  # the logs were captured at all
+    trail = stack.audit_file.read_text()
+    # The logs and the audit trail were captured at all.
+    assert "request refused" in stack.output.read_text()
+    assert '"event":"token.issued"' in trail and '"event":"client_auth.failure"' in trail
+    logs = stack.output.read_text() + trail
     basic = base64.b64encode(f"{WEB}:{secret}".encode()).decode()
     needles = {
         "client secret": secret,

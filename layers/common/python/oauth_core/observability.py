@@ -10,7 +10,9 @@ Each count is an EMF record of its own, published under exactly the dimensions
 oauth_core.metrics declares for it (one record for a whole invocation would publish every metric
 under the union of their dimensions, where no alarm looks). The record is the document
 Powertools' Metrics would print, built once per metric and dimension values and written with
-the time filled in: counting is on the hot path of every token.
+the time filled in: counting is on the hot path of every token. A record may carry more
+top-level properties (EMF ignores them): a token's audit record rides in its TokenIssued record
+(oauth_core.audit), so issuing a token still writes one line.
 """
 
 from __future__ import annotations
@@ -113,12 +115,18 @@ def emf_record(name: str, dimensions: dict[str, str]) -> tuple[str, str]:
         name: [1.0],
     }
     before, after = json.dumps(document, separators=(",", ":")).split(_TIME_SLOT, 1)
-    return before + '"Timestamp":', "," + after + "\n"
+    # The closing brace is written with the record: properties may go before it.
+    return before + '"Timestamp":', "," + after[:-1]
 
 
-def count(name: str, **dimensions: str) -> None:
+def metrics_on() -> bool:
+    """Whether metric records are written (the local stack turns them off)."""
+    return _METRICS_ON
+
+
+def count(name: str, _extra: str = "", **dimensions: str) -> None:
     """Count one event (an undeclared name or dimension raises UndeclaredMetric, metrics on or
-    off)."""
+    off). `_extra`: more top-level properties for the record, `,"key":value` JSON text."""
     key = (name, tuple(dimensions.items()))
     record = _records.get(key)
     if record is None:
@@ -127,4 +135,4 @@ def count(name: str, **dimensions: str) -> None:
             if len(_records) < _MAX_RECORDS:
                 _records[key] = record
     if _METRICS_ON:
-        sys.stdout.write(f"{record[0]}{time.time_ns() // 1_000_000}{record[1]}")
+        sys.stdout.write(f"{record[0]}{time.time_ns() // 1_000_000}{record[1]}{_extra}}}\n")

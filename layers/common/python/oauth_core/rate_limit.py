@@ -8,6 +8,8 @@ the functions below, the DynamoDB one as the same arithmetic in conditional upda
 
 from __future__ import annotations
 
+import functools
+import ipaddress
 from dataclasses import dataclass
 
 
@@ -40,3 +42,19 @@ def after_give_back(empty_at: int, now_ms: int, limit: Limit) -> int:
 def retry_after_ms(empty_at: int, now_ms: int, limit: Limit) -> int:
     """How long until the bucket takes another failure (0: it takes one now)."""
     return max(0, empty_at - now_ms - (limit.window_ms - limit.interval_ms))
+
+
+@functools.lru_cache(maxsize=4096)
+def source_of(address: str) -> str:
+    """The source a failure is counted against (and an audit record names). An IPv6 host holds
+    a whole /64, so that is the unit: counting single IPv6 addresses would let one host spread
+    its guesses without limit."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address[:64]
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return str(ip.ipv4_mapped)
+    if ip.version == 6:
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from oauth_core import audit
 from oauth_core.clock import Clock
 from oauth_core.config import Settings
 from oauth_core.constants import MAX_TOKEN_LENGTH
@@ -47,6 +48,9 @@ class IntrospectionEndpoint:
     def handle(self, request: HttpRequest) -> HttpResponse:
         client, token = read_token_operation(self._client_auth, request)
         if client.is_public:
+            audit.emit(
+                audit.INTROSPECTION_REFUSED, client_id=client.client_id, reason="public_client"
+            )
             raise InvalidClient("introspection requires a confidential client")
         issuer = self._settings.issuer_for(request.domain_name)
         if len(token) > MAX_TOKEN_LENGTH:
@@ -63,7 +67,11 @@ class IntrospectionEndpoint:
         if claims is None:
             return INACTIVE
         if claims["client_id"] != caller.client_id and not caller.introspection:
-            return INACTIVE  # another client's token, and the caller is no resource server (H5)
+            # Another client's token, and the caller is no resource server (H5): a probe.
+            audit.emit(
+                audit.INTROSPECTION_REFUSED, client_id=caller.client_id, reason="foreign_token"
+            )
+            return INACTIVE
         if grants.is_access_token_revoked(str(claims["jti"])) or not self._still_granted(claims):
             return INACTIVE
         answer = {"active": True, "token_type": "Bearer"}
@@ -90,9 +98,13 @@ class IntrospectionEndpoint:
         grants = self._grants
         record = grants.get_refresh(token_hash(token))
         now = self._clock.now()
+        if record is not None and record.client_id != client.client_id:
+            audit.emit(
+                audit.INTROSPECTION_REFUSED, client_id=client.client_id, reason="foreign_token"
+            )
+            return INACTIVE
         if (
             record is None
-            or record.client_id != client.client_id
             or record.client_registration != client.registration_id
             or record.used
             or record.idle_expires_at <= now

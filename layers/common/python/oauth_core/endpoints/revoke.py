@@ -8,12 +8,13 @@ verify JWTs locally see it expire instead; access tokens are short-lived for tha
 
 from __future__ import annotations
 
+from oauth_core import audit
 from oauth_core.config import Settings
 from oauth_core.constants import MAX_TOKEN_LENGTH
 from oauth_core.endpoints.token_operations import read_token_operation
 from oauth_core.http.request import HttpRequest
 from oauth_core.http.response import HttpResponse, json_response
-from oauth_core.observability import count, logger
+from oauth_core.observability import count
 from oauth_core.ports import GrantStore, KeyStore
 from oauth_core.rules.client_auth import ThrottledAuthenticator
 from oauth_core.rules.hashing import token_hash
@@ -48,8 +49,12 @@ class RevocationEndpoint:
         if record is not None and record.client_id == client_id:
             self._grants.revoke_family(record.family_id)
             count("TokenRevoked", token_type="refresh_token")
-            logger.info(
-                "grant revoked", extra={"client_id": client_id, "grant_id": record.family_id}
+            audit.emit(
+                audit.TOKEN_REVOKED,
+                client_id=client_id,
+                sub=record.sub,
+                token_type="refresh_token",
+                grant_id=record.family_id,
             )
 
     def _revoke_access_token(self, request: HttpRequest, token: str, client_id: str) -> None:
@@ -58,3 +63,10 @@ class RevocationEndpoint:
         if claims is not None and claims["client_id"] == client_id:
             self._grants.revoke_access_token(str(claims["jti"]), int(claims["exp"]))
             count("TokenRevoked", token_type="access_token")
+            audit.emit(
+                audit.TOKEN_REVOKED,
+                client_id=client_id,
+                sub=str(claims["sub"]) if claims.get("sub") else None,
+                token_type="access_token",
+                grant_id=str(claims["grant_id"]) if claims.get("grant_id") else None,
+            )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from oauth_core import audit
 from oauth_core.config import Settings
 from oauth_core.constants import GRANT_CLIENT_CREDENTIALS
 from oauth_core.errors import InvalidRequest, UnauthorizedClient, UnsupportedGrantType
@@ -9,7 +10,7 @@ from oauth_core.grants import Grant, GrantContext
 from oauth_core.http.forms import parse_body_only
 from oauth_core.http.request import HttpRequest
 from oauth_core.http.response import HttpResponse, json_response
-from oauth_core.observability import count, logger
+from oauth_core.observability import logger
 from oauth_core.rules.client_auth import ThrottledAuthenticator
 
 
@@ -35,18 +36,11 @@ class TokenEndpoint:
         if not client.allows_grant(grant_type):
             raise UnauthorizedClient("the client is not registered for this grant_type")
         issuer = self._settings.issuer_for(request.domain_name)
-        body = grant.issue(client, form, GrantContext(issuer=issuer, request=request))
-        # Machine-to-machine issuance is the hot path and is counted by metrics; its log line
-        # would cost more than the rest of the request's logs and CPU (docs/performance.md).
-        if grant_type != GRANT_CLIENT_CREDENTIALS or logger.debug_enabled():
-            log = logger.debug if grant_type == GRANT_CLIENT_CREDENTIALS else logger.info
-            log(
-                "token issued",
-                extra={
-                    "grant_type": grant_type,
-                    "client_id": client.client_id,
-                    "scope": body["scope"],
-                },
-            )
-        count("TokenIssued", grant_type=grant_type)
+        context = GrantContext(issuer=issuer, request=request)
+        body = grant.issue(client, form, context)
+        # One line per token, the metric record carrying the audit record: machine-to-machine
+        # issuance is the hot path, and every byte it logs is paid for (docs/performance.md).
+        if grant_type == GRANT_CLIENT_CREDENTIALS and logger.debug_enabled():
+            logger.debug("token issued", extra={"client_id": client.client_id})
+        audit.token_issued(grant_type, client.client_id, body["scope"])
         return json_response(200, body)

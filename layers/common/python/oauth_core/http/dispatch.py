@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from oauth_core import audit
 from oauth_core.http import cors
 from oauth_core.http.answers import ANSWERS
 from oauth_core.http.request import HttpRequest
@@ -65,6 +66,7 @@ class FunctionHandler:
     def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         request = HttpRequest.from_apigw_v2(event)
         self._log_context(context, request.request_id)
+        audit.begin(request.request_id, request.source_ip)
         route = self.route(request.method, request.path)
         if route is None:
             return NOT_FOUND

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import unquote_plus
 
-from oauth_core import constants
+from oauth_core import audit, constants
 from oauth_core.errors import InvalidClient, InvalidRequest, OAuthError
 from oauth_core.http.request import HttpRequest
 from oauth_core.models import CLIENT_ID_PATTERN, Client
@@ -89,6 +89,18 @@ class SecretRejected(InvalidClient):
     the guessing limits count (SECURITY E8, E9). Other refusals guess nothing and are not."""
 
 
+# Why a named client was refused, as its audit record says (oauth_core.audit).
+UNKNOWN_CLIENT = "unknown_client"
+BAD_SECRET = "bad_secret"
+WRONG_METHOD = "wrong_method"
+CLIENT_DISABLED = "client_disabled"
+
+
+def _refused(error: OAuthError, reason: str) -> OAuthError:
+    error.audit_reason = reason  # type: ignore[attr-defined]
+    return error
+
+
 class ClientAuthenticator:
     def __init__(self, clients: ClientStore, secrets: ClientSecretStore):
         self._clients = clients
@@ -117,28 +129,33 @@ class ClientAuthenticator:
             MAX_CREDENTIAL_LENGTH
         ):
             self._spend_equal_time(secret)
-            raise failure("client authentication failed", headers=headers)
+            raise _refused(failure("client authentication failed", headers=headers), UNKNOWN_CLIENT)
         client = self._clients.get(presented.client_id)
         if client is None:
             self._spend_equal_time(secret)
-            raise failure("client authentication failed", headers=headers)
+            raise _refused(failure("client authentication failed", headers=headers), UNKNOWN_CLIENT)
         if client.is_public and secret is not None:
             # A public client has no secret to guess; its id is no secret either (E9).
-            raise InvalidClient("client authentication failed", headers=headers)
+            raise _refused(
+                InvalidClient("client authentication failed", headers=headers), WRONG_METHOD
+            )
         if presented.method != client.token_endpoint_auth_method:
             self._spend_equal_time(secret)
-            raise failure("client authentication failed", headers=headers)
+            raise _refused(failure("client authentication failed", headers=headers), WRONG_METHOD)
         if secret is not None and not (
             self._secret_matches(client, secret, fresh=False)
             # On a mismatch, re-read once: a rotation may have happened since this container
             # cached.
             or self._secret_matches(client, secret, fresh=True)
         ):
-            raise failure("client authentication failed", headers=headers)
+            raise _refused(failure("client authentication failed", headers=headers), BAD_SECRET)
         if client.disabled:
-            raise disabled_error(
-                "the client is disabled",
-                headers=headers if disabled_error is InvalidClient else None,
+            raise _refused(
+                disabled_error(
+                    "the client is disabled",
+                    headers=headers if disabled_error is InvalidClient else None,
+                ),
+                CLIENT_DISABLED,
             )
         return client
 
@@ -185,13 +202,30 @@ class ThrottledAuthenticator:
             return self._authenticator.authenticate(
                 authorization, form, disabled_error=disabled_error, presented=presented
             )
-        except InvalidClient as failure:
+        except OAuthError as refused:
+            if presented is not None:
+                _audit_refusal(refused, presented)
             # Only a secret that was checked and wrong counts: a request with no readable
             # credentials guesses nothing, and counting it would let anyone who shares an
             # address (a web page in browsers behind one NAT) fill that address's bucket.
-            if isinstance(failure, SecretRejected):
+            if isinstance(refused, SecretRejected):
                 keys = self._throttle.keys(CLIENT_SECRET, subject, request.source_ip)
                 self._throttle.failed(keys)
                 # The failure that fills a bucket is already answered 429.
                 self._throttle.check_local(keys)
             raise
+
+
+def _audit_refusal(refused: OAuthError, presented: PresentedCredentials) -> None:
+    """client_auth.failure for a request that named a client (an id that is no valid client id
+    is left out of the record)."""
+    reason = getattr(refused, "audit_reason", None)
+    if reason is None:
+        return
+    named = CLIENT_ID_PATTERN.match(presented.client_id) is not None
+    audit.emit(
+        audit.CLIENT_AUTH_FAILURE,
+        client_id=presented.client_id if named else None,
+        reason=reason,
+        method=presented.method,
+    )

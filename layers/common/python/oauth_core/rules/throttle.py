@@ -18,16 +18,15 @@ which parallel guessing cannot find either).
 
 from __future__ import annotations
 
-import functools
-import ipaddress
 import threading
 from dataclasses import dataclass
 
+from oauth_core import audit
 from oauth_core.clock import Clock
 from oauth_core.config import Settings
 from oauth_core.errors import TooManyRequests
 from oauth_core.ports import RateLimiter
-from oauth_core.rate_limit import Limit, after_failure, retry_after_ms
+from oauth_core.rate_limit import Limit, after_failure, retry_after_ms, source_of
 
 # What is being guessed: a user's password at sign-in, a client's secret at the token endpoint.
 SIGN_IN = "signin"
@@ -38,25 +37,18 @@ MAX_SUBJECT_LENGTH = 128
 MAX_LOCAL_LOCKS = 10_000
 
 
+# The audit event of a bucket that fills, by what is being guessed.
+_LOCKOUT_EVENTS = {SIGN_IN: audit.SIGNIN_LOCKOUT, CLIENT_SECRET: audit.CLIENT_AUTH_LOCKOUT}
+
+
 @dataclass(frozen=True)
 class ThrottleKey:
     name: str
     limit: Limit
-
-
-@functools.lru_cache(maxsize=4096)
-def source_of(address: str) -> str:
-    """The source a failure is counted against. An IPv6 host holds a whole /64, so that is the
-    unit: counting single IPv6 addresses would let one host spread its guesses without limit."""
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return address[:64]
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        return str(ip.ipv4_mapped)
-    if ip.version == 6:
-        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
-    return str(ip)
+    # What the bucket counts, for the audit record of its filling.
+    purpose: str = ""
+    source: str = ""
+    subject: str | None = None  # None: the source's own bucket
 
 
 class FailureThrottle:
@@ -73,10 +65,13 @@ class FailureThrottle:
         """The buckets one attempt counts against: its source, and its subject from that source
         (no subject when the request did not name one readably)."""
         source = source_of(address)
-        keys = [ThrottleKey(f"{purpose}:{source}", self._per_source)]
+        keys = [ThrottleKey(f"{purpose}:{source}", self._per_source, purpose, source)]
         if subject is not None:
+            subject = subject[:MAX_SUBJECT_LENGTH]
             keys.append(
-                ThrottleKey(f"{purpose}:{subject[:MAX_SUBJECT_LENGTH]}@{source}", self._per_subject)
+                ThrottleKey(
+                    f"{purpose}:{subject}@{source}", self._per_subject, purpose, source, subject
+                )
             )
         return tuple(keys)
 
@@ -127,8 +122,27 @@ class FailureThrottle:
                 self._locked_until = {
                     name: until for name, until in self._locked_until.items() if until > now
                 }
+            already = self._locked_until.get(key.name, 0) > now
             self._locked_until[key.name] = now + wait
+        if not already:
+            # Once per bucket filling in this container, not once per refused attempt: a flood
+            # of refused attempts writes no flood of records.
+            _audit_lockout(key, _seconds(wait))
         return wait
+
+
+def _audit_lockout(key: ThrottleKey, retry_after: int) -> None:
+    event = _LOCKOUT_EVENTS.get(key.purpose)
+    if event is None:
+        return
+    named = {"username" if key.purpose == SIGN_IN else "client_id": key.subject}
+    audit.emit(
+        event,
+        source=key.source or None,
+        bucket="source" if key.subject is None else "subject",
+        retry_after=retry_after,
+        **named,
+    )
 
 
 def _seconds(milliseconds: int) -> int:

@@ -1,0 +1,419 @@
+"""The audit trail: every security event as one JSON line of a versioned schema
+(docs/operate.md, "Audit trail"), never with a secret.
+
+    {"audit": {"v": 1, "event": "signin.failure", "time": "2026-11-29T18:18:00.123Z",
+               "outcome": "failure", "client_id": "web", "source": "198.51.100.7",
+               "request_id": "Wi6i5gKhoAMES-A=", "detail": {"reason": "bad_password"}}}
+
+Every event is declared in EVENTS with its outcome and the only detail fields it may carry, as
+metrics are in oauth_core.metrics: an undeclared event or field raises UndeclaredAuditField,
+so no call site can add a password, a secret, a code, a token or a cookie without changing this
+module (and tests/unit/test_audit.py, which refuses names that look like one). Absent fields
+are left out, not null.
+
+Where a record goes: a function prints it (its own log group; infra/audit.py forwards the
+records to the audit log group); `OAUTH_AUDIT_FILE` names a file to append them to instead (the
+local stack's). A token issued writes no line of its own: its record rides in the TokenIssued
+metric record (observability.count), which states its time and grant type already, so the
+forwarder completes it from there (`from_log_line`). A client-credentials token's record has no
+request id either: the bytes of every token are paid for (docs/performance.md), and the access
+log's line for the same request carries it.
+
+The request a record belongs to (API Gateway's request id, and the caller's source: an IPv4
+address, or the /64 of an IPv6 one, as the guessing limits count it) is set once per request
+by the dispatch (`begin`), so the rules that detect an event need not be handed the request.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextvars
+import functools
+import json
+import os
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from oauth_core.observability import count, metrics_on
+from oauth_core.rate_limit import source_of
+
+SCHEMA_VERSION = 1
+ENV_AUDIT_FILE = "OAUTH_AUDIT_FILE"
+SUCCESS = "success"
+FAILURE = "failure"
+# The top-level fields of a record, in the order they are written.
+FIELDS = (
+    "v",
+    "event",
+    "time",
+    "outcome",
+    "actor",
+    "client_id",
+    "sub",
+    "username",
+    "source",
+    "request_id",
+    "detail",
+)
+# A value longer than this is cut: the fields are identifiers and short words.
+MAX_VALUE_LENGTH = 256
+MAX_LIST_LENGTH = 50
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    outcome: str
+    detail: frozenset[str]
+    description: str
+
+
+def _event(outcome: str, description: str, *detail: str) -> AuditEvent:
+    return AuditEvent(outcome, frozenset(detail), description)
+
+
+SIGNIN_SUCCESS = "signin.success"
+SIGNIN_FAILURE = "signin.failure"
+SIGNIN_LOCKOUT = "signin.lockout"
+CONSENT_GIVEN = "consent.given"
+CONSENT_DENIED = "consent.denied"
+CONSENT_WITHDRAWN = "consent.withdrawn"
+TOKEN_ISSUED_EVENT = "token.issued"
+TOKEN_REVOKED = "token.revoked"
+REFRESH_TOKEN_REUSED = "refresh_token.reused"
+AUTHORIZATION_CODE_REPLAYED = "authorization_code.replayed"
+CLIENT_AUTH_FAILURE = "client_auth.failure"
+CLIENT_AUTH_LOCKOUT = "client_auth.lockout"
+INTROSPECTION_REFUSED = "introspection.refused"
+ADMIN_CHANGE = "admin.change"
+
+# Event name -> its outcome, the detail fields it may carry, and what it records.
+EVENTS: dict[str, AuditEvent] = {
+    SIGNIN_SUCCESS: _event(SUCCESS, "A user signed in (the sign-in page)."),
+    SIGNIN_FAILURE: _event(
+        FAILURE,
+        "A sign-in was refused: reason unknown_user (no username recorded: it may be a "
+        "mistyped password), bad_password or user_disabled.",
+        "reason",
+    ),
+    SIGNIN_LOCKOUT: _event(
+        FAILURE,
+        "Sign-in failures filled a bucket: bucket subject (this username from this source; "
+        "username recorded) or source (every username from it); retry_after in seconds.",
+        "bucket",
+        "retry_after",
+    ),
+    CONSENT_GIVEN: _event(SUCCESS, "A user allowed a client the scopes in detail.scope.", "scope"),
+    CONSENT_DENIED: _event(FAILURE, "A user denied a client's request for detail.scope.", "scope"),
+    CONSENT_WITHDRAWN: _event(
+        SUCCESS, "A user withdrew a consent (the account page): the client must ask again."
+    ),
+    TOKEN_ISSUED_EVENT: _event(
+        SUCCESS,
+        "The token endpoint issued tokens: grant_type, the granted scope and, for a user's "
+        "grant, its grant_id (a refresh token's family).",
+        "grant_type",
+        "scope",
+        "grant_id",
+    ),
+    TOKEN_REVOKED: _event(
+        SUCCESS,
+        "A client revoked one of its tokens (RFC 7009): token_type access_token or "
+        "refresh_token (then the whole grant, grant_id).",
+        "token_type",
+        "grant_id",
+    ),
+    REFRESH_TOKEN_REUSED: _event(
+        FAILURE,
+        "A used refresh token was presented again: its grant (grant_id) is revoked.",
+        "grant_id",
+    ),
+    AUTHORIZATION_CODE_REPLAYED: _event(
+        FAILURE,
+        "An authorization code was presented again: the grant it created (grant_id) is revoked.",
+        "grant_id",
+    ),
+    CLIENT_AUTH_FAILURE: _event(
+        FAILURE,
+        "Client authentication failed at /token, /revoke or /introspect: reason unknown_client, "
+        "bad_secret, wrong_method or client_disabled; method as presented. A request that "
+        "named no client readably is not recorded.",
+        "reason",
+        "method",
+    ),
+    CLIENT_AUTH_LOCKOUT: _event(
+        FAILURE,
+        "Failed client secrets filled a bucket: bucket subject (this client from this source) "
+        "or source; retry_after in seconds.",
+        "bucket",
+        "retry_after",
+    ),
+    INTROSPECTION_REFUSED: _event(
+        FAILURE,
+        "Introspection refused: reason public_client, or foreign_token (another client's "
+        "valid token, asked by a client that is no resource server; answered active: false).",
+        "reason",
+    ),
+    ADMIN_CHANGE: _event(
+        SUCCESS,
+        "An operator changed the stack with oauthctl: command (group and command), target (the "
+        "client id, username, scope name or key set changed) and options (the names of the "
+        "options given, never their values) as actor.",
+        "command",
+        "target",
+        "options",
+    ),
+}
+
+
+class UndeclaredAuditField(ValueError):
+    """An event or a detail field that EVENTS does not declare: a bug at the call site."""
+
+
+# --- the request a record belongs to ---
+
+_request: contextvars.ContextVar[tuple[str, str]] = contextvars.ContextVar(
+    "audit_request", default=("", "")
+)
+
+
+def begin(request_id: str, source_ip: str) -> None:
+    """The request this thread serves now (the dispatch calls it once per request)."""
+    _request.set((request_id, source_ip))
+
+
+def current_source() -> str:
+    """The source of the request being served: an address, or an IPv6 address's /64."""
+    address = _request.get()[1]
+    return source_of(address) if address else ""
+
+
+# --- building a record ---
+
+
+def iso_time(epoch_ms: int) -> str:
+    seconds, ms = divmod(int(epoch_ms), 1000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{ms:03d}Z"
+
+
+def _value(value: Any) -> Any:
+    if isinstance(value, bool | int):
+        return value
+    if isinstance(value, list | tuple | set | frozenset):
+        items = sorted(str(v)[:MAX_VALUE_LENGTH] for v in value)
+        return items[:MAX_LIST_LENGTH]
+    return str(value)[:MAX_VALUE_LENGTH]
+
+
+def record(
+    event: str,
+    *,
+    client_id: str | None = None,
+    sub: str | None = None,
+    username: str | None = None,
+    actor: str | None = None,
+    source: str | None = None,
+    request_id: str | None = None,
+    epoch_ms: int | None = None,
+    **detail: Any,
+) -> dict[str, Any]:
+    """The `audit` object of one event. Source and request id default to the request being
+    served; the time to now. Detail fields must be declared for the event (None: left out)."""
+    declared = EVENTS.get(event)
+    if declared is None:
+        raise UndeclaredAuditField(f"audit event {event!r} is not declared in oauth_core.audit")
+    extra = detail.keys() - declared.detail
+    if extra:
+        raise UndeclaredAuditField(f"audit event {event!r} takes no detail {sorted(extra)}")
+    current_id, address = _request.get()
+    if source is None and address:
+        source = source_of(address)
+    fields: dict[str, Any] = {
+        "v": SCHEMA_VERSION,
+        "event": event,
+        "time": iso_time(epoch_ms if epoch_ms is not None else time.time_ns() // 1_000_000),
+        "outcome": declared.outcome,
+        "actor": actor,
+        "client_id": client_id,
+        "sub": sub,
+        "username": username,
+        "source": source,
+        "request_id": request_id if request_id is not None else current_id,
+    }
+    audit = {name: _value(value) for name, value in fields.items() if value not in (None, "")}
+    details = {name: _value(value) for name, value in sorted(detail.items()) if value is not None}
+    if details:
+        audit["detail"] = details
+    return audit
+
+
+def line(audit: dict[str, Any]) -> str:
+    return json.dumps({"audit": audit}, separators=(",", ":"), ensure_ascii=False)
+
+
+# --- where records go ---
+
+
+class _Sink:
+    """Standard output (a function's log group), or the file OAUTH_AUDIT_FILE names (the local
+    stack's): read once, on the first record."""
+
+    def __init__(self) -> None:
+        self._resolved = False
+        self._path: str | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def path(self) -> str | None:
+        if not self._resolved:
+            self._path = os.environ.get(ENV_AUDIT_FILE) or None
+            self._resolved = True
+        return self._path
+
+    def reset(self) -> None:
+        """Read OAUTH_AUDIT_FILE again at the next record (tests, the local stack)."""
+        self._resolved = False
+
+    def write(self, text: str) -> None:
+        path = self.path
+        if path is None:
+            sys.stdout.write(text + "\n")
+            return
+        # One write per line on a file opened for appending: whole lines, also when oauthctl
+        # appends its own records to the same file.
+        with self._lock, open(path, "a", encoding="utf-8") as out:
+            out.write(text + "\n")
+
+
+sink = _Sink()
+
+
+def emit(event: str, **fields: Any) -> None:
+    """Write one audit record (fields as `record` takes them)."""
+    sink.write(line(record(event, **fields)))
+
+
+def token_issued(
+    grant_type: str,
+    client_id: str,
+    scope: str,
+    *,
+    sub: str | None = None,
+    grant_id: str | None = None,
+) -> None:
+    """Count TokenIssued and audit token.issued, in one line where the metric is written (the
+    record then states neither its time nor its grant type: the metric record does)."""
+    if not metrics_on() or sink.path is not None:
+        count("TokenIssued", grant_type=grant_type)
+        emit(
+            TOKEN_ISSUED_EVENT,
+            client_id=client_id,
+            sub=sub,
+            grant_type=grant_type,
+            scope=scope,
+            grant_id=grant_id,
+        )
+        return
+    request_id, address = _request.get()
+    if grant_id is None:
+        # A client's own token (client credentials), the hot path: the parts that depend on
+        # the client and scope alone are built once.
+        key = (client_id, scope)
+        parts = _fused_parts.get(key)
+        if parts is None:
+            parts = _fused(client_id, scope)
+            if len(_fused_parts) < _MAX_FUSED:
+                _fused_parts[key] = parts
+        source = _source_field(address) if address else ""
+        extra = f"{parts[0]}{source}{parts[1]}"
+    else:
+        audit = {"v": SCHEMA_VERSION, "event": TOKEN_ISSUED_EVENT, "client_id": client_id}
+        if sub:
+            audit["sub"] = sub
+        if address:
+            audit["source"] = source_of(address)
+        if request_id:
+            audit["request_id"] = request_id
+        audit["detail"] = {"grant_id": grant_id, "scope": scope}
+        extra = ',"audit":' + _compact(audit)
+    count("TokenIssued", grant_type=grant_type, _extra=extra)
+
+
+_compact = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+_MAX_FUSED = 1000
+_fused_parts: dict[tuple[str, str], tuple[str, str]] = {}
+
+
+def _fused(client_id: str, scope: str) -> tuple[str, str]:
+    """A client-credentials record without its source, split where the source goes."""
+    head = _compact({"v": SCHEMA_VERSION, "event": TOKEN_ISSUED_EVENT, "client_id": client_id})
+    tail = _compact({"detail": {"scope": scope}})
+    return ',"audit":' + head[:-1], "," + tail[1:]
+
+
+@functools.lru_cache(maxsize=4096)
+def _source_field(address: str) -> str:
+    return ',"source":' + _compact(source_of(address))
+
+
+# --- reading records back: the forwarder, oauthctl audit tail ---
+
+
+def from_log_line(message: str, timestamp_ms: int | None = None) -> dict[str, Any] | None:
+    """The complete `audit` object a log line carries, or None if it carries none. A record that
+    rode in a metric record is completed from it (time, outcome, grant type); one without a
+    time takes the log event's."""
+    text = message.strip()
+    if not text.startswith("{") or '"audit"' not in text:
+        return None
+    try:
+        document = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(document, dict):
+        return None
+    audit = document.get("audit")
+    if not isinstance(audit, dict) or not isinstance(audit.get("event"), str):
+        return None
+    if not isinstance(audit.get("v"), int):
+        return None
+    audit = dict(audit)
+    declared = EVENTS.get(audit["event"])
+    metric = document.get("_aws")
+    if "time" not in audit:
+        stamp = metric.get("Timestamp") if isinstance(metric, dict) else None
+        stamp = stamp if isinstance(stamp, int) else timestamp_ms
+        if stamp is not None:
+            audit["time"] = iso_time(stamp)
+    if "outcome" not in audit and declared is not None:
+        audit["outcome"] = declared.outcome
+    if audit["event"] == TOKEN_ISSUED_EVENT and isinstance(document.get("grant_type"), str):
+        detail = audit.get("detail")
+        detail = dict(detail) if isinstance(detail, dict) else {}
+        detail.setdefault("grant_type", document["grant_type"])
+        audit["detail"] = dict(sorted(detail.items()))
+    ordered = {name: audit[name] for name in FIELDS if name in audit}
+    ordered.update((k, v) for k, v in audit.items() if k not in ordered)
+    return ordered
+
+
+def subscription_records(payload: dict[str, Any]) -> list[dict[str, Any]]:
+    """The audit records of one CloudWatch Logs subscription delivery to Lambda
+    (`{"awslogs": {"data": base64(gzip(JSON))}}`, whose `logEvents` carry the lines). The
+    service's CONTROL_MESSAGE checks carry none."""
+    import gzip  # the forwarder's alone
+
+    data = (payload.get("awslogs") or {}).get("data")
+    if not data:
+        return []
+    batch = json.loads(gzip.decompress(base64.b64decode(data)))
+    if batch.get("messageType") != "DATA_MESSAGE":
+        return []
+    found = []
+    for log_event in batch.get("logEvents") or ():
+        audit = from_log_line(str(log_event.get("message", "")), log_event.get("timestamp"))
+        if audit is not None:
+            found.append(audit)
+    return found
