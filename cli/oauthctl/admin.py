@@ -11,16 +11,16 @@ import boto3
 
 from oauth_core import constants
 from oauth_core.admin.access import UserAccess
+from oauth_core.admin.catalog import ApiAdmin, AttributeAdmin, ScopeAdmin
 from oauth_core.admin.key_rotation import rotate_stored_keys
 from oauth_core.admin.registry import ClientRegistry
-from oauth_core.admin.scopes import ScopeAdmin
 from oauth_core.admin.users import UserDirectory
 from oauth_core.clock import SystemClock, SystemRandom
 from oauth_core.config import Settings
 from oauth_core.keys import KeySet
 from oauth_core.storage.dynamodb import DynamoClientStore, DynamoUserStore
 from oauth_core.storage.dynamodb_grants import DynamoGrantStore
-from oauth_core.storage.dynamodb_registry import DynamoScopeStore
+from oauth_core.storage.dynamodb_registry import DynamoCatalogStore
 from oauth_core.storage.secrets_manager import SecretsManagerKeyStore, SecretsManagerSecretStore
 
 _OUTPUTS = {
@@ -92,20 +92,26 @@ class Admin:
             secretsmanager=self.client("secretsmanager"),
         )
         store = DynamoClientStore(self.settings.clients_table, dynamodb=self.client("dynamodb"))
-        return ClientRegistry(store, secrets, self.scope_store(), SystemClock(), SystemRandom())
+        return ClientRegistry(store, secrets, self.catalog_store(), SystemClock(), SystemRandom())
 
-    def scope_store(self) -> DynamoScopeStore:
-        return DynamoScopeStore(self.settings.registry_table, dynamodb=self.client("dynamodb"))
+    def catalog_store(self) -> DynamoCatalogStore:
+        return DynamoCatalogStore(self.settings.registry_table, dynamodb=self.client("dynamodb"))
 
     def scopes(self) -> ScopeAdmin:
         clients = DynamoClientStore(self.settings.clients_table, dynamodb=self.client("dynamodb"))
-        return ScopeAdmin(self.scope_store(), clients, SystemClock())
+        return ScopeAdmin(self.catalog_store(), clients, SystemClock())
+
+    def apis(self) -> ApiAdmin:
+        return ApiAdmin(self.catalog_store(), SystemClock())
+
+    def attributes(self) -> AttributeAdmin:
+        return AttributeAdmin(self.catalog_store(), SystemClock())
 
     def users(self) -> UserDirectory:
         dynamodb = self.client("dynamodb")
         store = DynamoUserStore(self.settings.users_table, dynamodb=dynamodb)
         grants = DynamoGrantStore(self.settings.grants_table, dynamodb=dynamodb)
-        return UserDirectory(store, SystemClock(), grants)
+        return UserDirectory(store, SystemClock(), grants, self.catalog_store())
 
     def access(self) -> UserAccess:
         grants = DynamoGrantStore(self.settings.grants_table, dynamodb=self.client("dynamodb"))

@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 from importlib import metadata
 
-from oauthctl import access, clients, keys, scopes, users
+from oauthctl import access, apis, clients, keys, scopes, users
 from oauthctl.admin import Admin
 from oauthctl.errors import EXIT_OK, CommandError, Invalid, Unreachable
 from oauthctl.parsing import command
@@ -63,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     access.register_client_views(clients.register(groups))
     access.register_user_views(users.register(groups))
     scopes.register(groups)
+    apis.register(groups)
     keys.register(groups)
     access.register(groups)
     check = command(

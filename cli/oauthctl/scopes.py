@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from oauth_core.admin.scopes import InvalidScopeDefinition, ScopeInUse
-from oauth_core.scope_catalog import ScopeDefinition
+from oauth_core.admin.catalog import InvalidScopeDefinition, ScopeInUse
+from oauth_core.catalog import ScopeDefinition
 from oauthctl.admin import Admin
 from oauthctl.errors import Invalid, NotFound
 from oauthctl.output import JSON, TABLE, add_output_option, emit_list, emit_one

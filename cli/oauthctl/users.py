@@ -77,13 +77,34 @@ def update(admin: Admin, args: argparse.Namespace) -> None:
     claims = claims_of(args.claim)
     if args.email_verified is not None:
         claims["email_verified"] = args.email_verified
-    if not claims and not args.unset_claim:
-        raise Invalid("nothing to update: give --claim, --unset-claim or --email-verified")
-    found(admin, args.username)
-    emit_one(
-        args,
-        view(_validated(lambda: admin.users().update(args.username, claims, args.unset_claim))),
-    )
+    attributes = {k: _typed(v) for k, v in claims_of(args.attribute).items()}
+    if not (claims or args.unset_claim or attributes or args.unset_attribute):
+        raise Invalid(
+            "nothing to update: give --claim, --unset-claim, --attribute, --unset-attribute "
+            "or --email-verified"
+        )
+    directory = admin.users()
+    user = found(admin, args.username)
+    if claims or args.unset_claim:
+        user = _validated(lambda: directory.update(args.username, claims, args.unset_claim))
+    if attributes or args.unset_attribute:
+        user = _validated(
+            lambda: directory.set_attributes(args.username, attributes, args.unset_attribute)
+        )
+    emit_one(args, view(user))
+
+
+def _typed(value: Any) -> Any:
+    """An attribute given on the command line: true/false and numbers as such."""
+    if isinstance(value, bool):
+        return value
+    try:
+        return int(value)
+    except ValueError:
+        try:
+            return float(value)
+        except ValueError:
+            return value
 
 
 def add_to_group(admin: Admin, args: argparse.Namespace) -> None:
@@ -156,11 +177,15 @@ def register(
     listed.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
     listed.add_argument("--next-token", help="where the previous page said to go on")
     add_output_option(listed, TABLE)
-    changed = command(users, "update", update, "change a user's standard claims")
+    changed = command(users, "update", update, "change a user's claims and attributes")
     changed.add_argument("username")
     changed.add_argument("--claim", action="append", help="set claim name=value (repeat)")
     changed.add_argument("--unset-claim", action="append", metavar="NAME", help="remove a claim")
     changed.add_argument("--email-verified", action=argparse.BooleanOptionalAction, default=None)
+    changed.add_argument(
+        "--attribute", action="append", help="set a declared attribute name=value (repeat)"
+    )
+    changed.add_argument("--unset-attribute", action="append", metavar="NAME")
     add_output_option(changed, JSON)
     memberships = command(
         users, "groups", _groups_usage, "a user's groups: add or remove"

@@ -5,12 +5,14 @@ changed likewise; list with a filter and pages."""
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Iterator
 from typing import Any
 
 import jwt
 import pytest
 
-from tests.e2e.conftest import LocalStack
+from tests.e2e.conftest import LocalStack, local_stack
 from tests.e2e.flows import exchange, get_code, refresh
 from tests.e2e.test_security_client_credentials import oauthctl
 
@@ -84,3 +86,54 @@ def test_an_email_verified_flag_must_be_a_boolean(stack: LocalStack, user: str) 
     assert wrong.returncode == 2 and "email_verified" in wrong.stderr
     right = oauthctl(stack, "users", "update", user, "--email-verified", "--output", "json")
     assert json.loads(right.stdout)["claims"]["email_verified"] is True
+
+
+@pytest.fixture(scope="module")
+def own_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    """A stack of its own: renaming the default API's groups claim would reach other tests'
+    tokens on the shared one."""
+    with local_stack(tmp_path_factory, "local-stack-apis") as running:
+        yield running
+
+
+def test_attributes_and_the_groups_claim_of_an_api(own_stack: LocalStack) -> None:
+    stack = own_stack
+    made = oauthctl(
+        stack, "users", "create", "attr-user", "--password-stdin", stdin="attribute user pw\n"
+    )
+    assert made.returncode == 0, made.stderr
+    undeclared = oauthctl(stack, "users", "update", "attr-user", "--attribute", "department=x")
+    assert undeclared.returncode == 2 and "not a declared attribute" in undeclared.stderr
+    declared = oauthctl(
+        stack, "attributes", "create", "department", "--type", "string", "--claim", "dept"
+    )
+    assert declared.returncode == 0, declared.stderr
+    oauthctl(stack, "attributes", "create", "level", "--type", "number")
+    wrong = oauthctl(stack, "users", "update", "attr-user", "--attribute", "level=high")
+    assert wrong.returncode == 2 and "must be a number" in wrong.stderr
+    reserved = oauthctl(stack, "attributes", "create", "who", "--claim", "sub")
+    assert reserved.returncode == 2 and "sets itself" in reserved.stderr
+    updated = oauthctl(
+        stack,
+        "users",
+        "update",
+        "attr-user",
+        "--attribute",
+        "department=sales",
+        "--attribute",
+        "level=3",
+    )
+    assert updated.returncode == 0, updated.stderr
+    assert oauthctl(stack, "users", "groups", "add", "attr-user", "buyers").returncode == 0
+    renamed = oauthctl(stack, "apis", "update", "default", "--groups-claim", "roles")
+    assert renamed.returncode == 0, renamed.stderr
+    deadline = time.monotonic() + 10  # the token function reads the catalog every 2 s here
+    while True:
+        result = get_code(stack, username="attr-user", password="attribute user pw")
+        tokens = exchange(stack, result).json()
+        access = claims_of(tokens["access_token"])
+        if "roles" in access or time.monotonic() > deadline:
+            break
+    assert access["dept"] == "sales" and "level" not in access  # only mapped ones
+    assert access["roles"] == ["buyers"] and "groups" not in access
+    assert claims_of(tokens["id_token"])["groups"] == ["buyers"]

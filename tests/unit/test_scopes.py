@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 
 from oauth_core.admin.registry import InvalidClientMetadata
-from oauth_core.admin.scopes import InvalidScopeDefinition, ScopeInUse
+from oauth_core.admin.catalog import InvalidScopeDefinition, ScopeInUse
 from oauth_core.endpoints.discovery import DiscoveryEndpoints
-from oauth_core.scope_catalog import BUILTIN_NAMES, ScopeCatalog, ScopeDefinition
+from oauth_core.catalog import BUILTIN_NAMES, Catalog, ScopeDefinition
 from oauth_core.wiring import Components
 from tests.support import form_request
 
@@ -17,10 +17,14 @@ ORDERS = {"name": "orders:read", "description": "See your orders"}
 
 
 def test_a_scope_is_registered_with_a_key_and_asked_for_by_default(services: Components) -> None:
-    made = services.scope_admin.create({**ORDERS, "audience": "https://api.example.com/orders"})
+    orders_api = {**ORDERS, "audience": "https://api.example.com/orders"}
+    with pytest.raises(InvalidScopeDefinition, match="not a registered API"):
+        services.scope_admin.create(orders_api)
+    services.api_admin.create("https://api.example.com/orders")
+    made = services.scope_admin.create(orders_api)
     assert made.description_key == "scope.orders_read"
     assert made.consent is True and made.audience == "https://api.example.com/orders"
-    assert services.scope_catalog.catalog().by_name["orders:read"] == made
+    assert services.catalog.catalog().scopes["orders:read"] == made
 
 
 @pytest.mark.parametrize(
@@ -90,12 +94,12 @@ def test_a_scope_a_client_is_given_cannot_be_deleted(services: Components) -> No
         services.scope_admin.delete("orders:read")
     services.registry.update("shop", {"scope": "read:data"})
     services.scope_admin.delete("orders:read")
-    assert "orders:read" not in services.scope_catalog.catalog().by_name
+    assert "orders:read" not in services.catalog.catalog().scopes
 
 
 def test_discovery_advertises_exactly_the_known_scopes(services: Components) -> None:
     discovery = DiscoveryEndpoints(
-        services.settings, services.published_keys, ["client_credentials"], services.scope_catalog
+        services.settings, services.published_keys, ["client_credentials"], services.catalog
     )
 
     def advertised() -> list[str]:
@@ -110,7 +114,7 @@ def test_discovery_advertises_exactly_the_known_scopes(services: Components) -> 
 
 
 def test_only_scopes_that_need_consent_are_asked_for() -> None:
-    catalog = ScopeCatalog.of(
+    catalog = Catalog.of(
         [
             ScopeDefinition("quiet", "Unasked", "scope.quiet", consent=False),
             ScopeDefinition("loud", "Asked", "scope.loud"),
@@ -120,8 +124,8 @@ def test_only_scopes_that_need_consent_are_asked_for() -> None:
     assert catalog.description("loud") == "Asked"
     assert catalog.description("unknown") == "unknown"
     # A registered scope cannot shadow a built-in one.
-    shadow = ScopeCatalog.of([ScopeDefinition("openid", "Mine", "scope.mine", consent=False)])
-    assert shadow.by_name["openid"].builtin and shadow.asked({"openid"}) == {"openid"}
+    shadow = Catalog.of([ScopeDefinition("openid", "Mine", "scope.mine", consent=False)])
+    assert shadow.scopes["openid"].builtin and shadow.asked({"openid"}) == {"openid"}
 
 
 def test_the_consent_page_says_what_registered_scopes_mean(services: Components) -> None:

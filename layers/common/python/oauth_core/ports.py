@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from oauth_core.models import (
     AuthorizationCode,
@@ -16,9 +16,12 @@ from oauth_core.models import (
 )
 
 if TYPE_CHECKING:  # types only: the resource function loads no key or bucket code
+    from oauth_core.catalog import Catalog, Definition
     from oauth_core.keys import KeySet
     from oauth_core.rate_limit import Limit
-    from oauth_core.scope_catalog import ScopeCatalog, ScopeDefinition
+
+
+D = TypeVar("D", bound="Definition")  # one kind of catalog definition
 
 
 class ClientStore(Protocol):
@@ -51,21 +54,23 @@ class ClientSecretStore(Protocol):
     def delete_secret(self, client_id: str) -> None: ...
 
 
-class ScopeStore(Protocol):
-    def get(self, name: str) -> ScopeDefinition | None: ...
+class CatalogStore(Protocol):
+    """Declared scopes, APIs and user attributes (oauth_core.catalog), by kind and name."""
 
-    def put(self, scope: ScopeDefinition, *, must_not_exist: bool = False) -> None:
-        """Write a registered scope; with must_not_exist, raise ConditionFailed if taken."""
+    def get(self, kind: type[D], name: str) -> D | None: ...
+
+    def put(self, definition: Definition, *, must_not_exist: bool = False) -> None:
+        """Write a definition; with must_not_exist, raise ConditionFailed if the name is taken."""
         ...
 
-    def delete(self, name: str) -> bool: ...
+    def delete(self, kind: type[Definition], name: str) -> bool: ...
 
-    def list(self) -> list[ScopeDefinition]: ...
+    def list(self, kind: type[D]) -> list[D]: ...
 
 
-class ScopeSource(Protocol):
-    def catalog(self) -> ScopeCatalog:
-        """Every known scope now: built-in and registered (a cache may be a little behind)."""
+class CatalogSource(Protocol):
+    def catalog(self) -> Catalog:
+        """Everything declared now, built in and registered (a cache may be a little behind)."""
         ...
 
 

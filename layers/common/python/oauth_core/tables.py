@@ -45,7 +45,8 @@ GRANTS = TableSpec(
     indexes=(GRANTS_BY_OWNER, GRANTS_BY_CLIENT),
 )
 
-# What operators declare, by kind (`scope`) and name: one Query reads every thing of a kind.
-REGISTRY = TableSpec("Registry", constants.ENV_REGISTRY_TABLE, "kind", sort_key="name")
+# What operators declare (oauth_core.catalog): one partition, one item per definition, so one
+# Query reads the whole catalog.
+REGISTRY = TableSpec("Registry", constants.ENV_REGISTRY_TABLE, "section", sort_key="entry")
 
 ALL_TABLES: tuple[TableSpec, ...] = (CLIENTS, USERS, GRANTS, REGISTRY)

@@ -21,20 +21,20 @@ from oauth_core.http.dispatch import Endpoints, FunctionHandler
 
 if TYPE_CHECKING:  # built on demand: a function loads only what it serves
     from oauth_core.admin.access import UserAccess
+    from oauth_core.admin.catalog import ApiAdmin, AttributeAdmin, ScopeAdmin
     from oauth_core.admin.registry import ClientRegistry
-    from oauth_core.admin.scopes import ScopeAdmin
     from oauth_core.admin.users import UserDirectory
     from oauth_core.endpoints.flow import AuthorizationFlow
     from oauth_core.grants import Grant
     from oauth_core.keys import KeySet
     from oauth_core.ports import (
+        CatalogSource,
+        CatalogStore,
         ClientSecretStore,
         ClientStore,
         GrantStore,
         KeyStore,
         RateLimiter,
-        ScopeSource,
-        ScopeStore,
         UserStore,
     )
     from oauth_core.rules.client_auth import ClientAuthenticator, ThrottledAuthenticator
@@ -58,8 +58,8 @@ class Components:
     users: UserStore
     rate_limiter: RateLimiter
     sealing_secrets: SealingSecrets
-    scopes: ScopeStore  # registered scopes, as operators change them
-    scope_catalog: ScopeSource  # the catalog requests read: cached per container on AWS
+    catalog_store: CatalogStore  # declared scopes, APIs and attributes, as operators change them
+    catalog: CatalogSource  # the catalog requests read: cached per container on AWS
     clock: Clock = field(default_factory=SystemClock)
     random: Random = field(default_factory=SystemRandom)
 
@@ -91,14 +91,14 @@ class Components:
     def token_issuer(self) -> TokenIssuer:
         from oauth_core.tokens.issuer import TokenIssuer
 
-        return TokenIssuer(self.settings, self.keys, self.clock, self.random)
+        return TokenIssuer(self.settings, self.keys, self.catalog, self.clock, self.random)
 
     @cached_property
     def flow(self) -> AuthorizationFlow:
         from oauth_core.endpoints.flow import AuthorizationFlow
 
         return AuthorizationFlow(
-            self.settings, self.grants, self.sealer, self.scope_catalog, self.clock, self.random
+            self.settings, self.grants, self.sealer, self.catalog, self.clock, self.random
         )
 
     @cached_property
@@ -118,9 +118,7 @@ class Components:
     def registry(self) -> ClientRegistry:
         from oauth_core.admin.registry import ClientRegistry
 
-        return ClientRegistry(
-            self.clients, self.secrets, self.scope_catalog, self.clock, self.random
-        )
+        return ClientRegistry(self.clients, self.secrets, self.catalog, self.clock, self.random)
 
     @cached_property
     def user_access(self) -> UserAccess:
@@ -130,15 +128,27 @@ class Components:
 
     @cached_property
     def scope_admin(self) -> ScopeAdmin:
-        from oauth_core.admin.scopes import ScopeAdmin
+        from oauth_core.admin.catalog import ScopeAdmin
 
-        return ScopeAdmin(self.scopes, self.clients, self.clock)
+        return ScopeAdmin(self.catalog_store, self.clients, self.clock)
+
+    @cached_property
+    def api_admin(self) -> ApiAdmin:
+        from oauth_core.admin.catalog import ApiAdmin
+
+        return ApiAdmin(self.catalog_store, self.clock)
+
+    @cached_property
+    def attribute_admin(self) -> AttributeAdmin:
+        from oauth_core.admin.catalog import AttributeAdmin
+
+        return AttributeAdmin(self.catalog_store, self.clock)
 
     @cached_property
     def user_directory(self) -> UserDirectory:
         from oauth_core.admin.users import UserDirectory
 
-        return UserDirectory(self.users, self.clock, self.grants)
+        return UserDirectory(self.users, self.clock, self.grants, self.catalog)
 
 
 # --- each function's endpoints, by the names the route table gives them ---------------------
@@ -186,7 +196,7 @@ def token_endpoints(c: Components) -> Endpoints:
     introspect = IntrospectionEndpoint(
         c.client_auth, c.clients, c.grants, c.published_keys, c.settings, c.clock
     )
-    discovery = DiscoveryEndpoints(c.settings, c.published_keys, token.grants, c.scope_catalog)
+    discovery = DiscoveryEndpoints(c.settings, c.published_keys, token.grants, c.catalog)
     return {
         "token": token.handle,
         "revoke": revoke.handle,
@@ -267,11 +277,11 @@ def memory_components(
     """Components on the in-memory stores: the unit tests' and the benchmark's stand-in."""
     from oauth_core.keys import KeySet
     from oauth_core.storage.memory import (
+        MemoryCatalogStore,
         MemoryClientStore,
         MemoryGrantStore,
         MemoryKeyStore,
         MemoryRateLimiter,
-        MemoryScopeStore,
         MemorySecretStore,
         MemoryUserStore,
     )
@@ -280,7 +290,7 @@ def memory_components(
     settings = settings or Settings()
     clock = clock or SystemClock()
     key_store = MemoryKeyStore(keys or KeySet.initial(clock.now()))
-    scopes = MemoryScopeStore()
+    catalog_store = MemoryCatalogStore()
     return Components(
         settings=settings,
         clients=MemoryClientStore(),
@@ -291,8 +301,8 @@ def memory_components(
         users=MemoryUserStore(),
         rate_limiter=MemoryRateLimiter(),
         sealing_secrets=StaticSealingSecrets(),
-        scopes=scopes,
-        scope_catalog=scopes,
+        catalog_store=catalog_store,
+        catalog=catalog_store,
         clock=clock,
         random=SystemRandom(),
     )
@@ -301,14 +311,14 @@ def memory_components(
 def aws_components(settings: Settings | None = None, *, cached: bool = True) -> Components:
     """Components backed by DynamoDB and Secrets Manager, with per-container caches."""
     from oauth_core.storage.cache import (
+        CachedCatalog,
         CachedClientStore,
         CachedKeyStore,
-        CachedScopeCatalog,
         CachedSecretStore,
     )
     from oauth_core.storage.dynamodb import DynamoClientStore, DynamoUserStore
     from oauth_core.storage.dynamodb_grants import DynamoGrantStore, DynamoRateLimiter
-    from oauth_core.storage.dynamodb_registry import DynamoScopeStore
+    from oauth_core.storage.dynamodb_registry import DynamoCatalogStore
     from oauth_core.storage.sealing_secrets import SecretsManagerSealingSecrets
     from oauth_core.storage.secrets_manager import SecretsManagerKeyStore, SecretsManagerSecretStore
 
@@ -320,10 +330,10 @@ def aws_components(settings: Settings | None = None, *, cached: bool = True) -> 
     )
     keys: KeyStore = SecretsManagerKeyStore(settings.signing_keys_secret)
     published_keys = keys
-    scopes = DynamoScopeStore(settings.registry_table)
-    scope_catalog: ScopeSource = scopes
+    catalog_store = DynamoCatalogStore(settings.registry_table)
+    catalog: CatalogSource = catalog_store
     if cached:
-        scope_catalog = CachedScopeCatalog(scopes, settings.registry_cache_ttl)
+        catalog = CachedCatalog(catalog_store, settings.registry_cache_ttl)
         clients = CachedClientStore(clients, settings.client_cache_ttl)
         secrets = CachedSecretStore(secrets, settings.secret_cache_ttl)
         published_keys = CachedKeyStore(keys, settings.jwks_cache_ttl)
@@ -340,7 +350,7 @@ def aws_components(settings: Settings | None = None, *, cached: bool = True) -> 
         sealing_secrets=SecretsManagerSealingSecrets(
             settings.request_sealing_secret, settings.secret_cache_ttl
         ),
-        scopes=scopes,
-        scope_catalog=scope_catalog,
+        catalog_store=catalog_store,
+        catalog=catalog,
         clock=clock,
     )

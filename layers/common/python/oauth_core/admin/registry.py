@@ -14,7 +14,7 @@ from oauth_core import constants
 from oauth_core.clock import Clock, Random
 from oauth_core.errors import ConditionFailed
 from oauth_core.models import CLIENT_ID_PATTERN, Client
-from oauth_core.ports import ClientSecretStore, ClientStore, ScopeSource
+from oauth_core.ports import CatalogSource, ClientSecretStore, ClientStore
 from oauth_core.rules import redirect_uri, scope
 
 KNOWN_FIELDS = frozenset(
@@ -139,7 +139,7 @@ class ClientRegistry:
         self,
         clients: ClientStore,
         secrets: ClientSecretStore,
-        scopes: ScopeSource,
+        scopes: CatalogSource,
         clock: Clock,
         random: Random,
     ):
@@ -152,7 +152,7 @@ class ClientRegistry:
     def _validated(self, data: Mapping[str, Any], *, now: int) -> Client:
         """The client the metadata describes, given only scopes this server knows."""
         client = validate_metadata(data, now=now)
-        unknown = self._scopes.catalog().unknown(client.allowed_scopes)
+        unknown = self._scopes.catalog().unknown_scopes(client.allowed_scopes)
         if unknown:
             raise InvalidClientMetadata(
                 "scope",

@@ -9,11 +9,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from oauth_core.catalog import BUILTIN_CATALOG, Catalog
 from oauth_core.clock import Clock
 from oauth_core.errors import ConditionFailed
 from oauth_core.models import USERNAME_PATTERN, SubjectState, User, canonical_username
-from oauth_core.ports import GrantStore, UserStore
-from oauth_core.rules.claims import PROFILE_CLAIM_NAMES, user_profile
+from oauth_core.ports import CatalogSource, GrantStore, UserStore
+from oauth_core.rules.claims import PROFILE_CLAIM_NAMES, profile_of
 from oauth_core.rules.passwords import MAX_PASSWORD_BYTES, hash_password
 
 MIN_PASSWORD_LENGTH = 8
@@ -93,10 +94,20 @@ class UserFilter:
 
 
 class UserDirectory:
-    def __init__(self, users: UserStore, clock: Clock, grants: GrantStore | None = None):
+    def __init__(
+        self,
+        users: UserStore,
+        clock: Clock,
+        grants: GrantStore | None = None,
+        catalog: CatalogSource | None = None,
+    ):
         self._users = users
         self._clock = clock
         self._grants = grants
+        self._catalog = catalog
+
+    def _declared(self) -> Catalog:
+        return self._catalog.catalog() if self._catalog else BUILTIN_CATALOG
 
     def create(
         self,
@@ -223,9 +234,33 @@ class UserDirectory:
         self._end_grants(user.sub, disabled=True)
         return self._users.delete(user.username)
 
+    def set_attributes(
+        self,
+        username: str,
+        values: Mapping[str, Any] | None = None,
+        unset: builtins.list[str] | None = None,
+    ) -> User:
+        """Set and remove declared attributes, each checked against its declared type."""
+        current = self._require(username)
+        declared = self._declared().attributes
+        merged = dict(current.attributes)
+        for name, value in (values or {}).items():
+            definition = declared.get(name)
+            if definition is None:
+                raise InvalidUser(name, "is not a declared attribute (oauthctl attributes create)")
+            if not definition.accepts(value):
+                raise InvalidUser(name, f"must be a {definition.type}")
+            merged[name] = value
+        for name in unset or []:
+            merged.pop(name, None)
+        user = replace(current, attributes=merged)
+        self._users.put(user)
+        self._publish(user)
+        return user
+
     def _publish(self, user: User) -> None:
         """Record what tokens say of the user now, where grants read it (their state)."""
-        self._set_state(user.sub, profile=user_profile(user.claims, user.groups))
+        self._set_state(user.sub, profile=profile_of(user, self._declared()))
 
     def _set_state(self, sub: str, **changes: Any) -> None:
         if self._grants is None:

@@ -10,7 +10,7 @@ from oauth_core.config import Settings
 from oauth_core.endpoints.metadata import authorization_server_metadata, openid_configuration
 from oauth_core.http.request import HttpRequest
 from oauth_core.http.response import HttpResponse
-from oauth_core.ports import KeyStore, ScopeSource
+from oauth_core.ports import CatalogSource, KeyStore
 
 # Public, identical for everyone, and safe to cache briefly: verifiers re-fetch on unknown kid.
 PUBLIC_CACHE = {"Cache-Control": "public, max-age=300"}
@@ -29,7 +29,7 @@ class DiscoveryEndpoints:
         settings: Settings,
         published_keys: KeyStore,
         grant_types: Iterable[str],
-        scopes: ScopeSource,
+        scopes: CatalogSource,
     ):
         self._settings = settings
         self._published_keys = published_keys
@@ -40,7 +40,7 @@ class DiscoveryEndpoints:
 
     def _document(self, request: HttpRequest, build: Builder) -> HttpResponse:
         issuer = self._settings.issuer_for(request.domain_name)
-        scopes = tuple(self._scopes.catalog().names())
+        scopes = tuple(self._scopes.catalog().scope_names())
         key = (build.__name__, issuer, scopes)
         body = self._documents.get(key)
         if body is None:

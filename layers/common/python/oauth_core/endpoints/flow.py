@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from oauth_core import constants
+from oauth_core.catalog import Catalog
 from oauth_core.clock import Clock, Random
 from oauth_core.config import Settings
 from oauth_core.constants import APPLICATION_NATIVE, OPAQUE_TOKEN_BYTES
@@ -18,7 +19,7 @@ from oauth_core.http.request import HttpRequest
 from oauth_core.http.response import HttpResponse
 from oauth_core.models import AuthorizationCode, Client, PendingAuthorization, Session
 from oauth_core.observability import count
-from oauth_core.ports import GrantStore, ScopeSource
+from oauth_core.ports import CatalogSource, GrantStore
 from oauth_core.rules import redirect_uri, scope
 from oauth_core.rules.claims import token_claims
 from oauth_core.rules.hashing import token_hash
@@ -37,16 +38,20 @@ class AuthorizationFlow:
         settings: Settings,
         grants: GrantStore,
         sealer: RequestSealer,
-        scopes: ScopeSource,
+        catalog: CatalogSource,
         clock: Clock,
         random: Random,
     ):
         self._settings = settings
         self._grants = grants
         self._sealer = sealer
-        self._scopes = scopes
+        self._catalog = catalog
         self._clock = clock
         self._random = random
+
+    def catalog(self) -> Catalog:
+        """What is declared now (scopes, APIs, attributes), as this container last read it."""
+        return self._catalog.catalog()
 
     @property
     def cookies(self) -> CookiePolicy:
@@ -85,7 +90,7 @@ class AuthorizationFlow:
         if client.first_party:
             return False
         # Scopes registered as granted without asking are never asked for.
-        asked = self._scopes.catalog().asked(scope.parse(pending.scope))
+        asked = self._catalog.catalog().asked(scope.parse(pending.scope))
         if not asked:
             return False
         return not asked <= self._grants.get_consent(sub, client)
@@ -94,7 +99,7 @@ class AuthorizationFlow:
         """What the consent page asks a user for: the meaning of each scope that is asked for
         (from the scope registry), and whether the app would keep access while they are away
         (said in a sentence of its own)."""
-        catalog = self._scopes.catalog()
+        catalog = self._catalog.catalog()
         asked = catalog.asked(scope.parse(pending.scope))
         offline = constants.SCOPE_OFFLINE_ACCESS in asked
         named = sorted(asked - {constants.SCOPE_OFFLINE_ACCESS})

@@ -44,7 +44,7 @@ from oauth_core.models import (
 )
 from oauth_core.observability import count, logger
 from oauth_core.ports import ClientStore, GrantStore, UserStore
-from oauth_core.rules.claims import user_profile
+from oauth_core.rules.claims import profile_of
 from oauth_core.rules.hashing import token_hash
 from oauth_core.rules.passwords import burn_equal_time, verify_password
 from oauth_core.rules.throttle import SIGN_IN, FailureThrottle
@@ -183,7 +183,7 @@ class LoginPages:
             username=user.username,
             auth_time=now,
             expires_at=now + ttl,
-            claims=user_profile(user.claims, user.groups),
+            claims=profile_of(user, self.flow.catalog()),
             signed_in_ms=signed_in_ms,
         )
         self._grants.put_session(session)

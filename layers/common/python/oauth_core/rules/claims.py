@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from oauth_core import constants
+
+if TYPE_CHECKING:
+    from oauth_core.catalog import Catalog
+    from oauth_core.models import User
 
 SCOPE_CLAIMS: dict[str, tuple[str, ...]] = {
     "profile": (
@@ -28,7 +34,7 @@ SCOPE_CLAIMS: dict[str, tuple[str, ...]] = {
 # Every OpenID Connect Core 5.1 claim a user record may carry: those some scope releases.
 PROFILE_CLAIM_NAMES = tuple(claim for claims in SCOPE_CLAIMS.values() for claim in claims)
 # The user's groups, in every token of theirs (an API may name the claim otherwise).
-GROUPS_CLAIM = "groups"
+GROUPS_CLAIM = constants.GROUPS_CLAIM
 CLAIMS_SUPPORTED = (
     *("sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "azp"),
     *PROFILE_CLAIM_NAMES,
@@ -81,3 +87,8 @@ def user_profile(
         if attributes and attribute in attributes:
             profile[claim] = attributes[attribute]
     return profile
+
+
+def profile_of(user: User, catalog: Catalog) -> dict[str, Any]:
+    """A user's profile as tokens carry it, with the attributes the catalog maps to claims."""
+    return user_profile(user.claims, user.groups, user.attributes, catalog.attribute_claims())

@@ -7,11 +7,11 @@ import time
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
+from oauth_core.catalog import Catalog
 from oauth_core.errors import TemporarilyUnavailable
 from oauth_core.keys import CURRENT, KeySet
 from oauth_core.models import Client
-from oauth_core.ports import ClientSecretStore, ClientStore, KeyStore, ScopeSource
-from oauth_core.scope_catalog import ScopeCatalog
+from oauth_core.ports import CatalogSource, ClientSecretStore, ClientStore, KeyStore
 
 T = TypeVar("T")
 Monotonic = Callable[[], float]
@@ -135,12 +135,12 @@ class CachedKeyStore:
         self._cache.invalidate("keys")
 
 
-class CachedScopeCatalog:
-    """The scope catalog, read at most once per `ttl` per container (a small table, one scan)."""
+class CachedCatalog:
+    """The catalog, read at most once per `ttl` per container (one Query)."""
 
-    def __init__(self, inner: ScopeSource, ttl: float, monotonic: Monotonic = time.monotonic):
+    def __init__(self, inner: CatalogSource, ttl: float, monotonic: Monotonic = time.monotonic):
         self._inner = inner
-        self._cache: TtlCache[ScopeCatalog] = TtlCache(ttl, monotonic)
+        self._cache: TtlCache[Catalog] = TtlCache(ttl, monotonic)
 
-    def catalog(self) -> ScopeCatalog:
+    def catalog(self) -> Catalog:
         return self._cache.get_or_load("catalog", self._inner.catalog)

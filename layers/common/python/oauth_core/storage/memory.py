@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from dataclasses import replace
 
+from oauth_core.catalog import KINDS, Catalog, Definition
 from oauth_core.clock import Clock, SystemClock
 from oauth_core.errors import ConditionFailed
 from oauth_core.keys import KeySet
@@ -18,8 +19,8 @@ from oauth_core.models import (
     TokenFamily,
     User,
 )
+from oauth_core.ports import D
 from oauth_core.rate_limit import Limit, after_failure, after_give_back
-from oauth_core.scope_catalog import ScopeCatalog, ScopeDefinition
 
 
 class MemoryClientStore:
@@ -44,29 +45,32 @@ class MemoryClientStore:
         return sorted(self._clients.values(), key=lambda c: c.client_id)
 
 
-class MemoryScopeStore:
+class MemoryCatalogStore:
     def __init__(self) -> None:
-        self._scopes: dict[str, ScopeDefinition] = {}
+        self._entries: dict[tuple[str, str], Definition] = {}
         self._lock = threading.Lock()
 
-    def get(self, name: str) -> ScopeDefinition | None:
-        return self._scopes.get(name)
+    def get(self, kind: type[D], name: str) -> D | None:
+        found = self._entries.get((kind.KIND, name))
+        return found if isinstance(found, kind) else None
 
-    def put(self, scope: ScopeDefinition, *, must_not_exist: bool = False) -> None:
+    def put(self, definition: Definition, *, must_not_exist: bool = False) -> None:
+        key = (definition.KIND, definition.name)
         with self._lock:
-            if must_not_exist and scope.name in self._scopes:
-                raise ConditionFailed(scope.name)
-            self._scopes[scope.name] = scope
+            if must_not_exist and key in self._entries:
+                raise ConditionFailed(definition.name)
+            self._entries[key] = definition
 
-    def delete(self, name: str) -> bool:
+    def delete(self, kind: type[Definition], name: str) -> bool:
         with self._lock:
-            return self._scopes.pop(name, None) is not None
+            return self._entries.pop((kind.KIND, name), None) is not None
 
-    def list(self) -> list[ScopeDefinition]:
-        return sorted(self._scopes.values(), key=lambda scope: scope.name)
+    def list(self, kind: type[D]) -> list[D]:
+        found = [d for d in self._entries.values() if isinstance(d, kind)]
+        return sorted(found, key=lambda d: d.name)
 
-    def catalog(self) -> ScopeCatalog:
-        return ScopeCatalog.of(self.list())
+    def catalog(self) -> Catalog:
+        return Catalog.of(d for kind in KINDS.values() for d in self.list(kind))
 
 
 class MemorySecretStore:

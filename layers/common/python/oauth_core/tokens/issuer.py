@@ -5,12 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from oauth_core.catalog import DEFAULT_API
 from oauth_core.clock import Clock, Random
 from oauth_core.config import Settings
 from oauth_core.constants import OPAQUE_TOKEN_BYTES, SCOPE_OPENID
 from oauth_core.models import Client
-from oauth_core.ports import KeyStore
-from oauth_core.rules.claims import token_claims
+from oauth_core.ports import CatalogSource, KeyStore
+from oauth_core.rules.claims import GROUPS_CLAIM, token_claims
 from oauth_core.tokens import access_token, id_token
 
 # 128 bits for token ids (codes and refresh tokens: constants.OPAQUE_TOKEN_BYTES).
@@ -37,9 +38,17 @@ class UserGrant:
 
 
 class TokenIssuer:
-    def __init__(self, settings: Settings, keys: KeyStore, clock: Clock, random: Random):
+    def __init__(
+        self,
+        settings: Settings,
+        keys: KeyStore,
+        catalog: CatalogSource,
+        clock: Clock,
+        random: Random,
+    ):
         self._settings = settings
         self._keys = keys
+        self._catalog = catalog
         self._clock = clock
         self._random = random
 
@@ -88,7 +97,7 @@ class TokenIssuer:
             scope=grant.scope,
             auth_time=grant.auth_time,
             grant_id=grant.grant_id,
-            profile=released,
+            profile=self._for_api(released),
         )
         body = token_response(issued, grant.scope)
         if with_id_token and SCOPE_OPENID in scopes:
@@ -106,6 +115,17 @@ class TokenIssuer:
                 key=key,
             )
         return body
+
+    def _for_api(self, claims: dict[str, Any]) -> dict[str, Any]:
+        """The claims as the API's access tokens carry them: its own name for groups."""
+        if GROUPS_CLAIM not in claims:
+            return claims
+        name = self._catalog.catalog().groups_claim(DEFAULT_API)
+        if name == GROUPS_CLAIM:
+            return claims
+        renamed = {k: v for k, v in claims.items() if k != GROUPS_CLAIM}
+        renamed[name] = claims[GROUPS_CLAIM]
+        return renamed
 
 
 def token_response(issued: IssuedAccessToken, scope: str, **extra: Any) -> dict[str, Any]:

@@ -1,0 +1,220 @@
+"""What operators declare, beside clients and users: scopes, the APIs scopes belong to, and
+custom user attributes. One small catalog, read whole (one Query) and cached per container.
+
+- A **scope** says what it means to a user (a description, and a key to translate it), whether
+  it is asked for on the consent page, and which API it belongs to. A client may be given only
+  known scopes; discovery advertises exactly these.
+- An **API** (a resource server, named by its identifier, the `aud` of its tokens) says which
+  claim carries a user's groups in its access tokens. The built-in API is `default`.
+- A **user attribute** is typed (string, number or boolean) and may be mapped to a claim that
+  tokens then carry.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from oauth_core import constants
+
+# RFC 6749 3.3 scope-token, and short enough to show on a page.
+SCOPE_NAME_PATTERN = re.compile(r"^[\x21\x23-\x5B\x5D-\x7E]{1,128}$")
+DESCRIPTION_KEY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,127}$")
+CLAIM_NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_:.-]{0,63}$")
+ATTRIBUTE_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+MAX_DESCRIPTION_LENGTH = 200
+DEFAULT_API = "default"  # the built-in API: `<issuer>/resource` (or OAUTH_AUDIENCE)
+ATTRIBUTE_TYPES = ("string", "number", "boolean")
+
+
+@dataclass(frozen=True)
+class ScopeDefinition:
+    """One scope: what it means to a user, in words and as a translation key."""
+
+    KIND: ClassVar[str] = "scope"
+
+    name: str
+    description: str
+    description_key: str
+    consent: bool = True  # asked for on the consent page; False: granted without asking
+    audience: str | None = None  # the API it belongs to; None: the default API
+    builtin: bool = False
+    created_at: int = 0
+
+    def to_item(self) -> dict[str, Any]:
+        item: dict[str, Any] = {
+            "name": self.name,
+            "description": self.description,
+            "description_key": self.description_key,
+            "consent": self.consent,
+            "created_at": self.created_at,
+        }
+        if self.audience:
+            item["audience"] = self.audience
+        return item
+
+    @classmethod
+    def from_item(cls, item: Mapping[str, Any]) -> ScopeDefinition:
+        return cls(
+            name=str(item["name"]),
+            description=str(item.get("description", "")),
+            description_key=str(item.get("description_key", "")),
+            consent=bool(item.get("consent", True)),
+            audience=str(item["audience"]) if item.get("audience") else None,
+            created_at=int(item.get("created_at", 0)),
+        )
+
+
+@dataclass(frozen=True)
+class ApiDefinition:
+    """A protected API (resource server), by its identifier."""
+
+    KIND: ClassVar[str] = "api"
+
+    name: str  # the identifier: an https URL, or `default` for the built-in API
+    groups_claim: str = constants.GROUPS_CLAIM  # carries a user's groups in its tokens
+    description: str = ""
+    created_at: int = 0
+
+    def to_item(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "groups_claim": self.groups_claim,
+            "description": self.description,
+            "created_at": self.created_at,
+        }
+
+    @classmethod
+    def from_item(cls, item: Mapping[str, Any]) -> ApiDefinition:
+        return cls(
+            name=str(item["name"]),
+            groups_claim=str(item.get("groups_claim") or constants.GROUPS_CLAIM),
+            description=str(item.get("description", "")),
+            created_at=int(item.get("created_at", 0)),
+        )
+
+
+@dataclass(frozen=True)
+class AttributeDefinition:
+    """A custom user attribute: its type, and the claim (if any) tokens carry it in."""
+
+    KIND: ClassVar[str] = "attribute"
+
+    name: str
+    type: str  # one of ATTRIBUTE_TYPES
+    claim: str | None = None
+    description: str = ""
+    created_at: int = 0
+
+    def to_item(self) -> dict[str, Any]:
+        item: dict[str, Any] = {
+            "name": self.name,
+            "type": self.type,
+            "description": self.description,
+            "created_at": self.created_at,
+        }
+        if self.claim:
+            item["claim"] = self.claim
+        return item
+
+    @classmethod
+    def from_item(cls, item: Mapping[str, Any]) -> AttributeDefinition:
+        return cls(
+            name=str(item["name"]),
+            type=str(item.get("type", "string")),
+            claim=str(item["claim"]) if item.get("claim") else None,
+            description=str(item.get("description", "")),
+            created_at=int(item.get("created_at", 0)),
+        )
+
+    def accepts(self, value: Any) -> bool:
+        if self.type == "boolean":
+            return isinstance(value, bool)
+        if self.type == "number":
+            return isinstance(value, int | float) and not isinstance(value, bool)
+        return isinstance(value, str) and len(value) <= 512
+
+
+Definition = ScopeDefinition | ApiDefinition | AttributeDefinition
+KINDS: dict[str, type[ScopeDefinition] | type[ApiDefinition] | type[AttributeDefinition]] = {
+    ScopeDefinition.KIND: ScopeDefinition,
+    ApiDefinition.KIND: ApiDefinition,
+    AttributeDefinition.KIND: AttributeDefinition,
+}
+
+
+def _builtin(name: str, description: str) -> ScopeDefinition:
+    key = "scope." + re.sub(r"[^a-z0-9]+", "_", name.lower())
+    return ScopeDefinition(name, description, key, builtin=True)
+
+
+# OpenID Connect's scopes, and the sample API's two (the resource function checks them).
+BUILTIN_SCOPES: tuple[ScopeDefinition, ...] = (
+    _builtin(constants.SCOPE_OPENID, "Confirm who you are"),
+    _builtin("profile", "See your name and profile"),
+    _builtin("email", "See your email address"),
+    _builtin("phone", "See your phone number"),
+    # Said on the consent page in a sentence of its own (SECURITY D10), not as a list item.
+    _builtin(constants.SCOPE_OFFLINE_ACCESS, "Keep access while you are away"),
+    _builtin(constants.SCOPE_READ, "Read your data"),
+    _builtin(constants.SCOPE_WRITE, "Change your data"),
+)
+BUILTIN_NAMES = frozenset(scope.name for scope in BUILTIN_SCOPES)
+BUILTIN_API = ApiDefinition(DEFAULT_API, description="The built-in API (/resource, /userinfo)")
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Everything declared, at one moment: built-in and registered."""
+
+    scopes: Mapping[str, ScopeDefinition]
+    apis: Mapping[str, ApiDefinition] = field(default_factory=dict)
+    attributes: Mapping[str, AttributeDefinition] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, registered: Iterable[Definition] = ()) -> Catalog:
+        scopes: dict[str, ScopeDefinition] = {}
+        apis: dict[str, ApiDefinition] = {BUILTIN_API.name: BUILTIN_API}
+        attributes: dict[str, AttributeDefinition] = {}
+        for definition in registered:
+            if isinstance(definition, ScopeDefinition):
+                scopes[definition.name] = definition
+            elif isinstance(definition, ApiDefinition):
+                apis[definition.name] = definition
+            else:
+                attributes[definition.name] = definition
+        scopes.update({scope.name: scope for scope in BUILTIN_SCOPES})  # never overridden
+        return cls(scopes, apis, attributes)
+
+    # --- scopes ---
+
+    def scope_names(self) -> list[str]:
+        return sorted(self.scopes)
+
+    def unknown_scopes(self, names: Iterable[str]) -> list[str]:
+        return sorted(name for name in names if name not in self.scopes)
+
+    def asked(self, names: Iterable[str]) -> frozenset[str]:
+        """The scopes among `names` that a user is asked for (unknown ones are asked too)."""
+        return frozenset(
+            name for name in names if (found := self.scopes.get(name)) is None or found.consent
+        )
+
+    def description(self, name: str) -> str:
+        found = self.scopes.get(name)
+        return found.description if found and found.description else name
+
+    # --- APIs and attributes ---
+
+    def groups_claim(self, api: str = DEFAULT_API) -> str:
+        found = self.apis.get(api) or self.apis.get(DEFAULT_API, BUILTIN_API)
+        return found.groups_claim
+
+    def attribute_claims(self) -> dict[str, str]:
+        """attribute -> the claim tokens carry it in, for the mapped ones."""
+        return {a.name: a.claim for a in self.attributes.values() if a.claim}
+
+
+BUILTIN_CATALOG = Catalog.of()
