@@ -18,6 +18,17 @@ _RETENTION = {
     180: logs.RetentionDays.SIX_MONTHS,
     365: logs.RetentionDays.ONE_YEAR,
 }
+# The audit log may be kept for longer (what a compliance regime asks: often one year or more).
+_AUDIT_RETENTION = {
+    **_RETENTION,
+    400: logs.RetentionDays.THIRTEEN_MONTHS,
+    545: logs.RetentionDays.EIGHTEEN_MONTHS,
+    731: logs.RetentionDays.TWO_YEARS,
+    1096: logs.RetentionDays.THREE_YEARS,
+    1827: logs.RetentionDays.FIVE_YEARS,
+    2557: logs.RetentionDays.SEVEN_YEARS,
+    3653: logs.RetentionDays.TEN_YEARS,
+}
 
 
 class ConfigError(ValueError):
@@ -76,6 +87,10 @@ class StackConfig:
     memory_mb: int = 512
     resource_memory_mb: int = 256
     log_retention_days: int = 30
+    # The audit log (infra/audit.py): how long it is kept, and whether its records also go to
+    # an EventBridge bus of the stack's own.
+    audit_retention_days: int = 365
+    audit_event_bus: bool = False
     removal_policy: str = "retain"
     deletion_protection: bool = True
     key_rotation_days: int = 30
@@ -119,6 +134,11 @@ class StackConfig:
             raise ConfigError(
                 f"log_retention_days: one of {sorted(_RETENTION)}, not {self.log_retention_days}"
             )
+        if self.audit_retention_days not in _AUDIT_RETENTION:
+            raise ConfigError(
+                f"audit_retention_days: one of {sorted(_AUDIT_RETENTION)}, "
+                f"not {self.audit_retention_days}"
+            )
         if bool(self.custom_domain) != bool(self.certificate_arn):
             raise ConfigError("custom_domain and certificate_arn go together: set both or neither")
         for name, (low, high) in _RANGES.items():
@@ -147,6 +167,10 @@ class StackConfig:
     @property
     def retention(self) -> logs.RetentionDays:
         return _RETENTION[self.log_retention_days]
+
+    @property
+    def audit_retention(self) -> logs.RetentionDays:
+        return _AUDIT_RETENTION[self.audit_retention_days]
 
     @property
     def removal(self) -> RemovalPolicy:

@@ -1,5 +1,6 @@
-"""Monitoring: alarms on 5xx, throttles, function errors (key rotation's included), refresh-token
-reuse and code replay; a dashboard; the SNS topic the alarms notify.
+"""Monitoring: alarms on 5xx, throttles, function errors (key rotation's and the audit
+forwarder's included), audit records dead-lettered, refresh-token reuse and code replay; a
+dashboard; the SNS topic the alarms notify.
 
 The topic is encrypted with a key of the stack's own: the AWS-managed alias/aws/sns key's policy
 cannot be changed to admit CloudWatch, which then drops every notification (aws/aws-cdk#11121).
@@ -21,6 +22,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
 from infra.api import Api
+from infra.audit import Audit
 from infra.config import StackConfig
 from oauth_core import constants
 from oauth_core.metrics import CODE_REPLAY, REFRESH_TOKEN_REUSE, TOKEN_ISSUED, dimensions_of
@@ -56,6 +58,7 @@ class Monitoring(Construct):
         api: Api,
         functions: dict[str, lambda_.Function],
         rotation: lambda_.Function,
+        audit: Audit | None = None,
     ):
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
@@ -103,6 +106,22 @@ class Monitoring(Construct):
             1,
             "The key-rotation function failed: signing keys were not rotated (or not created).",
         )
+        if audit is not None:
+            self._alarm(
+                "AuditForwarderErrors",
+                audit.forwarder.metric_errors(period=FIVE_MINUTES, statistic="Sum"),
+                1,
+                "The audit forwarder failed: audit records are retried, then dead-lettered.",
+            )
+            self._alarm(
+                "AuditDeadLetters",
+                audit.dead_letters.metric_approximate_number_of_messages_visible(
+                    period=FIVE_MINUTES, statistic="Maximum"
+                ),
+                1,
+                "Audit records the forwarder could not deliver wait in its dead-letter queue "
+                "(docs/operate.md: replaying them).",
+            )
         widgets: list[cloudwatch.IWidget] = [
             cloudwatch.GraphWidget(
                 title="API 4xx / 5xx",

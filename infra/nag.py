@@ -61,7 +61,20 @@ ACKNOWLEDGED: tuple[Acknowledgment, ...] = (
     Acknowledgment(
         "Serverless-LambdaDLQ",
         "The functions are invoked synchronously by API Gateway and Secrets Manager, which see "
-        "every failure; there are no asynchronous events to dead-letter.",
+        "every failure; the one invoked asynchronously, the audit forwarder, sends a failed "
+        "invocation to an on-failure destination (a queue), which carries the error as well.",
+    ),
+    Acknowledgment(
+        "AwsSolutions-SQS3",
+        "The queue is the audit forwarder's on-failure destination: it is where failed "
+        "deliveries end, so it has no dead-letter queue of its own.",
+        construct="Audit/ForwarderDeadLetters",
+    ),
+    Acknowledgment(
+        "Serverless-SQSRedrivePolicy",
+        "As AwsSolutions-SQS3: the audit forwarder's on-failure destination is the last stop; "
+        "an operator replays its messages (docs/operate.md).",
+        construct="Audit/ForwarderDeadLetters",
     ),
     Acknowledgment(
         "Serverless-LambdaTracing",

@@ -1,4 +1,5 @@
-"""The one stack: data, secrets and keys, functions, API, monitoring; outputs for oauthctl."""
+"""The one stack: data, secrets and keys, functions, API, audit trail, monitoring; outputs for
+oauthctl."""
 
 from __future__ import annotations
 
@@ -6,13 +7,14 @@ from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
 from infra.api import Api
+from infra.audit import Audit
 from infra.config import StackConfig
 from infra.data import Data
-from infra.functions import Functions
+from infra.functions import RUNTIME, Functions
 from infra.monitoring import Monitoring
 from infra.nag import ACKNOWLEDGED, Acknowledgment, acknowledge_findings
 from infra.secrets import Secrets
-from oauth_core import constants
+from oauth_core import audit, constants
 
 
 class OAuthServerStack(Stack):
@@ -35,8 +37,17 @@ class OAuthServerStack(Stack):
         for function in self.functions.functions.values():
             function.node.add_dependency(initial_keys)
         self.api = Api(self, "Api", config, dict(self.functions.targets))
+        self.audit = Audit(
+            self, "Audit", config, self.functions.layer, RUNTIME, self.functions.functions
+        )
         self.monitoring = Monitoring(
-            self, "Monitoring", config, self.api, self.functions.functions, self.functions.rotation
+            self,
+            "Monitoring",
+            config,
+            self.api,
+            self.functions.functions,
+            self.functions.rotation,
+            self.audit,
         )
 
         outputs = {
@@ -51,7 +62,10 @@ class OAuthServerStack(Stack):
             ].table_name,
             constants.OUTPUT_CLIENT_SECRET_PREFIX: self.secrets.client_secret_prefix,
             constants.OUTPUT_SIGNING_KEYS_SECRET: self.secrets.signing_keys.secret_name,
+            audit.OUTPUT_AUDIT_LOG_GROUP: self.audit.log_group.log_group_name,
         }
+        if self.audit.bus is not None:
+            outputs[audit.OUTPUT_AUDIT_EVENT_BUS] = self.audit.bus.event_bus_name
         for name, value in outputs.items():
             CfnOutput(self, name, value=value)
         if config.custom_domain:

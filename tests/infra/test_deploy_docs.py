@@ -61,6 +61,7 @@ def test_every_stack_output_is_explained() -> None:
     stack = synth(
         custom_domain="id.example.com",
         certificate_arn="arn:aws:acm:us-east-1:123456789012:certificate/abc",
+        audit_event_bus=True,
     )
     from aws_cdk.assertions import Template
 

@@ -42,6 +42,12 @@ from oauth_core.rate_limit import source_of
 
 SCHEMA_VERSION = 1
 ENV_AUDIT_FILE = "OAUTH_AUDIT_FILE"
+# The deployed stack: the bus the forwarder puts records on (with `audit_event_bus`), the source
+# its events carry, and the stack outputs that name the audit log group and the bus (oauthctl).
+ENV_AUDIT_EVENT_BUS = "OAUTH_AUDIT_EVENT_BUS"
+AUDIT_EVENT_SOURCE = "oauth-server.audit"
+OUTPUT_AUDIT_LOG_GROUP = "AuditLogGroupName"
+OUTPUT_AUDIT_EVENT_BUS = "AuditEventBusName"
 SUCCESS = "success"
 FAILURE = "failure"
 # The top-level fields of a record, in the order they are written.

@@ -46,6 +46,10 @@ FUNCTIONS: dict[str, FunctionSpec] = {
 
 # Not behind the API: Secrets Manager invokes it to rotate the signing keys.
 KEY_ROTATION_FUNCTION = FunctionSpec("rotate_keys", "functions/rotate_keys", "rotate_keys_handler")
+# Not behind the API: CloudWatch Logs invokes it with the functions' audit records.
+AUDIT_FORWARDER_FUNCTION = FunctionSpec(
+    "audit_forwarder", "functions/audit_forwarder", "audit_forwarder_handler"
+)
 
 # The endpoint that answers a CORS preflight: the dispatch path itself (oauth_core.http.cors).
 PREFLIGHT = "preflight"
@@ -54,6 +58,7 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/authorize", "authorize", "authorize"),
     Route("GET", "/login", "login", "login_page"),
     Route("POST", "/login", "login", "login"),
+    Route("POST", "/login/password", "login", "password"),
     Route("GET", "/consent", "login", "consent_page"),
     Route("POST", "/consent", "login", "consent"),
     Route("GET", "/logout", "login", "logout_page"),
