@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
-from oauth_core.admin.registry import InvalidClientMetadata
 from oauth_core.admin.catalog import InvalidScopeDefinition, ScopeInUse
-from oauth_core.endpoints.discovery import DiscoveryEndpoints
+from oauth_core.admin.registry import InvalidClientMetadata
 from oauth_core.catalog import BUILTIN_NAMES, Catalog, ScopeDefinition
+from oauth_core.endpoints.discovery import DiscoveryEndpoints
 from oauth_core.wiring import Components
 from tests.support import form_request
 
