@@ -24,6 +24,7 @@ from infra.data import Data
 from infra.secrets import Secrets
 from oauth_core import constants
 from oauth_core.http.routes import FUNCTIONS, KEY_ROTATION_FUNCTION, FunctionSpec
+from oauth_core.tables import GRANTS_BY_OWNER
 
 RUNTIME = lambda_.Runtime.PYTHON_3_13
 LIVE_ALIAS = "live"
@@ -40,6 +41,10 @@ LOGIN_GRANTS = (
     "dynamodb:UpdateItem",
     "dynamodb:DeleteItem",
 )
+# The sign-in pages and the account page also replace a user's password (a temporary one at
+# sign-in; one's own on the account page): the user record, and the user's grants found by owner
+# to revoke them.
+LOGIN_USERS = ("dynamodb:GetItem", "dynamodb:PutItem")
 # The token endpoint redeems codes and rotates refresh tokens in transactions (put, update and
 # condition-check items), revokes families and access tokens, and moves failure buckets.
 TOKEN_GRANTS = (
@@ -58,6 +63,7 @@ class Access:
     users: tuple[str, ...] = ()
     grants: tuple[str, ...] = ()
     registry: tuple[str, ...] = ()
+    grants_indexes: tuple[str, ...] = ()  # indexes of the grants table it queries
     client_secrets: bool = False
     signing_keys: bool = False
     request_sealing: bool = False
@@ -71,7 +77,12 @@ ACCESS: dict[str, Access] = {
         clients=READ, grants=AUTHORIZE_GRANTS, registry=READ_REGISTRY, request_sealing=True
     ),
     "login": Access(
-        clients=READ, users=READ, grants=LOGIN_GRANTS, registry=READ_REGISTRY, request_sealing=True
+        clients=READ,
+        users=LOGIN_USERS,
+        grants=LOGIN_GRANTS,
+        grants_indexes=(GRANTS_BY_OWNER.name,),
+        registry=READ_REGISTRY,
+        request_sealing=True,
     ),
     "token": Access(
         clients=READ,
@@ -200,12 +211,18 @@ class Functions(Construct):
             (constants.ENV_REGISTRY_TABLE, access.registry),
         ):
             if actions:
-                # The table itself only: no index is read by a function (table.grant would add
-                # index/* as well).
+                # The table itself only (table.grant would add index/* as well): the indexes a
+                # function queries are named below.
                 table: dynamodb.TableV2 = data.tables[env_var]
                 function.add_to_role_policy(
                     iam.PolicyStatement(actions=list(actions), resources=[table.table_arn])
                 )
+        if access.grants_indexes:
+            grants_table = data.tables[constants.ENV_GRANTS_TABLE]
+            indexes = [f"{grants_table.table_arn}/index/{name}" for name in access.grants_indexes]
+            function.add_to_role_policy(
+                iam.PolicyStatement(actions=["dynamodb:Query"], resources=indexes)
+            )
         if access.client_secrets:
             secrets.grant_read_client_secrets(function)
         # The value only: Secret.grant_read adds DescribeSecret, which these functions never call.

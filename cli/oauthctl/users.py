@@ -126,8 +126,10 @@ def show(admin: Admin, args: argparse.Namespace) -> None:
 def set_password(admin: Admin, args: argparse.Namespace) -> None:
     found(admin, args.username)
     password = read_password(args)
-    _validated(lambda: admin.users().set_password(args.username, password))
-    print(f"password changed for {args.username}")
+    temporary = args.temporary
+    _validated(lambda: admin.users().set_password(args.username, password, temporary=temporary))
+    then = " (temporary: a new one is chosen at the next sign-in)" if temporary else ""
+    print(f"password changed for {args.username}{then}")
 
 
 def disable(admin: Admin, args: argparse.Namespace) -> None:
@@ -203,6 +205,11 @@ def register(
     password = command(users, "set-password", set_password, "set a user's password")
     password.add_argument("username")
     password.add_argument("--password-stdin", action="store_true")
+    password.add_argument(
+        "--temporary",
+        action="store_true",
+        help="the user must choose a new password at their next sign-in",
+    )
     command(users, "disable", disable, "disable a user").add_argument("username")
     command(users, "enable", enable, "enable a user").add_argument("username")
     command(users, "delete", delete, "delete a user").add_argument("username")

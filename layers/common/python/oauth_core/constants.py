@@ -49,6 +49,8 @@ OUTPUT_REGISTRY_TABLE = "RegistryTableName"
 OUTPUT_CLIENT_SECRET_PREFIX = "ClientSecretPrefix"
 OUTPUT_SIGNING_KEYS_SECRET = "SigningKeysSecretName"
 
+# The shortest password accepted (oauth_core.admin.users; the pages say so too).
+MIN_PASSWORD_LENGTH = 8
 # The claim that carries a user's groups (an API may name another: oauth_core.catalog).
 GROUPS_CLAIM = "groups"
 # The sample protected API's scopes, and OpenID Connect's.

@@ -26,6 +26,7 @@ METRICS: dict[str, frozenset[str]] = {
     "LoginSucceeded": frozenset(),
     "LoginFailed": frozenset(),
     "LoggedOut": frozenset(),
+    "PasswordChanged": frozenset({"by"}),  # by: sign-in (a temporary one) or account
     "CsrfRejected": frozenset(),
     CODE_REPLAY: frozenset(),
     REFRESH_TOKEN_REUSE: frozenset(),

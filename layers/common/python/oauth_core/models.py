@@ -148,6 +148,9 @@ class PendingAuthorization:
     signed_in_session: str | None = None
     # The client's registration_id when the request was made (D8).
     client_registration: str = ""
+    # A sign-in whose password was right but temporary: who must choose a new one before the
+    # request goes on (oauth_core.endpoints.login), as "<username> <sub> <password fingerprint>".
+    password_change: str | None = None
 
 
 @dataclass(frozen=True)

@@ -171,6 +171,7 @@ def login_endpoints(c: Components) -> Endpoints:
         c.grants,
         c.throttle,
         c.sealer,
+        c.user_directory,
         c.settings,
         c.clock,
         c.random,
@@ -182,6 +183,7 @@ def login_endpoints(c: Components) -> Endpoints:
         "consent": pages.consent,
         "logout_page": pages.logout_page,
         "logout": pages.logout,
+        "password": pages.password,
     }
 
 

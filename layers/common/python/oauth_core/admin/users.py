@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from oauth_core import constants
 from oauth_core.catalog import BUILTIN_CATALOG, Catalog
 from oauth_core.clock import Clock
 from oauth_core.errors import ConditionFailed
@@ -17,7 +18,7 @@ from oauth_core.ports import CatalogSource, GrantStore, UserStore
 from oauth_core.rules.claims import PROFILE_CLAIM_NAMES, profile_of
 from oauth_core.rules.passwords import MAX_PASSWORD_BYTES, hash_password
 
-MIN_PASSWORD_LENGTH = 8
+MIN_PASSWORD_LENGTH = constants.MIN_PASSWORD_LENGTH
 PROFILE_CLAIMS = frozenset(PROFILE_CLAIM_NAMES)
 GROUP_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,63}$")
 MAX_GROUPS = 100
@@ -207,10 +208,13 @@ class UserDirectory:
         self._publish(user)
         return user
 
-    def set_password(self, username: str, password: str) -> User:
-        """A new password ends every session, code and grant of the old one (D8)."""
+    def set_password(self, username: str, password: str, *, temporary: bool = False) -> User:
+        """A new password ends every session, code and grant of the old one (D8). A temporary
+        one must be replaced at the next sign-in, before it opens anything."""
         user = replace(
-            self._require(username), password_hash=hash_password(check_password(password))
+            self._require(username),
+            password_hash=hash_password(check_password(password)),
+            password_change_required=temporary,
         )
         self._users.put(user)
         self._end_grants(user.sub)

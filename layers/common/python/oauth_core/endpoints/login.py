@@ -11,8 +11,12 @@ wrong password. A request completes once: its id is marked used when its code is
 
 from __future__ import annotations
 
+import hashlib
 import hmac
+from dataclasses import replace
 
+from oauth_core import audit
+from oauth_core.admin.users import InvalidUser, UserDirectory
 from oauth_core.clock import Clock, Random
 from oauth_core.config import Settings
 from oauth_core.constants import OPAQUE_TOKEN_BYTES
@@ -29,6 +33,7 @@ from oauth_core.http.pages import (
     logout_form,
     origin_of,
     page,
+    password_change_form,
     see_other,
     signed_out,
     with_query,
@@ -40,6 +45,7 @@ from oauth_core.models import (
     Client,
     PendingAuthorization,
     Session,
+    User,
     canonical_username,
 )
 from oauth_core.observability import count, logger
@@ -63,6 +69,7 @@ class LoginPages:
         grants: GrantStore,
         throttle: FailureThrottle,
         sealer: RequestSealer,
+        directory: UserDirectory,
         settings: Settings,
         clock: Clock,
         random: Random,
@@ -70,6 +77,7 @@ class LoginPages:
         self.flow = flow
         self._clients = clients
         self._users = users
+        self._directory = directory
         self._grants = grants
         self._throttle = throttle
         self._sealer = sealer
@@ -164,11 +172,25 @@ class LoginPages:
         user = self._users.get(username) if USERNAME_PATTERN.match(username) else None
         if user is None:
             burn_equal_time(password)
-        if user is None or not verify_password(password, user.password_hash) or user.disabled:
+        reason = _refusal(user, password)
+        if user is None or reason is not None:
             count("LoginFailed")
             logger.info("sign-in failed", extra={"client_id": client.client_id})
+            # An unknown username is not recorded: it may be a password typed in the wrong field.
+            known = user.username if user is not None else None
+            audit.emit(audit.SIGNIN_FAILURE, client_id=client.client_id, username=known,
+                       reason=reason)  # fmt: skip
             return self._login_form(request, handle, pending, client, typed, BAD_CREDENTIALS)
         throttle.give_back(keys)
+        if user.password_change_required:
+            # Right, but temporary: nothing opens until the user has chosen their own.
+            marked = replace(pending, password_change=_password_change_mark(user))
+            return self._password_form(request, self._sealer.seal(marked), pending, user)
+        return self._sign_in(request, user, pending, client)
+
+    def _sign_in(
+        self, request: HttpRequest, user: User, pending: PendingAuthorization, client: Client
+    ) -> HttpResponse:
         signed_in_ms = self._clock.now_ms()
         now = signed_in_ms // 1000
         # A fresh session id at every sign-in (no fixation); the old session ends.
@@ -189,11 +211,68 @@ class LoginPages:
         self._grants.put_session(session)
         count("LoginSucceeded")
         logger.info("signed in", extra={"client_id": client.client_id, "sub": user.sub})
+        audit.emit(
+            audit.SIGNIN_SUCCESS, client_id=client.client_id, sub=user.sub, username=user.username
+        )
         response = self.flow.next_step(
-            request, client, resumed(pending, session), session, from_page=True
+            request,
+            client,
+            resumed(replace(pending, password_change=None), session),
+            session,
+            from_page=True,
         )
         response.cookies.append(self.flow.cookies.set(SESSION_COOKIE, session_id, ttl))
         return response
+
+    # --- /login/password: a temporary password replaced -----------------------------------------
+
+    def _password_form(
+        self,
+        request: HttpRequest,
+        handle: str,
+        pending: PendingAuthorization,
+        user: User,
+        error: str | None = None,
+    ) -> HttpResponse:
+        csrf, cookies = self._csrf(request)
+        body = password_change_form(
+            request_id=handle, csrf=csrf, username=user.username, error=error
+        )
+        return self._page("Choose a new password", body, pending, cookies)
+
+    def password(self, request: HttpRequest) -> HttpResponse:
+        form = self._form(request)
+        handle = form.get("request_id", "")
+        found = self._resume(handle)
+        if found is None or found[0].password_change is None:
+            return error_page(EXPIRED, title="Sign-in expired")
+        pending, client = found
+        username, sub, _ = (pending.password_change or "").split(" ", 2)
+        user = self._users.get(username)
+        # The mark names the user and the temporary password: once changed, it opens nothing.
+        if (
+            user is None
+            or user.sub != sub
+            or user.disabled
+            or not user.password_change_required
+            or _password_change_mark(user) != pending.password_change
+        ):
+            return error_page(EXPIRED, title="Sign-in expired")
+        chosen = form.get("new_password", "")
+        problem = None
+        if chosen != form.get("confirm_password", ""):
+            problem = "The two passwords are not the same."
+        elif verify_password(chosen, user.password_hash):
+            problem = "Choose a password other than the temporary one."
+        else:
+            try:
+                changed = self._directory.set_password(user.username, chosen)
+            except InvalidUser as exc:
+                problem = f"The password {exc.message}."
+        if problem is not None:
+            return self._password_form(request, handle, pending, user, problem)
+        count("PasswordChanged", by="sign-in")
+        return self._sign_in(request, changed, pending, client)
 
     # --- /consent ------------------------------------------------------------------------------
 
@@ -239,6 +318,10 @@ class LoginPages:
             return session
         if form.get("decision") != "allow":
             self.flow.consume(pending)
+            audit.emit(
+                audit.CONSENT_DENIED, client_id=client.client_id, sub=session.sub,
+                scope=pending.scope,
+            )  # fmt: skip
             return self.flow.redirect_with_error(
                 request, pending.redirect_uri, pending.state, AccessDenied("the user denied access")
             )
@@ -261,3 +344,21 @@ class LoginPages:
             self._grants.delete_session(token_hash(session_id))
         count("LoggedOut")
         return page("Signed out", signed_out(), cookies=[cookies.clear(SESSION_COOKIE)])
+
+
+def _refusal(user: User | None, password: str) -> str | None:
+    """Why a sign-in is refused (the audit record's reason), or None: it may go on."""
+    if user is None:
+        return "unknown_user"
+    if not verify_password(password, user.password_hash):
+        return "bad_password"
+    if user.disabled:
+        return "user_disabled"
+    return None
+
+
+def _password_change_mark(user: User) -> str:
+    """Who must change their password, and which temporary password they signed in with (a
+    fingerprint of its hash, so the mark is spent once the password changes)."""
+    fingerprint = hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
+    return f"{user.username} {user.sub} {fingerprint}"

@@ -12,6 +12,7 @@ from html import escape
 from http.cookies import SimpleCookie
 from urllib.parse import urlencode, urlsplit
 
+from oauth_core import constants
 from oauth_core.http.request import HttpRequest
 from oauth_core.http.response import HttpResponse
 from oauth_core.observability import logger
@@ -219,6 +220,34 @@ def login_form(
         '<input type="password" id="password" name="password" autocomplete="current-password" '
         f"required{password_focus}{described}>"
         '<button type="submit">Sign in</button>'
+        "</form>"
+    )
+
+
+def password_change_form(
+    *, request_id: str, csrf: str, username: str, error: str | None = None
+) -> str:
+    """After a sign-in with a temporary password: choose the one to use from now on."""
+    alert = (
+        f'<p class="error" role="alert" id="password-error">{escape(error)}</p>' if error else ""
+    )
+    described = ' aria-describedby="password-error"' if error else ""
+    return (
+        "<h1>Choose a new password</h1>"
+        f"<p>The password you signed in with was temporary. Choose one of your own to go on, "
+        f"{escape(username)}.</p>"
+        f"{alert}"
+        '<form method="post" action="/login/password" novalidate>'
+        f"{_hidden('request_id', request_id)}{_hidden('csrf_token', csrf)}"
+        # For password managers: whose password this is.
+        f'<input type="hidden" name="username" value="{escape(username)}" autocomplete="username">'
+        '<label for="new_password">New password</label>'
+        '<input type="password" id="new_password" name="new_password" autocomplete="new-password" '
+        f'minlength="{constants.MIN_PASSWORD_LENGTH}" required autofocus{described}>'
+        '<label for="confirm_password">New password, again</label>'
+        '<input type="password" id="confirm_password" name="confirm_password" '
+        f'autocomplete="new-password" required{described}>'
+        '<button type="submit">Save and continue</button>'
         "</form>"
     )
 

@@ -60,7 +60,11 @@ _FIELDS = (
     "requested_at",
     "signed_in_session",
     "client_registration",
+    "password_change",  # added later: a handle sealed before it ends one field early
 )
+# A password change's mark: a username (at most 128), a sub (a UUID) and a 16-character
+# fingerprint of the temporary password's hash, space-separated.
+PASSWORD_CHANGE_LENGTH = 128 + 1 + 36 + 1 + 16
 _ABSENT = 0xFFFF
 _LENGTH = struct.Struct(">H")
 
@@ -101,6 +105,9 @@ def _decode(plaintext: bytes) -> PendingAuthorization:
     values: dict[str, str | None] = {}
     offset = 0
     for name in _FIELDS:
+        if offset == len(plaintext):  # sealed by a version with fewer fields
+            values[name] = None
+            continue
         (length,) = _LENGTH.unpack_from(plaintext, offset)
         offset += _LENGTH.size
         if length == _ABSENT:
@@ -129,6 +136,7 @@ def _decode(plaintext: bytes) -> PendingAuthorization:
         requested_at=number("requested_at") or 0,
         signed_in_session=values["signed_in_session"],
         client_registration=values["client_registration"] or "",
+        password_change=values["password_change"],
     )
 
 
@@ -154,7 +162,11 @@ class RequestSealer:
         """Whether the request, once signed in for, can be carried in a handle at all: the
         authorization endpoint refuses one that cannot, rather than send the browser to a
         sign-in that could never resume."""
-        signed_in = replace(pending, signed_in_session="0" * _SESSION_HASH_LENGTH)
+        signed_in = replace(
+            pending,
+            signed_in_session="0" * _SESSION_HASH_LENGTH,
+            password_change="0" * PASSWORD_CHANGE_LENGTH,
+        )
         sealed = len(VERSION) + KEY_ID_BYTES + NONCE_BYTES + len(_encode(signed_in)) + _TAG_BYTES
         return -(-sealed * 4 // 3) <= MAX_HANDLE_LENGTH
 
