@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -34,6 +34,10 @@ _OUTPUTS = {
 }
 
 
+def _settings_of(outputs: dict[str, str]) -> dict[str, str]:
+    return {field: outputs[key] for key, field in _OUTPUTS.items() if key in outputs}
+
+
 def _is_loopback(endpoint: str | None) -> bool:
     return bool(endpoint) and urlsplit(endpoint).hostname in ("127.0.0.1", "localhost", "::1")
 
@@ -43,6 +47,14 @@ class Admin:
     settings: Settings
     session: Any
     endpoint_url: str | None
+    # A deployed stack's outputs (--stack), all of them: the audit log group's name among them.
+    outputs: dict[str, str] = field(default_factory=dict)
+    stack: str | None = None
+
+    @property
+    def is_local(self) -> bool:
+        """Whether this is the local stack (its embedded AWS on a loopback address)."""
+        return _is_loopback(self.endpoint_url)
 
     @classmethod
     def connect(
@@ -69,17 +81,22 @@ class Admin:
 
             raise NoRegionError()
         settings = Settings.from_env()
+        outputs: dict[str, str] = {}
         if stack:
-            outputs = cls._stack_outputs(session, stack, endpoint_url)
-            settings = replace(settings, **outputs)  # type: ignore[arg-type]
-        return cls(settings, session, endpoint_url)
+            outputs = cls._described_outputs(session, stack, endpoint_url)
+            settings = replace(settings, **_settings_of(outputs))  # type: ignore[arg-type]
+        return cls(settings, session, endpoint_url, outputs, stack)
 
     @staticmethod
     def _stack_outputs(session: Any, stack: str, endpoint_url: str | None) -> dict[str, str]:
+        """The settings a deployed stack's outputs give."""
+        return _settings_of(Admin._described_outputs(session, stack, endpoint_url))
+
+    @staticmethod
+    def _described_outputs(session: Any, stack: str, endpoint_url: str | None) -> dict[str, str]:
         cloudformation = session.client("cloudformation", endpoint_url=endpoint_url)
         described = cloudformation.describe_stacks(StackName=stack)["Stacks"][0]
-        outputs = {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
-        return {field: outputs[key] for key, field in _OUTPUTS.items() if key in outputs}
+        return {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
 
     def client(self, service: str) -> Any:
         return self.session.client(service, endpoint_url=self.endpoint_url)

@@ -1,4 +1,5 @@
-"""oauthctl: clients, users, scopes and signing keys, for the local stack and a deployed stack.
+"""oauthctl: clients, users, scopes and signing keys, and the audit trail, for the local stack
+and a deployed stack.
 
 Where: --stack NAME reads a deployed stack's outputs (with your AWS credentials and region);
 otherwise AWS_ENDPOINT_URL (or --endpoint-url) points at the local stack's embedded AWS, whose
@@ -15,7 +16,7 @@ import sys
 from collections.abc import Sequence
 from importlib import metadata
 
-from oauthctl import access, apis, clients, keys, scopes, users
+from oauthctl import access, apis, audit, clients, keys, scopes, users
 from oauthctl.admin import Admin
 from oauthctl.errors import EXIT_OK, CommandError, Invalid, Unreachable
 from oauthctl.parsing import command
@@ -66,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     apis.register(groups)
     keys.register(groups)
     access.register(groups)
+    audit.register(groups)
     check = command(
         groups, "smoke", smoke, "after a deploy: discovery, JWKS, a throw-away client, the API"
     )
@@ -84,6 +86,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_OK
         admin = _connect(args)
         args.run(admin, args)
+        # After a change succeeded, its record: who changed what (nothing for a read).
+        audit.record_change(admin, args)
     except CommandError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code

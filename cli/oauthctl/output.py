@@ -24,7 +24,7 @@ def add_output_option(parser: argparse.ArgumentParser, default: str) -> None:
     )
 
 
-def _cell(value: Any) -> str:
+def cell(value: Any) -> str:
     if value is None:
         return "-"
     if isinstance(value, bool):
@@ -47,7 +47,7 @@ def emit_list(
         print(json.dumps(list(rows), indent=2, sort_keys=True, default=str), file=out)
         return
     table = [[column.upper() for column in columns]]
-    table += [[_cell(row.get(column)) for column in columns] for row in rows]
+    table += [[cell(row.get(column)) for column in columns] for row in rows]
     widths = [max(len(line[i]) for line in table) for i in range(len(columns))]
     for line in table:
         cells = (cell.ljust(width) for cell, width in zip(line, widths, strict=True))
@@ -63,7 +63,7 @@ def emit_one(
         return
     width = max((len(key) for key in record), default=0)
     for key in sorted(record):
-        print(f"{key.ljust(width)}  {_cell(record[key])}", file=out)
+        print(f"{key.ljust(width)}  {cell(record[key])}", file=out)
 
 
 def iso_time(timestamp: int | None) -> str | None:

@@ -25,5 +25,7 @@ def command(
     parent: argparse._SubParsersAction[argparse.ArgumentParser], name: str, run: Run, help: str
 ) -> argparse.ArgumentParser:
     sub: argparse.ArgumentParser = parent.add_parser(name, help=help, description=help)
-    sub.set_defaults(run=run)
+    # Its full name (`users groups add`), as the audit record of a change names it: argparse
+    # gives the innermost command's defaults.
+    sub.set_defaults(run=run, command_name=sub.prog.split(" ", 1)[-1])
     return sub

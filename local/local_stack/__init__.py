@@ -8,3 +8,6 @@ READY = "Ready:"
 # Where the local stack appends its audit records (oauth_core.audit), unless OAUTH_AUDIT_FILE
 # names another file; `oauthctl audit tail` reads it. The deployed stack's go to a log group.
 DEFAULT_AUDIT_FILE = Path(__file__).resolve().parents[2] / ".local" / "audit.jsonl"
+# Where a running local stack says which file that is, in its embedded AWS (SSM Parameter
+# Store): oauthctl, pointed at that AWS, finds the file of the stack it is pointed at.
+AUDIT_FILE_PARAMETER = "/oauth-server/local/audit-file"

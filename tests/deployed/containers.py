@@ -201,6 +201,9 @@ class Container:
                 answer["origins"],
             )
 
+    def flush_log(self) -> None:
+        self._log.flush()
+
     def log_tail(self) -> str:
         """The end of the container's log, each JSON record an error wrote shortened to its
         message and exception, metrics (EMF) records left out."""

@@ -26,6 +26,9 @@ from tests.deployed.stack import DeployedFunction, DeployedStack, StackDeployer
 
 # Lambda's runtime writes the function's log group with the role: not the function's code.
 RUNTIME_LOGGING = ("logs:CreateLogStream", "logs:PutLogEvents")
+# Lambda sends an asynchronous invocation that failed for good to the function's on-failure
+# queue with the role (what CDK's SqsDestination grants): not the function's code.
+ON_FAILURE_QUEUE = ("sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl")
 
 
 class AccessDenied(AssertionError):
@@ -48,6 +51,7 @@ class Deployment:
         self.containers: dict[str, Container] = {}  # function logical id -> its container
         self.records: dict[str, FunctionRecord] = {}
         self.last_invocation: dict[str, Invocation] = {}  # function logical id -> its latest
+        self.log_files: list[tuple[str, Path]] = []  # every container's log: function id, file
         self._started = 0
         self._lock = threading.Lock()
         self._nested_errors: list[BaseException] = []
@@ -134,6 +138,7 @@ class Deployment:
         log = self.workdir / "logs" / f"{number:02d}-{function.name}.log"
         log.parent.mkdir(parents=True, exist_ok=True)
         container = Container(function, self.runtime, log)
+        self.log_files.append((function.logical_id, log))
         self.containers[function.logical_id] = container
         return container
 
@@ -142,6 +147,16 @@ class Deployment:
         functions = [f for f in self.stack.functions.values() if f.name == name]
         container = self.containers.get(functions[0].logical_id) if functions else None
         return f"\n--- end of {name}'s log ---\n{container.log_tail()}" if container else ""
+
+    def log_lines_of_group(self, log_group: str) -> list[str]:
+        """Every line the containers of the functions logging to a log group wrote, in order."""
+        for container in self.containers.values():
+            container.flush_log()
+        lines: list[str] = []
+        for logical_id, path in self.log_files:
+            if self.stack.functions[logical_id].log_group == log_group:
+                lines += path.read_text(errors="replace").splitlines()
+        return lines
 
     def rotate_secret(self, secret_arn: str, rotation_function: str) -> str:
         """A scheduled rotation of a secret of the stack, through the packaged function."""
@@ -210,14 +225,17 @@ class Deployment:
         return self.aws
 
     def unused_grants(self) -> list[tuple[str, str, str]]:
-        """(function, action, resource) its role allows and no invocation so far used; the
-        runtime's own log writing aside."""
+        """(function, action, resource) its role allows and no invocation so far used; what
+        Lambda itself does with the role (its log writing, its on-failure queue) aside."""
         unused = []
         for function in self.stack.functions.values():
             record = self.records.get(function.logical_id, FunctionRecord())
             log_group = self.stack.physical[self._log_group_of(function)].attributes["Arn"]
             for grant in grants_of(self.stack.role_statements.get(function.role, [])):
                 if grant.action in RUNTIME_LOGGING and grant.resource == log_group:
+                    continue
+                on_failure = self.stack.on_failure.get(function.logical_id)
+                if grant.action in ON_FAILURE_QUEUE and grant.resource == on_failure:
                     continue
                 if not any(grant.used_by(request) for request in record.requests):
                     unused.append(

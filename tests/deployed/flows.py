@@ -6,7 +6,11 @@ asks for all of them, so what the functions used is judged after every flow ran.
 
 from __future__ import annotations
 
+import base64
+import gzip
+import json
 import secrets
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,12 +21,14 @@ import jwt
 from tests import support
 from tests.deployed.api import ApiResponse, Browser, HttpApi
 from tests.deployed.deployment import Deployment
+from tests.deployed.stack import Subscription
 from tests.support import form_fields, pkce_pair, query_of
 
 SERVICE = "deployed-service"
 WEB = "deployed-web"
 WEB_REDIRECT = "https://app.example.com/callback"
 USER, PASSWORD = "dana", "dana-password-0123456789"
+TEMPORARY_USER = "tomas"
 USER_CLAIMS = {"name": "Dana Deployed", "email": "dana@example.com", "email_verified": True}
 CODE_FLOW_SCOPE = "openid profile email offline_access read:data"
 
@@ -139,10 +145,16 @@ class World:
         return token
 
     def sign_in_and_consent(
-        self, browser: Browser, **extra: str
+        self,
+        browser: Browser,
+        username: str = USER,
+        password: str = PASSWORD,
+        new_password: str | None = None,
+        **extra: str,
     ) -> tuple[dict[str, str], str, str]:
         """The code flow in a browser up to the client's callback: its query, the PKCE
-        verifier and the nonce. Signs in and consents where the server asks."""
+        verifier and the nonce. Signs in (choosing `new_password` if the server asks for one)
+        and consents where the server asks."""
         verifier, challenge = pkce_pair()
         state, nonce = secrets.token_urlsafe(12), secrets.token_urlsafe(12)
         query = {
@@ -163,8 +175,15 @@ class World:
                 break
             page = self.expect(browser.get(location), 200, f"GET {urlsplit(location).path}")
             fields = form_fields(page.body)
-            if location.startswith("/login"):
-                fields.update(username=USER, password=PASSWORD)
+            if location.startswith("/login") and new_password is not None:
+                fields.update(username=username, password=password)
+                asked = self.expect(browser.post_form("/login", fields), 200, "temporary sign-in")
+                fields = form_fields(asked.body)
+                fields.update(new_password=new_password, confirm_password=new_password)
+                answer = browser.post_form("/login/password", fields)
+                response = self.expect(answer, 303, "new password")
+            elif location.startswith("/login"):
+                fields.update(username=username, password=password)
                 response = self.expect(browser.post_form("/login", fields), 303, "sign-in")
             elif location.startswith("/consent"):
                 fields["decision"] = "allow"
@@ -342,6 +361,90 @@ def key_rotation(world: World) -> None:
         world.expect(world.api.request("GET", "/resource", headers=bearer), 200, "resource call")
 
 
+def temporary_password(world: World) -> None:
+    """An operator sets a temporary password; at sign-in the user chooses their own, which the
+    login function stores (and the grants of the old one end), then the flow goes on."""
+    users = world.deployment.admin().users()
+    users.create(TEMPORARY_USER, "first-password-0123456789", {})
+    users.set_password(TEMPORARY_USER, "temporary-password-0123456789", temporary=True)
+    chosen = "chosen-password-0123456789"
+    world.sign_in_and_consent(
+        Browser(world.api), TEMPORARY_USER, "temporary-password-0123456789", new_password=chosen
+    )
+    # The next sign-in takes the chosen password, and asks for no other.
+    world.sign_in_and_consent(Browser(world.api), TEMPORARY_USER, chosen)
+
+
+def audit_trail(world: World) -> None:
+    """What CloudWatch Logs would do with the functions' output: each subscription filter's
+    matching lines, delivered to the audit forwarder as a subscription payload, are printed by
+    it to its log group (the audit log), each record complete."""
+    world.run("client_credentials")
+    world.run("code_flow")
+    deployment = world.deployment
+    subscriptions = deployment.stack.subscriptions
+    assert subscriptions, "no subscription filter in the template"
+    expected: list[dict[str, Any]] = []
+    for subscription in subscriptions:
+        lines = deployment.log_lines_of_group(subscription.log_group)
+        matching = [line for line in lines if _matches(subscription.pattern, line)]
+        if not matching:
+            continue
+        forwarder = deployment.stack.functions[subscription.function]
+        answer = deployment.invoke(
+            forwarder.logical_id, _subscription_event(deployment, subscription, matching)
+        )
+        assert answer == {"forwarded": len(matching)}, answer
+        expected += [json.loads(line)["audit"] for line in matching]
+    events = {record["event"] for record in expected}
+    assert {"token.issued", "signin.success", "consent.given"} <= events, events
+    printed = [
+        json.loads(line)["audit"]
+        for line in deployment.log_lines_of_group(forwarder.log_group)
+        if line.startswith('{"audit"')
+    ]
+    assert len(printed) == len(expected)
+    for made, forwarded in zip(expected, printed, strict=True):
+        assert made.items() <= forwarded.items() or made["event"] == "token.issued", (
+            made,
+            forwarded,
+        )
+        assert forwarded["time"] and forwarded["outcome"], forwarded
+
+
+def _matches(pattern: str, line: str) -> bool:
+    """CloudWatch Logs' JSON filter pattern, for the one pattern the stack uses."""
+    if pattern.replace(" ", "") != "{$.audit.v>=1}":
+        raise NotImplementedError(f"filter pattern {pattern!r}: teach the suite to match it")
+    try:
+        document = json.loads(line)
+    except ValueError:
+        return False
+    audit = document.get("audit") if isinstance(document, dict) else None
+    version = audit.get("v") if isinstance(audit, dict) else None
+    return isinstance(version, int | float) and version >= 1
+
+
+def _subscription_event(
+    deployment: Deployment, subscription: Subscription, lines: list[str]
+) -> dict[str, Any]:
+    """The event CloudWatch Logs invokes a subscription's function with."""
+    now = int(time.time() * 1000)
+    batch = {
+        "messageType": "DATA_MESSAGE",
+        "owner": deployment.account,
+        "logGroup": subscription.log_group,
+        "logStream": "2026/11/29/[$LATEST]deployed",
+        "subscriptionFilters": ["audit-records"],
+        "logEvents": [
+            {"id": str(number), "timestamp": now, "message": line}
+            for number, line in enumerate(lines)
+        ],
+    }
+    data = base64.b64encode(gzip.compress(json.dumps(batch).encode())).decode()
+    return {"awslogs": {"data": data}}
+
+
 FLOWS: dict[str, Callable[[World], Any]] = {
     "client_credentials": client_credentials,
     "resource_call": resource_call,
@@ -352,4 +455,7 @@ FLOWS: dict[str, Callable[[World], Any]] = {
     "revocation": revocation,
     "logout": logout,
     "key_rotation": key_rotation,
+    "temporary_password": temporary_password,
+    # Last: it forwards what the flows before it printed.
+    "audit_trail": audit_trail,
 }

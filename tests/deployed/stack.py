@@ -3,8 +3,8 @@ one at a time in dependency order, each from its own properties (tables, secrets
 functions in moto; the deploying account's custom resource and rotation schedule run through
 the packaged functions), every property value resolved against what already exists.
 
-Resource types the suite has no use for (alarms, dashboards, topics) are left out; a property of
-a created resource that refers to one fails to resolve, with its template path."""
+Resource types the suite has no use for (alarms, dashboards, topics, keys) are left out; a property
+of a created resource that refers to one fails to resolve, with its template path."""
 
 from __future__ import annotations
 
@@ -61,6 +61,16 @@ class LambdaPermission:
 
 
 @dataclass(frozen=True)
+class Subscription:
+    """A subscription filter: CloudWatch Logs hands a log group's matching lines to a function."""
+
+    log_group: str  # its name
+    log_group_arn: str
+    pattern: str
+    function: str  # the destination function's logical id
+
+
+@dataclass(frozen=True)
 class Route:
     method: str  # or ANY
     path: str
@@ -88,6 +98,9 @@ class DeployedStack:
     secrets: dict[str, str] = field(default_factory=dict)  # logical id -> ARN
     custom_resources: dict[str, CustomResourceAnswer] = field(default_factory=dict)
     rotations: list[tuple[str, str]] = field(default_factory=list)  # secret ARN, function id
+    subscriptions: list[Subscription] = field(default_factory=list)
+    # function logical id -> where Lambda sends an asynchronous invocation that failed for good
+    on_failure: dict[str, str] = field(default_factory=dict)
     api_id: str = ""
     outputs: dict[str, str] = field(default_factory=dict)
 
@@ -179,6 +192,9 @@ class StackDeployer:
             "AWS::ApiGatewayV2::Route": self._route,
             "AWS::ApiGatewayV2::Stage": self._stage,
             "AWS::SecretsManager::RotationSchedule": self._rotation_schedule,
+            "AWS::SQS::Queue": self._queue,
+            "AWS::Lambda::EventInvokeConfig": self._event_invoke_config,
+            "AWS::Logs::SubscriptionFilter": self._subscription_filter,
         }
         self._integrations: dict[str, str] = {}  # integration id -> function logical id
         self._layers: dict[str, Path] = {}  # layer version ARN -> its host-architecture content
@@ -312,6 +328,43 @@ class StackDeployer:
         name = p.get("LogGroupName") or self._generated_name(logical_id, 512)
         arn = f"arn:aws:logs:{REGION}:{self._aws.account_id}:log-group:{name}:*"
         return Physical(name, {"Arn": arn})
+
+    def _queue(self, logical_id: str, p: dict[str, Any]) -> Physical:
+        where = f"{logical_id} ({self.template.label(logical_id)})"
+        if p.get("FifoQueue"):
+            raise NotSupported(f"{where}: a FIFO queue")
+        sqs = self._aws.client("sqs")
+        name = p.get("QueueName") or self._generated_name(logical_id, 80)
+        url = sqs.create_queue(QueueName=name)["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        return Physical(url, {"Arn": arn, "QueueName": name, "QueueUrl": url})
+
+    def _subscription_filter(self, logical_id: str, p: dict[str, Any]) -> Physical:
+        where = f"{logical_id} ({self.template.label(logical_id)})"
+        group = self.stack.made_as(p["LogGroupName"], None, f"{where}.LogGroupName")
+        function = self.stack.function_by_arn(p["DestinationArn"], f"{where}.DestinationArn")
+        log_group_arn = self.stack.physical[group].attributes["Arn"]
+        # CloudWatch Logs checks, when the filter is made, that it may invoke the function.
+        if not self.stack.invoke_permitted(function, "logs.amazonaws.com", log_group_arn):
+            raise AssertionError(
+                f"{where}: CloudWatch Logs may not invoke {function.name} for {p['LogGroupName']} "
+                "(no lambda:InvokeFunction permission for logs.amazonaws.com with that source)"
+            )
+        self.stack.subscriptions.append(
+            Subscription(p["LogGroupName"], log_group_arn, p["FilterPattern"], function.logical_id)
+        )
+        return Physical(p.get("FilterName") or logical_id)
+
+    def _event_invoke_config(self, logical_id: str, p: dict[str, Any]) -> Physical:
+        where = f"{logical_id} ({self.template.label(logical_id)})"
+        function = self.stack.function_by_arn(p["FunctionName"], f"{where}.FunctionName")
+        on_failure = p.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+        if on_failure:
+            self.stack.made_as(on_failure, "Arn", f"{where}.DestinationConfig.OnFailure")
+            self.stack.on_failure[function.logical_id] = on_failure
+        return Physical(f"{function.function_name}|{p.get('Qualifier', '$LATEST')}")
 
     # --- functions --------------------------------------------------------------------------
 

@@ -44,3 +44,11 @@ def test_logout(world: World) -> None:
 
 def test_key_rotation_by_the_packaged_rotation_function(world: World) -> None:
     world.run("key_rotation")
+
+
+def test_a_temporary_password_is_replaced_at_sign_in(world: World) -> None:
+    world.run("temporary_password")
+
+
+def test_audit_records_reach_the_audit_log_through_the_forwarder(world: World) -> None:
+    world.run("audit_trail")

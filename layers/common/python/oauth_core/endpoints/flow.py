@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from oauth_core import constants
+from oauth_core import audit, constants
 from oauth_core.catalog import Catalog
 from oauth_core.clock import Clock, Random
 from oauth_core.config import Settings
@@ -114,6 +114,7 @@ class AuthorizationFlow:
             already | scope.parse(pending.scope),
             self._clock.now() + settings.consent_ttl,
         )
+        audit.emit(audit.CONSENT_GIVEN, client_id=client.client_id, sub=sub, scope=pending.scope)
 
     def page_for(self, page: str, pending: PendingAuthorization) -> HttpResponse:
         """Continue on one of our pages; the browser carries the request sealed (A14, G5)."""

@@ -42,5 +42,12 @@ class TokenEndpoint:
         # issuance is the hot path, and every byte it logs is paid for (docs/performance.md).
         if grant_type == GRANT_CLIENT_CREDENTIALS and logger.debug_enabled():
             logger.debug("token issued", extra={"client_id": client.client_id})
-        audit.token_issued(grant_type, client.client_id, body["scope"])
+        issued = context.issued
+        audit.token_issued(
+            grant_type,
+            client.client_id,
+            body["scope"],
+            sub=issued.get("sub"),
+            grant_id=issued.get("grant_id"),
+        )
         return json_response(200, body)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Protocol
 
@@ -20,6 +20,8 @@ from oauth_core.rules.claims import token_claims
 class GrantContext:
     issuer: str
     request: HttpRequest
+    # What a user's grant tells the token endpoint's audit record: `sub` and `grant_id`.
+    issued: dict[str, str] = field(default_factory=dict, compare=False)
 
     @cached_property
     def attempt_id(self) -> str:

@@ -13,7 +13,7 @@ import secrets
 from collections.abc import Mapping
 from typing import Any
 
-from oauth_core import constants
+from oauth_core import audit, constants
 from oauth_core.clock import Clock
 from oauth_core.config import Settings
 from oauth_core.errors import (
@@ -25,7 +25,7 @@ from oauth_core.errors import (
 )
 from oauth_core.grants import GrantContext, current_claims, offers_refresh_token
 from oauth_core.models import AuthorizationCode, Client, RefreshToken, TokenFamily
-from oauth_core.observability import count, logger
+from oauth_core.observability import count
 from oauth_core.ports import GrantStore
 from oauth_core.rules import pkce, scope
 from oauth_core.rules.hashing import token_hash
@@ -117,6 +117,7 @@ class AuthorizationCodeGrant:
             store.redeem_code(code.code_hash, context.attempt_id, now, family, refresh)
         except ConditionFailed:
             self._lost(code, context.attempt_id, now)
+        context.issued.update(sub=code.sub, grant_id=family_id)
         return body
 
     def _lost(self, code: AuthorizationCode, attempt_id: str, now: int) -> None:
@@ -130,6 +131,7 @@ class AuthorizationCodeGrant:
             if latest.family_id:
                 store.revoke_family(latest.family_id)
             count("CodeReplay")
+            _audit_replay(latest)
             raise InvalidGrant("the authorization code was already used")
         if latest is None or latest.expires_at <= now:
             raise InvalidGrant("the authorization code has expired")
@@ -143,9 +145,15 @@ class AuthorizationCodeGrant:
     def _replayed(self, code: AuthorizationCode, verifier: str | None) -> None:
         if code.family_id and pkce.verifier_matches(verifier, code.code_challenge):
             self._grants.revoke_family(code.family_id)
-            logger.warning(
-                "authorization code replayed: grant revoked",
-                extra={"client_id": code.client_id, "grant_id": code.family_id},
-            )
             count("CodeReplay")
+            _audit_replay(code)
         raise InvalidGrant("the authorization code was already used")
+
+
+def _audit_replay(code: AuthorizationCode) -> None:
+    audit.emit(
+        audit.AUTHORIZATION_CODE_REPLAYED,
+        client_id=code.client_id,
+        sub=code.sub,
+        grant_id=code.family_id or None,
+    )

@@ -13,13 +13,13 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from oauth_core import constants
+from oauth_core import audit, constants
 from oauth_core.clock import Clock
 from oauth_core.config import Settings
 from oauth_core.errors import ConditionFailed, InvalidGrant, InvalidRequest, OAuthError
 from oauth_core.grants import GrantContext, current_claims, offers_refresh_token
 from oauth_core.models import Client
-from oauth_core.observability import count, logger
+from oauth_core.observability import count
 from oauth_core.ports import GrantStore
 from oauth_core.rules import scope
 from oauth_core.rules.hashing import token_hash
@@ -53,11 +53,13 @@ class RefreshTokenGrant:
             raise InvalidGrant("the refresh token is invalid")
         if current.used:
             store.revoke_family(current.family_id)
-            logger.warning(
-                "refresh token reused: grant revoked",
-                extra={"client_id": client.client_id, "grant_id": current.family_id},
-            )
             count("RefreshTokenReuse")
+            audit.emit(
+                audit.REFRESH_TOKEN_REUSED,
+                client_id=client.client_id,
+                sub=current.sub,
+                grant_id=current.family_id,
+            )
             raise InvalidGrant("the refresh token was already used")
         if current.idle_expires_at <= now or current.absolute_expires_at <= now:
             raise InvalidGrant("the refresh token has expired")
@@ -98,4 +100,5 @@ class RefreshTokenGrant:
             if latest is None or latest.used_by != context.attempt_id:
                 # Another refresh won the race, or the family was revoked meanwhile.
                 raise InvalidGrant("the refresh token is no longer valid") from None
+        context.issued.update(sub=current.sub, grant_id=current.family_id)
         return body
