@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+import re
 import secrets
 import time
 from collections.abc import Callable
@@ -29,6 +30,7 @@ WEB = "deployed-web"
 WEB_REDIRECT = "https://app.example.com/callback"
 USER, PASSWORD = "dana", "dana-password-0123456789"
 TEMPORARY_USER = "tomas"
+ACCOUNT_USER = "ari"
 USER_CLAIMS = {"name": "Dana Deployed", "email": "dana@example.com", "email_verified": True}
 CODE_FLOW_SCOPE = "openid profile email offline_access read:data"
 
@@ -195,8 +197,12 @@ class World:
         assert callback.get("state") == state and callback.get("iss") == self.api.url, callback
         return callback, verifier, nonce
 
-    def code_tokens(self, browser: Browser | None = None) -> Tokens:
-        callback, verifier, nonce = self.sign_in_and_consent(browser or Browser(self.api))
+    def code_tokens(
+        self, browser: Browser | None = None, username: str = USER, password: str = PASSWORD
+    ) -> Tokens:
+        callback, verifier, nonce = self.sign_in_and_consent(
+            browser or Browser(self.api), username, password
+        )
         fields = {
             "grant_type": "authorization_code",
             "code": callback["code"],
@@ -375,6 +381,46 @@ def temporary_password(world: World) -> None:
     world.sign_in_and_consent(Browser(world.api), TEMPORARY_USER, chosen)
 
 
+def account_page(world: World) -> None:
+    """The account page as a user uses it: sign in there, the app they allowed listed, access
+    removed (its refresh token refused), the password changed, signed out everywhere."""
+    users = world.deployment.admin().users()
+    first, second = "account-password-0123456789", "account-password-9876543210"
+    users.create(ACCOUNT_USER, first, {"name": "Ari Account"})
+    tokens = world.code_tokens(username=ACCOUNT_USER, password=first)
+    browser = Browser(world.api)
+    sign_in = world.expect(browser.get("/account"), 200, "GET /account")
+    fields = _account_form(sign_in.body, "/account/login")
+    fields.update(username=ACCOUNT_USER, password=first)
+    world.expect(browser.post_form("/account/login", fields), 303, "account sign-in")
+    page = world.expect(browser.get("/account"), 200, "GET /account signed in").body
+    assert "Ari Account" in page and f"Remove access for {WEB}" in page, page
+    remove = _account_form(page, "/account", action="remove")
+    world.expect(browser.post_form("/account", remove), 303, "remove access")
+    reuse = world.token_request(
+        WEB, {"grant_type": "refresh_token", "refresh_token": tokens.refresh_token}
+    )
+    assert world.expect(reuse, 400, "refresh after remove").json()["error"] == "invalid_grant"
+    page = world.expect(browser.get("/account"), 200, "GET /account after remove").body
+    change = _account_form(page, "/account", action="password")
+    change.update(current_password=first, new_password=second, confirm_password=second)
+    world.expect(browser.post_form("/account", change), 303, "change password")
+    page = world.expect(browser.get("/account"), 200, "GET /account after the change").body
+    everywhere = _account_form(page, "/account", action="sign_out_everywhere")
+    world.expect(browser.post_form("/account", everywhere), 303, "sign out everywhere")
+    after = world.expect(browser.get("/account"), 200, "GET /account signed out").body
+    assert "Sign in to see and manage your account" in after
+
+
+def _account_form(html: str, target: str, **wanted: str) -> dict[str, str]:
+    """The hidden fields of the page's form posting to `target` with `wanted` among them."""
+    for action, body in re.findall(r'<form method="post" action="([^"]+)"[^>]*>(.*?)</form>', html):
+        fields = form_fields(body)
+        if action == target and all(fields.get(k) == v for k, v in wanted.items()):
+            return fields
+    raise AssertionError(f"no form posting to {target} with {wanted}")
+
+
 def audit_trail(world: World) -> None:
     """What CloudWatch Logs would do with the functions' output: each subscription filter's
     matching lines, delivered to the audit forwarder as a subscription payload, are printed by
@@ -398,6 +444,8 @@ def audit_trail(world: World) -> None:
         expected += [json.loads(line)["audit"] for line in matching]
     events = {record["event"] for record in expected}
     assert {"token.issued", "signin.success", "consent.given"} <= events, events
+    if "account_page" in world.done:
+        assert {"consent.withdrawn", "password.changed", "sessions.ended"} <= events, events
     printed = [
         json.loads(line)["audit"]
         for line in deployment.log_lines_of_group(forwarder.log_group)
@@ -456,6 +504,7 @@ FLOWS: dict[str, Callable[[World], Any]] = {
     "logout": logout,
     "key_rotation": key_rotation,
     "temporary_password": temporary_password,
+    "account_page": account_page,
     # Last: it forwards what the flows before it printed.
     "audit_trail": audit_trail,
 }

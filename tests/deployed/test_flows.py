@@ -52,3 +52,7 @@ def test_a_temporary_password_is_replaced_at_sign_in(world: World) -> None:
 
 def test_audit_records_reach_the_audit_log_through_the_forwarder(world: World) -> None:
     world.run("audit_trail")
+
+
+def test_the_account_page(world: World) -> None:
+    world.run("account_page")

@@ -86,6 +86,8 @@ SIGNIN_LOCKOUT = "signin.lockout"
 CONSENT_GIVEN = "consent.given"
 CONSENT_DENIED = "consent.denied"
 CONSENT_WITHDRAWN = "consent.withdrawn"
+PASSWORD_CHANGED = "password.changed"
+SESSIONS_ENDED = "sessions.ended"
 TOKEN_ISSUED_EVENT = "token.issued"
 TOKEN_REVOKED = "token.revoked"
 REFRESH_TOKEN_REUSED = "refresh_token.reused"
@@ -114,7 +116,21 @@ EVENTS: dict[str, AuditEvent] = {
     CONSENT_GIVEN: _event(SUCCESS, "A user allowed a client the scopes in detail.scope.", "scope"),
     CONSENT_DENIED: _event(FAILURE, "A user denied a client's request for detail.scope.", "scope"),
     CONSENT_WITHDRAWN: _event(
-        SUCCESS, "A user withdrew a consent (the account page): the client must ask again."
+        SUCCESS,
+        "A user removed an app's access on the account page: its consent withdrawn and its "
+        "grants revoked (grants: how many); the app must ask again.",
+        "grants",
+    ),
+    PASSWORD_CHANGED: _event(
+        SUCCESS,
+        "A user changed their password: by sign-in (a temporary one replaced) or account (the "
+        "account page, the current one given). Every earlier sign-in and grant ends.",
+        "by",
+    ),
+    SESSIONS_ENDED: _event(
+        SUCCESS,
+        "A user signed out everywhere on the account page (sessions: how many ended).",
+        "sessions",
     ),
     TOKEN_ISSUED_EVENT: _event(
         SUCCESS,

@@ -27,6 +27,7 @@ METRICS: dict[str, frozenset[str]] = {
     "LoginFailed": frozenset(),
     "LoggedOut": frozenset(),
     "PasswordChanged": frozenset({"by"}),  # by: sign-in (a temporary one) or account
+    "SignedOutEverywhere": frozenset(),  # the account page
     "CsrfRejected": frozenset(),
     CODE_REPLAY: frozenset(),
     REFRESH_TOKEN_REUSE: frozenset(),

@@ -162,21 +162,32 @@ def authorize_endpoints(c: Components) -> Endpoints:
 
 
 def login_endpoints(c: Components) -> Endpoints:
+    from oauth_core.admin.access import UserAccess
+    from oauth_core.endpoints.account import AccountPages
     from oauth_core.endpoints.login import LoginPages
+    from oauth_core.endpoints.signin import PasswordSignIn
 
-    pages = LoginPages(
+    sign_in = PasswordSignIn(
+        c.flow, c.users, c.grants, c.throttle, c.user_directory, c.settings, c.clock, c.random
+    )
+    pages = LoginPages(c.flow, sign_in, c.clients, c.grants, c.sealer, c.random)
+    account = AccountPages(
         c.flow,
+        sign_in,
+        UserAccess(c.grants, c.clock),
+        c.user_directory,
         c.clients,
         c.users,
         c.grants,
-        c.throttle,
         c.sealer,
-        c.user_directory,
-        c.settings,
         c.clock,
         c.random,
     )
     return {
+        "account_page": account.account_page,
+        "account": account.act,
+        "account_login": account.login,
+        "account_password": account.password,
         "login_page": pages.login_page,
         "login": pages.login,
         "consent_page": pages.consent_page,

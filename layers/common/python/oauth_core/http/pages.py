@@ -43,6 +43,18 @@ button.secondary{background:transparent;color:var(--fg);border:1px solid var(--i
 ul{padding-left:1.25rem;margin:.5rem 0 0}
 .app{font-weight:600;color:var(--fg)}
 .note{margin:1rem 0 0;padding:.75rem;border-left:3px solid var(--accent);color:var(--fg)}
+main.wide{max-width:34rem}
+a{color:var(--accent)}
+h2{font-size:1.0625rem;margin:1.75rem 0 .25rem;padding-top:1.25rem;border-top:1px solid var(--line)}
+.apps{list-style:none;padding:0}
+.apps>li{padding:.75rem 0;border-bottom:1px solid var(--line)}
+.apps>li:last-child{border-bottom:0}
+.apps p{margin:.125rem 0 .5rem;font-size:.9375rem}
+.scopes{margin:.25rem 0;font-size:.9375rem}
+.apps button{width:auto;margin-top:0;padding:.45rem .9rem}
+.notice{padding:.75rem;border-radius:8px;border-left:3px solid var(--accent);color:var(--fg);margin:1rem 0 0}
+dl{display:grid;grid-template-columns:auto 1fr;gap:.25rem 1rem;margin:.75rem 0 0}
+dt{color:var(--muted)}dd{margin:0;overflow-wrap:anywhere}
 footer{margin-top:1.5rem;font-size:.8125rem;color:var(--muted);text-align:center}
 .reference{font-size:.875rem;margin-bottom:0}
 .reference code{font:.875rem ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;color:var(--fg);overflow-wrap:anywhere}
@@ -118,14 +130,16 @@ def page(
     status: int = 200,
     cookies: list[str] | None = None,
     form_targets: tuple[str, ...] = (),
+    wide: bool = False,
 ) -> HttpResponse:
     nonce = secrets.token_urlsafe(16)
+    main = '<main class="wide">' if wide else "<main>"
     document = (
         '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         '<meta name="referrer" content="no-referrer">'
         f'<title>{escape(title)}</title><style nonce="{nonce}">{STYLE}</style></head>'
-        f"<body><main>{body_html}</main></body></html>"
+        f"<body>{main}{body_html}</main></body></html>"
     )
     return HttpResponse(
         status, document, security_headers(nonce, form_targets), list(cookies or [])
@@ -221,11 +235,12 @@ def login_form(
         f"required{password_focus}{described}>"
         '<button type="submit">Sign in</button>'
         "</form>"
+        f"{ACCOUNT_LINK}"
     )
 
 
 def password_change_form(
-    *, request_id: str, csrf: str, username: str, error: str | None = None
+    *, action: str, request_id: str, csrf: str, username: str, error: str | None = None
 ) -> str:
     """After a sign-in with a temporary password: choose the one to use from now on."""
     alert = (
@@ -237,7 +252,7 @@ def password_change_form(
         f"<p>The password you signed in with was temporary. Choose one of your own to go on, "
         f"{escape(username)}.</p>"
         f"{alert}"
-        '<form method="post" action="/login/password" novalidate>'
+        f'<form method="post" action="{escape(action)}" novalidate>'
         f"{_hidden('request_id', request_id)}{_hidden('csrf_token', csrf)}"
         # For password managers: whose password this is.
         f'<input type="hidden" name="username" value="{escape(username)}" autocomplete="username">'
@@ -285,15 +300,137 @@ def consent_form(
     )
 
 
+ACCOUNT_LINK = '<footer><a href="/account">Manage your account</a></footer>'
+
+
 def logout_form(*, csrf: str, username: str | None) -> str:
     who = f" You are signed in as {escape(username)}." if username else ""
     return (
         f"<h1>Sign out</h1><p>Sign out of this authorization server?{who}</p>"
         '<form method="post" action="/logout">'
         f"{_hidden('csrf_token', csrf)}"
-        '<button type="submit">Sign out</button></form>'
+        f'<button type="submit">Sign out</button></form>{ACCOUNT_LINK}'
     )
 
 
 def signed_out() -> str:
-    return "<h1>Signed out</h1><p>You have been signed out. You can close this window.</p>"
+    return (
+        "<h1>Signed out</h1><p>You have been signed out. You can close this window.</p>"
+        + ACCOUNT_LINK
+    )
+
+
+# --- the account page ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AllowedApp:
+    """An app as the account page lists it."""
+
+    client_id: str
+    name: str
+    allowed: list[str]  # what it may do, in words
+    last_used: str | None  # a date, or None: not used since it was allowed
+    keeps_access: bool  # it holds a live grant (a refresh token)
+
+
+def account_sign_in_form(
+    *, csrf: str, username: str = "", error: str | None = None, notice: str | None = None
+) -> str:
+    alert = f'<p class="error" role="alert" id="login-error">{escape(error)}</p>' if error else ""
+    if notice:
+        alert += f'<p class="notice" role="status">{escape(notice)}</p>'
+
+    described = ' aria-describedby="login-error"' if error else ""
+    user_focus, password_focus = ("", " autofocus") if username else (" autofocus", "")
+    return (
+        "<h1>Your account</h1><p>Sign in to see and manage your account.</p>"
+        f"{alert}"
+        '<form method="post" action="/account/login" novalidate>'
+        f"{_hidden('csrf_token', csrf)}"
+        '<label for="username">Username</label>'
+        f'<input type="text" id="username" name="username" value="{escape(username)}" '
+        'autocomplete="username" autocapitalize="none" spellcheck="false" '
+        f"required{user_focus}{described}>"
+        '<label for="password">Password</label>'
+        '<input type="password" id="password" name="password" autocomplete="current-password" '
+        f"required{password_focus}{described}>"
+        '<button type="submit">Sign in</button>'
+        "</form>"
+    )
+
+
+def _action_form(csrf: str, action: str, fields: str, button: str, secondary: bool) -> str:
+    style = ' class="secondary"' if secondary else ""
+    return (
+        '<form method="post" action="/account">'
+        f"{_hidden('csrf_token', csrf)}{_hidden('action', action)}{fields}"
+        f'<button type="submit"{style}>{escape(button)}</button></form>'
+    )
+
+
+def account_overview(
+    *,
+    csrf: str,
+    username: str,
+    profile: list[tuple[str, str]],
+    apps: list[AllowedApp],
+    notice: str | None = None,
+    error: str | None = None,
+) -> str:
+    """Who I am, the apps I allowed (each with "Remove access"), my password, sign-out."""
+    said = f'<p class="notice" role="status">{escape(notice)}</p>' if notice else ""
+    alert = (
+        f'<p class="error" role="alert" id="password-error">{escape(error)}</p>' if error else ""
+    )
+    rows = "".join(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in profile)
+    listed = []
+    for app in apps:
+        allowed = "".join(
+            f"<li>{escape(text)}</li>" for text in app.allowed or ["Confirm who you are"]
+        )
+        used = f"Last used {app.last_used}." if app.last_used else "Not used since you allowed it."
+        keeps = " It can use this access while you are away." if app.keeps_access else ""
+        remove = _action_form(
+            csrf,
+            "remove",
+            _hidden("client_id", app.client_id),
+            f"Remove access for {app.name}",
+            secondary=True,
+        )
+        listed.append(
+            f'<li><span class="app">{escape(app.name)}</span>'
+            f'<ul class="scopes">{allowed}</ul><p>{escape(used)}{escape(keeps)}</p>{remove}</li>'
+        )
+    apps_html = (
+        f'<ul class="apps">{"".join(listed)}</ul>'
+        if listed
+        else "<p>You have not allowed any app to use your account.</p>"
+    )
+    described = ' aria-describedby="password-error"' if error else ""
+    password = (
+        '<form method="post" action="/account" novalidate>'
+        f"{_hidden('csrf_token', csrf)}{_hidden('action', 'password')}"
+        f'<input type="hidden" name="username" value="{escape(username)}" autocomplete="username">'
+        '<label for="current_password">Current password</label>'
+        '<input type="password" id="current_password" name="current_password" '
+        f'autocomplete="current-password" required{described}>'
+        '<label for="new_password">New password</label>'
+        '<input type="password" id="new_password" name="new_password" autocomplete="new-password" '
+        f'minlength="{constants.MIN_PASSWORD_LENGTH}" required{described}>'
+        '<label for="confirm_password">New password, again</label>'
+        '<input type="password" id="confirm_password" name="confirm_password" '
+        f'autocomplete="new-password" required{described}>'
+        '<button type="submit">Change password</button></form>'
+    )
+    everywhere = _action_form(csrf, "sign_out_everywhere", "", "Sign out everywhere", True)
+    return (
+        f"<h1>Your account</h1><p>Signed in as {escape(username)}</p>{said}"
+        f"<dl>{rows}</dl>"
+        f'<h2 id="apps">Apps you allowed</h2>{apps_html}'
+        f'<h2 id="password">Password</h2>{alert}{password}'
+        '<h2 id="sessions">Sign-ins</h2><p>Sign out of this server in every browser and on every '
+        "device. Apps you allowed keep their access until you remove it.</p>"
+        f"{everywhere}"
+        '<footer><a href="/logout">Sign out</a></footer>'
+    )

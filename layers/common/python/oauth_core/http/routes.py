@@ -63,6 +63,10 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/consent", "login", "consent"),
     Route("GET", "/logout", "login", "logout_page"),
     Route("POST", "/logout", "login", "logout"),
+    Route("GET", "/account", "login", "account_page"),
+    Route("POST", "/account", "login", "account"),
+    Route("POST", "/account/login", "login", "account_login"),
+    Route("POST", "/account/password", "login", "account_password"),
     # ANY: a GET or PUT must reach the function to be answered invalid_request (RFC 6749 3.2),
     # not API Gateway's bare 404; an OPTIONS preflight reaches it too.
     Route("ANY", "/token", "token", "token", cors=True),

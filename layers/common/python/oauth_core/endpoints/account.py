@@ -1,0 +1,286 @@
+"""The account page (/account): a signed-in user sees who they are and the apps they allowed,
+removes an app's access, changes their password, and signs out everywhere.
+
+Same hardening as the sign-in pages (SECURITY G1-G9): every POST carries the CSRF token of its
+cookie and answers 303; signing in here is the same throttled check (G6, G7) with a fresh
+session id (G2); a session is honoured only while its user's state allows it (D8), so a
+disabled user or one whose password changed elsewhere sees the sign-in form. Changing the
+password needs the current one, checked and counted as a sign-in is. What a change did is said
+by a fixed notice chosen by a word in the query: nothing the caller writes is echoed.
+"""
+
+from __future__ import annotations
+
+import time
+
+from oauth_core import audit
+from oauth_core.admin.access import UserAccess
+from oauth_core.admin.users import InvalidUser, UserDirectory
+from oauth_core.clock import Clock, Random
+from oauth_core.endpoints.flow import AuthorizationFlow
+from oauth_core.endpoints.signin import (
+    BAD_CREDENTIALS,
+    MAX_USERNAME_LENGTH,
+    PasswordSignIn,
+    csrf_of,
+    password_change_mark,
+    verified_form,
+)
+from oauth_core.errors import InvalidRequest
+from oauth_core.http.forms import parse_query
+from oauth_core.http.pages import (
+    SESSION_COOKIE,
+    AllowedApp,
+    account_overview,
+    account_sign_in_form,
+    error_page,
+    page,
+    password_change_form,
+    see_other,
+)
+from oauth_core.http.request import HttpRequest
+from oauth_core.http.response import HttpResponse
+from oauth_core.models import PendingAuthorization, User
+from oauth_core.observability import count
+from oauth_core.ports import ClientStore, GrantStore, UserStore
+from oauth_core.rules import scope
+from oauth_core.tokens.sealed_requests import RequestSealer
+
+ACCOUNT_PATH = "/account"
+TITLE = "Your account"
+# How long a temporary password's replacement may wait after an account sign-in.
+PASSWORD_CHANGE_WINDOW = 600
+# The notices a redirect back to the page may ask for, by a word in its query.
+NOTICES = {
+    "signed_in": None,
+    "password": "Your password was changed. Your other sign-ins have ended, and apps you "
+    "allowed will ask you to sign in again.",
+    "removed": "The app's access was removed. It will ask you again if you use it.",
+    "signed_out": "You were signed out everywhere. Sign in again to manage your account.",
+}
+
+
+class AccountPages:
+    def __init__(
+        self,
+        flow: AuthorizationFlow,
+        sign_in: PasswordSignIn,
+        access: UserAccess,
+        directory: UserDirectory,
+        clients: ClientStore,
+        users: UserStore,
+        grants: GrantStore,
+        sealer: RequestSealer,
+        clock: Clock,
+        random: Random,
+    ):
+        self._flow = flow
+        self._sign_in = sign_in
+        self._access = access
+        self._directory = directory
+        self._clients = clients
+        self._users = users
+        self._grants = grants
+        self._sealer = sealer
+        self._clock = clock
+        self._random = random
+
+    # --- GET /account ---------------------------------------------------------------------------
+
+    def account_page(self, request: HttpRequest) -> HttpResponse:
+        notice = NOTICES.get(parse_query(request).get("done", ""))
+        user = self._signed_in_user(request)
+        if user is None:
+            return self._sign_in_form(request, notice=notice)
+        return self._overview(request, user, notice=notice)
+
+    def _signed_in_user(self, request: HttpRequest) -> User | None:
+        session = self._sign_in.live_session(request)
+        user = self._users.get(session.username) if session is not None else None
+        if session is None or user is None or user.sub != session.sub or user.disabled:
+            return None
+        return user
+
+    def _sign_in_form(
+        self,
+        request: HttpRequest,
+        username: str = "",
+        error: str | None = None,
+        notice: str | None = None,
+    ) -> HttpResponse:
+        csrf, cookies = csrf_of(self._flow.cookies, request, self._random)
+        body = account_sign_in_form(csrf=csrf, username=username, error=error, notice=notice)
+        return page(TITLE, body, cookies=cookies)
+
+    def _overview(
+        self,
+        request: HttpRequest,
+        user: User,
+        *,
+        notice: str | None = None,
+        error: str | None = None,
+        status: int = 200,
+    ) -> HttpResponse:
+        csrf, cookies = csrf_of(self._flow.cookies, request, self._random)
+        profile = [("Username", user.username)]
+        for label, claim in (("Name", "name"), ("Email", "email")):
+            if user.claims.get(claim):
+                profile.append((label, str(user.claims[claim])))
+        body = account_overview(
+            csrf=csrf,
+            username=user.username,
+            profile=profile,
+            apps=self._apps(user),
+            notice=notice,
+            error=error,
+        )
+        return page(TITLE, body, status=status, cookies=cookies, wide=True)
+
+    def _apps(self, user: User) -> list[AllowedApp]:
+        """The apps the user allowed (a consent) or that hold a live grant, by name."""
+        allowed: dict[str, set[str]] = {}
+        last_used: dict[str, int] = {}
+        keeps: set[str] = set()
+        for consent in self._access.consents(user):
+            allowed.setdefault(consent.client_id, set()).update(consent.scopes)
+        for grant in self._access.grants(user, live_only=True):
+            allowed.setdefault(grant.client_id, set()).update(scope.parse(grant.scope))
+            keeps.add(grant.client_id)
+            used = grant.last_used_at or grant.created_at
+            last_used[grant.client_id] = max(last_used.get(grant.client_id, 0), used)
+        catalog = self._flow.catalog()
+        apps = []
+        for client_id, scopes in allowed.items():
+            client = self._clients.get(client_id)
+            if client is None:
+                continue  # deleted: nothing left to remove
+            words = [catalog.description(name) for name in sorted(scopes - {"offline_access"})]
+            apps.append(
+                AllowedApp(
+                    client_id=client_id,
+                    name=client.client_name or client_id,
+                    allowed=words,
+                    last_used=_date(last_used[client_id]) if client_id in last_used else None,
+                    keeps_access=client_id in keeps,
+                )
+            )
+        return sorted(apps, key=lambda app: app.name.lower())
+
+    # --- POST /account/login ---------------------------------------------------------------------
+
+    def login(self, request: HttpRequest) -> HttpResponse:
+        form = verified_form(self._flow.cookies, request)
+        typed = form.get("username", "")[:MAX_USERNAME_LENGTH]
+        user = self._sign_in.check(request, typed, form.get("password", ""), None)
+        if user is None:
+            return self._sign_in_form(request, typed, BAD_CREDENTIALS)
+        if user.password_change_required:
+            return self._password_form(request, self._sealer.seal(self._marked(user)), user)
+        return self._signed_in_now(request, user, "signed_in")
+
+    def _signed_in_now(self, request: HttpRequest, user: User, done: str) -> HttpResponse:
+        signed_in = self._sign_in.start_session(request, user, None)
+        return see_other(f"{ACCOUNT_PATH}?done={done}", [signed_in.cookie])
+
+    # --- POST /account/password: a temporary password replaced -----------------------------------
+
+    def _marked(self, user: User) -> PendingAuthorization:
+        """What the browser carries, sealed, between the sign-in and the new password: no
+        client and no redirect, only the mark (an authorization request always names both)."""
+        now = self._clock.now()
+        return PendingAuthorization(
+            request_id=self._random.token(16),
+            client_id="",
+            redirect_uri=ACCOUNT_PATH,
+            scope="",
+            state=None,
+            nonce=None,
+            code_challenge="",
+            prompt=(),
+            max_age=None,
+            login_hint=None,
+            expires_at=now + PASSWORD_CHANGE_WINDOW,
+            requested_at=now,
+            password_change=password_change_mark(user),
+        )
+
+    def _password_form(
+        self, request: HttpRequest, handle: str, user: User, error: str | None = None
+    ) -> HttpResponse:
+        csrf, cookies = csrf_of(self._flow.cookies, request, self._random)
+        body = password_change_form(
+            action=f"{ACCOUNT_PATH}/password", request_id=handle, csrf=csrf,
+            username=user.username, error=error,
+        )  # fmt: skip
+        return page("Choose a new password", body, cookies=cookies)
+
+    def password(self, request: HttpRequest) -> HttpResponse:
+        form = verified_form(self._flow.cookies, request)
+        handle = form.get("request_id", "")
+        pending = self._sealer.open(handle)
+        is_account = pending is not None and not pending.client_id
+        if pending is None or not is_account or pending.redirect_uri != ACCOUNT_PATH:
+            return error_page("This page has expired. Sign in again.", title="Sign-in expired")
+        user = self._sign_in.user_to_change(pending.password_change)
+        if user is None:
+            return error_page("This page has expired. Sign in again.", title="Sign-in expired")
+        chosen = self._sign_in.choose_password(
+            user, form.get("new_password", ""), form.get("confirm_password", "")
+        )
+        if isinstance(chosen, str):
+            return self._password_form(request, handle, user, chosen)
+        return self._signed_in_now(request, chosen, "signed_in")
+
+    # --- POST /account: what the signed-in user does ---------------------------------------------
+
+    def act(self, request: HttpRequest) -> HttpResponse:
+        form = verified_form(self._flow.cookies, request)
+        user = self._signed_in_user(request)
+        if user is None:
+            return see_other(ACCOUNT_PATH)  # signed out meanwhile: the sign-in form
+        action = form.get("action", "")
+        if action == "remove":
+            return self._remove(user, form.get("client_id", ""))
+        if action == "password":
+            return self._change_password(request, user, form)
+        if action == "sign_out_everywhere":
+            ended = self._access.end_sessions(user)
+            count("SignedOutEverywhere")
+            audit.emit(audit.SESSIONS_ENDED, sub=user.sub, username=user.username, sessions=ended)
+            cleared = self._flow.cookies.clear(SESSION_COOKIE)
+            return see_other(f"{ACCOUNT_PATH}?done=signed_out", [cleared])
+        raise InvalidRequest("unknown action")
+
+    def _remove(self, user: User, client_id: str) -> HttpResponse:
+        revoked = self._access.remove_app(user, client_id[:256])
+        audit.emit(audit.CONSENT_WITHDRAWN, client_id=client_id[:256], sub=user.sub, grants=revoked)
+        return see_other(f"{ACCOUNT_PATH}?done=removed")
+
+    def _change_password(
+        self, request: HttpRequest, user: User, form: dict[str, str]
+    ) -> HttpResponse:
+        # The current password is checked as a sign-in is: throttled, counted, recorded.
+        current = form.get("current_password", "")
+        if self._sign_in.check(request, user.username, current, None) is None:
+            return self._overview(
+                request, user, error="Your current password is not right.", status=400
+            )
+        chosen, again = form.get("new_password", ""), form.get("confirm_password", "")
+        problem = None
+        if chosen != again:
+            problem = "The two new passwords are not the same."
+        else:
+            try:
+                changed = self._directory.set_password(user.username, chosen)
+            except InvalidUser as exc:
+                problem = f"The new password {exc.message}."
+        if problem is not None:
+            return self._overview(request, user, error=problem, status=400)
+        count("PasswordChanged", by="account")
+        audit.emit(audit.PASSWORD_CHANGED, sub=user.sub, username=user.username, by="account")
+        # The change ended every session (D8): this browser gets a fresh one.
+        return self._signed_in_now(request, changed, "password")
+
+
+def _date(epoch: int) -> str:
+    return time.strftime("%-d %b %Y", time.gmtime(epoch))
