@@ -213,19 +213,15 @@ def _hidden(name: str, value: str) -> str:
     return f'<input type="hidden" name="{escape(name)}" value="{escape(value)}">'
 
 
-def login_form(
-    *, request_id: str, csrf: str, client_name: str, username: str = "", error: str | None = None
-) -> str:
+def _sign_in_fields(action: str, hidden: str, username: str, error: str | None) -> str:
+    """The error (if any) and the username-and-password form both sign-in pages show."""
     alert = f'<p class="error" role="alert" id="login-error">{escape(error)}</p>' if error else ""
     described = ' aria-describedby="login-error"' if error else ""
     # Focus where the user types next: the password once the username is known.
     user_focus, password_focus = ("", " autofocus") if username else (" autofocus", "")
     return (
-        "<h1>Sign in</h1>"
-        f'<p>to continue to <span class="app">{escape(client_name)}</span></p>'
         f"{alert}"
-        '<form method="post" action="/login" novalidate>'
-        f"{_hidden('request_id', request_id)}{_hidden('csrf_token', csrf)}"
+        f'<form method="post" action="{escape(action)}" novalidate>{hidden}'
         '<label for="username">Username</label>'
         f'<input type="text" id="username" name="username" value="{escape(username)}" '
         'autocomplete="username" autocapitalize="none" spellcheck="false" '
@@ -235,7 +231,17 @@ def login_form(
         f"required{password_focus}{described}>"
         '<button type="submit">Sign in</button>'
         "</form>"
-        f"{ACCOUNT_LINK}"
+    )
+
+
+def login_form(
+    *, request_id: str, csrf: str, client_name: str, username: str = "", error: str | None = None
+) -> str:
+    hidden = f"{_hidden('request_id', request_id)}{_hidden('csrf_token', csrf)}"
+    return (
+        "<h1>Sign in</h1>"
+        f'<p>to continue to <span class="app">{escape(client_name)}</span></p>'
+        f"{_sign_in_fields('/login', hidden, username, error)}{ACCOUNT_LINK}"
     )
 
 
@@ -337,26 +343,10 @@ class AllowedApp:
 def account_sign_in_form(
     *, csrf: str, username: str = "", error: str | None = None, notice: str | None = None
 ) -> str:
-    alert = f'<p class="error" role="alert" id="login-error">{escape(error)}</p>' if error else ""
-    if notice:
-        alert += f'<p class="notice" role="status">{escape(notice)}</p>'
-
-    described = ' aria-describedby="login-error"' if error else ""
-    user_focus, password_focus = ("", " autofocus") if username else (" autofocus", "")
+    said = f'<p class="notice" role="status">{escape(notice)}</p>' if notice else ""
     return (
-        "<h1>Your account</h1><p>Sign in to see and manage your account.</p>"
-        f"{alert}"
-        '<form method="post" action="/account/login" novalidate>'
-        f"{_hidden('csrf_token', csrf)}"
-        '<label for="username">Username</label>'
-        f'<input type="text" id="username" name="username" value="{escape(username)}" '
-        'autocomplete="username" autocapitalize="none" spellcheck="false" '
-        f"required{user_focus}{described}>"
-        '<label for="password">Password</label>'
-        '<input type="password" id="password" name="password" autocomplete="current-password" '
-        f"required{password_focus}{described}>"
-        '<button type="submit">Sign in</button>'
-        "</form>"
+        f"<h1>Your account</h1><p>Sign in to see and manage your account.</p>{said}"
+        f"{_sign_in_fields('/account/login', _hidden('csrf_token', csrf), username, error)}"
     )
 
 
