@@ -194,7 +194,11 @@ def apply_seed(
     seed again makes what it names match it: a declaration, client or user of the same name is
     replaced (a user keeps its `sub`)."""
     if seed.declares_catalog:
-        _declare_catalog(seed, catalog or _admins_beside(registry, directory))
+        if catalog is None:
+            raise SeedError(
+                "the seed declares apis, scopes or attributes: apply_seed needs CatalogAdmins"
+            )
+        _declare_catalog(seed, catalog)
     result = SeedResult()
     for index, client in enumerate(seed.clients):
         try:
@@ -307,16 +311,3 @@ def _declare_attribute(admins: CatalogAdmins, entry: dict[str, Any]) -> None:
         claim=entry.get("claim"),
         description=entry.get("description", ""),
     )
-
-
-def _admins_beside(registry: ClientRegistry, directory: UserDirectory) -> CatalogAdmins:
-    """For a caller that passes no CatalogAdmins (stack.start, for now): admins on the catalog
-    store the user directory reads, when it reads a store and not a cache of one."""
-    from oauth_core.storage.dynamodb_registry import DynamoCatalogStore
-
-    store = directory._catalog
-    if not isinstance(store, MemoryCatalogStore | DynamoCatalogStore):
-        raise SeedError(
-            "the seed declares apis, scopes or attributes: apply_seed needs CatalogAdmins"
-        )
-    return CatalogAdmins.on(store, registry._clients, directory._clock)

@@ -9,7 +9,7 @@ from pathlib import Path
 from local_stack import AUDIT_FILE_PARAMETER, DEFAULT_AUDIT_FILE
 from local_stack.aws import MotoServer, create_resources, use_local_aws
 from local_stack.gateway import LocalGateway
-from local_stack.seed import Seed, SeedResult, apply_seed, read_seed
+from local_stack.seed import CatalogAdmins, Seed, SeedResult, apply_seed, read_seed
 from oauth_core import audit, constants
 from oauth_core.clock import SystemClock
 from oauth_core.config import Settings
@@ -49,7 +49,8 @@ def start(host: str = "127.0.0.1", port: int = 8000, seed_path: Path | None = No
         Name=AUDIT_FILE_PARAMETER, Value=str(audit_file), Type="String", Overwrite=True
     )
     services = aws_components(settings, cached=False)
-    seeded = apply_seed(seed, services.registry, services.user_directory)
+    admins = CatalogAdmins(services.scope_admin, services.api_admin, services.attribute_admin)
+    seeded = apply_seed(seed, services.registry, services.user_directory, admins)
     return RunningStack(moto, gateway, gateway.url, seed, seeded, audit_file)
 
 

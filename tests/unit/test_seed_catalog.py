@@ -239,13 +239,10 @@ def test_a_seed_of_built_in_scopes_only_needs_no_catalog(services: Components) -
     assert services.registry.get("shop") is not None
 
 
-def test_without_admins_the_seed_declares_in_the_store_the_directory_reads(
-    services: Components,
-) -> None:
-    """How stack.start calls it today: the registry and the user directory only."""
-    apply_seed(parse_seed(SEED), services.registry, services.user_directory)
-    assert "orders:read" in services.catalog.catalog().scopes
-    assert services.user_directory.get("olga").attributes["level"] == 3  # type: ignore[union-attr]
+def test_without_admins_a_seed_that_declares_a_catalog_is_refused(services: Components) -> None:
+    with pytest.raises(SeedError, match="needs CatalogAdmins"):
+        apply_seed(parse_seed(SEED), services.registry, services.user_directory)
+    assert "orders:read" not in services.catalog.catalog().scopes
 
 
 def test_the_demo_seed_declares_an_api_and_a_scope_its_clients_are_given(
