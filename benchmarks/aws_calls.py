@@ -51,6 +51,7 @@ def _count() -> dict[str, dict[str, float]]:
     from oauth_core.storage.secrets_manager import SecretsManagerKeyStore
     from oauth_core.tables import ALL_TABLES
     from oauth_core.tokens.bearer import JwksCache
+    from oauth_core.tokens.revocation_list import RevocationList
     from oauth_core.wiring import aws_components, resource_endpoints
 
     settings = Settings.from_env()
@@ -68,8 +69,13 @@ def _count() -> dict[str, dict[str, float]]:
     aws_clients.client.cache_clear()
     aws_clients._session.cache_clear()
     # The resource function fetches the JWKS over HTTP: here it reads the key set directly.
+    # And the revocations: a list already fetched (refreshed every 20 s, not per request).
     resource_handler.lambda_handler.install(
-        resource_endpoints(settings, JwksCache(lambda uri: keys.public_jwks()))
+        resource_endpoints(
+            settings,
+            JwksCache(lambda uri: keys.public_jwks()),
+            RevocationList(lambda uri: {"revoked": []}, refresh=3600),
+        )
     )
     try:
         return _measure(token_handler, authorize_handler, resource_handler, clock)

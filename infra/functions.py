@@ -52,6 +52,8 @@ TOKEN_GRANTS = (
     "dynamodb:PutItem",
     "dynamodb:UpdateItem",
     "dynamodb:ConditionCheckItem",
+    # /revocations: the items of recent revocations, read together (SECURITY F7).
+    "dynamodb:BatchGetItem",
 )
 
 

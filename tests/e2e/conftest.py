@@ -52,6 +52,9 @@ def local_stack(
         "CLIENT_CACHE_TTL": "2",
         # So does a newly registered scope in discovery.
         "REGISTRY_CACHE_TTL": "2",
+        # A revocation reaches the resource function within this and the token function's
+        # copy (as long, at most): seconds here, not the deployed 20 + 5.
+        "REVOCATION_REFRESH_SECONDS": "1",
         **(extra_env or {}),
     }
     started = spawn(0, env, log_path)

@@ -27,6 +27,7 @@ from oauth_core.storage import aws as aws_clients
 from oauth_core.storage.secrets_manager import SecretsManagerKeyStore
 from oauth_core.tables import ALL_TABLES
 from oauth_core.tokens.bearer import JwksCache
+from oauth_core.tokens.revocation_list import RevocationList
 from oauth_core.wiring import aws_components, resource_endpoints
 from tests.support import SERVICE_ID, SERVICE_SECRET, load_event
 
@@ -130,4 +131,11 @@ def resource_via_token_handler(monkeypatch: pytest.MonkeyPatch, aws: Settings) -
         jwks: dict[str, Any] = body_of(invoke(token_handler, load_event("jwks")))
         return jwks
 
-    resource_handler.lambda_handler.install(resource_endpoints(aws, JwksCache(fetch)))
+    def revocations(uri: str) -> dict[str, Any]:
+        assert uri == "https://auth.example.com/revocations"
+        listed: dict[str, Any] = body_of(invoke(token_handler, load_event("revocations")))
+        return listed
+
+    resource_handler.lambda_handler.install(
+        resource_endpoints(aws, JwksCache(fetch), RevocationList(revocations, refresh=0))
+    )

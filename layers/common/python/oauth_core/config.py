@@ -40,6 +40,10 @@ class Settings:
     # The protected API's identifier (`aud` of access tokens). None: <issuer>/resource.
     audience: str | None = None
     jwks_uri: str | None = None
+    # Where a resource server reads the issuer's recent revocations (SECURITY F7), and how
+    # often. None: <issuer>/revocations.
+    revocations_uri: str | None = None
+    revocation_refresh: int = constants.REVOCATION_REFRESH_SECONDS
     access_token_ttl: int = 600
     access_token_alg: str = "ES256"
     code_ttl: int = 60
@@ -126,7 +130,11 @@ _TEXT = {
     "request_sealing_secret": constants.ENV_REQUEST_SEALING_SECRET,
     "access_token_alg": constants.ENV_ACCESS_TOKEN_ALG,
 }
-_OPTIONAL = {"audience": constants.ENV_AUDIENCE, "jwks_uri": constants.ENV_JWKS_URI}
+_OPTIONAL = {
+    "audience": constants.ENV_AUDIENCE,
+    "jwks_uri": constants.ENV_JWKS_URI,
+    "revocations_uri": constants.ENV_REVOCATIONS_URI,
+}
 _NUMBERS = {
     "access_token_ttl": constants.ENV_ACCESS_TOKEN_TTL,
     "code_ttl": constants.ENV_CODE_TTL,
@@ -141,4 +149,5 @@ _NUMBERS = {
     "max_failures": constants.ENV_MAX_FAILURES,
     "max_failures_per_ip": constants.ENV_MAX_FAILURES_PER_IP,
     "failure_window": constants.ENV_FAILURE_WINDOW,
+    "revocation_refresh": constants.ENV_REVOCATION_REFRESH,
 }

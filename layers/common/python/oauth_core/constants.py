@@ -87,3 +87,12 @@ MAX_TOKEN_LENGTH = 8192
 OPAQUE_TOKEN_BYTES = 32
 # The realm of the bundled resource server's `WWW-Authenticate: Bearer` challenges (RFC 6750 3).
 BEARER_REALM = "oauth"
+# The longest an access token may live, for any client (a day): what a revocation must outlast.
+MAX_ACCESS_TOKEN_TTL = 86_400
+# Revocation reaching APIs (SECURITY F7): how often a resource server re-reads the issuer's list
+# of recent revocations, and how long the issuer's token function keeps the list it read.
+REVOCATION_REFRESH_SECONDS = 20
+REVOCATION_SERVER_CACHE_SECONDS = 5
+ENV_REVOCATION_REFRESH = "REVOCATION_REFRESH_SECONDS"
+ENV_REVOCATIONS_URI = "OAUTH_REVOCATIONS_URI"
+REVOCATIONS_PATH = "/revocations"

@@ -251,5 +251,12 @@ class SubjectState:
     # next token, not only from the next sign-in. None: never written (a user from before).
     profile: dict[str, Any] | None = None
 
+    # Sessions signed in before this instant (ms) are over ("sign out everywhere" on the
+    # account page); the grants they made are not.
+    sessions_not_before_ms: int = 0
+
     def allows(self, signed_in_ms: int) -> bool:
         return not self.disabled and signed_in_ms >= self.not_before_ms
+
+    def allows_session(self, signed_in_ms: int) -> bool:
+        return self.allows(signed_in_ms) and signed_in_ms >= self.sessions_not_before_ms

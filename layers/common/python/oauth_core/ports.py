@@ -177,6 +177,11 @@ class GrantStore(Protocol):
 
     def is_access_token_revoked(self, jti: str) -> bool: ...
 
+    def recent_revocations(self, now: int) -> frozenset[str]:
+        """The revocation ids still in force (oauth_core.revocation): every revoked
+        access token and grant whose tokens may not all have expired yet."""
+        ...
+
 
 class RateLimiter(Protocol):
     """Failure buckets (oauth_core.rate_limit): each key holds the time, in milliseconds, at

@@ -15,6 +15,7 @@ from functools import cached_property
 from random import seed as reseed_random
 from typing import TYPE_CHECKING
 
+from oauth_core import constants
 from oauth_core.clock import Clock, Random, SystemClock, SystemRandom
 from oauth_core.config import Settings
 from oauth_core.http.dispatch import Endpoints, FunctionHandler
@@ -41,6 +42,7 @@ if TYPE_CHECKING:  # built on demand: a function loads only what it serves
     from oauth_core.rules.throttle import FailureThrottle
     from oauth_core.tokens.bearer import JwksCache
     from oauth_core.tokens.issuer import TokenIssuer
+    from oauth_core.tokens.revocation_list import RevocationList
     from oauth_core.tokens.sealed_requests import RequestSealer, SealingSecrets
 
 
@@ -201,6 +203,7 @@ def login_endpoints(c: Components) -> Endpoints:
 def token_endpoints(c: Components) -> Endpoints:
     from oauth_core.endpoints.discovery import DiscoveryEndpoints
     from oauth_core.endpoints.introspect import IntrospectionEndpoint
+    from oauth_core.endpoints.revocations import RevocationsEndpoint
     from oauth_core.endpoints.revoke import RevocationEndpoint
     from oauth_core.endpoints.token import TokenEndpoint
 
@@ -210,7 +213,11 @@ def token_endpoints(c: Components) -> Endpoints:
         c.client_auth, c.clients, c.grants, c.published_keys, c.settings, c.clock
     )
     discovery = DiscoveryEndpoints(c.settings, c.published_keys, token.grants, c.catalog)
+    # Kept no longer than resource servers wait between reads: the bound is at most twice it.
+    keep = min(constants.REVOCATION_SERVER_CACHE_SECONDS, c.settings.revocation_refresh)
+    revocations = RevocationsEndpoint(c.grants, c.clock, keep)
     return {
+        "revocations": revocations.handle,
         "token": token.handle,
         "revoke": revoke.handle,
         "introspect": introspect.handle,
@@ -220,12 +227,14 @@ def token_endpoints(c: Components) -> Endpoints:
     }
 
 
-def resource_endpoints(settings: Settings, jwks: JwksCache | None = None) -> Endpoints:
-    """The sample API needs no store: only the issuer's published keys (over HTTP, unless a
-    stand-in cache is given)."""
+def resource_endpoints(
+    settings: Settings, jwks: JwksCache | None = None, revocations: RevocationList | None = None
+) -> Endpoints:
+    """The sample API needs no store: only the issuer's published keys and revocations (over
+    HTTP, unless stand-ins are given)."""
     from oauth_core.endpoints.resource import ResourceServer
 
-    server = ResourceServer.from_settings(settings, jwks)
+    server = ResourceServer.from_settings(settings, jwks, revocations)
     return {"read": server.read, "write": server.write, "userinfo": server.userinfo}
 
 
@@ -234,9 +243,17 @@ def endpoints_for(function: str, c: Components) -> Endpoints:
     read directly: the stand-in of the tests and the benchmark)."""
     if function == "resource":
         from oauth_core.tokens.bearer import JwksCache
+        from oauth_core.tokens.revocation_list import RevocationList
 
-        keys = c.published_keys
-        return resource_endpoints(c.settings, JwksCache(lambda uri: keys.load().public_jwks()))
+        keys, grants, clock = c.published_keys, c.grants, c.clock
+        return resource_endpoints(
+            c.settings,
+            JwksCache(lambda uri: keys.load().public_jwks()),
+            RevocationList(
+                lambda uri: {"revoked": sorted(grants.recent_revocations(clock.now()))},
+                c.settings.revocation_refresh,
+            ),
+        )
     return BUILDERS[function](c)
 
 
@@ -310,7 +327,7 @@ def memory_components(
         secrets=MemorySecretStore(settings.secret_rotation_grace, clock),
         keys=key_store,
         published_keys=key_store,
-        grants=MemoryGrantStore(),
+        grants=MemoryGrantStore(clock),
         users=MemoryUserStore(),
         rate_limiter=MemoryRateLimiter(),
         sealing_secrets=StaticSealingSecrets(),
@@ -357,7 +374,7 @@ def aws_components(settings: Settings | None = None, *, cached: bool = True) -> 
         secrets,
         keys,
         published_keys,
-        grants=DynamoGrantStore(settings.grants_table),
+        grants=DynamoGrantStore(settings.grants_table, clock=clock),
         users=DynamoUserStore(settings.users_table),
         rate_limiter=DynamoRateLimiter(settings.grants_table),
         sealing_secrets=SecretsManagerSealingSecrets(

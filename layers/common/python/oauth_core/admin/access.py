@@ -7,10 +7,10 @@ Every change takes effect at once: a revoked grant's refresh token is refused at
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from oauth_core.clock import Clock
-from oauth_core.models import Consent, Session, TokenFamily, User
+from oauth_core.models import Consent, Session, SubjectState, TokenFamily, User
 from oauth_core.ports import GrantStore
 
 # How a session is named to operators: the start of its hash (the cookie itself is a secret
@@ -79,7 +79,13 @@ class UserAccess:
         )
 
     def end_sessions(self, user: User, only: str | None = None) -> int:
-        """End the user's sessions (or the one whose id starts `only`); how many ended."""
+        """End the user's sessions (or the one whose id starts `only`); how many were found.
+        Ending them all also records the moment in the user's state, which every page checks:
+        a session the owner index does not list yet ends too."""
+        if only is None:
+            state = self._grants.get_subject_state(user.sub) or SubjectState(user.sub)
+            now_ms = self._clock.now_ms()
+            self._grants.put_subject_state(replace(state, sessions_not_before_ms=now_ms))
         ended = 0
         for session in self._grants.sessions_of(user.sub):
             if only is None or session.session_hash.startswith(only):
@@ -106,9 +112,9 @@ class UserAccess:
     def withdraw_consent(self, user: User, client_id: str) -> bool:
         return self._grants.delete_consent(user.sub, client_id)
 
-    def remove_app(self, user: User, client_id: str) -> int:
+    def remove_app(self, user: User, client_id: str) -> tuple[int, bool]:
         """What "remove access" on the account page does: the client's grants revoked and its
-        consent withdrawn, so the app must ask again."""
+        consent withdrawn, so the app must ask again. How many grants, and whether a consent
+        was withdrawn."""
         revoked = self.revoke_grants(user, client_id=client_id)
-        self.withdraw_consent(user, client_id)
-        return revoked
+        return revoked, self.withdraw_consent(user, client_id)

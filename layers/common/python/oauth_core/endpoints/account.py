@@ -40,7 +40,7 @@ from oauth_core.http.pages import (
 )
 from oauth_core.http.request import HttpRequest
 from oauth_core.http.response import HttpResponse
-from oauth_core.models import PendingAuthorization, User
+from oauth_core.models import CLIENT_ID_PATTERN, PendingAuthorization, User
 from oauth_core.observability import count
 from oauth_core.ports import ClientStore, GrantStore, UserStore
 from oauth_core.rules import scope
@@ -95,7 +95,7 @@ class AccountPages:
         return self._overview(request, user, notice=notice)
 
     def _signed_in_user(self, request: HttpRequest) -> User | None:
-        session = self._sign_in.live_session(request)
+        session = self._flow.live_session(request)
         user = self._users.get(session.username) if session is not None else None
         if session is None or user is None or user.sub != session.sub or user.disabled:
             return None
@@ -252,8 +252,11 @@ class AccountPages:
         raise InvalidRequest("unknown action")
 
     def _remove(self, user: User, client_id: str) -> HttpResponse:
-        revoked = self._access.remove_app(user, client_id[:256])
-        audit.emit(audit.CONSENT_WITHDRAWN, client_id=client_id[:256], sub=user.sub, grants=revoked)
+        if not CLIENT_ID_PATTERN.match(client_id):
+            raise InvalidRequest("client_id is malformed")
+        revoked, withdrawn = self._access.remove_app(user, client_id)
+        if revoked or withdrawn:  # recorded only when something was removed
+            audit.emit(audit.CONSENT_WITHDRAWN, client_id=client_id, sub=user.sub, grants=revoked)
         return see_other(f"{ACCOUNT_PATH}?done=removed")
 
     def _change_password(

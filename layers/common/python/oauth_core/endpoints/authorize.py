@@ -103,7 +103,7 @@ class AuthorizationEndpoint:
         state = echoable_state(params)
         try:
             pending = self._validate(params, verified)
-            session = self.flow.live_session(request)
+            session = self.flow.live_session(request, check_state=False)
             return self.flow.next_step(request, verified.client, pending, session)
         except OAuthError as error:
             return self.flow.redirect_with_error(request, verified.redirect_uri, state, error)

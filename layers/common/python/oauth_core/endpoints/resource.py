@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from oauth_core.config import Settings
-from oauth_core.constants import SCOPE_OPENID, SCOPE_READ, SCOPE_WRITE
+from oauth_core.constants import REVOCATIONS_PATH, SCOPE_OPENID, SCOPE_READ, SCOPE_WRITE
 from oauth_core.errors import InvalidBearerRequest, InvalidRequest
 from oauth_core.http.forms import query_pairs
 from oauth_core.http.request import HttpRequest
@@ -19,8 +19,10 @@ from oauth_core.tokens.bearer import (
     AccessTokenVerifier,
     JwksCache,
     bearer_token_from,
+    fetch_json_over_http,
     require_scope,
 )
+from oauth_core.tokens.revocation_list import RevocationList
 
 
 class ResourceServer:
@@ -29,8 +31,15 @@ class ResourceServer:
         self._verifier = verifier
 
     @classmethod
-    def from_settings(cls, settings: Settings, jwks: JwksCache | None = None) -> ResourceServer:
-        return cls(settings, AccessTokenVerifier(jwks or JwksCache()))
+    def from_settings(
+        cls,
+        settings: Settings,
+        jwks: JwksCache | None = None,
+        revocations: RevocationList | None = None,
+    ) -> ResourceServer:
+        if revocations is None:
+            revocations = RevocationList(fetch_json_over_http, settings.revocation_refresh)
+        return cls(settings, AccessTokenVerifier(jwks or JwksCache(), revocations=revocations))
 
     def _authorize(self, request: HttpRequest, needed_scope: str) -> dict[str, Any]:
         try:
@@ -44,6 +53,7 @@ class ResourceServer:
             issuer=issuer,
             audience=self._settings.audience_for(issuer),
             jwks_uri=self._settings.jwks_uri or f"{issuer}/.well-known/jwks.json",
+            revocations_uri=self._settings.revocations_uri or f"{issuer}{REVOCATIONS_PATH}",
         )
         require_scope(claims, needed_scope)
         return claims

@@ -17,7 +17,7 @@ import hmac
 from dataclasses import dataclass
 
 from oauth_core import audit
-from oauth_core.admin.users import InvalidUser, UserDirectory
+from oauth_core.admin.users import InvalidUser, UserDirectory, check_password
 from oauth_core.clock import Clock, Random
 from oauth_core.config import Settings
 from oauth_core.constants import OPAQUE_TOKEN_BYTES
@@ -112,16 +112,6 @@ class PasswordSignIn:
         audit.emit(audit.SIGNIN_SUCCESS, client_id=client_id, sub=user.sub, username=user.username)
         return SignedIn(session, cookies.set(SESSION_COOKIE, session_id, ttl))
 
-    def live_session(self, request: HttpRequest) -> Session | None:
-        """The browser's session, if it is live and its user's state still allows it (D8)."""
-        session = self._flow.live_session(request)
-        if session is None:
-            return None
-        state = self._grants.get_subject_state(session.sub)
-        if state is not None and not state.allows(session.signed_in_ms):
-            return None
-        return session
-
     # --- a temporary password replaced ----------------------------------------------------------
 
     def user_to_change(self, mark: str | None) -> User | None:
@@ -139,6 +129,10 @@ class PasswordSignIn:
         """The user with the password chosen, or what is wrong with it, in words."""
         if chosen != again:
             return "The two passwords are not the same."
+        try:
+            check_password(chosen)  # before Argon2 below: a short one costs no hashing
+        except InvalidUser as exc:
+            return f"The password {exc.message}."
         if verify_password(chosen, user.password_hash):
             return "Choose a password other than the temporary one."
         try:

@@ -75,6 +75,7 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/.well-known/oauth-authorization-server", "token", "metadata", cors=True),
     Route("GET", "/.well-known/openid-configuration", "token", "openid_configuration", cors=True),
     Route("GET", "/.well-known/jwks.json", "token", "jwks", cors=True),
+    Route("GET", "/revocations", "token", "revocations"),
     Route("GET", "/userinfo", "resource", "userinfo", cors=True),
     Route("GET", "/resource", "resource", "read", cors=True),
     Route("POST", "/resource", "resource", "write", cors=True),

@@ -1,5 +1,6 @@
 """The grants table: completed authorization requests, sessions, consents, codes, refresh-token
-families, revoked access tokens and rate-limit buckets, one item type per key prefix.
+families, revoked access tokens, the revocations APIs read (oauth_core.revocation) and
+rate-limit buckets, one item type per key prefix.
 
 Token-like values appear only as SHA-256 hashes. Single use is DynamoDB's job: redeeming a code
 and rotating a refresh token are each one TransactWriteItems whose conditions lose for every
@@ -13,7 +14,9 @@ from dataclasses import MISSING, asdict, fields
 from decimal import Decimal
 from typing import Any
 
-from oauth_core.errors import ConditionFailed
+from oauth_core import revocation
+from oauth_core.clock import Clock, SystemClock
+from oauth_core.errors import ConditionFailed, StorageError
 from oauth_core.models import (
     AuthorizationCode,
     Client,
@@ -60,9 +63,10 @@ def _decode(cls: Any, item: dict[str, Any]) -> Any:
 
 
 class DynamoGrantStore:
-    def __init__(self, table_name: str, dynamodb: Any = None):
+    def __init__(self, table_name: str, dynamodb: Any = None, clock: Clock | None = None):
         self._table = table_name
         self._db = dynamodb or client("dynamodb")
+        self._clock = clock or SystemClock()
 
     # --- plumbing ----------------------------------------------------------------------------
 
@@ -173,20 +177,23 @@ class DynamoGrantStore:
             }
         }
 
-    def _subject_allows(self, sub: str, signed_in_ms: int) -> dict[str, Any]:
+    def _subject_allows(
+        self, sub: str, signed_in_ms: int, *, session_too: bool = False
+    ) -> dict[str, Any]:
         """The condition SubjectState.allows, checked inside a transaction: no state item, or
-        an enabled user whose grants from this sign-in are not void."""
+        an enabled user whose grants from this sign-in are not void; with `session_too`,
+        allows_session (a code: its session did not end by "sign out everywhere")."""
+        condition = "attribute_not_exists(pk) OR (#disabled = :f AND #not_before <= :signed_in"
+        names = {"#disabled": "disabled", "#not_before": "not_before_ms"}
+        if session_too:
+            condition += " AND (attribute_not_exists(#sessions) OR #sessions <= :signed_in)"
+            names["#sessions"] = "sessions_not_before_ms"
         return {
             "ConditionCheck": {
                 "TableName": self._table,
                 "Key": _key(f"subject#{sub}"),
-                "ConditionExpression": (
-                    "attribute_not_exists(pk) OR (#disabled = :f AND #not_before <= :signed_in)"
-                ),
-                "ExpressionAttributeNames": {
-                    "#disabled": "disabled",
-                    "#not_before": "not_before_ms",
-                },
+                "ConditionExpression": condition + ")",
+                "ExpressionAttributeNames": names,
                 "ExpressionAttributeValues": {
                     ":f": {"BOOL": False},
                     ":signed_in": {"N": str(signed_in_ms)},
@@ -236,7 +243,7 @@ class DynamoGrantStore:
                 }
             },
             self._family_put(family),
-            self._subject_allows(family.sub, family.signed_in_ms),
+            self._subject_allows(family.sub, family.signed_in_ms, session_too=True),
         ]
         if refresh is not None:
             items.append(self._refresh_put(refresh))
@@ -312,7 +319,9 @@ class DynamoGrantStore:
                     ExpressionAttributeValues={":t": {"BOOL": True}},
                 )
         except ConditionFailed:
-            pass  # nothing to revoke
+            return  # nothing to revoke
+        rid = revocation.revocation_id(revocation.KIND_GRANT, family_id)
+        self._record_revocation(rid, revocation.grant_revocation_until(self._clock.now()))
 
     def _keys_by(self, index: IndexSpec, value: str) -> list[str]:
         """The keys of the items an index lists under `value` (it holds keys only)."""
@@ -384,6 +393,46 @@ class DynamoGrantStore:
 
     def revoke_access_token(self, jti: str, expires_at: int) -> None:
         self._put(f"jti#{jti}", {"expires_at": expires_at}, expires_at)
+        self._record_revocation(
+            revocation.revocation_id(revocation.KIND_ACCESS_TOKEN, jti), expires_at
+        )
+
+    # --- revocations APIs read (SECURITY F7) ---------------------------------------------------
+
+    def _record_revocation(self, rid: str, until: int) -> None:
+        key = revocation.item_key(rid, until)
+        with aws_errors("record revocation"):
+            self._db.update_item(
+                TableName=self._table,
+                Key=_key(key),
+                UpdateExpression="ADD #ids :ids SET #purge = :purge",
+                ExpressionAttributeNames={"#ids": "ids", "#purge": TTL},
+                ExpressionAttributeValues={
+                    ":ids": {"SS": [rid]},
+                    ":purge": {"N": str(revocation.purge_at(key))},
+                },
+            )
+
+    def recent_revocations(self, now: int) -> frozenset[str]:
+        keys: list[dict[str, Any]] = [_key(k) for k in revocation.keys_in_force(now)]
+        found: set[str] = set()
+        for _ in range(4):  # what DynamoDB leaves unprocessed, tried again
+            with aws_errors("read revocations"):
+                response = self._db.batch_get_item(
+                    RequestItems={
+                        self._table: {
+                            "Keys": keys,
+                            "ProjectionExpression": "#ids",
+                            "ExpressionAttributeNames": {"#ids": "ids"},
+                        }
+                    }
+                )
+            for item in response.get("Responses", {}).get(self._table, []):
+                found.update(item.get("ids", {}).get("SS", []))
+            keys = response.get("UnprocessedKeys", {}).get(self._table, {}).get("Keys", [])
+            if not keys:
+                return frozenset(found)
+        raise StorageError("read revocations: unprocessed keys")
 
     def is_access_token_revoked(self, jti: str) -> bool:
         return self._get(f"jti#{jti}") is not None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from dataclasses import replace
 
+from oauth_core import revocation
 from oauth_core.catalog import KINDS, Catalog, Definition
 from oauth_core.clock import Clock, SystemClock
 from oauth_core.errors import ConditionFailed
@@ -150,8 +151,10 @@ class MemoryUserStore:
 class MemoryGrantStore:
     """The same atomic semantics as the DynamoDB adapter, under one lock."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Clock | None = None) -> None:
         self._lock = threading.Lock()
+        self._clock = clock or SystemClock()
+        self.revocations: dict[str, int] = {}  # revocation id -> until
         self.completed_requests: set[str] = set()
         self.sessions: dict[str, Session] = {}
         self.consents: dict[tuple[str, str], Consent] = {}
@@ -229,7 +232,8 @@ class MemoryGrantStore:
                 raise ConditionFailed("code")
             if family.family_id in self.families:
                 raise ConditionFailed("family")
-            if not self._allows(family.sub, family.signed_in_ms):
+            state = self.subjects.get(family.sub)
+            if state is not None and not state.allows_session(family.signed_in_ms):
                 raise ConditionFailed("subject")
             self.codes[code_hash] = replace(
                 code, consumed=True, consumed_by=request_id, family_id=family.family_id
@@ -263,8 +267,11 @@ class MemoryGrantStore:
     def revoke_family(self, family_id: str) -> None:
         with self._lock:
             family = self.families.get(family_id)
-            if family is not None:
-                self.families[family_id] = replace(family, revoked=True)
+            if family is None:
+                return
+            self.families[family_id] = replace(family, revoked=True)
+        rid = revocation.revocation_id(revocation.KIND_GRANT, family_id)
+        self.revocations[rid] = revocation.grant_revocation_until(self._clock.now())
 
     def revoke_families_of(self, sub: str) -> int:
         with self._lock:
@@ -283,6 +290,10 @@ class MemoryGrantStore:
 
     def revoke_access_token(self, jti: str, expires_at: int) -> None:
         self.revoked_jtis[jti] = expires_at
+        self.revocations[revocation.revocation_id(revocation.KIND_ACCESS_TOKEN, jti)] = expires_at
+
+    def recent_revocations(self, now: int) -> frozenset[str]:
+        return frozenset(rid for rid, until in self.revocations.items() if until >= now)
 
     def is_access_token_revoked(self, jti: str) -> bool:
         return jti in self.revoked_jtis

@@ -26,6 +26,7 @@ from oauth_core.errors import (
     TemporarilyUnavailable,
 )
 from oauth_core.tokens.compact import unverified_header
+from oauth_core.tokens.revocation_list import RevocationList
 
 if TYPE_CHECKING:
     from jwt.types import Options
@@ -58,12 +59,19 @@ def bearer_token_from(authorization: str | None, query_has_token: bool) -> str:
 JwksFetcher = Callable[[str], dict[str, Any]]
 
 
-def fetch_jwks_over_http(uri: str) -> dict[str, Any]:
+def fetch_json_over_http(uri: str) -> dict[str, Any]:
+    """A document of the issuer's (its JWKS, its revocations), over https (or from loopback in
+    development), at most 1 MB, within 3 seconds."""
     if not uri.startswith(("https://", "http://127.0.0.1", "http://localhost", "http://[::1]")):
-        raise ValueError("JWKS must be fetched over https (or from loopback in development)")
+        raise ValueError("the issuer is read over https (or from loopback in development)")
     with urllib.request.urlopen(uri, timeout=3) as response:  # noqa: S310 - scheme checked above
-        document: dict[str, Any] = json.loads(response.read(1_000_000))
+        document = json.loads(response.read(1_000_000))
+    if not isinstance(document, dict):
+        raise ValueError("not a JSON object")
     return document
+
+
+fetch_jwks_over_http = fetch_json_over_http
 
 
 @dataclass
@@ -144,11 +152,29 @@ class JwksCache:
 
 
 class AccessTokenVerifier:
-    def __init__(self, jwks: JwksCache, leeway: int = 0):
+    """An access token's signature and claims, and (with a revocation list) that it was not
+    revoked (SECURITY F7)."""
+
+    def __init__(self, jwks: JwksCache, leeway: int = 0, revocations: RevocationList | None = None):
         self._jwks = jwks
         self._leeway = leeway
+        self._revocations = revocations
 
-    def verify(self, token: str, *, issuer: str, audience: str, jwks_uri: str) -> dict[str, Any]:
+    def verify(
+        self,
+        token: str,
+        *,
+        issuer: str,
+        audience: str,
+        jwks_uri: str,
+        revocations_uri: str | None = None,
+    ) -> dict[str, Any]:
+        claims = self._verified(token, issuer=issuer, audience=audience, jwks_uri=jwks_uri)
+        if self._revocations is not None and revocations_uri is not None:
+            self._revocations.check(revocations_uri, claims)
+        return claims
+
+    def _verified(self, token: str, *, issuer: str, audience: str, jwks_uri: str) -> dict[str, Any]:
         if len(token) > MAX_TOKEN_LENGTH:
             raise InvalidToken("the access token is malformed")
         header = unverified_header(token)

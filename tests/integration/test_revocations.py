@@ -1,0 +1,71 @@
+"""SECURITY F7 on DynamoDB (moto): revocations recorded as string sets in sharded bucket items
+and read back with one BatchGetItem; concurrent revocations into one item all kept; and the
+resource function refusing a revoked token through the token function's /revocations."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import boto3
+import pytest
+
+import resource_handler
+import token_handler
+from oauth_core import revocation
+from oauth_core.clock import FixedClock
+from oauth_core.config import Settings
+from oauth_core.storage.dynamodb_grants import DynamoGrantStore
+from tests.integration.conftest import body_of, invoke
+from tests.support import load_event
+
+pytestmark = pytest.mark.usefixtures("aws")
+
+
+def test_f7_revocations_are_kept_and_read_back_in_one_batch(aws: Settings) -> None:
+    clock = FixedClock()
+    store = DynamoGrantStore(aws.grants_table, clock=clock)
+    jtis = [f"token-{n}" for n in range(40)]
+    with ThreadPoolExecutor(8) as pool:  # into the same few items at once: none is lost
+        list(pool.map(lambda jti: store.revoke_access_token(jti, clock.now() + 600), jtis))
+    calls: list[str] = []
+    dynamodb = boto3.client("dynamodb")
+    dynamodb.meta.events.register(
+        "before-call.dynamodb.*", lambda model, **_: calls.append(model.name)
+    )
+    reader = DynamoGrantStore(aws.grants_table, dynamodb=dynamodb, clock=clock)
+    found = reader.recent_revocations(clock.now())
+    expected = {revocation.revocation_id(revocation.KIND_ACCESS_TOKEN, j) for j in jtis}
+    assert found == expected
+    assert calls == ["BatchGetItem"]
+    items = dynamodb.scan(TableName=aws.grants_table)["Items"]
+    kept = [i for i in items if i["pk"]["S"].startswith(revocation.KEY_PREFIX)]
+    assert kept and all(int(i["purge_at"]["N"]) > clock.now() for i in kept)
+    assert len(kept) <= revocation.SHARDS * 2
+
+
+def test_f7_revoking_a_family_records_its_grant(aws: Settings) -> None:
+    clock = FixedClock()
+    store = DynamoGrantStore(aws.grants_table, clock=clock)
+    store.revoke_family("no-such-family")  # nothing revoked: nothing recorded
+    assert store.recent_revocations(clock.now()) == frozenset()
+
+
+def test_f7_the_resource_function_refuses_a_revoked_token(
+    resource_via_token_handler: None, aws: Settings
+) -> None:
+    def token() -> str:
+        issued = body_of(invoke(token_handler, load_event("token_client_credentials")))
+        return str(issued["access_token"])
+
+    def call(token: str) -> dict[str, Any]:
+        bearer = {"authorization": f"Bearer {token}"}
+        return invoke(resource_handler, load_event("resource_get", headers=bearer))
+
+    revoked, kept = token(), token()
+    answer = invoke(token_handler, load_event("revoke", body=f"token={revoked}"))
+    assert answer["statusCode"] == 200
+    assert call(kept)["statusCode"] == 200
+    refused = call(revoked)
+    assert refused["statusCode"] == 401
+    assert 'error="invalid_token"' in refused["headers"]["WWW-Authenticate"]

@@ -1,0 +1,59 @@
+"""SECURITY D8 in DynamoDB's own conditions (moto): a code is redeemed only if its user's state
+allows its session, "sign out everywhere" included (/authorize does not read the state: the
+redemption's ConditionCheck is where it holds), while a refresh of an existing grant is not
+stopped by signing out everywhere."""
+
+from __future__ import annotations
+
+import pytest
+
+from oauth_core.config import Settings
+from oauth_core.errors import ConditionFailed
+from oauth_core.models import AuthorizationCode, SubjectState, TokenFamily
+from oauth_core.storage.dynamodb_grants import DynamoGrantStore
+from oauth_core.storage.memory import MemoryGrantStore
+
+pytestmark = pytest.mark.usefixtures("aws")
+NOW, SIGNED_IN_MS = 1_800_000_000, 1_800_000_000_000
+
+
+def code(name: str) -> AuthorizationCode:
+    return AuthorizationCode(
+        code_hash=name, client_id="app", redirect_uri="https://app.example/cb", scope="openid",
+        code_challenge="c", nonce=None, sub="user-1", auth_time=NOW, claims={},
+        expires_at=NOW + 60, signed_in_ms=SIGNED_IN_MS,
+    )  # fmt: skip
+
+
+def family(name: str) -> TokenFamily:
+    return TokenFamily(
+        family_id=name, client_id="app", sub="user-1", scope="openid", auth_time=NOW,
+        claims={}, created_at=NOW, absolute_expires_at=NOW + 3600, signed_in_ms=SIGNED_IN_MS,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("kind", ["dynamodb", "memory"])
+@pytest.mark.parametrize(
+    ("state", "redeemed"),
+    [
+        (None, True),
+        (SubjectState("user-1", sessions_not_before_ms=SIGNED_IN_MS - 1), True),
+        (SubjectState("user-1", sessions_not_before_ms=SIGNED_IN_MS + 1), False),
+        (SubjectState("user-1", not_before_ms=SIGNED_IN_MS + 1), False),
+        (SubjectState("user-1", disabled=True), False),
+    ],
+)
+def test_d8_a_code_of_an_ended_session_is_not_redeemed(
+    aws: Settings, kind: str, state: SubjectState | None, redeemed: bool
+) -> None:
+    store = DynamoGrantStore(aws.grants_table) if kind == "dynamodb" else MemoryGrantStore()
+    if state is not None:
+        store.put_subject_state(state)
+    store.put_code(code("code-1"), NOW + 3600)
+    if redeemed:
+        store.redeem_code("code-1", "attempt", NOW, family("family-1"), None)
+        assert store.get_family("family-1") is not None
+    else:
+        with pytest.raises(ConditionFailed):
+            store.redeem_code("code-1", "attempt", NOW, family("family-1"), None)
+        assert store.get_family("family-1") is None
