@@ -87,7 +87,9 @@ def main() -> int:
     floor = timings["floor: PyJWT ES256 sign"]
     cc = timings["client_credentials"]
     refresh = timings["refresh_token"]
-    cc_cost = cost.per_million(cost.CostInputs(cpu_us=cc.median_us, log_bytes=cc.log_bytes))
+    cc_cost = cost.per_million(
+        cost.CostInputs(cpu_us=cc.median_us, log_bytes=cc.log_bytes, audit_log_bytes=cc.audit_bytes)
+    )
     refresh_cost = cost.per_million(
         cost.CostInputs(
             cpu_us=refresh.median_us,
@@ -96,6 +98,7 @@ def main() -> int:
             transactional_write_items=4,
             aws_round_trips=calls["refresh_token"]["calls"],
             log_bytes=refresh.log_bytes,
+            audit_log_bytes=refresh.audit_bytes,
         )
     )
     lines: list[str] = []
@@ -197,7 +200,12 @@ def main() -> int:
     data: dict[str, Any] = {
         "cold_start": colds.as_json(),
         "warm": {
-            k: {"median_us": v.median_us, "p99_us": v.p99_us, "log_bytes": v.log_bytes}
+            k: {
+                "median_us": v.median_us,
+                "p99_us": v.p99_us,
+                "log_bytes": v.log_bytes,
+                "audit_bytes": v.audit_bytes,
+            }
             for k, v in timings.items()
         },
         "aws_calls": calls,

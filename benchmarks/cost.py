@@ -13,6 +13,8 @@ LAMBDA_ARM_PER_GB_SECOND = 0.0000133334
 DYNAMODB_PER_MILLION_WRU = 0.625
 DYNAMODB_PER_MILLION_RRU = 0.125
 LOGS_PER_GB_INGESTED = 0.50
+# The audit log group's class (infra/audit.py): Infrequent Access.
+LOGS_INFREQUENT_ACCESS_PER_GB_INGESTED = 0.25
 COGNITO_M2M_PER_MILLION = 2250.0
 
 MEMORY_MB = 512
@@ -51,6 +53,9 @@ class CostInputs:
     transactional_write_items: float = 0  # 2 WRU per item under 1 KB
     aws_round_trips: float = 0
     log_bytes: float = 0
+    # The audit log's copy of the request's audit records (the forwarder's invocations, one per
+    # batch CloudWatch Logs delivers, are not counted).
+    audit_log_bytes: float = 0
 
 
 @dataclass(frozen=True)
@@ -76,4 +81,5 @@ def per_million(inputs: CostInputs) -> Cost:
         + inputs.transactional_write_items * 2 * DYNAMODB_PER_MILLION_WRU
     )
     logs_usd = (inputs.log_bytes + access_log_bytes()) * 1_000_000 / 1e9 * LOGS_PER_GB_INGESTED
+    logs_usd += inputs.audit_log_bytes * 1_000_000 / 1e9 * LOGS_INFREQUENT_ACCESS_PER_GB_INGESTED
     return Cost(billed_ms, lambda_usd, HTTP_API_PER_MILLION, dynamodb_usd, logs_usd)

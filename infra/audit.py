@@ -48,6 +48,10 @@ class Audit(Construct):
             "AuditLog",
             retention=config.audit_retention,
             removal_policy=config.removal,
+            # Written once, read by Logs Insights when someone asks: the Infrequent Access class
+            # ingests at half the price, and nothing here needs what it lacks (metric and
+            # subscription filters, Live Tail).
+            log_group_class=logs.LogGroupClass.INFREQUENT_ACCESS,
         )
         self.dead_letters = sqs.Queue(
             self,
