@@ -25,6 +25,9 @@ ROWS = requirement_rows(REQUIREMENTS.read_text())
 ROW_IDS = list(ROWS)
 # Rows the page marks as planned (with the issue that brings them): listed, not yet proved.
 PLANNED = {row for row, statement in ROWS.items() if " Planned: " in statement}
+# Rows this project adds to the outside review's list ("Added here: issue N."): the rest must be
+# the outside list, in its order.
+ADDED_HERE = {row for row, statement in ROWS.items() if " Added here: " in statement}
 OUTPUT = Path(__file__).resolve().parents[1] / "test-output" / "security.md"
 
 

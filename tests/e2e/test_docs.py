@@ -29,6 +29,9 @@ def runnable_blocks() -> list[tuple[str, str]]:
 
 
 BLOCKS = runnable_blocks()
+# The blocks of a page build on each other (a later one lists what an earlier one made): all of
+# them in one worker, on one stack, in file order.
+pytestmark = pytest.mark.xdist_group("docs")
 
 
 @pytest.fixture(scope="module")

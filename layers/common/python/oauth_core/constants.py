@@ -96,3 +96,5 @@ REVOCATION_SERVER_CACHE_SECONDS = 5
 ENV_REVOCATION_REFRESH = "REVOCATION_REFRESH_SECONDS"
 ENV_REVOCATIONS_URI = "OAUTH_REVOCATIONS_URI"
 REVOCATIONS_PATH = "/revocations"
+# RFC 9728: the bundled API's metadata, `<issuer>/resource` with the well-known segment inserted.
+PROTECTED_RESOURCE_METADATA_PATH = "/.well-known/oauth-protected-resource/resource"

@@ -71,6 +71,12 @@ class InvalidScope(OAuthError):
     error = "invalid_scope"
 
 
+class InvalidTarget(OAuthError):
+    """RFC 8707 2: a `resource` that is malformed, unknown, or not this client's to ask for."""
+
+    error = "invalid_target"
+
+
 class AccessDenied(OAuthError):
     error = "access_denied"
     status_code = 403
@@ -132,6 +138,8 @@ class BearerError(OAuthError):
     def __init__(self, description: str | None = None, *, scope: str | None = None):
         super().__init__(description)
         self.scope = scope
+        # RFC 9728 5.1: where a client finds the resource's metadata (set by the resource).
+        self.resource_metadata: str | None = None
 
     def www_authenticate(self, realm: str) -> str:
         params = [f'realm="{realm}"']
@@ -141,6 +149,8 @@ class BearerError(OAuthError):
             params.append(f'error_description="{self.description}"')
         if self.scope:
             params.append(f'scope="{self.scope}"')
+        if self.resource_metadata:
+            params.append(f'resource_metadata="{self.resource_metadata}"')
         return "Bearer " + ", ".join(params)
 
 

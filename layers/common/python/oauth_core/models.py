@@ -151,6 +151,8 @@ class PendingAuthorization:
     # A sign-in whose password was right but temporary: who must choose a new one before the
     # request goes on (oauth_core.endpoints.login), as "<username> <sub> <password fingerprint>".
     password_change: str | None = None
+    # The APIs (RFC 8707 audiences) the grant is for, space-separated.
+    resource: str = ""
 
 
 @dataclass(frozen=True)
@@ -188,6 +190,7 @@ class AuthorizationCode:
     # The client's registration_id at issue: a client registered anew inherits nothing (D8).
     client_registration: str = ""
     signed_in_ms: int = 0  # the session's (Session.signed_in_ms)
+    resource: str = ""  # the APIs the user granted (RFC 8707), space-separated
 
 
 @dataclass(frozen=True)
@@ -206,6 +209,7 @@ class TokenFamily:
     client_registration: str = ""
     signed_in_ms: int = 0
     last_used_at: int = 0  # the last refresh (0: none since the code was redeemed)
+    resource: str = ""  # the APIs the grant is for (RFC 8707), space-separated
 
 
 @dataclass(frozen=True)
@@ -234,6 +238,7 @@ class RefreshToken:
     used_by: str | None = None
     client_registration: str = ""
     signed_in_ms: int = 0
+    resource: str = ""  # the family's APIs: a narrower refresh never narrows the family
 
 
 @dataclass(frozen=True)

@@ -235,7 +235,12 @@ def resource_endpoints(
     from oauth_core.endpoints.resource import ResourceServer
 
     server = ResourceServer.from_settings(settings, jwks, revocations)
-    return {"read": server.read, "write": server.write, "userinfo": server.userinfo}
+    return {
+        "read": server.read,
+        "write": server.write,
+        "userinfo": server.userinfo,
+        "metadata": server.metadata,
+    }
 
 
 def endpoints_for(function: str, c: Components) -> Endpoints:

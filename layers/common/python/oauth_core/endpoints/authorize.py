@@ -21,7 +21,7 @@ from oauth_core.errors import (
     UnauthorizedClient,
     UnsupportedResponseType,
 )
-from oauth_core.http.forms import read_query
+from oauth_core.http.forms import MULTI_VALUED, read_query
 from oauth_core.http.pages import error_page, refused_request_page
 from oauth_core.http.request import HttpRequest
 from oauth_core.http.response import HttpResponse
@@ -32,7 +32,7 @@ from oauth_core.models import (
 )
 from oauth_core.observability import count
 from oauth_core.ports import ClientStore
-from oauth_core.rules import pkce, scope
+from oauth_core.rules import pkce, resource_indicators, scope
 from oauth_core.tokens.sealed_requests import RequestSealer
 
 # What one request may carry: these bound the sealed handle the browser carries (A14).
@@ -102,7 +102,7 @@ class AuthorizationEndpoint:
             return refused_request_page(str(error), request)
         state = echoable_state(params)
         try:
-            pending = self._validate(params, verified)
+            pending = self._validate(params, verified, request)
             session = self.flow.live_session(request, check_state=False)
             return self.flow.next_step(request, verified.client, pending, session)
         except OAuthError as error:
@@ -134,10 +134,10 @@ class AuthorizationEndpoint:
         return verified
 
     def _validate(
-        self, params: dict[str, list[str]], verified: VerifiedClient
+        self, params: dict[str, list[str]], verified: VerifiedClient, request: HttpRequest
     ) -> PendingAuthorization:
         for name, values in params.items():
-            if len(values) > 1:
+            if len(values) > 1 and name not in MULTI_VALUED:
                 raise InvalidRequest("a parameter is repeated")
             limit = MAX_STATE_LENGTH if name == "state" else MAX_PARAM_LENGTH
             if len(values[0]) > limit:
@@ -154,6 +154,16 @@ class AuthorizationEndpoint:
             _single(params, "code_challenge"), _single(params, "code_challenge_method")
         )
         requested = scope.narrow(_single(params, "scope"), client.allowed_scopes)
+        # RFC 8707: the APIs the grant is for, and only their scopes (and OpenID Connect's).
+        catalog = self.flow.catalog()
+        default_audience = self._settings.audience_for(self.flow.issuer(request))
+        audiences = resource_indicators.select(
+            catalog,
+            default_audience,
+            resource_indicators.parse(" ".join(params.get("resource") or [])),
+            requested,
+        )
+        requested = resource_indicators.scopes_for(catalog, default_audience, requested, audiences)
         prompt = tuple(sorted(set((_single(params, "prompt") or "").split())))
         if not set(prompt) <= PROMPTS or ("none" in prompt and len(prompt) > 1):
             raise InvalidRequest("prompt must be none, or any of login and consent")
@@ -186,6 +196,7 @@ class AuthorizationEndpoint:
             redirect_uri_required=verified.redirect_uri_given,
             requested_at=now,
             client_registration=client.registration_id,
+            resource=resource_indicators.render(audiences),
         )
         if not RequestSealer.fits(pending):
             raise InvalidRequest("the authorization request is too large")

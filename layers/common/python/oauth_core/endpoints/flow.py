@@ -192,6 +192,7 @@ class AuthorizationFlow:
             redirect_uri_required=pending.redirect_uri_required,
             client_registration=pending.client_registration,
             signed_in_ms=session.signed_in_ms,
+            resource=pending.resource,
         )
         # Kept past its expiry so that a late replay is still recognised and revokes.
         self._grants.put_code(code, retain_until=now + CODE_REPLAY_MEMORY)

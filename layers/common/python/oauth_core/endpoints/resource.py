@@ -9,8 +9,14 @@ from collections.abc import Callable
 from typing import Any
 
 from oauth_core.config import Settings
-from oauth_core.constants import REVOCATIONS_PATH, SCOPE_OPENID, SCOPE_READ, SCOPE_WRITE
-from oauth_core.errors import InvalidBearerRequest, InvalidRequest
+from oauth_core.constants import (
+    PROTECTED_RESOURCE_METADATA_PATH,
+    REVOCATIONS_PATH,
+    SCOPE_OPENID,
+    SCOPE_READ,
+    SCOPE_WRITE,
+)
+from oauth_core.errors import BearerError, InvalidBearerRequest, InvalidRequest
 from oauth_core.http.forms import query_pairs
 from oauth_core.http.request import HttpRequest
 from oauth_core.http.response import HttpResponse, json_response
@@ -61,7 +67,29 @@ class ResourceServer:
     def protected(
         self, request: HttpRequest, needed_scope: str, operation: Callable[[dict[str, Any]], Any]
     ) -> HttpResponse:
-        return json_response(200, operation(self._authorize(request, needed_scope)))
+        try:
+            claims = self._authorize(request, needed_scope)
+        except BearerError as refused:
+            refused.resource_metadata = self._metadata_url(request)
+            raise
+        return json_response(200, operation(claims))
+
+    def _metadata_url(self, request: HttpRequest) -> str:
+        return self._settings.issuer_for(request.domain_name) + PROTECTED_RESOURCE_METADATA_PATH
+
+    def metadata(self, request: HttpRequest) -> HttpResponse:
+        """RFC 9728 protected-resource metadata of the bundled API: what a client (an MCP
+        client, say) needs to find its authorization server and the scopes to ask for."""
+        issuer = self._settings.issuer_for(request.domain_name)
+        document = {
+            "resource": self._settings.audience_for(issuer),
+            "authorization_servers": [issuer],
+            "scopes_supported": [SCOPE_READ, SCOPE_WRITE],
+            "bearer_methods_supported": ["header"],
+            "resource_name": "The built-in API (/resource, /userinfo)",
+        }
+        cached = {"Cache-Control": "public, max-age=3600"}
+        return json_response(200, document, cached, no_store=False)
 
     def read(self, request: HttpRequest) -> HttpResponse:
         return self.protected(request, SCOPE_READ, lambda c: _describe(c, "read"))

@@ -68,6 +68,10 @@ class AuthorizationCodeGrant:
 
         # The client's scopes may have shrunk since the code was issued (D9).
         granted = scope.render(scope.parse(code.scope) & client.allowed_scopes)
+        # RFC 8707: this token may be for some of the granted APIs; the grant keeps them all.
+        audiences, token_scopes = self._issuer.targets(
+            context.issuer, form.get("resource"), scope.parse(granted), code.resource or None
+        )
         claims = current_claims(self._grants, code.sub, granted, code.claims)
         family_id = secrets.token_hex(16)
         settings = self._settings
@@ -82,6 +86,7 @@ class AuthorizationCodeGrant:
             absolute_expires_at=now + settings.refresh_token_absolute_ttl,
             client_registration=client.registration_id,
             signed_in_ms=code.signed_in_ms,
+            resource=code.resource,
         )
         refresh_value = None
         refresh = None
@@ -99,14 +104,16 @@ class AuthorizationCodeGrant:
                 claims=claims,
                 client_registration=client.registration_id,
                 signed_in_ms=code.signed_in_ms,
+                resource=code.resource,
             )
         grant = UserGrant(
             sub=code.sub,
             auth_time=code.auth_time,
-            scope=granted,
+            scope=scope.render(token_scopes),
             claims=claims,
             nonce=code.nonce,
             grant_id=family_id,
+            audience=audiences,
         )
         # Sign before committing: once the code is consumed nothing may fail, or the client
         # would hold a spent code and no tokens.

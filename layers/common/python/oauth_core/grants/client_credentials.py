@@ -25,9 +25,15 @@ class ClientCredentialsGrant:
     ) -> dict[str, Any]:
         if client.is_public:
             raise UnauthorizedClient("a public client cannot use client_credentials")
-        granted = scope.render(scope.narrow(form.get("scope"), client.allowed_scopes))
+        asked = scope.narrow(form.get("scope"), client.allowed_scopes)
+        audiences, scopes = self._issuer.targets(context.issuer, form.get("resource"), asked)
+        granted = scope.render(scopes)
         issued = self._issuer.access_token(
-            issuer=context.issuer, client=client, subject=client.client_id, scope=granted
+            issuer=context.issuer,
+            client=client,
+            subject=client.client_id,
+            scope=granted,
+            audience=audiences,
         )
         # No refresh token: the client can always authenticate again (RFC 6749 4.4.3).
         return token_response(issued, granted)

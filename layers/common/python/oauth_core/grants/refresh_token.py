@@ -70,6 +70,10 @@ class RefreshTokenGrant:
             store.revoke_family(current.family_id)
             raise InvalidGrant("the client may no longer keep access offline")
         granted = scope.narrow(form.get("scope"), allowed)
+        # RFC 8707: narrowed to some of the grant's APIs, if asked; never beyond them.
+        audiences, granted = self._issuer.targets(
+            context.issuer, form.get("resource"), granted, current.resource or None
+        )
 
         settings = self._settings
         new_value = self._issuer.opaque()
@@ -86,6 +90,7 @@ class RefreshTokenGrant:
             scope=scope.render(granted),
             claims=current_claims(store, current.sub, scope.render(granted), current.claims),
             grant_id=current.family_id,
+            audience=audiences,
         )
         # Sign before committing: after the rotation nothing may fail (OIDC Core 12.2: a
         # refresh response need not carry a new ID token).

@@ -13,6 +13,9 @@ from oauth_core.http.request import HttpRequest
 
 MAX_BODY_BYTES = 16 * 1024
 MAX_FIELDS = 64
+# Parameters that may be repeated (RFC 8707 2: one `resource` per API), their values joined
+# with a space (which no URI holds).
+MULTI_VALUED = frozenset({"resource"})
 
 
 def query_pairs(raw: str) -> list[tuple[str, str]]:
@@ -45,7 +48,10 @@ def parse_params(raw: str) -> dict[str, str]:
     params: dict[str, str] = {}
     for name, value in query_pairs(raw):
         if name in params:
-            raise InvalidRequest("a parameter is repeated")
+            if name not in MULTI_VALUED or not value or not params[name]:
+                raise InvalidRequest("a parameter is repeated")
+            params[name] = f"{params[name]} {value}"
+            continue
         params[name] = value
     # Per RFC 6749 3.1, parameters sent without a value are treated as omitted.
     return {name: value for name, value in params.items() if value != ""}

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from oauth_core.constants import PROTECTED_RESOURCE_METADATA_PATH
+
 
 @dataclass(frozen=True)
 class FunctionSpec:
@@ -79,6 +81,7 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/userinfo", "resource", "userinfo", cors=True),
     Route("GET", "/resource", "resource", "read", cors=True),
     Route("POST", "/resource", "resource", "write", cors=True),
+    Route("GET", PROTECTED_RESOURCE_METADATA_PATH, "resource", "metadata", cors=True),
     # Preflights for the CORS paths whose routes take named methods (the API has no CORS
     # configuration of its own: it would answer preflights on every route).
     Route("OPTIONS", "/.well-known/oauth-authorization-server", "token", PREFLIGHT, cors=True),
@@ -86,6 +89,7 @@ ROUTES: tuple[Route, ...] = (
     Route("OPTIONS", "/.well-known/jwks.json", "token", PREFLIGHT, cors=True),
     Route("OPTIONS", "/userinfo", "resource", PREFLIGHT, cors=True),
     Route("OPTIONS", "/resource", "resource", PREFLIGHT, cors=True),
+    Route("OPTIONS", PROTECTED_RESOURCE_METADATA_PATH, "resource", PREFLIGHT, cors=True),
 )
 
 

@@ -17,7 +17,7 @@ from oauth_core.tokens.jws import Signers
 @dataclass(frozen=True)
 class AccessTokenClaims:
     issuer: str
-    audience: str
+    audience: str | list[str]  # one API, or several (RFC 8707)
     subject: str
     client_id: str
     scope: str

@@ -11,6 +11,7 @@ from oauth_core.config import Settings
 from oauth_core.constants import OPAQUE_TOKEN_BYTES, SCOPE_OPENID
 from oauth_core.models import Client
 from oauth_core.ports import CatalogSource, KeyStore
+from oauth_core.rules import resource_indicators
 from oauth_core.rules.claims import GROUPS_CLAIM, token_claims
 from oauth_core.tokens import access_token, id_token
 
@@ -35,6 +36,7 @@ class UserGrant:
     claims: dict[str, Any]
     nonce: str | None = None
     grant_id: str | None = None
+    audience: tuple[str, ...] = ()  # the APIs (RFC 8707); none: the built-in API
 
 
 class TokenIssuer:
@@ -55,6 +57,25 @@ class TokenIssuer:
     def opaque(self) -> str:
         return self._random.token(OPAQUE_TOKEN_BYTES)
 
+    def targets(
+        self,
+        issuer: str,
+        requested: str | None,
+        scopes: frozenset[str],
+        granted: str | None = None,
+    ) -> tuple[tuple[str, ...], frozenset[str]]:
+        """RFC 8707: the audiences of a token (the `resource`s asked for, within the grant's
+        if it has them) and the scopes it may carry for them."""
+        catalog = self._catalog.catalog()
+        default_audience = self._settings.audience_for(issuer)
+        allowed = tuple(granted.split()) if granted else None
+        audiences = resource_indicators.select(
+            catalog, default_audience, resource_indicators.parse(requested), scopes, allowed
+        )
+        return audiences, resource_indicators.scopes_for(
+            catalog, default_audience, scopes, audiences
+        )
+
     def access_token(
         self,
         *,
@@ -65,12 +86,14 @@ class TokenIssuer:
         auth_time: int | None = None,
         grant_id: str | None = None,
         profile: dict[str, Any] | None = None,
+        audience: tuple[str, ...] = (),
     ) -> IssuedAccessToken:
         expires_in = client.access_token_ttl or self._settings.access_token_ttl
         jwt_id = self._random.token(TOKEN_ID_BYTES)
+        audiences = audience or (self._settings.audience_for(issuer),)
         claims = access_token.AccessTokenClaims(
             issuer=issuer,
-            audience=self._settings.audience_for(issuer),
+            audience=audiences[0] if len(audiences) == 1 else list(audiences),
             subject=subject,
             client_id=client.client_id,
             scope=scope,
@@ -98,6 +121,7 @@ class TokenIssuer:
             auth_time=grant.auth_time,
             grant_id=grant.grant_id,
             profile=self._for_api(released),
+            audience=grant.audience,
         )
         body = token_response(issued, grant.scope)
         if with_id_token and SCOPE_OPENID in scopes:

@@ -61,6 +61,7 @@ _FIELDS = (
     "signed_in_session",
     "client_registration",
     "password_change",  # added later: a handle sealed before it ends one field early
+    "resource",  # likewise (RFC 8707 audiences)
 )
 # A password change's mark: a username (at most 128), a sub (a UUID) and a 16-character
 # fingerprint of the temporary password's hash, space-separated.
@@ -137,6 +138,7 @@ def _decode(plaintext: bytes) -> PendingAuthorization:
         signed_in_session=values["signed_in_session"],
         client_registration=values["client_registration"] or "",
         password_change=values["password_change"],
+        resource=values["resource"] or "",
     )
 
 
