@@ -8,6 +8,7 @@ from typing import Any
 
 from oauth_core.admin.catalog import InvalidScopeDefinition
 from oauth_core.catalog import ATTRIBUTE_TYPES, ApiDefinition, AttributeDefinition
+from oauth_core.constants import SIGNING_ALGORITHMS
 from oauthctl.admin import Admin
 from oauthctl.errors import Invalid, NotFound
 from oauthctl.output import JSON, TABLE, add_output_option, emit_list, emit_one
@@ -33,7 +34,9 @@ def attribute_view(attribute: AttributeDefinition) -> dict[str, Any]:
 
 def apis_list(admin: Admin, args: argparse.Namespace) -> None:
     rows = [api_view(a) for a in admin.apis().list()]
-    emit_list(args, rows, ("name", "groups_claim", "description"))
+    emit_list(
+        args, rows, ("name", "groups_claim", "access_token_ttl", "signing_alg", "description")
+    )
 
 
 def apis_show(admin: Admin, args: argparse.Namespace) -> None:
@@ -46,18 +49,30 @@ def apis_show(admin: Admin, args: argparse.Namespace) -> None:
 def apis_create(admin: Admin, args: argparse.Namespace) -> None:
     made = _validated(
         lambda: admin.apis().create(
-            args.name, groups_claim=args.groups_claim, description=args.description or ""
+            args.name,
+            groups_claim=args.groups_claim,
+            description=args.description or "",
+            access_token_ttl=args.access_token_ttl,
+            signing_alg=args.signing_alg,
         )
     )
     emit_one(args, api_view(made))
 
 
 def apis_update(admin: Admin, args: argparse.Namespace) -> None:
-    if args.groups_claim is None and args.description is None:
-        raise Invalid("nothing to update: give --groups-claim or --description")
+    changes = (args.groups_claim, args.description, args.access_token_ttl, args.signing_alg)
+    if all(change is None for change in changes):
+        raise Invalid(
+            "nothing to update: give --groups-claim, --description, --access-token-ttl or "
+            "--signing-alg"
+        )
     updated = _validated(
         lambda: admin.apis().update(
-            args.name, groups_claim=args.groups_claim, description=args.description
+            args.name,
+            groups_claim=args.groups_claim,
+            description=args.description,
+            access_token_ttl=args.access_token_ttl,
+            signing_alg=args.signing_alg,
         )
     )
     emit_one(args, api_view(updated))
@@ -100,6 +115,16 @@ def register(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     for parser in (made, changed):
         parser.add_argument("--groups-claim", help="the claim for a user's groups (default groups)")
         parser.add_argument("--description")
+        parser.add_argument(
+            "--access-token-ttl",
+            type=int,
+            help="its tokens' lifetime in seconds, 60 to 86400 (default: the client's or stack's)",
+        )
+        parser.add_argument(
+            "--signing-alg",
+            choices=SIGNING_ALGORITHMS,
+            help="the algorithm its tokens are signed with (default: the stack's, ES256)",
+        )
         add_output_option(parser, JSON)
     command(apis, "delete", apis_delete, "delete an API no scope belongs to").add_argument("name")
 

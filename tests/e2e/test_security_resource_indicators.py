@@ -182,3 +182,25 @@ def test_e10_rfc9728_the_api_says_where_its_metadata_is_and_who_issues_for_it(
     # The issuer it names publishes the metadata a client needs next (RFC 8414).
     issuer = requests.get(f"{stack.issuer}/.well-known/oauth-authorization-server", timeout=10)
     assert issuer.json()["issuer"] == stack.issuer
+
+
+def test_e10_an_apis_lifetime_and_algorithm_shape_its_tokens(
+    stack: LocalStack, service: tuple[str, str]
+) -> None:
+    ledger = "https://ledger.rfc8707.example"
+    for command in (
+        ("apis", "create", ledger, "--access-token-ttl", "120", "--signing-alg", "RS256"),
+        ("scopes", "create", "ledger:read", "--description", "Read the ledger",
+         "--audience", ledger),
+        ("clients", "update", SERVICE, "--scope", "read:data orders:read ledger:read"),
+    ):  # fmt: skip
+        done = oauthctl(stack, *command)
+        assert done.returncode == 0, done.stderr
+    time.sleep(2.2)  # the registry and client caches (2 s here)
+    body = client_token(stack, service, ledger).json()
+    claims = claims_of(body["access_token"])
+    header = json.loads(base64.urlsafe_b64decode(body["access_token"].split(".")[0] + "=="))
+    assert header["alg"] == "RS256" and claims["aud"] == ledger
+    assert claims["exp"] - claims["iat"] == 120 == body["expires_in"]
+    mixed = client_token(stack, service, ledger, ORDERS)
+    assert mixed.status_code == 400 and mixed.json()["error"] == "invalid_target"

@@ -77,22 +77,33 @@ class ApiDefinition:
     groups_claim: str = constants.GROUPS_CLAIM  # carries a user's groups in its tokens
     description: str = ""
     created_at: int = 0
+    # Its tokens' lifetime and signing algorithm; None: the client's or the stack's.
+    access_token_ttl: int | None = None
+    signing_alg: str | None = None
 
     def to_item(self) -> dict[str, Any]:
-        return {
+        item: dict[str, Any] = {
             "name": self.name,
             "groups_claim": self.groups_claim,
             "description": self.description,
             "created_at": self.created_at,
         }
+        if self.access_token_ttl is not None:
+            item["access_token_ttl"] = self.access_token_ttl
+        if self.signing_alg is not None:
+            item["signing_alg"] = self.signing_alg
+        return item
 
     @classmethod
     def from_item(cls, item: Mapping[str, Any]) -> ApiDefinition:
+        ttl = item.get("access_token_ttl")
         return cls(
             name=str(item["name"]),
             groups_claim=str(item.get("groups_claim") or constants.GROUPS_CLAIM),
             description=str(item.get("description", "")),
             created_at=int(item.get("created_at", 0)),
+            access_token_ttl=int(ttl) if ttl is not None else None,
+            signing_alg=str(item["signing_alg"]) if item.get("signing_alg") else None,
         )
 
 

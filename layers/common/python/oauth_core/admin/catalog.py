@@ -170,6 +170,26 @@ def _claim(value: Any, field: str = "claim") -> str:
     return value
 
 
+MAX_TTL = constants.MAX_ACCESS_TOKEN_TTL
+
+
+def _token_ttl(value: Any) -> int | None:
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or not 60 <= value <= MAX_TTL:
+        raise InvalidDefinition("access_token_ttl", f"whole seconds from 60 to {MAX_TTL}")
+    return value
+
+
+def _signing_alg(value: Any) -> str | None:
+    if value is None:
+        return None
+    if value not in constants.SIGNING_ALGORITHMS:
+        algorithms = ", ".join(constants.SIGNING_ALGORITHMS)
+        raise InvalidDefinition("signing_alg", f"one of {algorithms}")
+    return str(value)
+
+
 class ApiAdmin:
     """Protected APIs, by identifier; the built-in one is `default`."""
 
@@ -184,13 +204,21 @@ class ApiAdmin:
         return Catalog.of(self._store.list(ApiDefinition)).apis.get(name)
 
     def create(
-        self, name: str, *, groups_claim: str | None = None, description: str = ""
+        self,
+        name: str,
+        *,
+        groups_claim: str | None = None,
+        description: str = "",
+        access_token_ttl: int | None = None,
+        signing_alg: str | None = None,
     ) -> ApiDefinition:
         api = ApiDefinition(
             _https_identifier(name),
             _claim(groups_claim or constants.GROUPS_CLAIM, "groups_claim"),
             _description(description),
             self._clock.now(),
+            _token_ttl(access_token_ttl),
+            _signing_alg(signing_alg),
         )
         try:
             self._store.put(api, must_not_exist=True)
@@ -199,13 +227,23 @@ class ApiAdmin:
         return api
 
     def update(
-        self, name: str, *, groups_claim: str | None = None, description: str | None = None
+        self,
+        name: str,
+        *,
+        groups_claim: str | None = None,
+        description: str | None = None,
+        access_token_ttl: int | None = None,
+        signing_alg: str | None = None,
     ) -> ApiDefinition:
         current = self.get(name)
         if current is None:
             raise LookupError(f"no API {name!r}")
         updated = replace(
             current,
+            access_token_ttl=_token_ttl(access_token_ttl)
+            if access_token_ttl is not None
+            else current.access_token_ttl,
+            signing_alg=_signing_alg(signing_alg) if signing_alg else current.signing_alg,
             groups_claim=_claim(groups_claim, "groups_claim")
             if groups_claim
             else current.groups_claim,

@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from oauth_core.catalog import DEFAULT_API
+from oauth_core.catalog import DEFAULT_API, ApiDefinition
 from oauth_core.clock import Clock, Random
 from oauth_core.config import Settings
 from oauth_core.constants import OPAQUE_TOKEN_BYTES, SCOPE_OPENID
+from oauth_core.errors import InvalidTarget
 from oauth_core.models import Client
 from oauth_core.ports import CatalogSource, KeyStore
 from oauth_core.rules import resource_indicators
@@ -88,9 +89,16 @@ class TokenIssuer:
         profile: dict[str, Any] | None = None,
         audience: tuple[str, ...] = (),
     ) -> IssuedAccessToken:
-        expires_in = client.access_token_ttl or self._settings.access_token_ttl
-        jwt_id = self._random.token(TOKEN_ID_BYTES)
         audiences = audience or (self._settings.audience_for(issuer),)
+        apis = self._apis(issuer, audiences)
+        # The shortest lifetime any of its APIs (or the client) asks for; one algorithm.
+        lifetimes = [a.access_token_ttl for a in apis if a.access_token_ttl is not None]
+        expires_in = min([client.access_token_ttl or self._settings.access_token_ttl, *lifetimes])
+        algorithms = {a.signing_alg or self._settings.access_token_alg for a in apis}
+        if len(algorithms) > 1:
+            raise InvalidTarget("these APIs take tokens signed differently: ask for one of them")
+        alg = algorithms.pop() if algorithms else self._settings.access_token_alg
+        jwt_id = self._random.token(TOKEN_ID_BYTES)
         claims = access_token.AccessTokenClaims(
             issuer=issuer,
             audience=audiences[0] if len(audiences) == 1 else list(audiences),
@@ -102,10 +110,17 @@ class TokenIssuer:
             jwt_id=jwt_id,
             auth_time=auth_time,
             grant_id=grant_id,
-            profile=profile,
+            profile=self._for_apis(profile, apis) if profile else profile,
         )
-        key = self._keys.load().current(self._settings.access_token_alg)
+        key = self._keys.load().current(alg)
         return IssuedAccessToken(access_token.issue(claims, key), expires_in, jwt_id)
+
+    def _apis(self, issuer: str, audiences: tuple[str, ...]) -> list[ApiDefinition]:
+        """The registered APIs a token is for (the built-in one by its identifier)."""
+        apis = self._catalog.catalog().apis
+        default_audience = self._settings.audience_for(issuer)
+        names = (DEFAULT_API if a == default_audience else a for a in audiences)
+        return [apis[name] for name in names if name in apis]
 
     def user_tokens(
         self, *, issuer: str, client: Client, grant: UserGrant, with_id_token: bool = True
@@ -120,7 +135,7 @@ class TokenIssuer:
             scope=grant.scope,
             auth_time=grant.auth_time,
             grant_id=grant.grant_id,
-            profile=self._for_api(released),
+            profile=released,
             audience=grant.audience,
         )
         body = token_response(issued, grant.scope)
@@ -140,15 +155,16 @@ class TokenIssuer:
             )
         return body
 
-    def _for_api(self, claims: dict[str, Any]) -> dict[str, Any]:
-        """The claims as the API's access tokens carry them: its own name for groups."""
+    @staticmethod
+    def _for_apis(claims: dict[str, Any], apis: list[ApiDefinition]) -> dict[str, Any]:
+        """The claims as the APIs' access tokens carry them: a user's groups under each API's
+        own claim name (`groups` when it names none)."""
         if GROUPS_CLAIM not in claims:
             return claims
-        name = self._catalog.catalog().groups_claim(DEFAULT_API)
-        if name == GROUPS_CLAIM:
-            return claims
+        names = {api.groups_claim for api in apis} or {GROUPS_CLAIM}
         renamed = {k: v for k, v in claims.items() if k != GROUPS_CLAIM}
-        renamed[name] = claims[GROUPS_CLAIM]
+        for name in names:
+            renamed[name] = claims[GROUPS_CLAIM]
         return renamed
 
 
