@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from oauth_core import audit, constants
-from oauth_core.catalog import Catalog
+from oauth_core.catalog import DEFAULT_API, Catalog
 from oauth_core.clock import Clock, Random
 from oauth_core.config import Settings
 from oauth_core.constants import APPLICATION_NATIVE, OPAQUE_TOKEN_BYTES
@@ -20,7 +20,7 @@ from oauth_core.http.response import HttpResponse
 from oauth_core.models import AuthorizationCode, Client, PendingAuthorization, Session
 from oauth_core.observability import count
 from oauth_core.ports import CatalogSource, GrantStore
-from oauth_core.rules import redirect_uri, scope
+from oauth_core.rules import redirect_uri, resource_indicators, scope
 from oauth_core.rules.claims import token_claims
 from oauth_core.rules.hashing import token_hash
 from oauth_core.tokens.sealed_requests import RequestSealer
@@ -114,7 +114,7 @@ class AuthorizationFlow:
         asked = catalog.asked(scope.parse(pending.scope))
         offline = constants.SCOPE_OFFLINE_ACCESS in asked
         named = sorted(asked - {constants.SCOPE_OFFLINE_ACCESS})
-        return [catalog.description(name) for name in named], offline
+        return [_in_words(catalog, name) for name in named], offline
 
     def remember_consent(self, client: Client, pending: PendingAuthorization, sub: str) -> None:
         settings = self._settings
@@ -229,3 +229,14 @@ def registered_redirect_uri(client: Client, requested: str) -> bool:
 def resumed(pending: PendingAuthorization, session: Session) -> PendingAuthorization:
     """The request after a sign-in made for it (the only sign-in a fresh-login request takes)."""
     return replace(pending, signed_in_session=session.session_hash)
+
+
+def _in_words(catalog: Catalog, name: str) -> str:
+    """What a scope lets the app do, and at which API when it is not the built-in one (RFC
+    8707: the user sees where the access is for)."""
+    words = catalog.description(name)
+    api = resource_indicators.api_of(catalog, name)
+    if api is None or api == DEFAULT_API:
+        return words
+    found = catalog.apis.get(api)
+    return f"{words} ({found.description or api if found else api})"
