@@ -148,7 +148,10 @@ def main() -> None:
     if not issuer:
         sys.exit("error: -c issuer=<the OAuth server's issuer URL> is required")
     audience = app.node.try_get_context("audience") or AUDIENCE
-    ProtectedApiStack(app, "ProtectedApiExample", issuer=issuer, audience=audience)
+    skip = str(app.node.try_get_context("skip_bundling") or "").lower() in ("1", "true", "yes")
+    ProtectedApiStack(
+        app, "ProtectedApiExample", issuer=issuer, audience=audience, skip_bundling=skip
+    )
     add_checks(app)
     app.synth()
 
