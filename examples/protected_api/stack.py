@@ -26,19 +26,13 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT / "layers" / "common" / "python") not in sys.path:  # run as an app of its own
     sys.path.insert(0, str(ROOT / "layers" / "common" / "python"))
 
+from examples.protected_api.routes import AUDIENCE, ROUTES  # noqa: E402
 from infra.authorizer import TokenAuthorizer  # noqa: E402
 from infra.bundling import function_code  # noqa: E402
 from infra.functions import RUNTIME  # noqa: E402
 from infra.nag import Acknowledgment, acknowledge_findings, add_checks  # noqa: E402
 
 BACKEND = Path(__file__).resolve().parent / "backend"
-AUDIENCE = "https://orders.example.com"
-# Each route and the scopes it needs: one source for this stack and local_routes.json (a test
-# holds them together).
-ROUTES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
-    ("GET", "/orders", ("orders:read",)),
-    ("POST", "/orders", ("orders:write",)),
-)
 
 # The example backend's own cdk-nag findings (the authorizer acknowledges its own).
 ACKNOWLEDGED = (

@@ -15,12 +15,13 @@ from pathlib import Path
 import pytest
 import requests
 
+from examples.protected_api.routes import AUDIENCE
 from tests.e2e.conftest import LocalStack, local_stack
 from tests.e2e.test_security_client_credentials import oauthctl
 
 ROOT = Path(__file__).resolve().parents[2]
 ROUTES_FILE = ROOT / "examples" / "protected_api" / "local_routes.json"
-ORDERS = "https://orders.example.com"  # examples/protected_api's AUDIENCE
+ORDERS = AUDIENCE  # the example API's identifier, https://orders.example.com
 BILLING = "https://billing.example.com"
 CLIENT = "orders-service"
 # Revoked tokens: the authorizer's list (REVOCATION_REFRESH_SECONDS=1 here), the token

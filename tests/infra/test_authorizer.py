@@ -19,7 +19,8 @@ from aws_cdk.assertions import Annotations, Match, Template
 from aws_cdk.aws_apigatewayv2_integrations import HttpLambdaIntegration
 
 import infra.authorizer
-from examples.protected_api.stack import AUDIENCE, ROUTES, ProtectedApiStack
+from examples.protected_api.routes import AUDIENCE, ROUTES
+from examples.protected_api.stack import ProtectedApiStack
 from infra.authorizer import AuthorizerConfigError, TokenAuthorizer
 from infra.nag import add_checks
 

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import requests
 
-from examples.protected_api.stack import AUDIENCE, ROUTES
+from examples.protected_api.routes import AUDIENCE, ROUTES
 from local_stack.gateway import (
     AUTHORIZER_FAILED,
     FORBIDDEN,
