@@ -9,6 +9,8 @@ from aws_cdk import RemovalPolicy
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 
+from oauth_core import constants
+
 _RETENTION = {
     1: logs.RetentionDays.ONE_DAY,
     7: logs.RetentionDays.ONE_WEEK,
@@ -105,6 +107,10 @@ class StackConfig:
     skip_bundling: bool = False
     # SnapStart for the functions behind the API (docs/performance.md: what it changes, costs).
     snap_start: bool = False
+    # Dynamic client registration (RFC 7591): off, or open to public clients within the policy
+    # of oauth_core.endpoints.registration, given only these scopes.
+    client_registration: str = constants.REGISTRATION_OFF
+    registration_scopes: str = "openid profile email offline_access"
 
     @classmethod
     def from_context(cls, get: Any) -> StackConfig:
@@ -139,6 +145,8 @@ class StackConfig:
                 f"audit_retention_days: one of {sorted(_AUDIT_RETENTION)}, "
                 f"not {self.audit_retention_days}"
             )
+        if self.client_registration not in constants.REGISTRATION_POLICIES:
+            raise ConfigError(f"client_registration: off or open, not {self.client_registration!r}")
         if bool(self.custom_domain) != bool(self.certificate_arn):
             raise ConfigError("custom_domain and certificate_arn go together: set both or neither")
         for name, (low, high) in _RANGES.items():

@@ -94,6 +94,13 @@ ACCESS: dict[str, Access] = {
         signing_keys=True,
     ),
     "resource": Access(),
+    # Registers, reads, renews and deletes self-registered clients (public: no secrets), checks
+    # their scopes against the registry, and counts registrations per source (a bucket).
+    "register": Access(
+        clients=("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"),
+        grants=("dynamodb:UpdateItem",),
+        registry=READ_REGISTRY,
+    ),
 }
 
 
@@ -130,6 +137,9 @@ class Functions(Construct):
             constants.ENV_MAX_FAILURES: str(config.max_failed_attempts),
             constants.ENV_MAX_FAILURES_PER_IP: str(config.max_failed_attempts_per_source),
             constants.ENV_FAILURE_WINDOW: str(config.failed_attempts_window),
+            # Read by the token function's discovery too (registration_endpoint).
+            constants.ENV_CLIENT_REGISTRATION: config.client_registration,
+            constants.ENV_REGISTRATION_SCOPES: config.registration_scopes,
             "POWERTOOLS_SERVICE_NAME": constants.SERVICE_NAME,
             "POWERTOOLS_METRICS_NAMESPACE": constants.METRICS_NAMESPACE,
         }

@@ -72,7 +72,8 @@ def offline_env(home: Path) -> dict[str, str]:
 
 
 def synthesize(out: Path) -> None:
-    """`npx --no-install cdk synth` as a deployer runs it, bundling on, for arm64."""
+    """`npx --no-install cdk synth` as a deployer runs it, bundling on, for arm64, with dynamic
+    client registration open (so that the registration function's flows run too)."""
     result = subprocess.run(
         [
             "npx",
@@ -84,6 +85,8 @@ def synthesize(out: Path) -> None:
             f"architecture={DEPLOY_ARCHITECTURE}",
             "-c",
             "skip_bundling=false",
+            "-c",
+            "client_registration=open",
             "-o",
             str(out),
         ],

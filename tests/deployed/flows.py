@@ -421,6 +421,25 @@ def _account_form(html: str, target: str, **wanted: str) -> dict[str, str]:
     raise AssertionError(f"no form posting to {target} with {wanted}")
 
 
+def dynamic_registration(world: World) -> None:
+    """RFC 7591 and 7592 through the registration function: a client registers itself (its
+    source counted), reads its registration with the token it was given, and deletes it."""
+    metadata = {"client_name": "deployed MCP client", "redirect_uris": ["http://127.0.0.1:9/cb"]}
+    json_headers = {"content-type": "application/json"}
+    made = world.expect(
+        world.api.request("POST", "/register", headers=json_headers, body=json.dumps(metadata)),
+        201,
+        "register",
+    ).json()
+    assert made["token_endpoint_auth_method"] == "none", made
+    target = made["registration_client_uri"].removeprefix(world.api.url)
+    bearer = {"authorization": f"Bearer {made['registration_access_token']}"}
+    read = world.expect(world.api.request("GET", target, headers=bearer), 200, "read").json()
+    assert read["client_id"] == made["client_id"]
+    world.expect(world.api.request("DELETE", target, headers=bearer), 204, "delete")
+    world.expect(world.api.request("GET", target, headers=bearer), 401, "read after delete")
+
+
 def audit_trail(world: World) -> None:
     """What CloudWatch Logs would do with the functions' output: each subscription filter's
     matching lines, delivered to the audit forwarder as a subscription payload, are printed by
@@ -505,6 +524,7 @@ FLOWS: dict[str, Callable[[World], Any]] = {
     "key_rotation": key_rotation,
     "temporary_password": temporary_password,
     "account_page": account_page,
+    "dynamic_registration": dynamic_registration,
     # Last: it forwards what the flows before it printed.
     "audit_trail": audit_trail,
 }

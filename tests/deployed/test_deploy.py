@@ -22,6 +22,7 @@ FIRST_REQUESTS = {
     "login": ("GET", "/logout"),
     "token": ("GET", "/.well-known/openid-configuration"),
     "resource": ("GET", "/resource"),
+    "register": ("GET", "/register"),
 }
 
 

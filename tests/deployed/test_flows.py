@@ -56,3 +56,7 @@ def test_audit_records_reach_the_audit_log_through_the_forwarder(world: World) -
 
 def test_the_account_page(world: World) -> None:
     world.run("account_page")
+
+
+def test_dynamic_client_registration(world: World) -> None:
+    world.run("dynamic_registration")

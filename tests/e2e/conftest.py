@@ -55,6 +55,8 @@ def local_stack(
         # A revocation reaches the resource function within this and the token function's
         # copy (as long, at most): seconds here, not the deployed 20 + 5.
         "REVOCATION_REFRESH_SECONDS": "1",
+        # Dynamic client registration (RFC 7591), as an MCP-ready stack runs it.
+        "CLIENT_REGISTRATION": "open",
         **(extra_env or {}),
     }
     started = spawn(0, env, log_path)

@@ -44,6 +44,13 @@ class Settings:
     # often. None: <issuer>/revocations.
     revocations_uri: str | None = None
     revocation_refresh: int = constants.REVOCATION_REFRESH_SECONDS
+    # Dynamic client registration (oauth_core.endpoints.registration): off or open; the scopes
+    # a registered client may be given; how long an unused one lives; registrations per hour
+    # from one source.
+    client_registration: str = constants.REGISTRATION_OFF
+    registration_scopes: str = "openid profile email offline_access"
+    registered_client_ttl: int = 30 * 86400
+    registrations_per_source: int = 20
     access_token_ttl: int = 600
     access_token_alg: str = "ES256"
     code_ttl: int = 60
@@ -129,6 +136,8 @@ _TEXT = {
     "signing_keys_secret": constants.ENV_SIGNING_KEYS_SECRET,
     "request_sealing_secret": constants.ENV_REQUEST_SEALING_SECRET,
     "access_token_alg": constants.ENV_ACCESS_TOKEN_ALG,
+    "client_registration": constants.ENV_CLIENT_REGISTRATION,
+    "registration_scopes": constants.ENV_REGISTRATION_SCOPES,
 }
 _OPTIONAL = {
     "audience": constants.ENV_AUDIENCE,
@@ -150,4 +159,6 @@ _NUMBERS = {
     "max_failures_per_ip": constants.ENV_MAX_FAILURES_PER_IP,
     "failure_window": constants.ENV_FAILURE_WINDOW,
     "revocation_refresh": constants.ENV_REVOCATION_REFRESH,
+    "registered_client_ttl": constants.ENV_REGISTERED_CLIENT_TTL,
+    "registrations_per_source": constants.ENV_REGISTRATIONS_PER_SOURCE,
 }

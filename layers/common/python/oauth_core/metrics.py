@@ -33,6 +33,10 @@ METRICS: dict[str, frozenset[str]] = {
     REFRESH_TOKEN_REUSE: frozenset(),
     "TokenRevoked": frozenset({"token_type"}),
     "BearerRefused": frozenset({"error"}),
+    # Dynamic client registration (RFC 7591, 7592).
+    "ClientRegistered": frozenset(),
+    "ClientRegistrationDeleted": frozenset(),
+    "RegistrationThrottled": frozenset(),
 }
 
 

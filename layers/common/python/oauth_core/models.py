@@ -45,6 +45,11 @@ class Client:
     # Which registration of this client_id: new each time the id is registered, so a client
     # deleted and registered again inherits no grant or consent of the old one (D8).
     registration_id: str = ""
+    # Registered by itself (RFC 7591): its registration access token (hashed), and when
+    # DynamoDB's TTL deletes it unless its registration is read or updated before (0: never).
+    registered_dynamically: bool = False
+    registration_token_hash: str = ""
+    purge_at: int = 0
 
     @property
     def is_public(self) -> bool:
@@ -65,6 +70,9 @@ class Client:
         item["response_types"] = list(self.response_types)
         if item["access_token_ttl"] is None:
             del item["access_token_ttl"]
+        if not self.registered_dynamically:
+            for name in ("registered_dynamically", "registration_token_hash", "purge_at"):
+                del item[name]
         return item
 
     @classmethod
@@ -88,6 +96,9 @@ class Client:
             disabled=bool(item.get("disabled", False)),
             created_at=int(item.get("created_at", 0)),
             registration_id=str(item.get("registration_id", "")),
+            registered_dynamically=bool(item.get("registered_dynamically", False)),
+            registration_token_hash=str(item.get("registration_token_hash", "")),
+            purge_at=int(item.get("purge_at", 0)),
         )
 
 

@@ -25,7 +25,8 @@ class TableSpec:
     indexes: tuple[IndexSpec, ...] = ()
 
 
-CLIENTS = TableSpec("Clients", constants.ENV_CLIENTS_TABLE, "client_id")
+# Clients registered by themselves (RFC 7591) carry `purge_at`: TTL deletes them when unused.
+CLIENTS = TableSpec("Clients", constants.ENV_CLIENTS_TABLE, "client_id", ttl_attribute="purge_at")
 USERS = TableSpec("Users", constants.ENV_USERS_TABLE, "username")
 # A sparse index: only token families and sessions carry `owner_sub`, so disabling a user can
 # find and revoke them without a scan.

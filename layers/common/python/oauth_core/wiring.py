@@ -262,10 +262,25 @@ def endpoints_for(function: str, c: Components) -> Endpoints:
     return BUILDERS[function](c)
 
 
+def register_endpoints(c: Components) -> Endpoints:
+    from oauth_core.endpoints.registration import RegistrationEndpoint
+
+    endpoint = RegistrationEndpoint(
+        c.clients, c.catalog, c.rate_limiter, c.settings, c.clock, c.random
+    )
+    return {
+        "register": endpoint.register,
+        "read": endpoint.read,
+        "update": endpoint.update,
+        "delete": endpoint.delete,
+    }
+
+
 BUILDERS: dict[str, Callable[[Components], Endpoints]] = {
     "authorize": authorize_endpoints,
     "login": login_endpoints,
     "token": token_endpoints,
+    "register": register_endpoints,
 }
 
 

@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from oauth_core import constants
 from oauth_core.config import Settings
 from oauth_core.endpoints.metadata import authorization_server_metadata, openid_configuration
 from oauth_core.http.request import HttpRequest
@@ -19,7 +20,7 @@ PUBLIC_CACHE = {"Cache-Control": "public, max-age=300"}
 JWKS_CACHE = {"Cache-Control": "public, max-age=60"}
 
 
-Builder = Callable[[str, Iterable[str], Iterable[str]], dict[str, Any]]
+Builder = Callable[..., dict[str, Any]]  # (issuer, grant types, scopes, *, registration)
 _MAX_DOCUMENTS = 64
 
 
@@ -46,7 +47,9 @@ class DiscoveryEndpoints:
         if body is None:
             if len(self._documents) > _MAX_DOCUMENTS:  # issuers and scope sets seen: few
                 self._documents.clear()
-            body = self._documents[key] = json.dumps(build(issuer, self._grant_types, scopes))
+            registration = self._settings.client_registration == constants.REGISTRATION_OPEN
+            document = build(issuer, self._grant_types, scopes, registration=registration)
+            body = self._documents[key] = json.dumps(document)
         return HttpResponse(200, body, {"Content-Type": "application/json", **PUBLIC_CACHE})
 
     def metadata(self, request: HttpRequest) -> HttpResponse:

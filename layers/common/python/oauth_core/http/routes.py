@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from oauth_core.constants import PROTECTED_RESOURCE_METADATA_PATH
+from oauth_core.constants import PROTECTED_RESOURCE_METADATA_PATH, REGISTRATION_PATH
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,7 @@ FUNCTIONS: dict[str, FunctionSpec] = {
         FunctionSpec("login", "functions/login", "login_handler", "page"),
         FunctionSpec("token", "functions/token", "token_handler", "json"),
         FunctionSpec("resource", "functions/resource", "resource_handler", "bearer"),
+        FunctionSpec("register", "functions/register", "register_handler", "json"),
     )
 }
 
@@ -78,6 +79,11 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/.well-known/openid-configuration", "token", "openid_configuration", cors=True),
     Route("GET", "/.well-known/jwks.json", "token", "jwks", cors=True),
     Route("GET", "/revocations", "token", "revocations"),
+    Route("POST", REGISTRATION_PATH, "register", "register", cors=True),
+    Route("GET", REGISTRATION_PATH, "register", "read", cors=True),
+    Route("PUT", REGISTRATION_PATH, "register", "update", cors=True),
+    Route("DELETE", REGISTRATION_PATH, "register", "delete", cors=True),
+    Route("OPTIONS", REGISTRATION_PATH, "register", PREFLIGHT, cors=True),
     Route("GET", "/userinfo", "resource", "userinfo", cors=True),
     Route("GET", "/resource", "resource", "read", cors=True),
     Route("POST", "/resource", "resource", "write", cors=True),

@@ -91,6 +91,11 @@ def _without_loopback_port(uri: str) -> str | None:
     return f"http://{match.group(1)}{match.group(3) or ''}"
 
 
+def is_loopback_http(uri: str) -> bool:
+    """An `http` URI on a loopback IP literal (RFC 8252 7.3), a native app's."""
+    return _LOOPBACK_LITERAL.match(uri) is not None
+
+
 def matches(requested: str, registered: str, *, native: bool = False) -> bool:
     """True iff `requested` is exactly `registered`, or, for a native app, differs only by a
     loopback port."""
