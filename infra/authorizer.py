@@ -18,9 +18,9 @@ sources, and the route keys known to this construct before `add_routes` names th
 with the same scopes share the function, the authorizer and its cache.
 
 A revoked token is refused within the cache TTL + the function's revocation refresh + the
-issuer's copy of its list (at most 5 s); the construct refuses a TTL and refresh whose sum
-exceeds `revocation_bound` (default 25 s, what the bundled resource function guarantees,
-SECURITY F7). A cached allow may also outlive its token's `exp` by up to the TTL.
+issuer's copy of its list (at most 5 s); the construct refuses a TTL and a refresh that,
+with those 5 s, exceed `revocation_bound` (default 25 s, what the bundled resource function
+guarantees, SECURITY F7). A cached allow may also outlive its token's `exp` by up to the TTL.
 
 The functions need no AWS permission but their logs: their role grants nothing else, and they
 never import boto3 (they read the issuer's JWKS and revocations over HTTPS).
