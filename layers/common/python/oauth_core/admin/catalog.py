@@ -79,10 +79,8 @@ def _check(data: Mapping[str, Any], *, now: int) -> ScopeDefinition:
     if not isinstance(consent, bool):
         raise InvalidScopeDefinition("consent", "true or false")
     audience = data.get("audience") or None
-    if audience is not None:
-        parts = urlsplit(str(audience)) if isinstance(audience, str) else None
-        if parts is None or parts.scheme != "https" or not parts.netloc or parts.fragment:
-            raise InvalidScopeDefinition("audience", "the API's identifier: an https URL")
+    if audience is not None and not is_api_identifier(audience):
+        raise InvalidScopeDefinition("audience", IDENTIFIER_RULE)
     return ScopeDefinition(
         name=name,
         description=description.strip(),
@@ -155,10 +153,27 @@ class InvalidDefinition(InvalidScopeDefinition):
     """An API or attribute declaration refused; `field` names the offending field."""
 
 
-def _https_identifier(value: Any) -> str:
+IDENTIFIER_RULE = (
+    "an API's identifier (its tokens' aud) is an https URL, or an http one on a loopback host "
+    "(127.0.0.1, [::1], localhost) for an API in development"
+)
+_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
+
+
+def is_api_identifier(value: Any) -> bool:
+    """An absolute https URL without a fragment, or http on loopback (a local MCP server
+    names itself so, and its clients send exactly that as `resource`)."""
     parts = urlsplit(value) if isinstance(value, str) else None
-    if parts is None or parts.scheme != "https" or not parts.netloc or parts.fragment:
-        raise InvalidDefinition("name", "an API's identifier is an https URL (its tokens' aud)")
+    if parts is None or not parts.netloc or parts.fragment or "#" in value:
+        return False
+    return parts.scheme == "https" or (
+        parts.scheme == "http" and (parts.hostname or "") in _LOOPBACK_HOSTS
+    )
+
+
+def _https_identifier(value: Any) -> str:
+    if not is_api_identifier(value):
+        raise InvalidDefinition("name", IDENTIFIER_RULE)
     return str(value)
 
 

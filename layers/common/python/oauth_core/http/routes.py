@@ -111,8 +111,10 @@ class CorsPolicy:
     could not already do with its own credentials."""
 
     allow_origins: tuple[str, ...] = ("*",)
-    allow_methods: tuple[str, ...] = ("GET", "POST", "OPTIONS")
-    allow_headers: tuple[str, ...] = ("authorization", "content-type")
+    # PUT and DELETE: a registration's management (RFC 7592); MCP-Protocol-Version: what MCP
+    # clients in browsers send on every request, discovery included.
+    allow_methods: tuple[str, ...] = ("GET", "POST", "PUT", "DELETE", "OPTIONS")
+    allow_headers: tuple[str, ...] = ("authorization", "content-type", "mcp-protocol-version")
     expose_headers: tuple[str, ...] = ("www-authenticate", "retry-after")
     max_age_seconds: int = 600
 
