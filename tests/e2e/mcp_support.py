@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -298,4 +299,7 @@ def run_sdk_client(
         with anyio.fail_after(CLIENT_TIMEOUT):
             return await _use_tools(server, provider)
 
-    return anyio.run(bounded)
+    # In a thread of its own: an event loop may already run in this one (Playwright's sync API,
+    # in a browser test the same worker ran before), and anyio starts no second one there.
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(anyio.run, bounded).result()
