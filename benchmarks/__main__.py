@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -12,6 +13,52 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "OAuthServer")
+
+
+def authorizer_aws_modules() -> list[str]:
+    """The AWS SDK modules an authorizer function has loaded after answering a request, in a
+    fresh interpreter (none: it cannot make an AWS call)."""
+    script = (
+        "import sys, json; sys.path[:0] = ['layers/common/python']\n"
+        "from oauth_core.endpoints.authorizer import Authorizer, AuthorizerSettings\n"
+        "from oauth_core.tokens.bearer import JwksCache\n"
+        "from oauth_core.tokens.revocation_list import RevocationList\n"
+        "a = Authorizer.from_settings(AuthorizerSettings('https://auth.example.com', "
+        "'https://api.example.com'), JwksCache(lambda u: {'keys': []}), "
+        "RevocationList(lambda u: {'revoked': []}, 20))\n"
+        "a({'version': '2.0', 'headers': {'authorization': 'Bearer x.y.z'}, "
+        "'rawQueryString': ''})\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('boto3', 'botocore', 's3transfer'))))\n"
+    )
+    result = subprocess.run(  # noqa: S603 - this interpreter, a script of our own
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
+    )
+    modules: list[str] = json.loads(result.stdout.strip().splitlines()[-1])
+    return modules
+
+
+def api_protection_lines() -> list[str]:
+    """Issue 14's rows: the F7 bound observed, and the authorizer's AWS calls."""
+    from benchmarks import revocation_bound
+
+    worst, bound = revocation_bound.observed()
+    aws = authorizer_aws_modules()
+    # Powertools imports the bare botocore package for its user-agent helper (as in the
+    # resource function); no client module, so no AWS call.
+    clients = [m for m in aws if m.startswith(("boto3", "botocore.client", "botocore.session"))]
+    return [
+        "### Protecting APIs (issue 14)",
+        "",
+        "| measure | this run | target | |",
+        "|---|---|---|---|",
+        f"| F7: longest a revoked token kept working at the resource function (simulated clock, "
+        f"swept over revocation times and two containers' phases) | {worst:.1f} s | "
+        f"≤ {bound} s (refresh + the issuer's copy) | {verdict(worst <= bound)} |",
+        f"| AWS SDK client modules loaded by the authorizer after a request | "
+        f"{len(clients)} ({', '.join(clients) or 'none'}) | 0 (no AWS call possible) | "
+        f"{verdict(not clients)} |",
+    ]
 
 
 def verdict(ok: bool) -> str:
@@ -43,6 +90,13 @@ def warm_target_lines(timings: dict[str, Any]) -> list[str]:
             resource.median_us / decode.median_us,
             1.25,
             "≈ 1.45×",
+        ),
+        (
+            "authorizer CPU (issue 14) × PyJWT `decode` of the same token alone",
+            timings["authorizer (verify JWT, scope)"].median_us
+            / timings["floor: PyJWT ES256 decode (authorizer)"].median_us,
+            1.5,
+            "(new)",
         ),
     ]
     lines = [
@@ -140,6 +194,8 @@ def main() -> int:
         )
     out("")
     lines.extend(warm_target_lines(timings))
+    out("")
+    lines.extend(api_protection_lines())
     out("")
     out("### AWS calls per warm operation (botocore event hooks, moto)")
     out("")

@@ -230,6 +230,48 @@ def run(iterations: int = 2000) -> dict[str, Timing]:
         },
         iterations,
     )
+    # The authorizer for other teams' APIs (issue 14) against the same floor: the token and key
+    # as above, a REQUEST event of payload 2.0, the keys and the revocation list fetched already.
+    from oauth_core.endpoints.authorizer import Authorizer, AuthorizerSettings
+    from oauth_core.tokens.bearer import JwksCache
+    from oauth_core.tokens.revocation_list import RevocationList
+
+    audience = claims["aud"] if isinstance(claims["aud"], str) else claims["aud"][0]
+    authorizer = Authorizer.from_settings(
+        AuthorizerSettings(claims["iss"], audience, frozenset({"read:data"})),
+        JwksCache(lambda uri: {"keys": published}),
+        RevocationList(lambda uri: {"revoked": []}, refresh=3600),
+    )
+    authorizer_event = {
+        "version": "2.0",
+        "type": "REQUEST",
+        "routeKey": "GET /orders",
+        "rawPath": "/orders",
+        "rawQueryString": "",
+        "headers": {"authorization": f"Bearer {token}"},
+        "requestContext": {"http": {"method": "GET", "path": "/orders"}},
+    }
+
+    def authorize_once() -> None:
+        assert authorizer(authorizer_event, context)["isAuthorized"] is True
+
+    measure_together(
+        {
+            "authorizer (verify JWT, scope)": (nothing, authorize_once),
+            "floor: PyJWT ES256 decode (authorizer)": (
+                nothing,
+                lambda: jwt.decode(
+                    token,
+                    public,
+                    algorithms=["ES256"],
+                    audience=audience,
+                    issuer=claims["iss"],
+                    options={"require": required},
+                ),
+            ),
+        },
+        iterations,
+    )
     measure("JWKS", token_handler.lambda_handler, lambda: event("jwks"), iterations // 2)
     measure("metadata", token_handler.lambda_handler, lambda: event("metadata"), iterations // 2)
     return results
