@@ -111,6 +111,8 @@ class StackConfig:
     # of oauth_core.endpoints.registration, given only these scopes.
     client_registration: str = constants.REGISTRATION_OFF
     registration_scopes: str = "openid profile email offline_access"
+    # Clients named by the https URL of their metadata document (fetched with SSRF defences).
+    client_id_metadata_documents: bool = False
 
     @classmethod
     def from_context(cls, get: Any) -> StackConfig:

@@ -140,6 +140,9 @@ class Functions(Construct):
             # Read by the token function's discovery too (registration_endpoint).
             constants.ENV_CLIENT_REGISTRATION: config.client_registration,
             constants.ENV_REGISTRATION_SCOPES: config.registration_scopes,
+            constants.ENV_CLIENT_ID_METADATA_DOCUMENTS: "on"
+            if config.client_id_metadata_documents
+            else "off",
             "POWERTOOLS_SERVICE_NAME": constants.SERVICE_NAME,
             "POWERTOOLS_METRICS_NAMESPACE": constants.METRICS_NAMESPACE,
         }

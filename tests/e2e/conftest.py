@@ -57,6 +57,8 @@ def local_stack(
         "REVOCATION_REFRESH_SECONDS": "1",
         # Dynamic client registration (RFC 7591), as an MCP-ready stack runs it.
         "CLIENT_REGISTRATION": "open",
+        # And clients named by their metadata document's URL (served on loopback in the tests).
+        "CLIENT_ID_METADATA_DOCUMENTS": "on",
         **(extra_env or {}),
     }
     started = spawn(0, env, log_path)

@@ -51,6 +51,8 @@ class Settings:
     registration_scopes: str = "openid profile email offline_access"
     registered_client_ttl: int = 30 * 86400
     registrations_per_source: int = 20
+    # Clients named by their metadata document's URL (oauth_core.admin.client_documents): on/off.
+    client_id_metadata_documents: str = "off"
     access_token_ttl: int = 600
     access_token_alg: str = "ES256"
     code_ttl: int = 60
@@ -122,6 +124,16 @@ class Settings:
             raise ValueError("no issuer configured and no domain name in the request context")
         return f"https://{domain_name}"
 
+    @property
+    def uses_client_documents(self) -> bool:
+        return self.client_id_metadata_documents == "on"
+
+    @property
+    def is_local(self) -> bool:
+        """Served on a loopback address (the local stack): where loopback fetches are allowed."""
+        issuer = self.issuer or ""
+        return issuer.startswith(("http://127.0.0.1", "http://localhost", "http://[::1]"))
+
     def audience_for(self, issuer: str) -> str:
         return self.audience or f"{issuer}/resource"
 
@@ -138,6 +150,7 @@ _TEXT = {
     "access_token_alg": constants.ENV_ACCESS_TOKEN_ALG,
     "client_registration": constants.ENV_CLIENT_REGISTRATION,
     "registration_scopes": constants.ENV_REGISTRATION_SCOPES,
+    "client_id_metadata_documents": constants.ENV_CLIENT_ID_METADATA_DOCUMENTS,
 }
 _OPTIONAL = {
     "audience": constants.ENV_AUDIENCE,

@@ -343,7 +343,7 @@ def memory_components(
     catalog_store = MemoryCatalogStore()
     return Components(
         settings=settings,
-        clients=MemoryClientStore(),
+        clients=with_client_documents(MemoryClientStore(), settings, clock),
         secrets=MemorySecretStore(settings.secret_rotation_grace, clock),
         keys=key_store,
         published_keys=key_store,
@@ -356,6 +356,18 @@ def memory_components(
         clock=clock,
         random=SystemRandom(),
     )
+
+
+def with_client_documents(clients: ClientStore, settings: Settings, clock: Clock) -> ClientStore:
+    """The registered clients, and (when the stack allows them) clients named by the URL of
+    their metadata document."""
+    if not settings.uses_client_documents:
+        return clients
+    from oauth_core.admin.client_documents import DocumentClients
+    from oauth_core.http.outbound import SafeFetcher
+
+    fetcher = SafeFetcher(allow_loopback=settings.is_local)
+    return DocumentClients(clients, fetcher, settings.registration_scopes, clock)
 
 
 def aws_components(settings: Settings | None = None, *, cached: bool = True) -> Components:
@@ -388,6 +400,7 @@ def aws_components(settings: Settings | None = None, *, cached: bool = True) -> 
         secrets = CachedSecretStore(secrets, settings.secret_cache_ttl)
         published_keys = CachedKeyStore(keys, settings.jwks_cache_ttl)
         keys = CachedKeyStore(keys, settings.secret_cache_ttl)
+    clients = with_client_documents(clients, settings, clock)
     return Components(
         settings,
         clients,

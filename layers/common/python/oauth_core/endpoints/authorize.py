@@ -26,9 +26,9 @@ from oauth_core.http.pages import error_page, refused_request_page
 from oauth_core.http.request import HttpRequest
 from oauth_core.http.response import HttpResponse
 from oauth_core.models import (
-    CLIENT_ID_PATTERN,
     Client,
     PendingAuthorization,
+    looks_like_client_id,
 )
 from oauth_core.observability import count
 from oauth_core.ports import ClientStore
@@ -113,7 +113,7 @@ class AuthorizationEndpoint:
         if len(client_ids) != 1 or not client_ids[0]:
             raise PageError("The request does not name exactly one client (client_id).")
         client_id = client_ids[0]
-        client = self._clients.get(client_id) if CLIENT_ID_PATTERN.match(client_id) else None
+        client = self._clients.get(client_id) if looks_like_client_id(client_id) else None
         if client is None or client.disabled:
             raise PageError("The application is not registered here (unknown client_id).")
         uris = params.get("redirect_uri") or []

@@ -48,7 +48,13 @@ class DiscoveryEndpoints:
             if len(self._documents) > _MAX_DOCUMENTS:  # issuers and scope sets seen: few
                 self._documents.clear()
             registration = self._settings.client_registration == constants.REGISTRATION_OPEN
-            document = build(issuer, self._grant_types, scopes, registration=registration)
+            document = build(
+                issuer,
+                self._grant_types,
+                scopes,
+                registration=registration,
+                client_documents=self._settings.uses_client_documents,
+            )
             body = self._documents[key] = json.dumps(document)
         return HttpResponse(200, body, {"Content-Type": "application/json", **PUBLIC_CACHE})
 

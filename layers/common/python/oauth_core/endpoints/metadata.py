@@ -11,13 +11,22 @@ from oauth_core.rules import pkce
 
 
 def authorization_server_metadata(
-    issuer: str, grant_types: Iterable[str], scopes: Iterable[str], *, registration: bool = False
+    issuer: str,
+    grant_types: Iterable[str],
+    scopes: Iterable[str],
+    *,
+    registration: bool = False,
+    client_documents: bool = False,
 ) -> dict[str, Any]:
     auth_methods = list(constants.SUPPORTED_AUTH_METHODS)
     confidential_methods = [m for m in auth_methods if m != constants.AUTH_METHOD_NONE]
-    optional = {"registration_endpoint": f"{issuer}{constants.REGISTRATION_PATH}"}
+    optional: dict[str, Any] = {}
+    if registration:
+        optional["registration_endpoint"] = f"{issuer}{constants.REGISTRATION_PATH}"
+    if client_documents:
+        optional["client_id_metadata_document_supported"] = True
     return {
-        **(optional if registration else {}),
+        **optional,
         "issuer": issuer,
         "authorization_endpoint": f"{issuer}/authorize",
         "token_endpoint": f"{issuer}/token",
@@ -39,10 +48,21 @@ def authorization_server_metadata(
 
 
 def openid_configuration(
-    issuer: str, grant_types: Iterable[str], scopes: Iterable[str], *, registration: bool = False
+    issuer: str,
+    grant_types: Iterable[str],
+    scopes: Iterable[str],
+    *,
+    registration: bool = False,
+    client_documents: bool = False,
 ) -> dict[str, Any]:
     return {
-        **authorization_server_metadata(issuer, grant_types, scopes, registration=registration),
+        **authorization_server_metadata(
+            issuer,
+            grant_types,
+            scopes,
+            registration=registration,
+            client_documents=client_documents,
+        ),
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": list(keys.SUPPORTED_ALGS),
         "claims_supported": list(oidc.CLAIMS_SUPPORTED),

@@ -17,7 +17,7 @@ from urllib.parse import unquote_plus
 from oauth_core import audit, constants
 from oauth_core.errors import InvalidClient, InvalidRequest, OAuthError
 from oauth_core.http.request import HttpRequest
-from oauth_core.models import CLIENT_ID_PATTERN, Client
+from oauth_core.models import Client, looks_like_client_id
 from oauth_core.ports import ClientSecretStore, ClientStore
 from oauth_core.rules.throttle import CLIENT_SECRET, FailureThrottle
 
@@ -125,7 +125,7 @@ class ClientAuthenticator:
             else None
         )
         failure = SecretRejected if secret is not None else InvalidClient
-        if not CLIENT_ID_PATTERN.match(presented.client_id) or len(secret or "") > (
+        if not looks_like_client_id(presented.client_id) or len(secret or "") > (
             MAX_CREDENTIAL_LENGTH
         ):
             self._spend_equal_time(secret)
@@ -222,7 +222,7 @@ def _audit_refusal(refused: OAuthError, presented: PresentedCredentials) -> None
     reason = getattr(refused, "audit_reason", None)
     if reason is None:
         return
-    named = CLIENT_ID_PATTERN.match(presented.client_id) is not None
+    named = looks_like_client_id(presented.client_id)
     audit.emit(
         audit.CLIENT_AUTH_FAILURE,
         client_id=presented.client_id if named else None,

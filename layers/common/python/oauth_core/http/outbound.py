@@ -1,0 +1,137 @@
+"""Fetching a document a caller names (a client ID metadata document), without becoming the
+caller's proxy into places only this server can reach (SSRF).
+
+The URL must be https, with no user information; its host is resolved once and every address
+must be public (not private, loopback, link-local, multicast, reserved or unspecified; loopback
+is allowed only where the stack says it is local development), and the connection is made to an
+address so checked (the TLS name is still the host's, so the certificate is checked as usual):
+a second resolution cannot point it elsewhere. No redirect is followed; the answer must be 200
+JSON of at most `max_bytes`, within `timeout` seconds for each step.
+"""
+
+from __future__ import annotations
+
+import http.client
+import ipaddress
+import json
+import socket
+import ssl
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+Resolve = Callable[[str, int], list[str]]
+
+
+class FetchRefused(Exception):
+    """The URL or its answer is not one this server fetches or accepts; the message says why."""
+
+
+def resolve_host(host: str, port: int) -> list[str]:
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+def _allowed(address: str, allow_loopback: bool) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    if ip.is_loopback:
+        return allow_loopback
+    return ip.is_global and not (ip.is_multicast or ip.is_reserved or ip.is_unspecified)
+
+
+class SafeFetcher:
+    def __init__(
+        self,
+        *,
+        allow_loopback: bool = False,
+        timeout: float = 3.0,
+        max_bytes: int = 5 * 1024,
+        resolve: Resolve = resolve_host,
+        ssl_context: ssl.SSLContext | None = None,
+    ):
+        self._allow_loopback = allow_loopback
+        self._timeout = timeout
+        self._max_bytes = max_bytes
+        self._resolve = resolve
+        self._ssl = ssl_context or ssl.create_default_context()
+
+    def check_url(self, url: str) -> tuple[str, str, int, str]:
+        """(scheme, host, port, path and query) of a URL this server may fetch."""
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        loopback_http = parts.scheme == "http" and self._allow_loopback
+        if parts.scheme != "https" and not loopback_http:
+            raise FetchRefused("only https URLs are fetched")
+        if parts.username is not None or parts.password is not None or "@" in parts.netloc:
+            raise FetchRefused("the URL carries user information")
+        if not host or parts.fragment:
+            raise FetchRefused("the URL names no host, or has a fragment")
+        try:
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+        except ValueError as exc:
+            raise FetchRefused("the URL's port is not a number") from exc
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        return parts.scheme, host, port, target
+
+    def addresses(self, host: str, port: int) -> list[str]:
+        """The host's addresses, all of which may be connected to (else FetchRefused)."""
+        try:
+            found = self._resolve(host, port)
+        except OSError as exc:
+            raise FetchRefused("the host does not resolve") from exc
+        if not found:
+            raise FetchRefused("the host does not resolve")
+        for address in found:
+            if not _allowed(address, self._allow_loopback):
+                raise FetchRefused(f"the host resolves to a non-public address ({address})")
+        return found
+
+    def fetch_json(self, url: str) -> dict[str, Any]:
+        scheme, host, port, target = self.check_url(url)
+        address = self.addresses(host, port)[0]
+        connection: http.client.HTTPConnection
+        if scheme == "https":
+            connection = _PinnedHTTPSConnection(address, host, port, self._timeout, self._ssl)
+        else:
+            connection = http.client.HTTPConnection(address, port, timeout=self._timeout)
+        try:
+            connection.request(
+                "GET", target, headers={"Host": host, "Accept": "application/json"}
+            )
+            response = connection.getresponse()
+            if response.status != 200:
+                raise FetchRefused(f"the document answered {response.status}, not 200")
+            content_type = (response.getheader("content-type") or "").split(";")[0].strip()
+            if content_type != "application/json":
+                raise FetchRefused("the document is not application/json")
+            body = response.read(self._max_bytes + 1)
+        except (OSError, http.client.HTTPException) as exc:
+            raise FetchRefused(f"the document could not be fetched ({type(exc).__name__})") from exc
+        finally:
+            connection.close()
+        if len(body) > self._max_bytes:
+            raise FetchRefused(f"the document is larger than {self._max_bytes} bytes")
+        try:
+            document = json.loads(body)
+        except ValueError as exc:
+            raise FetchRefused("the document is not JSON") from exc
+        if not isinstance(document, dict):
+            raise FetchRefused("the document is not a JSON object")
+        return document
+
+
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    """HTTPS to a checked address, with the host's name for SNI and certificate checks."""
+
+    def __init__(
+        self, address: str, host: str, port: int, timeout: float, context: ssl.SSLContext
+    ):
+        super().__init__(host, port, timeout=timeout, context=context)
+        self._address = address
+        self._context = context
+
+    def connect(self) -> None:
+        sock = socket.create_connection((self._address, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
