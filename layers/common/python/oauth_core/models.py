@@ -13,12 +13,16 @@ from oauth_core import constants
 # never reaches DynamoDB (which refuses some keys with a ValidationException).
 CLIENT_ID_PATTERN = re.compile(r"^[A-Za-z0-9._~-]{1,128}$")
 # A client that names itself by its metadata document's URL (oauth_core.admin.client_documents).
-DOCUMENT_CLIENT_ID = re.compile(r"^(https://|http://127\.0\.0\.1[:/]|http://\[::1\][:/])[!-~]{1,500}$")
+DOCUMENT_CLIENT_ID = re.compile(
+    r"^(https://|http://127\.0\.0\.1[:/]|http://\[::1\][:/])[!-~]{1,500}$"
+)
 
 
 def looks_like_client_id(client_id: str) -> bool:
     """A registered client's id, or a metadata document's URL: worth looking up."""
     return bool(CLIENT_ID_PATTERN.match(client_id) or DOCUMENT_CLIENT_ID.match(client_id))
+
+
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9._@+-]{1,128}$")
 
 

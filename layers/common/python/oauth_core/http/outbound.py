@@ -97,9 +97,7 @@ class SafeFetcher:
         else:
             connection = http.client.HTTPConnection(address, port, timeout=self._timeout)
         try:
-            connection.request(
-                "GET", target, headers={"Host": host, "Accept": "application/json"}
-            )
+            connection.request("GET", target, headers={"Host": host, "Accept": "application/json"})
             response = connection.getresponse()
             if response.status != 200:
                 raise FetchRefused(f"the document answered {response.status}, not 200")
@@ -125,9 +123,7 @@ class SafeFetcher:
 class _PinnedHTTPSConnection(http.client.HTTPSConnection):
     """HTTPS to a checked address, with the host's name for SNI and certificate checks."""
 
-    def __init__(
-        self, address: str, host: str, port: int, timeout: float, context: ssl.SSLContext
-    ):
+    def __init__(self, address: str, host: str, port: int, timeout: float, context: ssl.SSLContext):
         super().__init__(host, port, timeout=timeout, context=context)
         self._address = address
         self._context = context
