@@ -148,7 +148,9 @@ class StackConfig:
                 f"not {self.audit_retention_days}"
             )
         if self.client_registration not in constants.REGISTRATION_POLICIES:
-            raise ConfigError(f"client_registration: off or open, not {self.client_registration!r}")
+            raise ConfigError(
+                f"client_registration: off, open or token, not {self.client_registration!r}"
+            )
         if bool(self.custom_domain) != bool(self.certificate_arn):
             raise ConfigError("custom_domain and certificate_arn go together: set both or neither")
         for name, (low, high) in _RANGES.items():

@@ -130,6 +130,12 @@ class Admin:
         grants = DynamoGrantStore(self.settings.grants_table, dynamodb=dynamodb)
         return UserDirectory(store, SystemClock(), grants, self.catalog_store())
 
+    def grant_store(self) -> DynamoGrantStore:
+        return DynamoGrantStore(self.settings.grants_table, dynamodb=self.client("dynamodb"))
+
+    def now(self) -> int:
+        return SystemClock().now()
+
     def access(self) -> UserAccess:
         grants = DynamoGrantStore(self.settings.grants_table, dynamodb=self.client("dynamodb"))
         return UserAccess(grants, SystemClock())

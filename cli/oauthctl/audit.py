@@ -63,6 +63,7 @@ CHANGES: dict[str, str | None] = {
     "consents revoke": "username",
     # It registers a throw-away client (with a secret) and deletes it.
     "smoke": None,
+    "registration token": None,
 }
 READS = frozenset(
     {

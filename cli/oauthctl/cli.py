@@ -16,7 +16,7 @@ import sys
 from collections.abc import Sequence
 from importlib import metadata
 
-from oauthctl import access, apis, audit, clients, keys, scopes, users
+from oauthctl import access, apis, audit, clients, keys, registration, scopes, users
 from oauthctl.admin import Admin
 from oauthctl.errors import EXIT_OK, CommandError, Invalid, Unreachable
 from oauthctl.parsing import command
@@ -68,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     keys.register(groups)
     access.register(groups)
     audit.register(groups)
+    registration.register(groups)
     check = command(
         groups, "smoke", smoke, "after a deploy: discovery, JWKS, a throw-away client, the API"
     )

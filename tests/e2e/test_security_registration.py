@@ -6,13 +6,15 @@ source, and lets only the holder of the registration access token read or delete
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import requests
 
-from tests.e2e.conftest import LocalStack
+from tests.e2e.conftest import LocalStack, local_stack
 from tests.e2e.flows import get_code, session_from
+from tests.e2e.test_security_client_credentials import oauthctl
 
 LOOPBACK = "http://127.0.0.1:8765/callback"
 
@@ -138,3 +140,40 @@ def test_a16_registrations_are_counted_per_source(stack: LocalStack) -> None:
         == 201
     )
     assert json.loads(refused.text)["error"] == "temporarily_unavailable"
+
+
+@pytest.fixture(scope="module")
+def token_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    """A stack that registers clients only with an initial access token."""
+    with local_stack(
+        tmp_path_factory, "local-stack-iat", extra_env={"CLIENT_REGISTRATION": "token"}
+    ) as running:
+        yield running
+
+
+def test_a16_with_the_token_policy_registration_needs_an_initial_access_token(
+    token_stack: LocalStack,
+) -> None:
+    metadata = {"redirect_uris": [LOOPBACK]}
+    advertised = requests.get(
+        f"{token_stack.issuer}/.well-known/oauth-authorization-server", timeout=10
+    ).json()
+    assert advertised["registration_endpoint"] == f"{token_stack.issuer}/register"
+    refused = register(token_stack, metadata)
+    assert refused.status_code == 401 and refused.json()["error"] == "invalid_token"
+    made = oauthctl(token_stack, "registration", "token", "--uses", "2")
+    assert made.returncode == 0, made.stderr
+    token = json.loads(made.stdout)["initial_access_token"]
+    assert token not in token_stack.audit_file.read_text()  # the change is recorded, not it
+
+    def with_token(value: str) -> requests.Response:
+        return requests.post(
+            f"{token_stack.issuer}/register", json=metadata, timeout=10,
+            headers={"Authorization": f"Bearer {value}"},
+        )  # fmt: skip
+
+    assert with_token("x" * 43).status_code == 401
+    assert [with_token(token).status_code for _ in range(3)] == [201, 201, 401]  # two uses
+    expired = oauthctl(token_stack, "registration", "token", "--expires-in", "10")
+    assert expired.returncode == 2  # at least 60 s: refused with a clear message
+    assert "--expires-in" in expired.stderr

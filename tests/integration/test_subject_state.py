@@ -57,3 +57,17 @@ def test_d8_a_code_of_an_ended_session_is_not_redeemed(
         with pytest.raises(ConditionFailed):
             store.redeem_code("code-1", "attempt", NOW, family("family-1"), None)
         assert store.get_family("family-1") is None
+
+
+@pytest.mark.parametrize("kind", ["dynamodb", "memory"])
+def test_a16_an_initial_access_token_is_spent_once_per_use_and_not_after_it_expires(
+    aws: Settings, kind: str
+) -> None:
+    store = DynamoGrantStore(aws.grants_table) if kind == "dynamodb" else MemoryGrantStore()
+    store.put_initial_access_token("hash-1", NOW + 60, 2)
+    assert store.spend_initial_access_token("hash-1", NOW)
+    assert store.spend_initial_access_token("hash-1", NOW)
+    assert not store.spend_initial_access_token("hash-1", NOW)  # used up
+    store.put_initial_access_token("hash-2", NOW + 60, 5)
+    assert not store.spend_initial_access_token("hash-2", NOW + 60)  # expired
+    assert not store.spend_initial_access_token("never-made", NOW)

@@ -101,7 +101,10 @@ PROTECTED_RESOURCE_METADATA_PATH = "/.well-known/oauth-protected-resource/resour
 # Dynamic client registration (RFC 7591, 7592): off, or open (public clients, within a policy).
 REGISTRATION_OFF = "off"
 REGISTRATION_OPEN = "open"
-REGISTRATION_POLICIES = (REGISTRATION_OFF, REGISTRATION_OPEN)
+# Only with an initial access token an operator handed out (RFC 7591 3: `oauthctl registration
+# token`), each good for a number of registrations until it expires.
+REGISTRATION_TOKEN = "token"
+REGISTRATION_POLICIES = (REGISTRATION_OFF, REGISTRATION_OPEN, REGISTRATION_TOKEN)
 REGISTRATION_PATH = "/register"
 ENV_CLIENT_REGISTRATION = "CLIENT_REGISTRATION"
 ENV_REGISTRATION_SCOPES = "REGISTRATION_SCOPES"

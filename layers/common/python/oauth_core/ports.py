@@ -177,6 +177,15 @@ class GrantStore(Protocol):
 
     def is_access_token_revoked(self, jti: str) -> bool: ...
 
+    def put_initial_access_token(self, token_hash: str, expires_at: int, uses: int) -> None:
+        """An initial access token for client registration (RFC 7591 3), kept hashed."""
+        ...
+
+    def spend_initial_access_token(self, token_hash: str, now: int) -> bool:
+        """Take one use of an initial access token, if it is known, unexpired and not used up
+        (one atomic step: parallel registrations cannot spend a use twice)."""
+        ...
+
     def recent_revocations(self, now: int) -> frozenset[str]:
         """The revocation ids still in force (oauth_core.revocation): every revoked
         access token and grant whose tokens may not all have expired yet."""

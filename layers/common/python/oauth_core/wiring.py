@@ -266,7 +266,7 @@ def register_endpoints(c: Components) -> Endpoints:
     from oauth_core.endpoints.registration import RegistrationEndpoint
 
     endpoint = RegistrationEndpoint(
-        c.clients, c.catalog, c.rate_limiter, c.settings, c.clock, c.random
+        c.clients, c.catalog, c.rate_limiter, c.grants, c.settings, c.clock, c.random
     )
     return {
         "register": endpoint.register,

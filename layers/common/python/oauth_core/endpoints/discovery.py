@@ -47,7 +47,10 @@ class DiscoveryEndpoints:
         if body is None:
             if len(self._documents) > _MAX_DOCUMENTS:  # issuers and scope sets seen: few
                 self._documents.clear()
-            registration = self._settings.client_registration == constants.REGISTRATION_OPEN
+            registration = self._settings.client_registration in (
+                constants.REGISTRATION_OPEN,
+                constants.REGISTRATION_TOKEN,
+            )
             document = build(
                 issuer,
                 self._grant_types,

@@ -34,7 +34,7 @@ from oauth_core.http.request import HttpRequest
 from oauth_core.http.response import HttpResponse, json_response
 from oauth_core.models import Client
 from oauth_core.observability import count
-from oauth_core.ports import CatalogSource, ClientStore, RateLimiter
+from oauth_core.ports import CatalogSource, ClientStore, GrantStore, RateLimiter
 from oauth_core.rate_limit import Limit, source_of
 from oauth_core.rules import redirect_uri, scope
 from oauth_core.rules.hashing import token_hash
@@ -68,6 +68,19 @@ class RegistrationDisabled(OAuthError):
     status_code = 403
 
 
+class InitialAccessTokenRefused(OAuthError):
+    """RFC 7591 3: registration needs an initial access token, and this one is not good."""
+
+    error = "invalid_token"
+    status_code = 401
+
+    def __init__(self) -> None:
+        super().__init__(
+            "registration needs a valid initial access token (ask this server's operator)",
+            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        )
+
+
 class RegistrationTokenRefused(OAuthError):
     """RFC 7592 3: a wrong or missing registration access token, or no such client."""
 
@@ -87,10 +100,12 @@ class RegistrationEndpoint:
         clients: ClientStore,
         catalog: CatalogSource,
         limiter: RateLimiter,
+        grants: GrantStore,
         settings: Settings,
         clock: Clock,
         random: Random,
     ):
+        self._grants = grants
         self._clients = clients
         self._catalog = catalog
         self._limiter = limiter
@@ -104,6 +119,14 @@ class RegistrationEndpoint:
         self._require_enabled()
         metadata = _json_body(request)
         self._count(request)
+        if self._settings.client_registration == constants.REGISTRATION_TOKEN:
+            # RFC 7591 3: only with an initial access token an operator handed out.
+            presented = _bearer(request.header("authorization"))
+            spent = presented is not None and self._grants.spend_initial_access_token(
+                token_hash(presented), self._clock.now()
+            )
+            if not spent:
+                raise InitialAccessTokenRefused()
         client_id = CLIENT_ID_PREFIX + self._random.token(16)
         client = self._validated(metadata, client_id)
         token = self._random.token(constants.OPAQUE_TOKEN_BYTES)
@@ -156,7 +179,10 @@ class RegistrationEndpoint:
     # --- helpers ---------------------------------------------------------------------------------
 
     def _require_enabled(self) -> None:
-        if self._settings.client_registration != constants.REGISTRATION_OPEN:
+        if self._settings.client_registration not in (
+            constants.REGISTRATION_OPEN,
+            constants.REGISTRATION_TOKEN,
+        ):
             raise RegistrationDisabled("client registration is not enabled on this server")
 
     def _count(self, request: HttpRequest) -> None:

@@ -397,6 +397,30 @@ class DynamoGrantStore:
             revocation.revocation_id(revocation.KIND_ACCESS_TOKEN, jti), expires_at
         )
 
+    # --- initial access tokens for client registration (RFC 7591 3) ---------------------------
+
+    def put_initial_access_token(self, token_hash: str, expires_at: int, uses: int) -> None:
+        self._put(f"iat#{token_hash}", {"expires_at": expires_at, "uses_left": uses}, expires_at)
+
+    def spend_initial_access_token(self, token_hash: str, now: int) -> bool:
+        try:
+            with aws_errors("spend initial access token"):
+                self._db.update_item(
+                    TableName=self._table,
+                    Key=_key(f"iat#{token_hash}"),
+                    UpdateExpression="SET #uses = #uses - :one",
+                    ConditionExpression="attribute_exists(pk) AND #uses > :zero AND #exp > :now",
+                    ExpressionAttributeNames={"#uses": "uses_left", "#exp": "expires_at"},
+                    ExpressionAttributeValues={
+                        ":one": {"N": "1"},
+                        ":zero": {"N": "0"},
+                        ":now": {"N": str(now)},
+                    },
+                )
+        except ConditionFailed:
+            return False
+        return True
+
     # --- revocations APIs read (SECURITY F7) ---------------------------------------------------
 
     def _record_revocation(self, rid: str, until: int) -> None:

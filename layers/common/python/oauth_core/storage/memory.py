@@ -155,6 +155,7 @@ class MemoryGrantStore:
         self._lock = threading.Lock()
         self._clock = clock or SystemClock()
         self.revocations: dict[str, int] = {}  # revocation id -> until
+        self.initial_access_tokens: dict[str, tuple[int, int]] = {}  # hash -> expiry, uses
         self.completed_requests: set[str] = set()
         self.sessions: dict[str, Session] = {}
         self.consents: dict[tuple[str, str], Consent] = {}
@@ -291,6 +292,18 @@ class MemoryGrantStore:
     def revoke_access_token(self, jti: str, expires_at: int) -> None:
         self.revoked_jtis[jti] = expires_at
         self.revocations[revocation.revocation_id(revocation.KIND_ACCESS_TOKEN, jti)] = expires_at
+
+    def put_initial_access_token(self, token_hash: str, expires_at: int, uses: int) -> None:
+        with self._lock:
+            self.initial_access_tokens[token_hash] = (expires_at, uses)
+
+    def spend_initial_access_token(self, token_hash: str, now: int) -> bool:
+        with self._lock:
+            expires_at, uses = self.initial_access_tokens.get(token_hash, (0, 0))
+            if uses <= 0 or expires_at <= now:
+                return False
+            self.initial_access_tokens[token_hash] = (expires_at, uses - 1)
+            return True
 
     def recent_revocations(self, now: int) -> frozenset[str]:
         return frozenset(rid for rid, until in self.revocations.items() if until >= now)
