@@ -18,14 +18,14 @@ from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
 
-from oauth_core import constants
-from oauth_core.admin.registry import InvalidClientMetadata, validate_metadata
+from oauth_core.admin.registry import InvalidClientMetadata
+from oauth_core.admin.self_described import self_described_client
 from oauth_core.clock import Clock
 from oauth_core.http.outbound import FetchRefused, SafeFetcher
 from oauth_core.models import DOCUMENT_CLIENT_ID, Client
 from oauth_core.observability import logger
 from oauth_core.ports import ClientStore
-from oauth_core.rules import redirect_uri, scope
+from oauth_core.rules import scope
 
 KEEP_SECONDS = 300
 KEEP_REFUSED_SECONDS = 60
@@ -81,42 +81,12 @@ class DocumentClients:
     def _client_of(self, url: str, document: dict[str, Any]) -> Client:
         if document.get("client_id") != url:
             raise InvalidClientMetadata("client_id", "the document must name its own URL")
-        uris = document.get("redirect_uris")
-        if not isinstance(uris, list) or not uris or not all(isinstance(u, str) for u in uris):
-            raise InvalidClientMetadata("redirect_uris", "a list of at least one URI")
-        loopback = [u for u in uris if redirect_uri.is_loopback_http(u)]
-        if any(not (u.startswith("https://") or u in loopback) for u in uris):
-            raise InvalidClientMetadata("redirect_uris", "https, or http on a loopback literal")
-        if loopback and len(loopback) != len(uris):
-            raise InvalidClientMetadata("redirect_uris", "all loopback or all https")
-        grants = document.get("grant_types", [constants.GRANT_AUTHORIZATION_CODE])
-        allowed = {constants.GRANT_AUTHORIZATION_CODE, constants.GRANT_REFRESH_TOKEN}
-        if not isinstance(grants, list) or not set(grants) <= allowed:
-            raise InvalidClientMetadata("grant_types", "authorization_code and refresh_token")
-        asked = document.get("scope")
-        granted = (
-            scope.parse(asked) & self._allowed_scopes
-            if isinstance(asked, str) and asked
-            else self._allowed_scopes
-        )
         # What the consent page shows: the document's name, and the host that vouches for it.
         host = urlsplit(url).hostname or url
         name = document.get("client_name")
         name = f"{name[:100]} ({host})" if isinstance(name, str) and name else host
-        client = validate_metadata(
-            {
-                "client_id": PLACEHOLDER_ID,
-                "client_name": name,
-                "application_type": constants.APPLICATION_NATIVE
-                if loopback
-                else constants.APPLICATION_WEB,
-                "redirect_uris": uris,
-                "grant_types": list(dict.fromkeys(grants)) or [constants.GRANT_AUTHORIZATION_CODE],
-                "response_types": ["code"],
-                "token_endpoint_auth_method": constants.AUTH_METHOD_NONE,
-                "scope": scope.render(granted),
-            },
-            now=self._clock.now(),
+        client = self_described_client(
+            document, PLACEHOLDER_ID, name, self._allowed_scopes, self._clock.now()
         )
         # Its registration is its URL: the same document, the same client (D8's id).
         return replace(client, client_id=url, registration_id=url)

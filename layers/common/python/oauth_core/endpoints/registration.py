@@ -25,7 +25,8 @@ from dataclasses import replace
 from typing import Any
 
 from oauth_core import constants
-from oauth_core.admin.registry import InvalidClientMetadata, validate_metadata
+from oauth_core.admin.registry import InvalidClientMetadata
+from oauth_core.admin.self_described import self_described_client
 from oauth_core.clock import Clock, Random
 from oauth_core.config import Settings
 from oauth_core.errors import ConditionFailed, OAuthError, TooManyRequests
@@ -36,11 +37,10 @@ from oauth_core.models import Client
 from oauth_core.observability import count
 from oauth_core.ports import CatalogSource, ClientStore, GrantStore, RateLimiter
 from oauth_core.rate_limit import Limit, source_of
-from oauth_core.rules import redirect_uri, scope
+from oauth_core.rules import scope
 from oauth_core.rules.hashing import token_hash
 
 MAX_BODY_BYTES = 16 * 1024
-GRANT_TYPES = (constants.GRANT_AUTHORIZATION_CODE, constants.GRANT_REFRESH_TOKEN)
 CLIENT_ID_PREFIX = "dyn."
 # The metadata a registration answers with (RFC 7591 3.2.1), from the client as registered.
 ANSWERED = (
@@ -197,41 +197,17 @@ class RegistrationEndpoint:
 
     def _validated(self, metadata: dict[str, Any], client_id: str) -> Client:
         """The client this server registers for the metadata: its policy applied."""
-        uris = metadata.get("redirect_uris")
-        if not isinstance(uris, list) or not uris or not all(isinstance(u, str) for u in uris):
-            raise InvalidRedirectUri("redirect_uris: a list of at least one URI is required")
-        if len(uris) > 10:
-            raise InvalidRedirectUri("redirect_uris: at most 10")
-        loopback = [u for u in uris if redirect_uri.is_loopback_http(u)]
-        if any(not (u.startswith("https://") or u in loopback) for u in uris):
-            raise InvalidRedirectUri("redirect_uris: https, or http on 127.0.0.1 or [::1]")
-        if loopback and len(loopback) != len(uris):
-            raise InvalidRedirectUri("redirect_uris: all loopback (a native app) or all https")
-        grants = metadata.get("grant_types", [constants.GRANT_AUTHORIZATION_CODE])
-        if not isinstance(grants, list) or not set(grants) <= set(GRANT_TYPES):
-            raise InvalidMetadata("grant_types: authorization_code and refresh_token only")
         allowed = scope.parse(self._settings.registration_scopes)
-        asked = metadata.get("scope")
-        if asked is not None and not isinstance(asked, str):
-            raise InvalidMetadata("scope: a space-separated string")
-        granted = scope.parse(asked) & allowed if asked else allowed
         known = frozenset(self._catalog.catalog().scopes)
         name = metadata.get("client_name", client_id)
-        registered = {
-            "client_id": client_id,
-            "client_name": name if isinstance(name, str) else client_id,
-            "application_type": constants.APPLICATION_NATIVE
-            if loopback
-            else constants.APPLICATION_WEB,
-            "redirect_uris": uris,
-            "grant_types": list(dict.fromkeys(grants)) or [constants.GRANT_AUTHORIZATION_CODE],
-            "response_types": ["code"],
-            # Replaced whatever was asked: no secrets for anonymous callers.
-            "token_endpoint_auth_method": constants.AUTH_METHOD_NONE,
-            "scope": scope.render(granted & known),
-        }
         try:
-            return validate_metadata(registered, now=self._clock.now())
+            return self_described_client(
+                metadata,
+                client_id,
+                name if isinstance(name, str) else client_id,
+                allowed & known,
+                self._clock.now(),
+            )
         except InvalidClientMetadata as exc:
             kind = InvalidRedirectUri if exc.field == "redirect_uris" else InvalidMetadata
             raise kind(str(exc)) from exc
