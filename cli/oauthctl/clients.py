@@ -37,6 +37,7 @@ def _metadata(args: argparse.Namespace) -> dict[str, Any]:
         ("grant_types", args.grant_type),
         ("token_endpoint_auth_method", args.auth_method),
         ("scope", args.scope),
+        ("default_resource", args.default_resource),
         ("access_token_ttl", args.access_token_ttl),
     ):
         if value is not None:
@@ -128,6 +129,12 @@ def _fields(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--grant-type", action="append", choices=constants.SUPPORTED_GRANT_TYPES)
     parser.add_argument("--auth-method", choices=constants.SUPPORTED_AUTH_METHODS)
     parser.add_argument("--scope", help="space-separated registered scopes (oauthctl scopes list)")
+    parser.add_argument(
+        "--default-resource",
+        metavar="URL",
+        help="the registered API its tokens are for when a request names no resource "
+        '(RFC 8707); "" on update: none, the APIs of the scopes asked for',
+    )
     parser.add_argument("--access-token-ttl", type=int)
     parser.add_argument(
         "--first-party",
@@ -139,7 +146,8 @@ def _fields(parser: argparse.ArgumentParser) -> None:
         "--introspection",
         action=argparse.BooleanOptionalAction,
         default=None,
-        help="a resource server of this server's API: may introspect any of its access tokens",
+        help="a resource server of the built-in API: may introspect any of its access tokens "
+        "(another API names its own: oauthctl apis update --introspecting-client)",
     )
     parser.add_argument("--from-json", metavar="FILE", help="RFC 7591 client metadata as JSON")
 

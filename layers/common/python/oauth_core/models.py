@@ -46,9 +46,13 @@ class Client:
     scope: str = ""
     # Extensions: a first-party client skips the consent screen and gets refresh tokens
     # without asking for offline_access (D10); a client registered for introspection is a
-    # resource server of this server's API and may introspect its access tokens (H5).
+    # resource server of the built-in API and may introspect its access tokens (H5; another
+    # API names the clients that may introspect its tokens: ApiDefinition).
     first_party: bool = False
     introspection: bool = False
+    # RFC 8707: the API (its identifier) a token is for when a request names no `resource`;
+    # empty: the APIs of the scopes asked for.
+    default_resource: str = ""
     access_token_ttl: int | None = None
     id_token_signed_response_alg: str = "RS256"
     disabled: bool = False
@@ -81,6 +85,8 @@ class Client:
         item["response_types"] = list(self.response_types)
         if item["access_token_ttl"] is None:
             del item["access_token_ttl"]
+        if not self.default_resource:
+            del item["default_resource"]
         if not self.registered_dynamically:
             for name in ("registered_dynamically", "registration_token_hash", "purge_at"):
                 del item[name]
@@ -102,6 +108,7 @@ class Client:
             scope=str(item.get("scope", "")),
             first_party=bool(item.get("first_party", False)),
             introspection=bool(item.get("introspection", False)),
+            default_resource=str(item.get("default_resource") or ""),
             access_token_ttl=int(ttl) if ttl is not None else None,
             id_token_signed_response_alg=str(item.get("id_token_signed_response_alg", "RS256")),
             disabled=bool(item.get("disabled", False)),

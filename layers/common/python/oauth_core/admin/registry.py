@@ -11,6 +11,7 @@ from dataclasses import replace as replace_fields
 from typing import Any
 
 from oauth_core import constants
+from oauth_core.admin.catalog import IDENTIFIER_RULE, is_api_identifier
 from oauth_core.clock import Clock, Random
 from oauth_core.errors import ConditionFailed
 from oauth_core.models import CLIENT_ID_PATTERN, Client
@@ -30,6 +31,7 @@ KNOWN_FIELDS = frozenset(
         "scope",
         "first_party",
         "introspection",
+        "default_resource",
         "access_token_ttl",
         "id_token_signed_response_alg",
         "disabled",
@@ -110,6 +112,9 @@ def validate_metadata(data: Mapping[str, Any], *, now: int = 0) -> Client:
     for flag in ("first_party", "introspection", "disabled"):
         if not isinstance(data.get(flag, False), bool):
             raise InvalidClientMetadata(flag, "must be true or false")
+    default_resource = data.get("default_resource") or ""
+    if default_resource and not is_api_identifier(default_resource):
+        raise InvalidClientMetadata("default_resource", IDENTIFIER_RULE)
     return Client(
         client_id=client_id,
         client_name=client_name,
@@ -121,6 +126,7 @@ def validate_metadata(data: Mapping[str, Any], *, now: int = 0) -> Client:
         scope=scope.render(scope.parse(scope_value)),
         first_party=bool(data.get("first_party", False)),
         introspection=bool(data.get("introspection", False)),
+        default_resource=default_resource,
         access_token_ttl=ttl,
         id_token_signed_response_alg=alg,
         disabled=bool(data.get("disabled", False)),
@@ -152,12 +158,18 @@ class ClientRegistry:
     def _validated(self, data: Mapping[str, Any], *, now: int) -> Client:
         """The client the metadata describes, given only scopes this server knows."""
         client = validate_metadata(data, now=now)
-        unknown = self._scopes.catalog().unknown_scopes(client.allowed_scopes)
+        catalog = self._scopes.catalog()
+        unknown = catalog.unknown_scopes(client.allowed_scopes)
         if unknown:
             raise InvalidClientMetadata(
                 "scope",
                 f"{', '.join(unknown)} {'is' if len(unknown) == 1 else 'are'} not registered "
                 "(oauthctl scopes create, or the seed's scopes)",
+            )
+        if client.default_resource and client.default_resource not in catalog.apis:
+            raise InvalidClientMetadata(
+                "default_resource",
+                f"{client.default_resource} is not a registered API (oauthctl apis create)",
             )
         return client
 

@@ -3,7 +3,8 @@
 A request may name APIs with `resource` (repeatable: oauth_core.http.forms joins repeats with a
 space). Each must be an absolute URI without a fragment naming a registered API, or the built-in
 API's identifier (`<issuer>/resource`); anything else is `invalid_target`. Without `resource`,
-the APIs are those of the scopes asked for (each registered scope names its API; the built-in
+the API is the client's default resource if it has one (a registered API), else the APIs are
+those of the scopes asked for (each registered scope names its API; the built-in
 `read:data` and `write:data` are the built-in API's), and the built-in API when no scope names
 one. A token carries only the scopes of its APIs, plus the OpenID Connect scopes, which belong
 to no API. Later requests of the same grant (code redemption, refresh) may narrow the APIs to
@@ -67,9 +68,11 @@ def select(
     requested: tuple[str, ...],
     scopes: frozenset[str],
     allowed: tuple[str, ...] | None = None,
+    default_resource: str = "",
 ) -> tuple[str, ...]:
     """The audiences of a token: the requested ones, each known (and among `allowed`, the
-    grant's, if given), or else those of the scopes (or else the grant's, or the built-in API)."""
+    grant's, if given), or else the grant's, or else the client's `default_resource`, or else
+    those of the scopes (or the built-in API)."""
     known = {identifier(name, default_audience) for name in catalog.apis} | {default_audience}
     if requested:
         for resource in requested:
@@ -80,6 +83,10 @@ def select(
         return requested
     if allowed:
         return allowed
+    if default_resource:
+        if default_resource not in known:  # its API was deleted since the client was registered
+            raise InvalidTarget("the client's default resource is not an API registered here")
+        return (default_resource,)
     apis = {api_of(catalog, name) for name in scopes} - {None}
     audiences = sorted(identifier(api, default_audience) for api in apis if api is not None)
     return tuple(audiences) or (default_audience,)

@@ -64,14 +64,21 @@ class TokenIssuer:
         requested: str | None,
         scopes: frozenset[str],
         granted: str | None = None,
+        default_resource: str = "",
     ) -> tuple[tuple[str, ...], frozenset[str]]:
         """RFC 8707: the audiences of a token (the `resource`s asked for, within the grant's
-        if it has them) and the scopes it may carry for them."""
+        if it has them; else the client's `default_resource`, if it has one) and the scopes it
+        may carry for them."""
         catalog = self._catalog.catalog()
         default_audience = self._settings.audience_for(issuer)
         allowed = tuple(granted.split()) if granted else None
         audiences = resource_indicators.select(
-            catalog, default_audience, resource_indicators.parse(requested), scopes, allowed
+            catalog,
+            default_audience,
+            resource_indicators.parse(requested),
+            scopes,
+            allowed,
+            default_resource,
         )
         return audiences, resource_indicators.scopes_for(
             catalog, default_audience, scopes, audiences
