@@ -54,17 +54,27 @@ def apis_create(admin: Admin, args: argparse.Namespace) -> None:
             description=args.description or "",
             access_token_ttl=args.access_token_ttl,
             signing_alg=args.signing_alg,
+            introspecting_clients=args.introspecting_client or (),
         )
     )
     emit_one(args, api_view(made))
 
 
 def apis_update(admin: Admin, args: argparse.Namespace) -> None:
-    changes = (args.groups_claim, args.description, args.access_token_ttl, args.signing_alg)
+    if args.introspecting_client and args.no_introspecting_clients:
+        raise Invalid("give --introspecting-client or --no-introspecting-clients, not both")
+    clients = [] if args.no_introspecting_clients else args.introspecting_client
+    changes = (
+        args.groups_claim,
+        args.description,
+        args.access_token_ttl,
+        args.signing_alg,
+        clients,
+    )
     if all(change is None for change in changes):
         raise Invalid(
-            "nothing to update: give --groups-claim, --description, --access-token-ttl or "
-            "--signing-alg"
+            "nothing to update: give --groups-claim, --description, --access-token-ttl, "
+            "--signing-alg, --introspecting-client or --no-introspecting-clients"
         )
     updated = _validated(
         lambda: admin.apis().update(
@@ -73,6 +83,7 @@ def apis_update(admin: Admin, args: argparse.Namespace) -> None:
             description=args.description,
             access_token_ttl=args.access_token_ttl,
             signing_alg=args.signing_alg,
+            introspecting_clients=clients,
         )
     )
     emit_one(args, api_view(updated))
@@ -125,7 +136,19 @@ def register(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
             choices=SIGNING_ALGORITHMS,
             help="the algorithm its tokens are signed with (default: the stack's, ES256)",
         )
+        parser.add_argument(
+            "--introspecting-client",
+            action="append",
+            metavar="CLIENT_ID",
+            help="a confidential client that may introspect this API's tokens (repeat for "
+            "several; on update, replaces the list)",
+        )
         add_output_option(parser, JSON)
+    changed.add_argument(
+        "--no-introspecting-clients",
+        action="store_true",
+        help="no client may introspect this API's tokens (but each client its own)",
+    )
     command(apis, "delete", apis_delete, "delete an API no scope belongs to").add_argument("name")
 
     attributes = group(groups, "attributes", "custom user attributes")

@@ -5,7 +5,8 @@ custom user attributes. One small catalog, read whole (one Query) and cached per
   it is asked for on the consent page, and which API it belongs to. A client may be given only
   known scopes; discovery advertises exactly these.
 - An **API** (a resource server, named by its identifier, the `aud` of its tokens) says which
-  claim carries a user's groups in its access tokens. The built-in API is `default`.
+  claim carries a user's groups in its access tokens, and which clients may introspect its
+  tokens (SECURITY H5). The built-in API is `default`.
 - A **user attribute** is typed (string, number or boolean) and may be mapped to a claim that
   tokens then carry.
 """
@@ -80,6 +81,8 @@ class ApiDefinition:
     # Its tokens' lifetime and signing algorithm; None: the client's or the stack's.
     access_token_ttl: int | None = None
     signing_alg: str | None = None
+    # The clients (ids) that may introspect tokens whose `aud` includes this API (H5).
+    introspecting_clients: tuple[str, ...] = ()
 
     def to_item(self) -> dict[str, Any]:
         item: dict[str, Any] = {
@@ -92,6 +95,8 @@ class ApiDefinition:
             item["access_token_ttl"] = self.access_token_ttl
         if self.signing_alg is not None:
             item["signing_alg"] = self.signing_alg
+        if self.introspecting_clients:
+            item["introspecting_clients"] = list(self.introspecting_clients)
         return item
 
     @classmethod
@@ -104,6 +109,7 @@ class ApiDefinition:
             created_at=int(item.get("created_at", 0)),
             access_token_ttl=int(ttl) if ttl is not None else None,
             signing_alg=str(item["signing_alg"]) if item.get("signing_alg") else None,
+            introspecting_clients=tuple(str(c) for c in item.get("introspecting_clients") or ()),
         )
 
 

@@ -4,7 +4,7 @@ the claim tokens carry them in). Used by oauthctl and the seed loader."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
@@ -26,6 +26,7 @@ from oauth_core.catalog import (
 )
 from oauth_core.clock import Clock
 from oauth_core.errors import ConditionFailed
+from oauth_core.models import CLIENT_ID_PATTERN
 from oauth_core.ports import CatalogStore, ClientStore
 from oauth_core.rules.claims import RESERVED_CLAIMS
 
@@ -205,6 +206,26 @@ def _signing_alg(value: Any) -> str | None:
     return str(value)
 
 
+MAX_INTROSPECTING_CLIENTS = 20
+
+
+def _introspecting_clients(value: Any) -> tuple[str, ...]:
+    """The clients that may introspect an API's tokens: registered client ids, no repeats."""
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        raise InvalidDefinition("introspecting_clients", "a list of client ids")
+    clients = tuple(dict.fromkeys(value))
+    if len(clients) > MAX_INTROSPECTING_CLIENTS:
+        raise InvalidDefinition(
+            "introspecting_clients", f"at most {MAX_INTROSPECTING_CLIENTS} clients"
+        )
+    for client_id in clients:
+        if not CLIENT_ID_PATTERN.match(client_id):
+            raise InvalidDefinition(
+                "introspecting_clients", f"{client_id!r} is not a registered client's id"
+            )
+    return clients
+
+
 class ApiAdmin:
     """Protected APIs, by identifier; the built-in one is `default`."""
 
@@ -226,6 +247,7 @@ class ApiAdmin:
         description: str = "",
         access_token_ttl: int | None = None,
         signing_alg: str | None = None,
+        introspecting_clients: Sequence[str] = (),
     ) -> ApiDefinition:
         api = ApiDefinition(
             _https_identifier(name),
@@ -234,6 +256,7 @@ class ApiAdmin:
             self._clock.now(),
             _token_ttl(access_token_ttl),
             _signing_alg(signing_alg),
+            _introspecting_clients(introspecting_clients),
         )
         try:
             self._store.put(api, must_not_exist=True)
@@ -249,7 +272,9 @@ class ApiAdmin:
         description: str | None = None,
         access_token_ttl: int | None = None,
         signing_alg: str | None = None,
+        introspecting_clients: Sequence[str] | None = None,
     ) -> ApiDefinition:
+        """Change what is given; `introspecting_clients` replaces the list (empty: none)."""
         current = self.get(name)
         if current is None:
             raise LookupError(f"no API {name!r}")
@@ -265,6 +290,9 @@ class ApiAdmin:
             description=_description(description)
             if description is not None
             else current.description,
+            introspecting_clients=_introspecting_clients(introspecting_clients)
+            if introspecting_clients is not None
+            else current.introspecting_clients,
         )
         self._store.put(updated)  # `default` is stored the first time it is changed
         return updated

@@ -1,10 +1,11 @@
 """Token introspection (RFC 7662), for confidential clients only.
 
-A client may introspect its own tokens; a client registered for introspection (a resource
-server of this server's API) may introspect any access token for that API (SECURITY H5).
-Anything else, and every inactive token, is answered `{"active": false}` and nothing more: a
-token is inactive once its grant is revoked, its user disabled or signed out by a password
-change, or its client disabled, deleted or registered anew (D8).
+A client may introspect its own tokens; a client an API lists among its introspecting clients
+(a resource server of that API) may introspect access tokens whose `aud` includes that API, and
+a client registered for introspection those of the built-in API (SECURITY H5). Anything else,
+and every inactive token, is answered `{"active": false}` and nothing more: a token is inactive
+once its grant is revoked, its user disabled or signed out by a password change, or its client
+disabled, deleted or registered anew (D8).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from oauth_core import audit
+from oauth_core.catalog import DEFAULT_API
 from oauth_core.clock import Clock
 from oauth_core.config import Settings
 from oauth_core.constants import MAX_TOKEN_LENGTH
@@ -20,7 +22,7 @@ from oauth_core.errors import InvalidClient
 from oauth_core.http.request import HttpRequest
 from oauth_core.http.response import HttpResponse, json_response
 from oauth_core.models import Client
-from oauth_core.ports import ClientStore, GrantStore, KeyStore
+from oauth_core.ports import CatalogSource, ClientStore, GrantStore, KeyStore
 from oauth_core.rules.client_auth import ThrottledAuthenticator
 from oauth_core.rules.hashing import token_hash
 from oauth_core.tokens import access_token
@@ -37,6 +39,7 @@ class IntrospectionEndpoint:
         published_keys: KeyStore,
         settings: Settings,
         clock: Clock,
+        catalog: CatalogSource | None = None,
     ):
         self._client_auth = client_auth
         self._clients = clients
@@ -44,6 +47,8 @@ class IntrospectionEndpoint:
         self._published_keys = published_keys
         self._settings = settings
         self._clock = clock
+        # Which clients each API lets introspect its tokens; without it, none but `introspection`.
+        self._catalog = catalog
 
     def handle(self, request: HttpRequest) -> HttpResponse:
         client, token = read_token_operation(self._client_auth, request)
@@ -66,8 +71,8 @@ class IntrospectionEndpoint:
         claims = access_token.verify_own(token, self._published_keys.load(), issuer)
         if claims is None:
             return INACTIVE
-        if claims["client_id"] != caller.client_id and not caller.introspection:
-            # Another client's token, and the caller is no resource server (H5): a probe.
+        if claims["client_id"] != caller.client_id and not self._serves(caller, claims, issuer):
+            # Another client's token, and the caller is no resource server of its APIs (H5).
             audit.emit(
                 audit.INTROSPECTION_REFUSED, client_id=caller.client_id, reason="foreign_token"
             )
@@ -79,6 +84,22 @@ class IntrospectionEndpoint:
             if name in claims:
                 answer[name] = claims[name]
         return answer
+
+    def _serves(self, caller: Client, claims: dict[str, Any], issuer: str) -> bool:
+        """Whether the caller is a resource server of one of the token's APIs: listed by that
+        API, or registered for introspection and the API the built-in one."""
+        aud = claims.get("aud")
+        audiences = [aud] if isinstance(aud, str) else aud if isinstance(aud, list) else []
+        default_audience = self._settings.audience_for(issuer)
+        apis = self._catalog.catalog().apis if self._catalog is not None else {}
+        for audience in audiences:
+            name = DEFAULT_API if audience == default_audience else audience
+            if name == DEFAULT_API and caller.introspection:
+                return True
+            api = apis.get(name) if isinstance(name, str) else None
+            if api is not None and caller.client_id in api.introspecting_clients:
+                return True
+        return False
 
     def _still_granted(self, claims: dict[str, Any]) -> bool:
         """Whether what the token was issued under still stands (D8)."""
