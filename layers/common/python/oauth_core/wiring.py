@@ -210,7 +210,7 @@ def token_endpoints(c: Components) -> Endpoints:
     token = TokenEndpoint(c.grant_types, c.client_auth, c.settings)
     revoke = RevocationEndpoint(c.client_auth, c.grants, c.published_keys, c.settings)
     introspect = IntrospectionEndpoint(
-        c.client_auth, c.clients, c.grants, c.published_keys, c.settings, c.clock
+        c.client_auth, c.clients, c.grants, c.published_keys, c.settings, c.clock, c.catalog
     )
     discovery = DiscoveryEndpoints(c.settings, c.published_keys, token.grants, c.catalog)
     # Kept no longer than resource servers wait between reads: the bound is at most twice it.

@@ -162,6 +162,7 @@ class AuthorizationEndpoint:
             default_audience,
             resource_indicators.parse(" ".join(params.get("resource") or [])),
             requested,
+            default_resource=client.default_resource,
         )
         requested = resource_indicators.scopes_for(catalog, default_audience, requested, audiences)
         prompt = tuple(sorted(set((_single(params, "prompt") or "").split())))

@@ -26,7 +26,9 @@ class ClientCredentialsGrant:
         if client.is_public:
             raise UnauthorizedClient("a public client cannot use client_credentials")
         asked = scope.narrow(form.get("scope"), client.allowed_scopes)
-        audiences, scopes = self._issuer.targets(context.issuer, form.get("resource"), asked)
+        audiences, scopes = self._issuer.targets(
+            context.issuer, form.get("resource"), asked, default_resource=client.default_resource
+        )
         granted = scope.render(scopes)
         issued = self._issuer.access_token(
             issuer=context.issuer,
