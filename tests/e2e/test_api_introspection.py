@@ -34,8 +34,8 @@ def clients(stack: LocalStack) -> dict[str, tuple[str, str]]:
         ("scopes", "create", "b:read", "--description", "B", "--audience", API_B),
         ("apis", "update", API_A, "--introspecting-client", "a-rs"),
     ):
-        made = oauthctl(stack, *command)
-        assert made.returncode == 0, made.stderr
+        done = oauthctl(stack, *command)
+        assert done.returncode == 0, done.stderr
     made = {
         "issuer": create_client(stack, "api-introspection-service", "a:read b:read"),
         "a-rs": create_client(stack, "a-rs", "read:data"),
