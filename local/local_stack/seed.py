@@ -39,7 +39,16 @@ DEFAULT_SEED = Path(__file__).with_name("default_seed.json")
 # Declared in this order, before clients and users: a scope may name a seeded API (audience).
 CATALOG_SECTIONS = ("apis", "scopes", "attributes")
 SECTIONS = (*CATALOG_SECTIONS, "clients", "users")
-API_FIELDS = frozenset({"name", "groups_claim", "description", "access_token_ttl", "signing_alg"})
+API_FIELDS = frozenset(
+    {
+        "name",
+        "groups_claim",
+        "description",
+        "access_token_ttl",
+        "signing_alg",
+        "introspecting_clients",
+    }
+)
 ATTRIBUTE_FIELDS = frozenset({"name", "type", "claim", "description"})
 USER_FIELDS = frozenset({"username", "password", "attributes", "groups"})  # the rest: claims
 
@@ -274,6 +283,7 @@ def _declare_api(admins: CatalogAdmins, entry: dict[str, Any]) -> None:
     groups_claim = entry.get("groups_claim")
     existing = admins.apis.get(name) if isinstance(name, str) else None
     ttl, alg = entry.get("access_token_ttl"), entry.get("signing_alg")
+    introspecting = entry.get("introspecting_clients", [])
     if existing is None:
         admins.apis.create(
             name,
@@ -281,6 +291,7 @@ def _declare_api(admins: CatalogAdmins, entry: dict[str, Any]) -> None:
             description=entry.get("description", ""),
             access_token_ttl=ttl,
             signing_alg=alg,
+            introspecting_clients=introspecting,
         )
         return
     admins.apis.update(
@@ -288,6 +299,7 @@ def _declare_api(admins: CatalogAdmins, entry: dict[str, Any]) -> None:
         groups_claim=groups_claim or constants.GROUPS_CLAIM,
         access_token_ttl=ttl,
         signing_alg=alg,
+        introspecting_clients=introspecting,
         # The built-in API keeps its description unless the seed gives one.
         description=entry.get("description", None if name == DEFAULT_API else ""),
     )

@@ -271,3 +271,18 @@ def test_the_seeds_in_the_docs_are_valid() -> None:
     blocks = re.findall(r"^```json\n(.*?)^```", page, re.MULTILINE | re.DOTALL)
     seeds = [parse_seed(json.loads(block)) for block in blocks]
     assert len(seeds) == 2 and seeds[1].apis and seeds[1].scopes and seeds[1].attributes
+
+
+def test_a_seeded_api_may_name_its_lifetime_algorithm_and_introspecting_clients(
+    services: Components,
+) -> None:
+    seed = {
+        "apis": [
+            {"name": "https://ledger.example.com", "access_token_ttl": 120,
+             "signing_alg": "RS256", "introspecting_clients": ["ledger-rs"]}
+        ]
+    }  # fmt: skip
+    apply_seed(parse_seed(seed), services.registry, services.user_directory, admins_of(services))
+    api = services.catalog.catalog().apis["https://ledger.example.com"]
+    assert (api.access_token_ttl, api.signing_alg) == (120, "RS256")
+    assert api.introspecting_clients == ("ledger-rs",)
