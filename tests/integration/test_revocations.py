@@ -69,3 +69,43 @@ def test_f7_the_resource_function_refuses_a_revoked_token(
     refused = call(revoked)
     assert refused["statusCode"] == 401
     assert 'error="invalid_token"' in refused["headers"]["WWW-Authenticate"]
+
+
+def test_f7_a_revocation_that_cannot_be_published_still_holds_at_the_issuer(
+    aws: Settings,
+) -> None:
+    """The red team filled a bucket item to DynamoDB's size limit: the revoke then failed with
+    a 500 and left the grant half-revoked. Now the grant is revoked and the failure counted."""
+    from botocore.exceptions import ClientError
+
+    from oauth_core.models import TokenFamily
+
+    real = boto3.client("dynamodb")
+
+    class FullBuckets:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(real, name)
+
+        def update_item(self, **kwargs: Any) -> Any:
+            if kwargs["Key"]["pk"]["S"].startswith(revocation.KEY_PREFIX):
+                error = {"Error": {"Code": "ValidationException", "Message": "Item size"}}
+                raise ClientError(error, "UpdateItem")  # type: ignore[arg-type]
+            return real.update_item(**kwargs)
+
+    clock = FixedClock()
+    store = DynamoGrantStore(aws.grants_table, dynamodb=FullBuckets(), clock=clock)
+    family = TokenFamily(
+        family_id="family-full", client_id="app", sub="u", scope="openid", auth_time=0,
+        claims={}, created_at=0, absolute_expires_at=clock.now() + 3600,
+    )  # fmt: skip
+    real.put_item(
+        TableName=aws.grants_table,
+        Item={"pk": {"S": "family#family-full"}, "family_id": {"S": "family-full"},
+              "client_id": {"S": "app"}, "sub": {"S": "u"}, "scope": {"S": "openid"},
+              "auth_time": {"N": "0"}, "claims": {"M": {}}, "created_at": {"N": "0"},
+              "absolute_expires_at": {"N": str(family.absolute_expires_at)},
+              "revoked": {"BOOL": False}},
+    )  # fmt: skip
+    store.revoke_family("family-full")  # no exception
+    revoked = store.get_family("family-full")
+    assert revoked is not None and revoked.revoked

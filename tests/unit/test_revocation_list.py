@@ -159,3 +159,51 @@ def test_f7_the_stated_bound_holds_on_a_simulated_clock(refresh: int, keep: int)
 
     worst, bound = revocation_bound.observed(refresh, keep)
     assert 0 < worst <= bound == refresh + min(keep, refresh)
+
+
+def test_f7_a_token_expiring_before_apis_would_learn_of_it_is_not_published() -> None:
+    clock = FixedClock()
+    store = MemoryGrantStore(clock)
+    store.revoke_access_token("short-lived", clock.now() + 20)  # within 20 + 5 s
+    assert store.is_access_token_revoked("short-lived")  # still revoked at the issuer
+    assert store.recent_revocations(clock.now()) == frozenset()
+
+
+def test_f7_no_client_can_fill_the_list_through_rfc_7009(
+    services: Any, service_client: str
+) -> None:
+    """Each access token a client revokes is published to every API until it expires: a
+    client may revoke so many an hour (the red team filled a bucket item otherwise)."""
+    from dataclasses import replace
+
+    from oauth_core.endpoints.revoke import RevocationEndpoint
+    from oauth_core.errors import TooManyRequests
+    from tests.support import ISSUER, SERVICE_SECRET, basic, form_request, grant
+
+    import time
+
+    services.clock.current = int(time.time())  # revocation verifies the token by real time
+    settings = replace(services.settings, revocations_per_client=2)
+    endpoint = RevocationEndpoint(
+        services.client_auth, services.grants, services.published_keys, settings,
+        services.rate_limiter, services.clock,
+    )  # fmt: skip
+    headers = {"authorization": basic(service_client, SERVICE_SECRET)}
+
+    def revoke_new_token() -> None:
+        issued = grant(services, "client_credentials").issue(
+            services.clients.get(service_client), {"scope": "read:data"}, context()
+        )
+        endpoint.handle(
+            form_request({"token": issued["access_token"]}, path="/revoke", headers=headers)
+        )
+
+    def context() -> Any:
+        from oauth_core.grants import GrantContext
+
+        return GrantContext(issuer=ISSUER, request=form_request({}))
+
+    revoke_new_token()
+    revoke_new_token()
+    with pytest.raises(TooManyRequests):
+        revoke_new_token()

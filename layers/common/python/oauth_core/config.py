@@ -51,6 +51,8 @@ class Settings:
     registration_scopes: str = "openid profile email offline_access"
     registered_client_ttl: int = 30 * 86400
     registrations_per_source: int = 20
+    # RFC 7009 access-token revocations a client may make an hour (each is published to APIs).
+    revocations_per_client: int = 600
     # Clients named by their metadata document's URL (oauth_core.admin.client_documents): on/off.
     client_id_metadata_documents: str = "off"
     access_token_ttl: int = 600
@@ -174,4 +176,5 @@ _NUMBERS = {
     "revocation_refresh": constants.ENV_REVOCATION_REFRESH,
     "registered_client_ttl": constants.ENV_REGISTERED_CLIENT_TTL,
     "registrations_per_source": constants.ENV_REGISTRATIONS_PER_SOURCE,
+    "revocations_per_client": constants.ENV_REVOCATIONS_PER_CLIENT,
 }

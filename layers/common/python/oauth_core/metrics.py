@@ -37,6 +37,9 @@ METRICS: dict[str, frozenset[str]] = {
     "ClientRegistered": frozenset(),
     "ClientRegistrationDeleted": frozenset(),
     "RegistrationThrottled": frozenset(),
+    # A revocation that holds at /token and /introspect but could not be published to APIs.
+    "RevocationNotPublished": frozenset(),
+    "RevocationThrottled": frozenset(),
 }
 
 

@@ -208,7 +208,9 @@ def token_endpoints(c: Components) -> Endpoints:
     from oauth_core.endpoints.token import TokenEndpoint
 
     token = TokenEndpoint(c.grant_types, c.client_auth, c.settings)
-    revoke = RevocationEndpoint(c.client_auth, c.grants, c.published_keys, c.settings)
+    revoke = RevocationEndpoint(
+        c.client_auth, c.grants, c.published_keys, c.settings, c.rate_limiter, c.clock
+    )
     introspect = IntrospectionEndpoint(
         c.client_auth, c.clients, c.grants, c.published_keys, c.settings, c.clock, c.catalog
     )

@@ -9,13 +9,16 @@ verify JWTs locally see it expire instead; access tokens are short-lived for tha
 from __future__ import annotations
 
 from oauth_core import audit
+from oauth_core.clock import Clock
 from oauth_core.config import Settings
 from oauth_core.constants import MAX_TOKEN_LENGTH
 from oauth_core.endpoints.token_operations import read_token_operation
+from oauth_core.errors import TooManyRequests
 from oauth_core.http.request import HttpRequest
 from oauth_core.http.response import HttpResponse, json_response
 from oauth_core.observability import count
-from oauth_core.ports import GrantStore, KeyStore
+from oauth_core.ports import GrantStore, KeyStore, RateLimiter
+from oauth_core.rate_limit import Limit
 from oauth_core.rules.client_auth import ThrottledAuthenticator
 from oauth_core.rules.hashing import token_hash
 from oauth_core.tokens import access_token
@@ -28,11 +31,15 @@ class RevocationEndpoint:
         grants: GrantStore,
         published_keys: KeyStore,
         settings: Settings,
+        limiter: RateLimiter | None = None,
+        clock: Clock | None = None,
     ):
         self._client_auth = client_auth
         self._grants = grants
         self._published_keys = published_keys
         self._settings = settings
+        self._limiter = limiter
+        self._clock = clock
 
     def handle(self, request: HttpRequest) -> HttpResponse:
         client, token = read_token_operation(self._client_auth, request)
@@ -43,6 +50,19 @@ class RevocationEndpoint:
             else:
                 self._revoke_refresh_token(token, client.client_id)
         return json_response(200, {})
+
+    def _count_against(self, client_id: str) -> None:
+        """Each access token a client revokes is published to every API (SECURITY F7) until it
+        expires: a client may revoke so many an hour, so no one can fill the list."""
+        if self._limiter is None or self._clock is None:
+            return
+        limit = Limit(self._settings.revocations_per_client, 3600)
+        now_ms = self._clock.now_ms()
+        taken, empty_at = self._limiter.take(f"revoke#{client_id}", now_ms, limit)
+        if not taken:
+            count("RevocationThrottled")
+            wait = (empty_at - now_ms - limit.window_ms + limit.interval_ms) // 1000 + 1
+            raise TooManyRequests(wait, "too many revocations from this client; retry later")
 
     def _revoke_refresh_token(self, token: str, client_id: str) -> None:
         record = self._grants.get_refresh(token_hash(token))
@@ -61,6 +81,7 @@ class RevocationEndpoint:
         issuer = self._settings.issuer_for(request.domain_name)
         claims = access_token.verify_own(token, self._published_keys.load(), issuer)
         if claims is not None and claims["client_id"] == client_id:
+            self._count_against(client_id)
             self._grants.revoke_access_token(str(claims["jti"]), int(claims["exp"]))
             count("TokenRevoked", token_type="access_token")
             audit.emit(

@@ -26,6 +26,7 @@ from oauth_core.models import (
     SubjectState,
     TokenFamily,
 )
+from oauth_core.observability import count, logger
 from oauth_core.rate_limit import Limit, after_failure
 from oauth_core.storage.aws import aws_errors, client
 from oauth_core.storage.dynamodb import from_attrs, to_attrs
@@ -393,9 +394,10 @@ class DynamoGrantStore:
 
     def revoke_access_token(self, jti: str, expires_at: int) -> None:
         self._put(f"jti#{jti}", {"expires_at": expires_at}, expires_at)
-        self._record_revocation(
-            revocation.revocation_id(revocation.KIND_ACCESS_TOKEN, jti), expires_at
-        )
+        if revocation.worth_publishing(expires_at, self._clock.now()):
+            self._record_revocation(
+                revocation.revocation_id(revocation.KIND_ACCESS_TOKEN, jti), expires_at
+            )
 
     # --- initial access tokens for client registration (RFC 7591 3) ---------------------------
 
@@ -424,6 +426,16 @@ class DynamoGrantStore:
     # --- revocations APIs read (SECURITY F7) ---------------------------------------------------
 
     def _record_revocation(self, rid: str, until: int) -> None:
+        """Publish a revocation to APIs. The revocation itself (the family or jti marked) is
+        done already and holds at the token endpoint and introspection whatever happens here;
+        a failure to publish is counted and logged (an alarm's matter), never a failed revoke."""
+        try:
+            self._publish_revocation(rid, until)
+        except StorageError:
+            count("RevocationNotPublished")
+            logger.error("a revocation could not be published to APIs")
+
+    def _publish_revocation(self, rid: str, until: int) -> None:
         key = revocation.item_key(rid, until)
         with aws_errors("record revocation"):
             self._db.update_item(

@@ -291,7 +291,9 @@ class MemoryGrantStore:
 
     def revoke_access_token(self, jti: str, expires_at: int) -> None:
         self.revoked_jtis[jti] = expires_at
-        self.revocations[revocation.revocation_id(revocation.KIND_ACCESS_TOKEN, jti)] = expires_at
+        if revocation.worth_publishing(expires_at, self._clock.now()):
+            rid = revocation.revocation_id(revocation.KIND_ACCESS_TOKEN, jti)
+            self.revocations[rid] = expires_at
 
     def put_initial_access_token(self, token_hash: str, expires_at: int, uses: int) -> None:
         with self._lock:
