@@ -26,7 +26,7 @@ import pytest
 import requests
 
 from tests.e2e.conftest import LocalStack, local_stack
-from tests.e2e.flows import Browser, get_code, service_token
+from tests.e2e.flows import Browser, authorize_params, get_code, pkce_pair, query_of, service_token
 from tests.e2e.mcp_support import (
     REDIRECT_URI,
     McpServer,
@@ -246,12 +246,16 @@ def test_the_mcp_server_refuses_other_apis_tokens_unscoped_tokens_and_revoked_on
     assert audiences(claims_of(other)) == [f"{mcp_stack.issuer}/resource"]
     assert mcp_initialize(mcp_server, other).status_code == 401
 
-    # For this server but without its scope: 403 insufficient_scope.
-    unscoped = user_tokens(mcp_stack, mcp_server, host_client, "offline_access")
-    assert audiences(claims_of(unscoped["access_token"])) == [mcp_server.url]
-    refused = mcp_initialize(mcp_server, unscoped["access_token"])
-    assert refused.status_code == 403
-    assert 'error="insufficient_scope"' in refused.headers["WWW-Authenticate"]
+    # For this server but without its scope: the issuer makes no such token (a token names no
+    # API it carries no scope of), so the request is refused with invalid_target.
+    browser = Browser(mcp_stack)
+    asked = browser.authorize(
+        **authorize_params(
+            host_client, REDIRECT_URI, pkce_pair()[1], scope="offline_access",
+            resource=mcp_server.url,
+        )
+    )  # fmt: skip
+    assert query_of(asked.headers["Location"])["error"] == "invalid_target"
 
     # With it: accepted, until its grant is revoked (the server reads /revocations every
     # second here, and the stack refreshes its list as often).

@@ -204,3 +204,15 @@ def test_e10_an_apis_lifetime_and_algorithm_shape_its_tokens(
     assert claims["exp"] - claims["iat"] == 120 == body["expires_in"]
     mixed = client_token(stack, service, ledger, ORDERS)
     assert mixed.status_code == 400 and mixed.json()["error"] == "invalid_target"
+
+
+def test_e10_no_token_names_an_api_it_carries_no_scope_of(
+    stack: LocalStack, service: tuple[str, str]
+) -> None:
+    """The red team got a token with aud = an API and none of its scopes (an API checking only
+    iss, aud and sub would have taken it): now that request is invalid_target."""
+    refused = client_token(stack, service, ORDERS, scope="read:data")
+    assert refused.status_code == 400 and refused.json()["error"] == "invalid_target"
+    # Without resource, the audience is only the APIs the granted scopes reach.
+    body = client_token(stack, service, scope="read:data").json()
+    assert claims_of(body["access_token"])["aud"] == f"{stack.issuer}/resource"

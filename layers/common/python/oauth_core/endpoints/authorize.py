@@ -157,14 +157,14 @@ class AuthorizationEndpoint:
         # RFC 8707: the APIs the grant is for, and only their scopes (and OpenID Connect's).
         catalog = self.flow.catalog()
         default_audience = self._settings.audience_for(self.flow.issuer(request))
+        asked = resource_indicators.parse(" ".join(params.get("resource") or []))
         audiences = resource_indicators.select(
-            catalog,
-            default_audience,
-            resource_indicators.parse(" ".join(params.get("resource") or [])),
-            requested,
-            default_resource=client.default_resource,
+            catalog, default_audience, asked, requested, default_resource=client.default_resource
         )
         requested = resource_indicators.scopes_for(catalog, default_audience, requested, audiences)
+        audiences = resource_indicators.reached(
+            catalog, default_audience, audiences, requested, asked=bool(asked)
+        )
         prompt = tuple(sorted(set((_single(params, "prompt") or "").split())))
         if not set(prompt) <= PROMPTS or ("none" in prompt and len(prompt) > 1):
             raise InvalidRequest("prompt must be none, or any of login and consent")

@@ -102,3 +102,23 @@ def scopes_for(
         if api is None or identifier(api, default_audience) in audiences:
             kept.add(name)
     return frozenset(kept)
+
+
+def reached(
+    catalog: Catalog,
+    default_audience: str,
+    audiences: tuple[str, ...],
+    scopes: frozenset[str],
+    *,
+    asked: bool,
+) -> tuple[str, ...]:
+    """The audiences some scope of the token is for: a token names no API it carries no
+    scope of (the built-in API aside: /userinfo takes OpenID Connect's scopes). An API asked
+    for by `resource` with no scope for it is `invalid_target`; one that came from the grant or
+    a default is left out."""
+    apis = (api_of(catalog, name) for name in scopes)
+    covered = {identifier(api, default_audience) for api in apis if api is not None}
+    kept = tuple(a for a in audiences if a == default_audience or a in covered)
+    if asked and len(kept) != len(audiences):
+        raise InvalidTarget("the request asks for no scope of that API")
+    return kept or (default_audience,)

@@ -72,17 +72,15 @@ class TokenIssuer:
         catalog = self._catalog.catalog()
         default_audience = self._settings.audience_for(issuer)
         allowed = tuple(granted.split()) if granted else None
+        asked = resource_indicators.parse(requested)
         audiences = resource_indicators.select(
-            catalog,
-            default_audience,
-            resource_indicators.parse(requested),
-            scopes,
-            allowed,
-            default_resource,
+            catalog, default_audience, asked, scopes, allowed, default_resource
         )
-        return audiences, resource_indicators.scopes_for(
-            catalog, default_audience, scopes, audiences
+        kept = resource_indicators.scopes_for(catalog, default_audience, scopes, audiences)
+        audiences = resource_indicators.reached(
+            catalog, default_audience, audiences, kept, asked=bool(asked)
         )
+        return audiences, kept
 
     def access_token(
         self,
