@@ -177,3 +177,25 @@ def test_a16_with_the_token_policy_registration_needs_an_initial_access_token(
     expired = oauthctl(token_stack, "registration", "token", "--expires-in", "10")
     assert expired.returncode == 2  # at least 60 s: refused with a clear message
     assert "--expires-in" in expired.stderr
+
+
+def test_a16_a_self_registered_client_is_shown_unverified_and_stays_under_the_operator(
+    stack: LocalStack,
+) -> None:
+    body = register(
+        stack,
+        {"client_name": "Demo Web", "redirect_uris": ["https://evil.example.com/cb"]},
+        session_from("127.0.0.80"),
+    ).json()
+    # The consent page shows it so: no anonymous caller passes as an app the operator made.
+    assert body["client_name"] == "Demo Web (unverified, evil.example.com)"
+    disabled = oauthctl(stack, "clients", "update", body["client_id"], "--disabled")
+    assert disabled.returncode == 0, disabled.stderr
+    bearer = {"Authorization": f"Bearer {body['registration_access_token']}"}
+    again = requests.put(
+        body["registration_client_uri"], headers=bearer, timeout=10,
+        json={"client_id": body["client_id"], "redirect_uris": ["https://evil.example.com/cb"]},
+    )  # fmt: skip
+    assert again.status_code == 400
+    shown = oauthctl(stack, "clients", "show", body["client_id"], "--output", "json")
+    assert json.loads(shown.stdout)["disabled"] is True

@@ -172,3 +172,33 @@ def test_a17_registered_clients_are_looked_up_as_before() -> None:
         registered, SafeFetcher(resolve=resolving_to("10.0.0.1")), "", FixedClock()
     )
     assert clients.get("an-ordinary-id") is None
+
+
+def test_a17_a_host_trickling_its_answer_is_cut_off_at_the_deadline() -> None:
+    """The red team held a fetch 20 s with a 3 s timeout by sending a byte every 2 s."""
+    import socket
+    import time
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    port = listener.getsockname()[1]
+
+    def trickle() -> None:
+        conn, _ = listener.accept()
+        conn.recv(1024)
+        try:
+            for byte in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 40:
+                conn.send(bytes([byte]))
+                time.sleep(0.3)
+        except OSError:
+            pass
+        finally:
+            conn.close()
+
+    threading.Thread(target=trickle, daemon=True).start()
+    started = time.monotonic()
+    with pytest.raises(FetchRefused):
+        SafeFetcher(allow_loopback=True, timeout=1.0).fetch_json(f"http://127.0.0.1:{port}/d")
+    assert time.monotonic() - started < 3
+    listener.close()

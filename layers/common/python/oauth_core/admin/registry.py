@@ -217,6 +217,10 @@ class ClientRegistry:
         updated = replace_fields(
             self._validated(merged, now=current.created_at),
             registration_id=current.registration_id,
+            # A self-registered client stays one (an operator may disable or change it).
+            registered_dynamically=current.registered_dynamically,
+            registration_token_hash=current.registration_token_hash,
+            purge_at=current.purge_at,
         )
         self._clients.put(updated)
         return updated
@@ -244,6 +248,12 @@ class ClientRegistry:
 
 def _metadata_of(client: Client) -> dict[str, Any]:
     item = client.to_item()
-    item.pop("created_at", None)
-    item.pop("registration_id", None)
+    for name in (
+        "created_at",
+        "registration_id",
+        "registered_dynamically",
+        "registration_token_hash",
+        "purge_at",
+    ):
+        item.pop(name, None)
     return item

@@ -23,6 +23,7 @@ import hmac
 import json
 from dataclasses import replace
 from typing import Any
+from urllib.parse import urlsplit
 
 from oauth_core import constants
 from oauth_core.admin.registry import InvalidClientMetadata
@@ -155,6 +156,9 @@ class RegistrationEndpoint:
 
     def update(self, request: HttpRequest) -> HttpResponse:
         current = self._authorized(request)
+        if current.disabled:
+            # An operator disabled it: the client cannot undo that by registering again.
+            raise InvalidMetadata("the client is disabled by this server's operator")
         metadata = _json_body(request)
         if metadata.get("client_id", current.client_id) != current.client_id:
             raise InvalidMetadata("client_id cannot be changed")
@@ -166,6 +170,11 @@ class RegistrationEndpoint:
             registered_dynamically=True,
             registration_token_hash=current.registration_token_hash,
             created_at=current.created_at,
+            # What an operator set stays as they set it.
+            first_party=current.first_party,
+            introspection=current.introspection,
+            default_resource=current.default_resource,
+            access_token_ttl=current.access_token_ttl,
         )
         client = self._renewed(updated)
         return json_response(200, self._answer(request, client))
@@ -199,12 +208,18 @@ class RegistrationEndpoint:
         """The client this server registers for the metadata: its policy applied."""
         allowed = scope.parse(self._settings.registration_scopes)
         known = frozenset(self._catalog.catalog().scopes)
-        name = metadata.get("client_name", client_id)
+        # What the consent page shows: its own name, said to be unverified, with where it
+        # sends the user (no anonymous caller can pass as an app the operator registered).
+        name = metadata.get("client_name")
+        name = name[:100] if isinstance(name, str) and name else client_id
+        uris = metadata.get("redirect_uris")
+        first = uris[0] if isinstance(uris, list) and uris and isinstance(uris[0], str) else ""
+        host = urlsplit(first).hostname or "unknown"
         try:
             return self_described_client(
                 metadata,
                 client_id,
-                name if isinstance(name, str) else client_id,
+                f"{name} (unverified, {host})",
                 allowed & known,
                 self._clock.now(),
             )

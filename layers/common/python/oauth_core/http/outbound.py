@@ -11,11 +11,13 @@ JSON of at most `max_bytes`, within `timeout` seconds for each step.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import ipaddress
 import json
 import socket
 import ssl
+import threading
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
@@ -96,6 +98,11 @@ class SafeFetcher:
             connection = _PinnedHTTPSConnection(address, host, port, self._timeout, self._ssl)
         else:
             connection = http.client.HTTPConnection(address, port, timeout=self._timeout)
+        # One deadline for the whole fetch: a host trickling a byte at a time would otherwise
+        # hold the function as long as each read stays under the per-read timeout.
+        deadline = threading.Timer(self._timeout, _abort, (connection,))
+        deadline.daemon = True
+        deadline.start()
         try:
             connection.request("GET", target, headers={"Host": host, "Accept": "application/json"})
             response = connection.getresponse()
@@ -108,6 +115,7 @@ class SafeFetcher:
         except (OSError, http.client.HTTPException) as exc:
             raise FetchRefused(f"the document could not be fetched ({type(exc).__name__})") from exc
         finally:
+            deadline.cancel()
             connection.close()
         if len(body) > self._max_bytes:
             raise FetchRefused(f"the document is larger than {self._max_bytes} bytes")
@@ -118,6 +126,14 @@ class SafeFetcher:
         if not isinstance(document, dict):
             raise FetchRefused("the document is not a JSON object")
         return document
+
+
+def _abort(connection: http.client.HTTPConnection) -> None:
+    """Wake a read blocked on a connection past its deadline (shutdown, not close, does)."""
+    sock = connection.sock
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
 
 
 class _PinnedHTTPSConnection(http.client.HTTPSConnection):
