@@ -174,13 +174,12 @@ def test_f7_no_client_can_fill_the_list_through_rfc_7009(
 ) -> None:
     """Each access token a client revokes is published to every API until it expires: a
     client may revoke so many an hour (the red team filled a bucket item otherwise)."""
+    import time
     from dataclasses import replace
 
     from oauth_core.endpoints.revoke import RevocationEndpoint
     from oauth_core.errors import TooManyRequests
     from tests.support import ISSUER, SERVICE_SECRET, basic, form_request, grant
-
-    import time
 
     services.clock.current = int(time.time())  # revocation verifies the token by real time
     settings = replace(services.settings, revocations_per_client=2)
