@@ -33,7 +33,8 @@ def resolving_to(*addresses: str) -> Any:
     [
         "10.0.0.5", "172.16.3.4", "192.168.1.1", "127.0.0.1", "169.254.169.254", "0.0.0.0",
         "100.64.0.1", "224.0.0.1", "::1", "fe80::1", "fc00::1", "::ffff:10.0.0.1",
-        "::ffff:127.0.0.1", "240.0.0.1",
+        "::ffff:127.0.0.1", "240.0.0.1", "2002:a9fe:a9fe::", "2002:7f00:1::",
+        "2001:0:4136:e378:8000:63bf:3fff:fdd2", "64:ff9b::a9fe:a9fe",
     ],
 )  # fmt: skip
 def test_a17_a_host_resolving_to_a_non_public_address_is_not_fetched(address: str) -> None:

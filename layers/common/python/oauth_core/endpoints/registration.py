@@ -120,6 +120,8 @@ class RegistrationEndpoint:
         self._require_enabled()
         metadata = _json_body(request)
         self._count(request)
+        client_id = CLIENT_ID_PREFIX + self._random.token(16)
+        client = self._validated(metadata, client_id)  # before a use of a token is spent
         if self._settings.client_registration == constants.REGISTRATION_TOKEN:
             # RFC 7591 3: only with an initial access token an operator handed out.
             presented = _bearer(request.header("authorization"))
@@ -128,8 +130,6 @@ class RegistrationEndpoint:
             )
             if not spent:
                 raise InitialAccessTokenRefused()
-        client_id = CLIENT_ID_PREFIX + self._random.token(16)
-        client = self._validated(metadata, client_id)
         token = self._random.token(constants.OPAQUE_TOKEN_BYTES)
         now = self._clock.now()
         client = replace(

@@ -34,10 +34,19 @@ def resolve_host(host: str, port: int) -> list[str]:
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
+# IPv6 forms that carry an IPv4 address a gateway may deliver to (6to4, Teredo, NAT64): refused
+# outright, whatever the Python version's idea of "global" (3.11 and 3.12 pass some of them).
+_TUNNELS = tuple(
+    ipaddress.ip_network(prefix) for prefix in ("2002::/16", "2001::/32", "64:ff9b::/96")
+)
+
+
 def _allowed(address: str, allow_loopback: bool) -> bool:
     ip = ipaddress.ip_address(address.split("%", 1)[0])
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address) and any(ip in net for net in _TUNNELS):
+        return False
     if ip.is_loopback:
         return allow_loopback
     return ip.is_global and not (ip.is_multicast or ip.is_reserved or ip.is_unspecified)
