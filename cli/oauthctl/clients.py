@@ -39,6 +39,7 @@ def _metadata(args: argparse.Namespace) -> dict[str, Any]:
         ("scope", args.scope),
         ("default_resource", args.default_resource),
         ("access_token_ttl", args.access_token_ttl),
+        ("refresh_token_reuse_grace_seconds", args.refresh_token_reuse_grace),
     ):
         if value is not None:
             data[field] = value
@@ -136,6 +137,13 @@ def _fields(parser: argparse.ArgumentParser) -> None:
         '(RFC 8707); "" on update: none, the APIs of the scopes asked for',
     )
     parser.add_argument("--access-token-ttl", type=int)
+    parser.add_argument(
+        "--refresh-token-reuse-grace",
+        type=int,
+        metavar="SECONDS",
+        help="0-60: a refresh token presented again this soon after its rotation rotates its "
+        "unused successor instead of revoking the grant (default 0: reuse revokes)",
+    )
     parser.add_argument(
         "--first-party",
         action=argparse.BooleanOptionalAction,

@@ -31,6 +31,8 @@ METRICS: dict[str, frozenset[str]] = {
     "CsrfRejected": frozenset(),
     CODE_REPLAY: frozenset(),
     REFRESH_TOKEN_REUSE: frozenset(),
+    # A rotated refresh token presented again within its client's grace: its successor rotated.
+    "RefreshTokenGraceRotation": frozenset(),
     "TokenRevoked": frozenset({"token_type"}),
     "BearerRefused": frozenset({"error"}),
     # Dynamic client registration (RFC 7591, 7592).

@@ -49,6 +49,9 @@ class Client:
     # resource server of the built-in API and may introspect its access tokens (H5; another
     # API names the clients that may introspect its tokens: ApiDefinition).
     first_party: bool = False
+    # Seconds within which the refresh token just rotated may be presented again and rotate its
+    # unused successor instead of revoking the grant (0: reuse always revokes; at most 60).
+    refresh_token_reuse_grace_seconds: int = 0
     introspection: bool = False
     # RFC 8707: the API (its identifier) a token is for when a request names no `resource`;
     # empty: the APIs of the scopes asked for.
@@ -87,6 +90,8 @@ class Client:
             del item["access_token_ttl"]
         if not self.default_resource:
             del item["default_resource"]
+        if not self.refresh_token_reuse_grace_seconds:
+            del item["refresh_token_reuse_grace_seconds"]
         if not self.registered_dynamically:
             for name in ("registered_dynamically", "registration_token_hash", "purge_at"):
                 del item[name]
@@ -107,6 +112,7 @@ class Client:
             ),
             scope=str(item.get("scope", "")),
             first_party=bool(item.get("first_party", False)),
+            refresh_token_reuse_grace_seconds=int(item.get("refresh_token_reuse_grace_seconds", 0)),
             introspection=bool(item.get("introspection", False)),
             default_resource=str(item.get("default_resource") or ""),
             access_token_ttl=int(ttl) if ttl is not None else None,
@@ -268,6 +274,10 @@ class RefreshToken:
     client_registration: str = ""
     signed_in_ms: int = 0
     resource: str = ""  # the family's APIs: a narrower refresh never narrows the family
+    # When it was rotated, and into which token (its hash): a client whose answer was lost may,
+    # within its reuse grace, present it again (oauth_core.grants.refresh_token).
+    used_at: int = 0
+    rotated_to: str = ""
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ KNOWN_FIELDS = frozenset(
         "token_endpoint_auth_method",
         "scope",
         "first_party",
+        "refresh_token_reuse_grace_seconds",
         "introspection",
         "default_resource",
         "access_token_ttl",
@@ -38,6 +39,7 @@ KNOWN_FIELDS = frozenset(
     }
 )
 MIN_SECRET_LENGTH = 32
+MAX_REUSE_GRACE = 60
 
 
 class InvalidClientMetadata(ValueError):
@@ -112,6 +114,11 @@ def validate_metadata(data: Mapping[str, Any], *, now: int = 0) -> Client:
     for flag in ("first_party", "introspection", "disabled"):
         if not isinstance(data.get(flag, False), bool):
             raise InvalidClientMetadata(flag, "must be true or false")
+    grace = data.get("refresh_token_reuse_grace_seconds", 0)
+    if not isinstance(grace, int) or isinstance(grace, bool) or not 0 <= grace <= MAX_REUSE_GRACE:
+        raise InvalidClientMetadata(
+            "refresh_token_reuse_grace_seconds", f"whole seconds from 0 to {MAX_REUSE_GRACE}"
+        )
     default_resource = data.get("default_resource") or ""
     if default_resource and not is_api_identifier(default_resource):
         raise InvalidClientMetadata("default_resource", IDENTIFIER_RULE)
@@ -127,6 +134,7 @@ def validate_metadata(data: Mapping[str, Any], *, now: int = 0) -> Client:
         first_party=bool(data.get("first_party", False)),
         introspection=bool(data.get("introspection", False)),
         default_resource=default_resource,
+        refresh_token_reuse_grace_seconds=grace,
         access_token_ttl=ttl,
         id_token_signed_response_alg=alg,
         disabled=bool(data.get("disabled", False)),

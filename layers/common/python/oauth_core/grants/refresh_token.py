@@ -18,7 +18,7 @@ from oauth_core.clock import Clock
 from oauth_core.config import Settings
 from oauth_core.errors import ConditionFailed, InvalidGrant, InvalidRequest, OAuthError
 from oauth_core.grants import GrantContext, current_claims, offers_refresh_token
-from oauth_core.models import Client
+from oauth_core.models import Client, RefreshToken
 from oauth_core.observability import count
 from oauth_core.ports import GrantStore
 from oauth_core.rules import scope
@@ -51,6 +51,13 @@ class RefreshTokenGrant:
             or current.client_registration != client.registration_id
         ):
             raise InvalidGrant("the refresh token is invalid")
+        if current.used:
+            successor = self._within_grace(client, current, now)
+            if successor is not None:
+                # The client's answer was lost (or two of its tabs raced): the successor was
+                # never used, so it is rotated now, and the grant goes on with one live token.
+                count("RefreshTokenGraceRotation")
+                current = successor
         if current.used:
             store.revoke_family(current.family_id)
             count("RefreshTokenReuse")
@@ -107,3 +114,13 @@ class RefreshTokenGrant:
                 raise InvalidGrant("the refresh token is no longer valid") from None
         context.issued.update(sub=current.sub, grant_id=current.family_id)
         return body
+
+    def _within_grace(self, client: Client, used: RefreshToken, now: int) -> RefreshToken | None:
+        """The unused successor of a token rotated within the client's reuse grace, if any."""
+        grace = client.refresh_token_reuse_grace_seconds
+        if not grace or not used.rotated_to or now - used.used_at > grace:
+            return None
+        successor = self._grants.get_refresh(used.rotated_to)
+        if successor is None or successor.used or successor.family_id != used.family_id:
+            return None
+        return successor

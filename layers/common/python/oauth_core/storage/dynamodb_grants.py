@@ -265,18 +265,21 @@ class DynamoGrantStore:
                 "Update": {
                     "TableName": self._table,
                     "Key": _key(f"rt#{old.token_hash}"),
-                    "UpdateExpression": "SET #used = :t, #by = :req",
+                    "UpdateExpression": "SET #used = :t, #by = :req, #at = :now, #to = :to",
                     "ConditionExpression": "#used = :f AND #idle > :now",
                     "ExpressionAttributeNames": {
                         "#used": "used",
                         "#by": "used_by",
                         "#idle": "idle_expires_at",
+                        "#at": "used_at",
+                        "#to": "rotated_to",
                     },
                     "ExpressionAttributeValues": {
                         ":t": {"BOOL": True},
                         ":f": {"BOOL": False},
                         ":req": {"S": request_id},
                         ":now": {"N": str(now)},
+                        ":to": {"S": new.token_hash},
                     },
                 }
             },

@@ -258,7 +258,9 @@ class MemoryGrantStore:
                 raise ConditionFailed("family")
             if not self._allows(old.sub, old.signed_in_ms):
                 raise ConditionFailed("subject")
-            self.refresh_tokens[old.token_hash] = replace(current, used=True, used_by=request_id)
+            self.refresh_tokens[old.token_hash] = replace(
+                current, used=True, used_by=request_id, used_at=now, rotated_to=new.token_hash
+            )
             self.refresh_tokens[new.token_hash] = new
             self.families[old.family_id] = replace(family, last_used_at=now)
 
