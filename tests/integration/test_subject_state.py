@@ -71,3 +71,28 @@ def test_a16_an_initial_access_token_is_spent_once_per_use_and_not_after_it_expi
     store.put_initial_access_token("hash-2", NOW + 60, 5)
     assert not store.spend_initial_access_token("hash-2", NOW + 60)  # expired
     assert not store.spend_initial_access_token("never-made", NOW)
+
+
+@pytest.mark.parametrize("kind", ["dynamodb", "memory"])
+def test_a16_renewing_a_registration_does_not_bring_back_a_deleted_client(
+    aws: Settings, kind: str
+) -> None:
+    """A registration read racing an operator's delete must not write the client back (the
+    red team's resurrection finding): the renewal replaces only that registration."""
+    from dataclasses import replace
+
+    from oauth_core.models import Client
+    from oauth_core.storage.dynamodb import DynamoClientStore
+    from oauth_core.storage.memory import MemoryClientStore
+
+    store = DynamoClientStore(aws.clients_table) if kind == "dynamodb" else MemoryClientStore()
+    client = Client(client_id="dyn.x", registration_id="reg-1", registered_dynamically=True)
+    store.put(client, must_not_exist=True)
+    store.put(replace(client, purge_at=5), replacing="reg-1")  # still there: renewed
+    store.delete("dyn.x")
+    with pytest.raises(ConditionFailed):
+        store.put(replace(client, purge_at=9), replacing="reg-1")
+    assert store.get("dyn.x") is None
+    store.put(replace(client, registration_id="reg-2"), must_not_exist=True)
+    with pytest.raises(ConditionFailed):
+        store.put(client, replacing="reg-1")  # registered anew since: not that registration

@@ -27,8 +27,11 @@ D = TypeVar("D", bound="Definition")  # one kind of catalog definition
 class ClientStore(Protocol):
     def get(self, client_id: str) -> Client | None: ...
 
-    def put(self, client: Client, *, must_not_exist: bool = False) -> None:
-        """Write a client; with must_not_exist, raise ConditionFailed if the id is taken."""
+    def put(
+        self, client: Client, *, must_not_exist: bool = False, replacing: str | None = None
+    ) -> None:
+        """Write a client; with must_not_exist, raise ConditionFailed if the id is taken; with
+        `replacing`, if the stored client is not that registration (deleted meanwhile)."""
         ...
 
     def delete(self, client_id: str) -> bool: ...

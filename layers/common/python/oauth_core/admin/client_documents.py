@@ -93,8 +93,10 @@ class DocumentClients:
 
     # --- the registered clients, as before -------------------------------------------------------
 
-    def put(self, client: Client, *, must_not_exist: bool = False) -> None:
-        self._registered.put(client, must_not_exist=must_not_exist)
+    def put(
+        self, client: Client, *, must_not_exist: bool = False, replacing: str | None = None
+    ) -> None:
+        self._registered.put(client, must_not_exist=must_not_exist, replacing=replacing)
 
     def delete(self, client_id: str) -> bool:
         return self._registered.delete(client_id)

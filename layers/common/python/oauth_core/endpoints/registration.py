@@ -244,7 +244,11 @@ class RegistrationEndpoint:
     def _renewed(self, client: Client) -> Client:
         """Read or updated through its registration URI: in use, so kept longer."""
         renewed = replace(client, purge_at=self._clock.now() + self._settings.registered_client_ttl)
-        self._clients.put(renewed)
+        try:
+            # Only over the registration read: an operator's delete meanwhile is not undone.
+            self._clients.put(renewed, replacing=client.registration_id)
+        except ConditionFailed:
+            raise RegistrationTokenRefused() from None
         return renewed
 
     def _answer(self, request: HttpRequest, client: Client) -> dict[str, Any]:

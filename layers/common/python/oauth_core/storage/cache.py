@@ -67,8 +67,10 @@ class CachedClientStore:
     def get(self, client_id: str) -> Client | None:
         return self._cache.get_or_load(client_id, lambda: self._inner.get(client_id))
 
-    def put(self, client: Client, *, must_not_exist: bool = False) -> None:
-        self._inner.put(client, must_not_exist=must_not_exist)
+    def put(
+        self, client: Client, *, must_not_exist: bool = False, replacing: str | None = None
+    ) -> None:
+        self._inner.put(client, must_not_exist=must_not_exist, replacing=replacing)
         self._cache.invalidate(client.client_id)
 
     def delete(self, client_id: str) -> bool:

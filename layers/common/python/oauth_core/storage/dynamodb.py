@@ -36,10 +36,15 @@ class DynamoClientStore:
         item = response.get("Item")
         return Client.from_item(from_attrs(item)) if item else None
 
-    def put(self, client_record: Client, *, must_not_exist: bool = False) -> None:
+    def put(
+        self, client_record: Client, *, must_not_exist: bool = False, replacing: str | None = None
+    ) -> None:
         extra: dict[str, Any] = {}
         if must_not_exist:
             extra["ConditionExpression"] = "attribute_not_exists(client_id)"
+        elif replacing is not None:
+            extra["ConditionExpression"] = "registration_id = :registration"
+            extra["ExpressionAttributeValues"] = {":registration": {"S": replacing}}
         with aws_errors("write client"):
             self._db.put_item(
                 TableName=self._table, Item=to_attrs(client_record.to_item()), **extra

@@ -32,9 +32,14 @@ class MemoryClientStore:
     def get(self, client_id: str) -> Client | None:
         return self._clients.get(client_id)
 
-    def put(self, client: Client, *, must_not_exist: bool = False) -> None:
+    def put(
+        self, client: Client, *, must_not_exist: bool = False, replacing: str | None = None
+    ) -> None:
         with self._lock:
             if must_not_exist and client.client_id in self._clients:
+                raise ConditionFailed(client.client_id)
+            current = self._clients.get(client.client_id)
+            if replacing is not None and (current is None or current.registration_id != replacing):
                 raise ConditionFailed(client.client_id)
             self._clients[client.client_id] = client
 
