@@ -9,8 +9,6 @@ consents on our pages; the callback hands back the code, state and iss of the re
 
 from __future__ import annotations
 
-import datetime
-import ipaddress
 import socket
 import ssl
 import subprocess
@@ -27,10 +25,6 @@ from urllib.parse import urlsplit
 import anyio
 import httpx2
 import requests
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from mcp.client.auth import OAuthClientProvider
 from mcp.client.session import ClientSession
 from mcp.client.streamable_http import streamable_http_client
@@ -42,6 +36,7 @@ from mcp.shared.auth import (
 )
 from pydantic import AnyUrl
 
+from tests.deployed.https import Certificates, make_certificates
 from tests.e2e.flows import Browser, query_of
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -56,62 +51,9 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-@dataclass(frozen=True)
-class Tls:
-    cafile: Path  # what a client trusts
-    certfile: Path  # what the server presents: 127.0.0.1, issued by the CA
-    keyfile: Path
-
-
-def make_tls(directory: Path) -> Tls:
-    """A throw-away CA and a certificate for 127.0.0.1 that it issued."""
-    now = datetime.datetime.now(datetime.UTC)
-
-    def issue(
-        subject: str, key: ec.EllipticCurvePrivateKey, issuer: x509.Name | None, ca: bool
-    ) -> x509.Certificate:
-        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)])
-        builder = (
-            x509.CertificateBuilder()
-            .subject_name(name)
-            .issuer_name(issuer or name)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(minutes=5))
-            .not_valid_after(now + datetime.timedelta(hours=2))
-            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False)
-        )
-        if ca:
-            usage = x509.KeyUsage(False, False, False, False, False, True, True, False, False)
-            return builder.add_extension(usage, critical=True).sign(ca_key, hashes.SHA256())
-        return (
-            builder.add_extension(
-                x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                critical=False,
-            )
-            .add_extension(
-                x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), False
-            )
-            .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), False)
-            .sign(ca_key, hashes.SHA256())
-        )
-
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca = issue("mcp test CA", ca_key, None, ca=True)
-    leaf_key = ec.generate_private_key(ec.SECP256R1())
-    leaf = issue("127.0.0.1", leaf_key, ca.subject, ca=False)
-    tls = Tls(directory / "ca.pem", directory / "server.pem", directory / "server-key.pem")
-    tls.cafile.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-    tls.certfile.write_bytes(leaf.public_bytes(serialization.Encoding.PEM))
-    tls.keyfile.write_bytes(
-        leaf_key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return tls
+def make_tls(directory: Path) -> Certificates:
+    """A throw-away CA and a certificate for 127.0.0.1 (the deployed suite's own maker)."""
+    return make_certificates(directory)
 
 
 @dataclass(frozen=True)
@@ -143,7 +85,7 @@ def running_mcp_server(
     port: int,
     scope: str,
     log: Path,
-    tls: Tls | None = None,
+    tls: Certificates | None = None,
     revocation_refresh: float = 1,
 ) -> Iterator[McpServer]:
     """`python -m examples.mcp.server` on 127.0.0.1:port, until its metadata answers (20 s)."""
@@ -153,8 +95,8 @@ def running_mcp_server(
         "--scope", scope, "--revocation-refresh", str(revocation_refresh),
     ]  # fmt: skip
     if tls:
-        command += ["--certfile", str(tls.certfile), "--keyfile", str(tls.keyfile)]
-    server = McpServer(f"{scheme}://127.0.0.1:{port}/mcp", scope, log, tls.cafile if tls else None)
+        command += ["--certfile", str(tls.cert_file), "--keyfile", str(tls.key_file)]
+    server = McpServer(f"{scheme}://127.0.0.1:{port}/mcp", scope, log, tls.ca_file if tls else None)
     with log.open("w") as output:
         process = subprocess.Popen(command, cwd=ROOT, stdout=output, stderr=subprocess.STDOUT)
     try:

@@ -9,6 +9,7 @@ import json
 import re
 
 import pytest
+import requests
 
 from tests.e2e.conftest import LocalStack
 from tests.e2e.flows import SPA, Browser, authorize_params, exchange, get_code, refresh
@@ -161,7 +162,7 @@ def test_a_temporary_password_is_replaced_on_the_account_page(stack: LocalStack)
     assert f"Signed in as {user}" in browser.get("/account").text
 
 
-def test_every_account_form_needs_its_csrf_token(stack: LocalStack) -> None:
+def test_g1_every_account_form_needs_its_csrf_token(stack: LocalStack) -> None:
     user = "account-csrf"
     new_user(stack, user)
     browser = Browser(stack)
@@ -176,7 +177,7 @@ def test_every_account_form_needs_its_csrf_token(stack: LocalStack) -> None:
     assert f"Signed in as {user}" in browser.get("/account").text  # nothing happened
 
 
-def test_a_disabled_users_session_shows_the_sign_in_form(stack: LocalStack) -> None:
+def test_d8_a_disabled_users_session_shows_the_sign_in_form(stack: LocalStack) -> None:
     user = "account-disabled"
     new_user(stack, user)
     browser = Browser(stack)
@@ -204,3 +205,35 @@ def test_unknown_action_is_a_clear_error(stack: LocalStack) -> None:
     fields = form_for(page, "/account", action="sign_out_everywhere")
     answer = browser.post("/account", {**fields, "action": "delete_everything"})
     assert answer.status_code == 400
+
+
+def test_g3_the_account_page_sends_the_browser_hardening_headers(stack: LocalStack) -> None:
+    page = Browser(stack).get("/account")
+    for header, value in (
+        ("x-frame-options", "DENY"),
+        ("referrer-policy", "no-referrer"),
+        ("cache-control", "no-store"),
+    ):
+        assert page.headers[header] == value
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+
+
+def account_sign_in_answer(stack: LocalStack, user: str, planted: str) -> requests.Response:
+    new_user(stack, user)
+    browser = Browser(stack)
+    browser.http.cookies.set("session", planted)
+    login = form_for(browser.get("/account").text, "/account/login")
+    return browser.post("/account/login", {**login, "username": user, "password": PASSWORD})
+
+
+def test_g4_the_account_sign_in_answers_303(stack: LocalStack) -> None:
+    assert account_sign_in_answer(stack, "account-g4", "x" * 43).status_code == 303
+
+
+def test_g2_the_account_sign_in_sets_a_fresh_flagged_session_cookie(stack: LocalStack) -> None:
+    planted = "planted-session-id-" + "x" * 30
+    cookie = account_sign_in_answer(stack, "account-g2", planted).headers["set-cookie"]
+    fresh = cookie.split("session=", 1)[1].split(";", 1)[0]
+    assert fresh and fresh != planted
+    for flag in ("HttpOnly", "SameSite=Lax", "Path=/"):
+        assert flag in cookie
