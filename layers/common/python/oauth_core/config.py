@@ -51,7 +51,8 @@ class Settings:
     registration_scopes: str = "openid profile email offline_access"
     registered_client_ttl: int = 30 * 86400
     registrations_per_source: int = 20
-    # RFC 7009 access-token revocations a client may make an hour (each is published to APIs).
+    # RFC 7009 access-token revocations of a client published to APIs an hour (beyond: revoked
+    # at the issuer only).
     revocations_per_client: int = 600
     # Clients named by their metadata document's URL (oauth_core.admin.client_documents): on/off.
     client_id_metadata_documents: str = "off"

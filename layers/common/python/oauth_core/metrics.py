@@ -41,7 +41,6 @@ METRICS: dict[str, frozenset[str]] = {
     "RegistrationThrottled": frozenset(),
     # A revocation that holds at /token and /introspect but could not be published to APIs.
     "RevocationNotPublished": frozenset(),
-    "RevocationThrottled": frozenset(),
 }
 
 

@@ -395,9 +395,9 @@ class DynamoGrantStore:
 
     # --- access tokens -------------------------------------------------------------------------
 
-    def revoke_access_token(self, jti: str, expires_at: int) -> None:
+    def revoke_access_token(self, jti: str, expires_at: int, *, publish: bool = True) -> None:
         self._put(f"jti#{jti}", {"expires_at": expires_at}, expires_at)
-        if revocation.worth_publishing(expires_at, self._clock.now()):
+        if publish and revocation.worth_publishing(expires_at, self._clock.now()):
             self._record_revocation(
                 revocation.revocation_id(revocation.KIND_ACCESS_TOKEN, jti), expires_at
             )

@@ -296,9 +296,9 @@ class MemoryGrantStore:
     def put_subject_state(self, state: SubjectState) -> None:
         self.subjects[state.sub] = state
 
-    def revoke_access_token(self, jti: str, expires_at: int) -> None:
+    def revoke_access_token(self, jti: str, expires_at: int, *, publish: bool = True) -> None:
         self.revoked_jtis[jti] = expires_at
-        if revocation.worth_publishing(expires_at, self._clock.now()):
+        if publish and revocation.worth_publishing(expires_at, self._clock.now()):
             rid = revocation.revocation_id(revocation.KIND_ACCESS_TOKEN, jti)
             self.revocations[rid] = expires_at
 
