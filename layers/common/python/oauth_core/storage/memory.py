@@ -55,6 +55,9 @@ class MemoryCatalogStore:
     def __init__(self) -> None:
         self._entries: dict[tuple[str, str], Definition] = {}
         self._lock = threading.Lock()
+        # The catalog as last built: kept until a write, as a deployed function keeps its copy
+        # (CachedCatalog); the token path reads it for every token.
+        self._built: Catalog | None = None
 
     def get(self, kind: type[D], name: str) -> D | None:
         found = self._entries.get((kind.KIND, name))
@@ -66,9 +69,11 @@ class MemoryCatalogStore:
             if must_not_exist and key in self._entries:
                 raise ConditionFailed(definition.name)
             self._entries[key] = definition
+            self._built = None
 
     def delete(self, kind: type[Definition], name: str) -> bool:
         with self._lock:
+            self._built = None
             return self._entries.pop((kind.KIND, name), None) is not None
 
     def list(self, kind: type[D]) -> list[D]:
@@ -76,7 +81,11 @@ class MemoryCatalogStore:
         return sorted(found, key=lambda d: d.name)
 
     def catalog(self) -> Catalog:
-        return Catalog.of(d for kind in KINDS.values() for d in self.list(kind))
+        built = self._built
+        if built is None:
+            built = Catalog.of(d for kind in KINDS.values() for d in self.list(kind))
+            self._built = built
+        return built
 
 
 class MemorySecretStore:

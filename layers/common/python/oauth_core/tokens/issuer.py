@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from oauth_core.catalog import DEFAULT_API, ApiDefinition
+from oauth_core.catalog import DEFAULT_API, ApiDefinition, Catalog
 from oauth_core.clock import Clock, Random
 from oauth_core.config import Settings
 from oauth_core.constants import OPAQUE_TOKEN_BYTES, SCOPE_OPENID
@@ -16,6 +16,8 @@ from oauth_core.rules import resource_indicators
 from oauth_core.rules.claims import GROUPS_CLAIM, token_claims
 from oauth_core.tokens import access_token, id_token
 
+# Request shapes whose audiences are kept per catalog (clients x scope sets: few).
+_MAX_TARGETS = 1000
 # 128 bits for token ids (codes and refresh tokens: constants.OPAQUE_TOKEN_BYTES).
 TOKEN_ID_BYTES = 16
 
@@ -54,6 +56,9 @@ class TokenIssuer:
         self._catalog = catalog
         self._clock = clock
         self._random = random
+        self._targets_catalog: Catalog | None = None
+        self._targets: dict[tuple[Any, ...], tuple[tuple[str, ...], frozenset[str]]] = {}
+        self._apis_of: dict[tuple[str, tuple[str, ...]], list[ApiDefinition]] = {}
 
     def opaque(self) -> str:
         return self._random.token(OPAQUE_TOKEN_BYTES)
@@ -68,8 +73,26 @@ class TokenIssuer:
     ) -> tuple[tuple[str, ...], frozenset[str]]:
         """RFC 8707: the audiences of a token (the `resource`s asked for, within the grant's
         if it has them; else the client's `default_resource`, if it has one) and the scopes it
-        may carry for them."""
-        catalog = self._catalog.catalog()
+        may carry for them. Worked out once per catalog and request shape: every token of a
+        client asks the same, and this is the token path."""
+        catalog = self._current_catalog()
+        key = (issuer, requested, scopes, granted, default_resource)
+        known = self._targets.get(key)
+        if known is None:
+            known = self._targets[key] = self._work_out_targets(
+                catalog, issuer, requested, scopes, granted, default_resource
+            )
+        return known
+
+    def _work_out_targets(
+        self,
+        catalog: Catalog,
+        issuer: str,
+        requested: str | None,
+        scopes: frozenset[str],
+        granted: str | None,
+        default_resource: str,
+    ) -> tuple[tuple[str, ...], frozenset[str]]:
         default_audience = self._settings.audience_for(issuer)
         allowed = tuple(granted.split()) if granted else None
         asked = resource_indicators.parse(requested)
@@ -121,8 +144,26 @@ class TokenIssuer:
         return IssuedAccessToken(access_token.issue(claims, key), expires_in, jwt_id)
 
     def _apis(self, issuer: str, audiences: tuple[str, ...]) -> list[ApiDefinition]:
-        """The registered APIs a token is for (the built-in one by its identifier)."""
-        apis = self._catalog.catalog().apis
+        """The registered APIs a token is for (the built-in one by its identifier), kept with
+        the targets while the catalog is the same."""
+        catalog = self._current_catalog()
+        found = self._apis_of.get((issuer, audiences))
+        if found is None:
+            found = self._registered_apis(catalog, issuer, audiences)
+            self._apis_of[(issuer, audiences)] = found
+        return found
+
+    def _current_catalog(self) -> Catalog:
+        """The catalog now; what was worked out from an earlier one is dropped (bounded)."""
+        catalog = self._catalog.catalog()
+        if catalog is not self._targets_catalog or len(self._targets) > _MAX_TARGETS:
+            self._targets_catalog, self._targets, self._apis_of = catalog, {}, {}
+        return catalog
+
+    def _registered_apis(
+        self, catalog: Catalog, issuer: str, audiences: tuple[str, ...]
+    ) -> list[ApiDefinition]:
+        apis = catalog.apis
         default_audience = self._settings.audience_for(issuer)
         names = (DEFAULT_API if a == default_audience else a for a in audiences)
         return [apis[name] for name in names if name in apis]
