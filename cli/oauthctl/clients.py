@@ -25,11 +25,10 @@ def view(client: Client) -> dict[str, Any]:
 def _metadata(args: argparse.Namespace) -> dict[str, Any]:
     data: dict[str, Any] = {}
     if getattr(args, "from_json", None):
-        try:
-            with open(args.from_json, encoding="utf-8") as handle:
-                data.update(json.load(handle))
-        except (OSError, ValueError) as exc:
-            raise Invalid(f"--from-json {args.from_json}: {exc}") from exc
+        document = _read_json("--from-json", args.from_json)
+        if not isinstance(document, dict):
+            raise Invalid(f"--from-json {args.from_json}: must hold a JSON object")
+        data.update(document)
     for field, value in (
         ("client_name", args.name),
         ("application_type", args.application_type),
@@ -40,13 +39,31 @@ def _metadata(args: argparse.Namespace) -> dict[str, Any]:
         ("default_resource", args.default_resource),
         ("access_token_ttl", args.access_token_ttl),
         ("refresh_token_reuse_grace_seconds", args.refresh_token_reuse_grace),
+        ("jwks_uri", args.jwks_uri),
+        ("post_logout_redirect_uris", args.post_logout_redirect_uri),
+        ("backchannel_logout_uri", args.backchannel_logout_uri),
     ):
         if value is not None:
             data[field] = value
-    for flag in ("first_party", "introspection"):
+    if args.jwks is not None:
+        data["jwks"] = _read_json("--jwks", args.jwks)
+    for flag, field in (
+        ("first_party", "first_party"),
+        ("introspection", "introspection"),
+        ("dpop_bound", "dpop_bound_access_tokens"),
+        ("require_par", "require_pushed_authorization_requests"),
+    ):
         if getattr(args, flag) is not None:
-            data[flag] = getattr(args, flag)
+            data[field] = getattr(args, flag)
     return data
+
+
+def _read_json(option: str, path: str) -> Any:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except (OSError, ValueError) as exc:
+        raise Invalid(f"{option} {path}: {exc}") from exc
 
 
 def create(admin: Admin, args: argparse.Namespace) -> None:
@@ -156,6 +173,37 @@ def _fields(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="a resource server of the built-in API: may introspect any of its access tokens "
         "(another API names its own: oauthctl apis update --introspecting-client)",
+    )
+    parser.add_argument(
+        "--jwks",
+        metavar="FILE",
+        help="private_key_jwt: a JSON file holding the client's public keys (a JWK Set)",
+    )
+    parser.add_argument(
+        "--jwks-uri", metavar="URL", help="private_key_jwt: where the client publishes its keys"
+    )
+    parser.add_argument(
+        "--dpop-bound",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="issue access tokens only bound to a DPoP key (RFC 9449 dpop_bound_access_tokens)",
+    )
+    parser.add_argument(
+        "--require-par",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="accept authorization requests only pushed to /par first (RFC 9126)",
+    )
+    parser.add_argument(
+        "--post-logout-redirect-uri",
+        action="append",
+        metavar="URI",
+        help="where /logout may return the user (exact match); repeat for several",
+    )
+    parser.add_argument(
+        "--backchannel-logout-uri",
+        metavar="URL",
+        help="where the server POSTs logout tokens when a user signs out",
     )
     parser.add_argument("--from-json", metavar="FILE", help="RFC 7591 client metadata as JSON")
 

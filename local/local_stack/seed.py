@@ -139,8 +139,9 @@ def _check_clients(seed: Seed, declared: Catalog) -> None:
             )
             raise SeedError(f"{where}.scope: {', '.join(undeclared)} {what} in the seed's scopes")
         secret = client.get("client_secret")
-        if parsed.is_public and secret is not None:
-            raise SeedError(f"{where}.client_secret: a public client has no secret")
+        if not parsed.uses_secret and secret is not None:
+            method = parsed.token_endpoint_auth_method
+            raise SeedError(f"{where}.client_secret: a {method} client has no secret")
         if secret is not None and (not isinstance(secret, str) or len(secret) < 32):
             raise SeedError(f"{where}.client_secret: must be a string of at least 32 characters")
 

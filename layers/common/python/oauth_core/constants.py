@@ -69,7 +69,17 @@ SUPPORTED_GRANT_TYPES = (GRANT_AUTHORIZATION_CODE, GRANT_CLIENT_CREDENTIALS, GRA
 AUTH_METHOD_BASIC = "client_secret_basic"
 AUTH_METHOD_POST = "client_secret_post"
 AUTH_METHOD_NONE = "none"
-SUPPORTED_AUTH_METHODS = (AUTH_METHOD_BASIC, AUTH_METHOD_POST, AUTH_METHOD_NONE)
+# RFC 7523 / OIDC Core 9: a JWT signed with a key the client registered (jwks or jwks_uri).
+AUTH_METHOD_PRIVATE_KEY_JWT = "private_key_jwt"
+SUPPORTED_AUTH_METHODS = (
+    AUTH_METHOD_BASIC,
+    AUTH_METHOD_POST,
+    AUTH_METHOD_PRIVATE_KEY_JWT,
+    AUTH_METHOD_NONE,
+)
+# What a client may sign its assertions and DPoP proofs with: asymmetric only, never `none` or
+# HMAC (a shared secret would have to be stored readable to check it).
+CLIENT_SIGNING_ALGORITHMS = ("ES256", "PS256", "RS256")
 
 # OpenID Connect Dynamic Registration's application_type: only a native app's loopback
 # redirect URI may vary its port (RFC 8252 7.3, SECURITY A2).

@@ -58,6 +58,17 @@ class Client:
     default_resource: str = ""
     access_token_ttl: int | None = None
     id_token_signed_response_alg: str = "RS256"
+    # private_key_jwt (RFC 7523): the client's public keys, inline (a JWK Set) or by URL.
+    jwks: dict[str, Any] | None = field(default=None, hash=False)
+    jwks_uri: str = ""
+    # RFC 9449 5.2: access tokens only bound to a DPoP key (a request without a proof is
+    # refused).
+    dpop_bound_access_tokens: bool = False
+    # RFC 9126 6: authorization requests only by reference to a pushed one.
+    require_pushed_authorization_requests: bool = False
+    # OpenID Connect RP-Initiated Logout 1.0 and Back-Channel Logout 1.0.
+    post_logout_redirect_uris: tuple[str, ...] = ()
+    backchannel_logout_uri: str = ""
     disabled: bool = False
     created_at: int = 0
     # Which registration of this client_id: new each time the id is registered, so a client
@@ -73,6 +84,14 @@ class Client:
     def is_public(self) -> bool:
         return self.token_endpoint_auth_method == constants.AUTH_METHOD_NONE
 
+    @property
+    def uses_secret(self) -> bool:
+        """Authenticates with a client secret (a private_key_jwt client has none)."""
+        return self.token_endpoint_auth_method in (
+            constants.AUTH_METHOD_BASIC,
+            constants.AUTH_METHOD_POST,
+        )
+
     @cached_property
     def allowed_scopes(self) -> frozenset[str]:
         # Validated when registered (oauth_core.admin.registry): a split is all it takes.
@@ -86,8 +105,19 @@ class Client:
         item["redirect_uris"] = list(self.redirect_uris)
         item["grant_types"] = list(self.grant_types)
         item["response_types"] = list(self.response_types)
-        if item["access_token_ttl"] is None:
-            del item["access_token_ttl"]
+        item["post_logout_redirect_uris"] = list(self.post_logout_redirect_uris)
+        # Only what is set: every client record stays as small as the features it uses.
+        for optional in (
+            "access_token_ttl",
+            "jwks",
+            "jwks_uri",
+            "dpop_bound_access_tokens",
+            "require_pushed_authorization_requests",
+            "post_logout_redirect_uris",
+            "backchannel_logout_uri",
+        ):
+            if not item[optional]:
+                del item[optional]
         if not self.default_resource:
             del item["default_resource"]
         if not self.refresh_token_reuse_grace_seconds:
@@ -117,6 +147,14 @@ class Client:
             default_resource=str(item.get("default_resource") or ""),
             access_token_ttl=int(ttl) if ttl is not None else None,
             id_token_signed_response_alg=str(item.get("id_token_signed_response_alg", "RS256")),
+            jwks=dict(item["jwks"]) if item.get("jwks") else None,
+            jwks_uri=str(item.get("jwks_uri") or ""),
+            dpop_bound_access_tokens=bool(item.get("dpop_bound_access_tokens", False)),
+            require_pushed_authorization_requests=bool(
+                item.get("require_pushed_authorization_requests", False)
+            ),
+            post_logout_redirect_uris=tuple(item.get("post_logout_redirect_uris") or ()),
+            backchannel_logout_uri=str(item.get("backchannel_logout_uri") or ""),
             disabled=bool(item.get("disabled", False)),
             created_at=int(item.get("created_at", 0)),
             registration_id=str(item.get("registration_id", "")),

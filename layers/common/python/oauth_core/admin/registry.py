@@ -16,7 +16,7 @@ from oauth_core.clock import Clock, Random
 from oauth_core.errors import ConditionFailed
 from oauth_core.models import CLIENT_ID_PATTERN, Client
 from oauth_core.ports import CatalogSource, ClientSecretStore, ClientStore
-from oauth_core.rules import redirect_uri, scope
+from oauth_core.rules import client_keys, redirect_uri, scope
 
 KNOWN_FIELDS = frozenset(
     {
@@ -35,6 +35,12 @@ KNOWN_FIELDS = frozenset(
         "default_resource",
         "access_token_ttl",
         "id_token_signed_response_alg",
+        "jwks",
+        "jwks_uri",
+        "dpop_bound_access_tokens",
+        "require_pushed_authorization_requests",
+        "post_logout_redirect_uris",
+        "backchannel_logout_uri",
         "disabled",
     }
 )
@@ -111,7 +117,13 @@ def validate_metadata(data: Mapping[str, Any], *, now: int = 0) -> Client:
     alg = data.get("id_token_signed_response_alg", "RS256")
     if alg not in constants.SIGNING_ALGORITHMS:
         raise InvalidClientMetadata("id_token_signed_response_alg", "must be RS256 or ES256")
-    for flag in ("first_party", "introspection", "disabled"):
+    for flag in (
+        "first_party",
+        "introspection",
+        "dpop_bound_access_tokens",
+        "require_pushed_authorization_requests",
+        "disabled",
+    ):
         if not isinstance(data.get(flag, False), bool):
             raise InvalidClientMetadata(flag, "must be true or false")
     grace = data.get("refresh_token_reuse_grace_seconds", 0)
@@ -122,6 +134,13 @@ def validate_metadata(data: Mapping[str, Any], *, now: int = 0) -> Client:
     default_resource = data.get("default_resource") or ""
     if default_resource and not is_api_identifier(default_resource):
         raise InvalidClientMetadata("default_resource", IDENTIFIER_RULE)
+    jwks, jwks_uri = _signing_keys(data, method)
+    post_logout_redirect_uris = _string_list(data, "post_logout_redirect_uris", ())
+    for uri in post_logout_redirect_uris:
+        _check_uri("post_logout_redirect_uris", uri, web_only=False)
+    backchannel_logout_uri = data.get("backchannel_logout_uri") or ""
+    if backchannel_logout_uri:
+        _check_uri("backchannel_logout_uri", backchannel_logout_uri, web_only=True)
     return Client(
         client_id=client_id,
         client_name=client_name,
@@ -137,9 +156,52 @@ def validate_metadata(data: Mapping[str, Any], *, now: int = 0) -> Client:
         refresh_token_reuse_grace_seconds=grace,
         access_token_ttl=ttl,
         id_token_signed_response_alg=alg,
+        jwks=jwks,
+        jwks_uri=jwks_uri,
+        dpop_bound_access_tokens=bool(data.get("dpop_bound_access_tokens", False)),
+        require_pushed_authorization_requests=bool(
+            data.get("require_pushed_authorization_requests", False)
+        ),
+        post_logout_redirect_uris=post_logout_redirect_uris,
+        backchannel_logout_uri=backchannel_logout_uri,
         disabled=bool(data.get("disabled", False)),
         created_at=now,
     )
+
+
+def _signing_keys(data: Mapping[str, Any], method: str) -> tuple[dict[str, Any] | None, str]:
+    """A private_key_jwt client's keys: a JWK Set or the URL of one, exactly one of them; no
+    other client has any (RFC 7591 2: jwks and jwks_uri MUST NOT both be present)."""
+    jwks_value, jwks_uri = data.get("jwks"), data.get("jwks_uri") or ""
+    if method != constants.AUTH_METHOD_PRIVATE_KEY_JWT:
+        if jwks_value or jwks_uri:
+            raise InvalidClientMetadata(
+                "jwks" if jwks_value else "jwks_uri",
+                "keys are registered only for token_endpoint_auth_method private_key_jwt",
+            )
+        return None, ""
+    if bool(jwks_value) == bool(jwks_uri):
+        raise InvalidClientMetadata("jwks", "private_key_jwt needs exactly one of jwks, jwks_uri")
+    if jwks_uri:
+        _check_uri("jwks_uri", jwks_uri, web_only=True)
+        return None, jwks_uri
+    try:
+        return client_keys.validate_jwks(jwks_value), ""
+    except client_keys.UnfitKeys as exc:
+        raise InvalidClientMetadata("jwks", str(exc)) from exc
+
+
+def _check_uri(field: str, uri: Any, *, web_only: bool) -> None:
+    """Registered URIs follow the redirect URI rules (A10); a URI this server calls (a key set,
+    a logout endpoint) must be https, or http on loopback."""
+    if not isinstance(uri, str):
+        raise InvalidClientMetadata(field, "must be a string")
+    try:
+        redirect_uri.validate_registration(uri)
+    except redirect_uri.UnsafeRedirectUri as exc:
+        raise InvalidClientMetadata(field, f"{uri!r}: {exc}") from exc
+    if web_only and not uri.startswith(("https://", "http://")):
+        raise InvalidClientMetadata(field, "must be an https URL (or http on loopback)")
 
 
 @dataclass(frozen=True)
@@ -196,10 +258,12 @@ class ClientRegistry:
             registration_id=self._random.token(16),
         )
         secret: str | None = None
-        if not client.is_public:
+        if client.uses_secret:
             secret = self._check_secret(given_secret) if given_secret else self._random.token(32)
         elif given_secret:
-            raise InvalidClientMetadata("client_secret", "a public client has no secret")
+            raise InvalidClientMetadata(
+                "client_secret", f"a {client.token_endpoint_auth_method} client has no secret"
+            )
         # The secret goes in first: a client record is never live without its secret.
         if secret is not None:
             self._secrets.set_secret(client.client_id, secret, client.registration_id)
@@ -235,8 +299,10 @@ class ClientRegistry:
 
     def rotate_secret(self, client_id: str) -> str:
         client = self._require(client_id)
-        if client.is_public:
-            raise InvalidClientMetadata("client_secret", "a public client has no secret")
+        if not client.uses_secret:
+            raise InvalidClientMetadata(
+                "client_secret", f"a {client.token_endpoint_auth_method} client has no secret"
+            )
         secret = self._random.token(32)
         self._secrets.set_secret(client_id, secret, client.registration_id)
         return secret

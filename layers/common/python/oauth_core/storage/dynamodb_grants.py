@@ -101,6 +101,21 @@ class DynamoGrantStore:
             return False
         return True
 
+    def use_once(self, key: str, expires_at: int) -> bool:
+        try:
+            with aws_errors("record a single-use value"):
+                self._db.put_item(
+                    TableName=self._table,
+                    Item=to_attrs({"pk": f"once#{key}", TTL: expires_at}),
+                    # An item TTL has not yet deleted is no longer in force once expired.
+                    ConditionExpression="attribute_not_exists(pk) OR #ttl < :now",
+                    ExpressionAttributeNames={"#ttl": TTL},
+                    ExpressionAttributeValues={":now": {"N": str(self._clock.now())}},
+                )
+        except ConditionFailed:
+            return False
+        return True
+
     def put_session(self, session: Session) -> None:
         self._put(
             f"session#{session.session_hash}",

@@ -171,6 +171,7 @@ class MemoryGrantStore:
         self.revocations: dict[str, int] = {}  # revocation id -> until
         self.initial_access_tokens: dict[str, tuple[int, int]] = {}  # hash -> expiry, uses
         self.completed_requests: set[str] = set()
+        self.used_once: dict[str, int] = {}  # key -> in force until
         self.sessions: dict[str, Session] = {}
         self.consents: dict[tuple[str, str], Consent] = {}
         self.subjects: dict[str, SubjectState] = {}
@@ -184,6 +185,13 @@ class MemoryGrantStore:
             if request_id in self.completed_requests:
                 return False
             self.completed_requests.add(request_id)
+            return True
+
+    def use_once(self, key: str, expires_at: int) -> bool:
+        with self._lock:
+            if self.used_once.get(key, -1) >= self._clock.now():
+                return False
+            self.used_once[key] = expires_at
             return True
 
     def put_session(self, session: Session) -> None:
