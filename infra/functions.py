@@ -24,7 +24,11 @@ from infra.data import Data
 from infra.secrets import Secrets
 from oauth_core import constants
 from oauth_core.http.routes import FUNCTIONS, KEY_ROTATION_FUNCTION, FunctionSpec
-from oauth_core.tables import GRANTS_BY_OWNER
+from oauth_core.tables import GRANTS_BY_OWNER, SINGLE_USE_PREFIX
+from oauth_core.tokens.dpop import PROOF_RECORD_PREFIX
+
+# The grants table items a resource function may write: DPoP proofs' single-use records.
+DPOP_PROOF_KEYS = f"{SINGLE_USE_PREFIX}{PROOF_RECORD_PREFIX}*"
 
 RUNTIME = lambda_.Runtime.PYTHON_3_13
 LIVE_ALIAS = "live"
@@ -69,6 +73,9 @@ class Access:
     client_secrets: bool = False
     signing_keys: bool = False
     request_sealing: bool = False
+    # Only the single-use records of DPoP proofs in the grants table (GrantStore.use_once): a
+    # put on items whose key starts so, and nothing else there.
+    dpop_proof_records: bool = False
 
 
 # The registry (registered scopes) is read with one Query per kind and cache lifetime.
@@ -93,7 +100,7 @@ ACCESS: dict[str, Access] = {
         client_secrets=True,
         signing_keys=True,
     ),
-    "resource": Access(),
+    "resource": Access(dpop_proof_records=True),
     # Registers, reads, renews and deletes self-registered clients (public: no secrets), checks
     # their scopes against the registry, and counts registrations per source (a bucket).
     "register": Access(
@@ -237,6 +244,18 @@ class Functions(Construct):
             indexes = [f"{grants_table.table_arn}/index/{name}" for name in access.grants_indexes]
             function.add_to_role_policy(
                 iam.PolicyStatement(actions=["dynamodb:Query"], resources=indexes)
+            )
+        if access.dpop_proof_records:
+            grants_table = data.tables[constants.ENV_GRANTS_TABLE]
+            function.add_to_role_policy(
+                iam.PolicyStatement(
+                    sid="UseUpDpopProofs",
+                    actions=["dynamodb:PutItem"],
+                    resources=[grants_table.table_arn],
+                    conditions={
+                        "ForAllValues:StringLike": {"dynamodb:LeadingKeys": [DPOP_PROOF_KEYS]}
+                    },
+                )
             )
         if access.client_secrets:
             secrets.grant_read_client_secrets(function)

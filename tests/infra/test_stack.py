@@ -119,7 +119,16 @@ def test_each_role_is_least_privilege(resources: dict[str, dict[str, Any]]) -> N
             ]
             if data_actions:
                 assert "*" not in as_list(statement["Resource"]), (name, statement)
-    assert not {a for a in granted["resource"] if a.startswith(("dynamodb:", "secretsmanager:"))}
+    # The resource function writes only DPoP proofs' single-use records (RFC 9449 11.1).
+    assert {a for a in granted["resource"] if a.startswith(("dynamodb:", "secretsmanager:"))} == {
+        "dynamodb:PutItem"
+    }
+    resource_role = resources[ids["resource"]]["Properties"]["Role"]["Fn::GetAtt"][0]
+    (put,) = [s for s in policy_statements(resources, resource_role) if "dynamodb:PutItem" in
+              as_list(s["Action"])]  # fmt: skip
+    assert put["Condition"] == {
+        "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["once#dpop#*"]}
+    }
     assert "dynamodb:Scan" not in set().union(*granted.values())
     token_secrets = {a for a in granted["token"] if a.startswith("secretsmanager:")}
     assert token_secrets <= {"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}

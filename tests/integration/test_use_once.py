@@ -16,7 +16,9 @@ NOW = 1_800_000_000
 
 
 @pytest.mark.parametrize("kind", ["dynamodb", "memory"])
-def test_a_value_is_used_once_across_containers_until_it_expires(aws: Settings, kind: str) -> None:
+def test_p2_a_value_is_used_once_across_containers_until_it_expires(
+    aws: Settings, kind: str
+) -> None:
     clock = FixedClock(NOW)
     if kind == "dynamodb":
         first, second = (DynamoGrantStore(aws.grants_table, clock=clock) for _ in range(2))

@@ -8,7 +8,9 @@ from tests.support import ISSUER, SERVICE_ID, SERVICE_SECRET, basic, form_reques
 
 
 def test_issues_rfc9068_access_token(services: Components, service_client: str) -> None:
-    endpoint = TokenEndpoint(services.grant_types, services.client_auth, services.settings)
+    endpoint = TokenEndpoint(
+        services.grant_types, services.client_auth, services.settings, services.dpop
+    )
     response = respond(
         endpoint.handle,
         form_request(

@@ -78,7 +78,9 @@ def client_for(registry: ClientRegistry, client_id: str, id_token_alg: str) -> C
 
 
 def test_client_credentials_access_token(services: Components, service_client: str) -> None:
-    endpoint = TokenEndpoint(services.grant_types, services.client_auth, services.settings)
+    endpoint = TokenEndpoint(
+        services.grant_types, services.client_auth, services.settings, services.dpop
+    )
     response = respond(
         endpoint.handle,
         form_request(

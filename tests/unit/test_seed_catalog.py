@@ -184,7 +184,9 @@ def test_declared_scopes_are_advertised_and_given(services: Components) -> None:
     document = discovery.openid_configuration(form_request({}, method="GET")).json()
     assert {"orders:read", "orders:write"} <= set(document["scopes_supported"])
 
-    token = TokenEndpoint(services.grant_types, services.client_auth, services.settings)
+    token = TokenEndpoint(
+        services.grant_types, services.client_auth, services.settings, services.dpop
+    )
     response = respond(
         token.handle,
         form_request(

@@ -56,6 +56,8 @@ class Settings:
     revocations_per_client: int = 600
     # Clients named by their metadata document's URL (oauth_core.admin.client_documents): on/off.
     client_id_metadata_documents: str = "off"
+    # DPoP proofs must carry a nonce the token endpoint handed out (RFC 9449 8): on/off.
+    dpop_nonces: str = "off"
     access_token_ttl: int = 600
     access_token_alg: str = "ES256"
     code_ttl: int = 60
@@ -154,6 +156,7 @@ _TEXT = {
     "client_registration": constants.ENV_CLIENT_REGISTRATION,
     "registration_scopes": constants.ENV_REGISTRATION_SCOPES,
     "client_id_metadata_documents": constants.ENV_CLIENT_ID_METADATA_DOCUMENTS,
+    "dpop_nonces": constants.ENV_DPOP_NONCES,
 }
 _OPTIONAL = {
     "audience": constants.ENV_AUDIENCE,

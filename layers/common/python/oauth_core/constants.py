@@ -123,3 +123,5 @@ ENV_REGISTRATIONS_PER_SOURCE = "REGISTRATIONS_PER_SOURCE"
 # Client ID metadata documents: a client_id that is an https URL names the client's own document.
 ENV_CLIENT_ID_METADATA_DOCUMENTS = "CLIENT_ID_METADATA_DOCUMENTS"
 ENV_REVOCATIONS_PER_CLIENT = "REVOCATIONS_PER_CLIENT"
+# DPoP (RFC 9449 8): "on" makes every proof at the token endpoint carry the server's nonce.
+ENV_DPOP_NONCES = "DPOP_NONCES"

@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from typing import ClassVar
 
+from oauth_core.constants import CLIENT_SIGNING_ALGORITHMS
+
 # RFC 6749 5.2: error_description is %x20-21 / %x23-5B / %x5D-7E. Descriptions are fixed text
 # chosen here (SECURITY A11; tests/unit/test_error_descriptions.py holds every one to it).
 DESCRIPTION_CHARACTERS = re.compile(r"^[\x20\x21\x23-\x5b\x5d-\x7e]*$")
@@ -130,8 +132,16 @@ class TemporarilyUnavailable(OAuthError):
     status_code = 503
 
 
+class InvalidDpopProof(OAuthError):
+    """RFC 9449 5: a token request's DPoP proof is missing, malformed or fails a check."""
+
+    error = "invalid_dpop_proof"
+    status_code = 400
+
+
 class BearerError(OAuthError):
-    """An RFC 6750 error of a protected resource: answered with `WWW-Authenticate: Bearer`."""
+    """An RFC 6750 error of a protected resource: answered with `WWW-Authenticate: Bearer`, or
+    `DPoP` (RFC 9449 7.1) when the request presented a DPoP-bound token."""
 
     status_code = 401
 
@@ -140,9 +150,12 @@ class BearerError(OAuthError):
         self.scope = scope
         # RFC 9728 5.1: where a client finds the resource's metadata (set by the resource).
         self.resource_metadata: str | None = None
+        self.scheme = "Bearer"
 
     def www_authenticate(self, realm: str) -> str:
         params = [f'realm="{realm}"']
+        if self.scheme == "DPoP":
+            params.append(f'algs="{" ".join(CLIENT_SIGNING_ALGORITHMS)}"')
         if self.error:
             params.append(f'error="{self.error}"')
         if self.description:
@@ -151,7 +164,7 @@ class BearerError(OAuthError):
             params.append(f'scope="{self.scope}"')
         if self.resource_metadata:
             params.append(f'resource_metadata="{self.resource_metadata}"')
-        return "Bearer " + ", ".join(params)
+        return f"{self.scheme} " + ", ".join(params)
 
 
 class MissingToken(BearerError):
@@ -170,6 +183,12 @@ class InvalidBearerRequest(BearerError):
 
 class InvalidToken(BearerError):
     error = "invalid_token"
+
+
+class InvalidDpopProofAtResource(BearerError):
+    """RFC 9449 7.1: a request with a DPoP-bound token whose proof fails a check."""
+
+    error = "invalid_dpop_proof"
 
 
 class InsufficientScope(BearerError):

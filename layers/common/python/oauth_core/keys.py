@@ -7,7 +7,6 @@ retired keys until the longest-lived token they signed has expired.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 from dataclasses import dataclass, field, replace
@@ -18,29 +17,16 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from oauth_core.constants import SIGNING_ALGORITHMS
+from oauth_core.jwk import b64url, thumbprint
 
 SUPPORTED_ALGS = SIGNING_ALGORITHMS
 # Retired keys stay published this long: longer than the longest token lifetime (a client's
 # access_token_ttl is at most a day), so every token they signed expires first.
 RETIRED_KEY_RETENTION = 2 * 24 * 3600
 NEXT, CURRENT, RETIRED = "next", "current", "retired"
-_THUMBPRINT_MEMBERS = {"EC": ("crv", "kty", "x", "y"), "RSA": ("e", "kty", "n")}
 _KEY_TYPES = {"ES256": "EC", "RS256": "RSA"}
 
 PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
-
-
-def _b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def thumbprint(public_jwk: dict[str, Any]) -> str:
-    """RFC 7638 JWK thumbprint (SHA-256) of a public EC or RSA key."""
-    members = _THUMBPRINT_MEMBERS[public_jwk["kty"]]
-    canonical = json.dumps(
-        {name: public_jwk[name] for name in members}, separators=(",", ":"), sort_keys=True
-    )
-    return _b64url(hashlib.sha256(canonical.encode("utf-8")).digest())
 
 
 def generate_private_key(alg: str) -> PrivateKey:
@@ -54,7 +40,7 @@ def generate_private_key(alg: str) -> PrivateKey:
 def _unsigned(value: int, length: int | None = None) -> str:
     """An RFC 7518 section 6 number: big-endian, base64url, fixed length for EC coordinates."""
     size = length if length is not None else max(1, (value.bit_length() + 7) // 8)
-    return _b64url(value.to_bytes(size, "big"))
+    return b64url(value.to_bytes(size, "big"))
 
 
 def public_jwk_of(key: ec.EllipticCurvePublicKey | rsa.RSAPublicKey) -> dict[str, Any]:
@@ -200,6 +186,13 @@ class KeySet:
                 rotated.append(SigningKey.generate(alg, CURRENT, now))
             rotated.append(SigningKey.generate(alg, NEXT, now))
         return KeySet(tuple(rotated))
+
+    def derived_secrets(self, label: str) -> list[bytes]:
+        """Secrets for one purpose (`label`), derived one way from the private keys, the current
+        keys' first: they change when the keys rotate (DPoP nonces, oauth_core.tokens.dpop)."""
+        ordered = sorted(self.keys, key=lambda key: key.status != CURRENT)
+        prefix = label.encode("utf-8") + b"\0"
+        return [hashlib.sha256(prefix + key.private_pem.encode()).digest() for key in ordered]
 
     def public_jwks(self) -> dict[str, Any]:
         return {"keys": [key.public_jwk() for key in self.keys]}

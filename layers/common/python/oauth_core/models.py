@@ -316,6 +316,9 @@ class RefreshToken:
     # within its reuse grace, present it again (oauth_core.grants.refresh_token).
     used_at: int = 0
     rotated_to: str = ""
+    # A public client's refresh token is bound to the DPoP key it was issued to (RFC 9449 5):
+    # only a proof signed with that key refreshes it.
+    dpop_jkt: str = ""
 
 
 @dataclass(frozen=True)

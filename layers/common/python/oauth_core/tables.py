@@ -46,6 +46,9 @@ GRANTS = TableSpec(
     indexes=(GRANTS_BY_OWNER, GRANTS_BY_CLIENT),
 )
 
+# The key prefix of single-use records (GrantStore.use_once: assertion and proof ids).
+SINGLE_USE_PREFIX = "once#"
+
 # What operators declare (oauth_core.catalog): one partition, one item per definition, so one
 # Query reads the whole catalog.
 REGISTRY = TableSpec("Registry", constants.ENV_REGISTRY_TABLE, "section", sort_key="entry")

@@ -41,6 +41,7 @@ if TYPE_CHECKING:  # built on demand: a function loads only what it serves
     from oauth_core.rules.client_auth import ClientAuthenticator, ThrottledAuthenticator
     from oauth_core.rules.throttle import FailureThrottle
     from oauth_core.tokens.bearer import JwksCache
+    from oauth_core.tokens.dpop import ProofChecker, UseOnce
     from oauth_core.tokens.issuer import TokenIssuer
     from oauth_core.tokens.revocation_list import RevocationList
     from oauth_core.tokens.sealed_requests import RequestSealer, SealingSecrets
@@ -115,6 +116,16 @@ class Components:
             RefreshTokenGrant(self.grants, issuer, self.settings, self.clock),
             ClientCredentialsGrant(issuer),
         ]
+
+    @cached_property
+    def dpop(self) -> ProofChecker:
+        from oauth_core.tokens.dpop import Nonces, ProofChecker
+
+        nonces = None
+        if self.settings.dpop_nonces == "on":
+            keys = self.keys
+            nonces = Nonces(self.clock, lambda: keys.load().derived_secrets("dpop-nonce"))
+        return ProofChecker(self.clock, self.grants.use_once, nonces)
 
     @cached_property
     def registry(self) -> ClientRegistry:
@@ -207,7 +218,7 @@ def token_endpoints(c: Components) -> Endpoints:
     from oauth_core.endpoints.revoke import RevocationEndpoint
     from oauth_core.endpoints.token import TokenEndpoint
 
-    token = TokenEndpoint(c.grant_types, c.client_auth, c.settings)
+    token = TokenEndpoint(c.grant_types, c.client_auth, c.settings, c.dpop)
     revoke = RevocationEndpoint(
         c.client_auth, c.grants, c.published_keys, c.settings, c.rate_limiter, c.clock
     )
@@ -230,19 +241,43 @@ def token_endpoints(c: Components) -> Endpoints:
 
 
 def resource_endpoints(
-    settings: Settings, jwks: JwksCache | None = None, revocations: RevocationList | None = None
+    settings: Settings,
+    jwks: JwksCache | None = None,
+    revocations: RevocationList | None = None,
+    use_once: UseOnce | None = None,
+    clock: Clock | None = None,
 ) -> Endpoints:
-    """The sample API needs no store: only the issuer's published keys and revocations (over
-    HTTP, unless stand-ins are given)."""
+    """The sample API needs the issuer's published keys and revocations (over HTTP, unless
+    stand-ins are given), and a store only for DPoP proofs: made on the first proof, so a
+    container that sees none never loads boto3."""
     from oauth_core.endpoints.resource import ResourceServer
+    from oauth_core.tokens.dpop import ProofChecker, SenderConstraint
 
-    server = ResourceServer.from_settings(settings, jwks, revocations)
+    clock = clock or SystemClock()
+    if use_once is None:
+        use_once = _lazy_use_once(settings, clock)
+    constraint = SenderConstraint(ProofChecker(clock, use_once))
+    server = ResourceServer.from_settings(settings, constraint, jwks, revocations)
     return {
         "read": server.read,
         "write": server.write,
         "userinfo": server.userinfo,
         "metadata": server.metadata,
     }
+
+
+def _lazy_use_once(settings: Settings, clock: Clock) -> UseOnce:
+    """The grants table's single-use records, connected on first use."""
+    store: list[GrantStore] = []
+
+    def use_once(key: str, expires_at: int) -> bool:
+        if not store:
+            from oauth_core.storage.dynamodb_grants import DynamoGrantStore
+
+            store.append(DynamoGrantStore(settings.grants_table, clock=clock))
+        return store[0].use_once(key, expires_at)
+
+    return use_once
 
 
 def endpoints_for(function: str, c: Components) -> Endpoints:
@@ -260,6 +295,8 @@ def endpoints_for(function: str, c: Components) -> Endpoints:
                 lambda uri: {"revoked": sorted(grants.recent_revocations(clock.now()))},
                 c.settings.revocation_refresh,
             ),
+            grants.use_once,
+            clock,
         )
     return BUILDERS[function](c)
 

@@ -79,8 +79,12 @@ class IntrospectionEndpoint:
             return INACTIVE
         if grants.is_access_token_revoked(str(claims["jti"])) or not self._still_granted(claims):
             return INACTIVE
-        answer = {"active": True, "token_type": "Bearer"}
-        for name in ("scope", "client_id", "sub", "aud", "iss", "exp", "iat", "jti", "auth_time"):
+        # RFC 9449 6.2: a DPoP-bound token says so, and names its key.
+        bound = "cnf" in claims
+        answer = {"active": True, "token_type": "DPoP" if bound else "Bearer"}
+        for name in (
+            "scope", "client_id", "sub", "aud", "iss", "exp", "iat", "jti", "auth_time", "cnf"
+        ):  # fmt: skip
             if name in claims:
                 answer[name] = claims[name]
         return answer

@@ -44,6 +44,8 @@ def authorization_server_metadata(
         "code_challenge_methods_supported": list(pkce.SUPPORTED_METHODS),
         "authorization_response_iss_parameter_supported": True,
         "prompt_values_supported": ["none", "login", "consent"],
+        # RFC 9449 5.1: DPoP-bound tokens, proofs signed with these.
+        "dpop_signing_alg_values_supported": list(constants.CLIENT_SIGNING_ALGORITHMS),
     }
 
 

@@ -22,6 +22,8 @@ class GrantContext:
     request: HttpRequest
     # What a user's grant tells the token endpoint's audit record: `sub` and `grant_id`.
     issued: dict[str, str] = field(default_factory=dict, compare=False)
+    # The key of the request's checked DPoP proof (RFC 9449): its tokens are bound to it.
+    dpop_jkt: str | None = None
 
     @cached_property
     def attempt_id(self) -> str:

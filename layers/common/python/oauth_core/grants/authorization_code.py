@@ -105,6 +105,8 @@ class AuthorizationCodeGrant:
                 client_registration=client.registration_id,
                 signed_in_ms=code.signed_in_ms,
                 resource=code.resource,
+                # RFC 9449 5: a public client's refresh token only works with its DPoP key.
+                dpop_jkt=(context.dpop_jkt or "") if client.is_public else "",
             )
         grant = UserGrant(
             sub=code.sub,
@@ -114,6 +116,7 @@ class AuthorizationCodeGrant:
             nonce=code.nonce,
             grant_id=family_id,
             audience=audiences,
+            dpop_jkt=context.dpop_jkt,
         )
         # Sign before committing: once the code is consumed nothing may fail, or the client
         # would hold a spent code and no tokens.

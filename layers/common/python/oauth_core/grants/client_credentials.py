@@ -36,6 +36,7 @@ class ClientCredentialsGrant:
             subject=client.client_id,
             scope=granted,
             audience=audiences,
+            dpop_jkt=context.dpop_jkt,
         )
         # No refresh token: the client can always authenticate again (RFC 6749 4.4.3).
         return token_response(issued, granted)

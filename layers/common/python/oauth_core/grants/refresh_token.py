@@ -16,7 +16,13 @@ from typing import Any
 from oauth_core import audit, constants
 from oauth_core.clock import Clock
 from oauth_core.config import Settings
-from oauth_core.errors import ConditionFailed, InvalidGrant, InvalidRequest, OAuthError
+from oauth_core.errors import (
+    ConditionFailed,
+    InvalidDpopProof,
+    InvalidGrant,
+    InvalidRequest,
+    OAuthError,
+)
 from oauth_core.grants import GrantContext, current_claims, offers_refresh_token
 from oauth_core.models import Client, RefreshToken
 from oauth_core.observability import count
@@ -70,6 +76,10 @@ class RefreshTokenGrant:
             raise InvalidGrant("the refresh token was already used")
         if current.idle_expires_at <= now or current.absolute_expires_at <= now:
             raise InvalidGrant("the refresh token has expired")
+        if current.dpop_jkt and context.dpop_jkt is None:
+            raise InvalidDpopProof("the refresh token is DPoP-bound: send a DPoP proof")
+        if current.dpop_jkt and context.dpop_jkt != current.dpop_jkt:
+            raise InvalidGrant("the refresh token is bound to another DPoP key")
         # Never a scope the client is no longer allowed, whatever the family holds (D9).
         allowed = scope.parse(current.scope) & client.allowed_scopes
         if not offers_refresh_token(client, scope.render(allowed)):
@@ -98,6 +108,7 @@ class RefreshTokenGrant:
             claims=current_claims(store, current.sub, scope.render(granted), current.claims),
             grant_id=current.family_id,
             audience=audiences,
+            dpop_jkt=context.dpop_jkt,
         )
         # Sign before committing: after the rotation nothing may fail (OIDC Core 12.2: a
         # refresh response need not carry a new ID token).

@@ -114,8 +114,14 @@ class CorsPolicy:
     # PUT and DELETE: a registration's management (RFC 7592); MCP-Protocol-Version: what MCP
     # clients in browsers send on every request, discovery included.
     allow_methods: tuple[str, ...] = ("GET", "POST", "PUT", "DELETE", "OPTIONS")
-    allow_headers: tuple[str, ...] = ("authorization", "content-type", "mcp-protocol-version")
-    expose_headers: tuple[str, ...] = ("www-authenticate", "retry-after")
+    # DPoP: a browser app's proofs (RFC 9449), and the nonces the server hands back.
+    allow_headers: tuple[str, ...] = (
+        "authorization",
+        "content-type",
+        "dpop",
+        "mcp-protocol-version",
+    )
+    expose_headers: tuple[str, ...] = ("www-authenticate", "retry-after", "dpop-nonce")
     max_age_seconds: int = 600
 
 

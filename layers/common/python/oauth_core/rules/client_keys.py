@@ -8,11 +8,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from oauth_core import constants
+from oauth_core.jwk import PRIVATE_MEMBERS
 
 MAX_CLIENT_KEYS = 10
-# Members that only a private (or symmetric) key has: a set carrying any of them is refused, so
-# no client's secret key is ever stored here.
-PRIVATE_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
 KEY_TYPES = {"RSA": ("n", "e"), "EC": ("crv", "x", "y")}
 MIN_RSA_MODULUS_CHARS = 342  # base64url of a 2048-bit modulus
 
@@ -37,6 +35,7 @@ def validate_jwks(value: Any) -> dict[str, Any]:
 def validate_public_jwk(key: Any) -> None:
     if not isinstance(key, Mapping) or not all(isinstance(v, str) for v in key.values()):
         raise UnfitKeys("each key must be a JSON object of strings")
+    # A set carrying private members is refused, so no client's secret key is ever stored here.
     if PRIVATE_MEMBERS & set(key):
         raise UnfitKeys("a key holds private members: register public keys only")
     members = KEY_TYPES.get(str(key.get("kty")))

@@ -30,7 +30,13 @@ from oauth_core.observability import count, logger
 from oauth_core.rate_limit import Limit, after_failure
 from oauth_core.storage.aws import aws_errors, client
 from oauth_core.storage.dynamodb import from_attrs, to_attrs
-from oauth_core.tables import GRANTS, GRANTS_BY_CLIENT, GRANTS_BY_OWNER, IndexSpec
+from oauth_core.tables import (
+    GRANTS,
+    GRANTS_BY_CLIENT,
+    GRANTS_BY_OWNER,
+    SINGLE_USE_PREFIX,
+    IndexSpec,
+)
 
 TTL = GRANTS.ttl_attribute or "purge_at"
 
@@ -106,7 +112,7 @@ class DynamoGrantStore:
             with aws_errors("record a single-use value"):
                 self._db.put_item(
                     TableName=self._table,
-                    Item=to_attrs({"pk": f"once#{key}", TTL: expires_at}),
+                    Item=to_attrs({"pk": SINGLE_USE_PREFIX + key, TTL: expires_at}),
                     # An item TTL has not yet deleted is no longer in force once expired.
                     ConditionExpression="attribute_not_exists(pk) OR #ttl < :now",
                     ExpressionAttributeNames={"#ttl": TTL},

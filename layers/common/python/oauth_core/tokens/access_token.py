@@ -29,6 +29,8 @@ class AccessTokenClaims:
     # (RFC 9068 2.2.2), which is what /userinfo answers from without a database.
     grant_id: str | None = None
     profile: dict[str, Any] | None = None
+    # RFC 9449 6.1: the thumbprint of the DPoP key the token is bound to.
+    dpop_jkt: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         claims: dict[str, Any] = {
@@ -45,6 +47,8 @@ class AccessTokenClaims:
             claims["auth_time"] = self.auth_time
         if self.grant_id is not None:
             claims["grant_id"] = self.grant_id
+        if self.dpop_jkt is not None:
+            claims["cnf"] = {"jkt": self.dpop_jkt}
         if self.profile:
             claims.update({k: v for k, v in self.profile.items() if k not in claims})
         return claims

@@ -40,20 +40,33 @@ _ACCEPTED_TYPES = frozenset({ACCESS_TOKEN_TYPE, f"application/{ACCESS_TOKEN_TYPE
 _REQUIRED_CLAIMS: Options = {"require": ["iss", "sub", "aud", "exp", "iat", "jti", "client_id"]}
 
 
+BEARER, DPOP = "bearer", "dpop"
+
+
 def bearer_token_from(authorization: str | None, query_has_token: bool) -> str:
-    """Extract the token from the Authorization header; the scheme is case-insensitive."""
+    """Extract the token from a `Bearer` Authorization header; the scheme is case-insensitive."""
+    scheme, token = access_token_from(authorization, query_has_token)
+    if scheme != BEARER:
+        raise MissingToken()
+    return token
+
+
+def access_token_from(authorization: str | None, query_has_token: bool) -> tuple[str, str]:
+    """The scheme (`bearer`, or `dpop`: RFC 9449 7.1) and the token of the Authorization
+    header; the scheme is case-insensitive."""
     if query_has_token:
         # RFC 9700 2.4 / OAuth 2.1: tokens in URLs leak into logs and Referer headers.
         raise InvalidBearerRequest("access tokens are not accepted in the query string")
     if not authorization:
         raise MissingToken()
     scheme, _, token = authorization.strip().partition(" ")
-    if scheme.lower() != "bearer":
+    scheme = scheme.lower()
+    if scheme not in (BEARER, DPOP):
         raise MissingToken()
     token = token.strip()
     if not token or " " in token or "," in token:
         raise InvalidBearerRequest("malformed Authorization header")
-    return token
+    return scheme, token
 
 
 JwksFetcher = Callable[[str], dict[str, Any]]

@@ -27,6 +27,7 @@ class IssuedAccessToken:
     token: str
     expires_in: int
     jwt_id: str
+    dpop_jkt: str | None = None  # bound to this DPoP key (RFC 9449): token_type DPoP
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,7 @@ class UserGrant:
     nonce: str | None = None
     grant_id: str | None = None
     audience: tuple[str, ...] = ()  # the APIs (RFC 8707); none: the built-in API
+    dpop_jkt: str | None = None  # the DPoP key its access tokens are bound to (RFC 9449)
 
 
 class TokenIssuer:
@@ -116,6 +118,7 @@ class TokenIssuer:
         grant_id: str | None = None,
         profile: dict[str, Any] | None = None,
         audience: tuple[str, ...] = (),
+        dpop_jkt: str | None = None,
     ) -> IssuedAccessToken:
         audiences = audience or (self._settings.audience_for(issuer),)
         apis = self._apis(issuer, audiences)
@@ -139,9 +142,10 @@ class TokenIssuer:
             auth_time=auth_time,
             grant_id=grant_id,
             profile=self._for_apis(profile, apis) if profile else profile,
+            dpop_jkt=dpop_jkt,
         )
         key = self._keys.load().current(alg)
-        return IssuedAccessToken(access_token.issue(claims, key), expires_in, jwt_id)
+        return IssuedAccessToken(access_token.issue(claims, key), expires_in, jwt_id, dpop_jkt)
 
     def _apis(self, issuer: str, audiences: tuple[str, ...]) -> list[ApiDefinition]:
         """The registered APIs a token is for (the built-in one by its identifier), kept with
@@ -183,6 +187,7 @@ class TokenIssuer:
             grant_id=grant.grant_id,
             profile=released,
             audience=grant.audience,
+            dpop_jkt=grant.dpop_jkt,
         )
         body = token_response(issued, grant.scope)
         if with_id_token and SCOPE_OPENID in scopes:
@@ -217,7 +222,7 @@ class TokenIssuer:
 def token_response(issued: IssuedAccessToken, scope: str, **extra: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
         "access_token": issued.token,
-        "token_type": "Bearer",
+        "token_type": "DPoP" if issued.dpop_jkt else "Bearer",
         "expires_in": issued.expires_in,
         "scope": scope,
     }
