@@ -138,7 +138,7 @@ class TokenAuthorizer(Construct):
         *,
         issuer: str,
         audience: str,
-        results_cache_ttl: Duration = DEFAULT_RESULTS_CACHE_TTL,
+        results_cache_ttl: Duration | None = None,
         revocation_refresh: Duration = DEFAULT_REVOCATION_REFRESH,
         revocation_bound: Duration = DEFAULT_REVOCATION_BOUND,
         jwks_uri: str | None = None,
@@ -149,12 +149,17 @@ class TokenAuthorizer(Construct):
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
         skip_bundling: bool | None = None,
+        dpop: bool = False,
     ):
         """`issuer`: this server's issuer URL (a token is fine, e.g. an import of the server
         stack's IssuerUrl output); `audience`: the API's identifier, as registered with
         `oauthctl apis create`. `layer`: the server's shared layer, if this stack has it;
         else the construct bundles its own. `skip_bundling` (default: the `skip_bundling`
-        context value): the layer without its third-party wheels, for fast test synths."""
+        context value): the layer without its third-party wheels, for fast test synths.
+        `dpop`: take DPoP-bound tokens too (RFC 9449), each request with its own proof; API
+        Gateway's answer cache is then off (`results_cache_ttl` 0, its default then): a cached
+        allow would let the next request through on the token alone. Proof ids are remembered
+        per function container (this construct gives the functions no table)."""
         super().__init__(scope, construct_id)
         if not Token.is_unresolved(issuer):
             try:
@@ -166,6 +171,12 @@ class TokenAuthorizer(Construct):
                 logic.check_audience(audience)
             except logic.AuthorizerConfigError as exc:
                 raise AuthorizerConfigError(f"audience: {exc}") from exc
+        if results_cache_ttl is None:
+            results_cache_ttl = Duration.seconds(0) if dpop else DEFAULT_RESULTS_CACHE_TTL
+        if dpop and results_cache_ttl.to_seconds() != 0:
+            raise AuthorizerConfigError(
+                "dpop: results_cache_ttl must be 0 (a cached allow would skip the next proof)"
+            )
         check_revocation_bound(results_cache_ttl, revocation_refresh, revocation_bound)
         self.issuer = issuer
         self.audience = audience
@@ -180,6 +191,7 @@ class TokenAuthorizer(Construct):
             constants.ENV_ISSUER: issuer,
             logic.ENV_AUDIENCE: audience,
             constants.ENV_REVOCATION_REFRESH: str(int(revocation_refresh.to_seconds())),
+            logic.ENV_DPOP: "on" if dpop else "off",
             "POWERTOOLS_SERVICE_NAME": constants.SERVICE_NAME,
         }
         if jwks_uri:

@@ -113,6 +113,8 @@ class StackConfig:
     registration_scopes: str = "openid profile email offline_access"
     # Clients named by the https URL of their metadata document (fetched with SSRF defences).
     client_id_metadata_documents: bool = False
+    # DPoP proofs at the token endpoint must carry a server nonce (RFC 9449 8).
+    dpop_nonces: bool = False
 
     @classmethod
     def from_context(cls, get: Any) -> StackConfig:

@@ -150,6 +150,7 @@ class Functions(Construct):
             constants.ENV_CLIENT_ID_METADATA_DOCUMENTS: "on"
             if config.client_id_metadata_documents
             else "off",
+            constants.ENV_DPOP_NONCES: "on" if config.dpop_nonces else "off",
             "POWERTOOLS_SERVICE_NAME": constants.SERVICE_NAME,
             "POWERTOOLS_METRICS_NAMESPACE": constants.METRICS_NAMESPACE,
         }

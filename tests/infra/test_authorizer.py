@@ -298,3 +298,26 @@ def test_malformed_scopes_fail_the_synth() -> None:
     auth = TokenAuthorizer(stack, "Auth", issuer=ISSUER, audience=AUDIENCE, skip_bundling=True)
     with pytest.raises(AuthorizerConfigError):
         auth.for_scopes('orders:"read')
+
+
+def test_p3_an_authorizer_for_dpop_caches_no_answer_and_says_so_to_its_functions() -> None:
+    _, stack, backend = bare_stack()
+    auth = TokenAuthorizer(
+        stack, "Auth", issuer=ISSUER, audience=AUDIENCE, skip_bundling=True, dpop=True
+    )
+    apigw.HttpApi(stack, "Orders").add_routes(
+        path="/orders", methods=[apigw.HttpMethod.GET], integration=backend,
+        authorizer=auth.for_scopes("orders:read"),
+    )  # fmt: skip
+    resources = Template.from_stack(stack).to_json()["Resources"]
+    (authorizer,) = of_type(resources, "AWS::ApiGatewayV2::Authorizer").values()
+    # A cached allow would let the next request through on the token alone, without a proof.
+    assert authorizer["Properties"]["AuthorizerResultTtlInSeconds"] == 0
+    (function,) = authorizer_functions(resources).values()
+    assert function["Properties"]["Environment"]["Variables"]["AUTHORIZER_DPOP"] == "on"
+    _, other, _ = bare_stack()
+    with pytest.raises(AuthorizerConfigError, match="dpop"):
+        TokenAuthorizer(
+            other, "Auth", issuer=ISSUER, audience=AUDIENCE, skip_bundling=True, dpop=True,
+            results_cache_ttl=Duration.seconds(10),
+        )  # fmt: skip

@@ -30,6 +30,7 @@ from oauth_core.keys import KeySet
 from oauth_core.revocation import KIND_ACCESS_TOKEN, KIND_GRANT, revocation_id
 from oauth_core.tokens.bearer import JwksCache, JwksUnavailable
 from oauth_core.tokens.revocation_list import RevocationList, RevocationsUnavailable
+from tests.dpop_keys import DpopKey
 
 ROOT = Path(__file__).resolve().parents[2]
 ISSUER = "https://auth.example.com"
@@ -408,3 +409,64 @@ def test_the_handler_reads_its_settings_when_imported(monkeypatch: pytest.Monkey
     monkeypatch.delenv(ENV_AUDIENCE)
     with pytest.raises(AuthorizerConfigError, match=ENV_AUDIENCE):
         load_handler("authorizer_handler_misconfigured")
+
+
+def dpop_world(keys: KeySet) -> World:
+    """An authorizer configured for DPoP (AUTHORIZER_DPOP=on)."""
+    world = World(keys, "orders:read")
+    world.settings = AuthorizerSettings(
+        issuer=ISSUER, audience=ORDERS, required_scopes=frozenset({"orders:read"}), dpop=True
+    )
+    world.authorizer = Authorizer.from_settings(
+        world.settings,
+        JwksCache(world._jwks, monotonic=lambda: world.now[0]),
+        RevocationList(world.revocations, 1, monotonic=lambda: world.now[0]),
+    )
+    return world
+
+
+def dpop_event(token: str, proof: str | None, scheme: str = "DPoP") -> dict[str, Any]:
+    called = event(f"{scheme} {token}")
+    called["requestContext"]["domainName"] = "orders.example.com"
+    if proof is not None:
+        called["headers"]["dpop"] = proof
+    return called
+
+
+def test_p3_the_authorizer_takes_a_bound_token_only_with_a_fresh_proof_of_its_key(
+    session_keys: KeySet,
+) -> None:
+    world = dpop_world(session_keys)
+    key = DpopKey()
+    token = world.token(cnf={"jkt": key.jkt})
+    url = "https://orders.example.com/orders"
+    proof = key.proof("GET", url, access_token=token)
+    assert world.authorizer(dpop_event(token, proof), None) == ALLOWED
+    for refused in (
+        dpop_event(token, proof),  # replayed in this container
+        dpop_event(token, None),
+        dpop_event(token, key.proof("GET", url, access_token=token), scheme="Bearer"),
+        dpop_event(token, DpopKey().proof("GET", url, access_token=token)),
+        dpop_event(token, key.proof("GET", "https://orders.example.com/other", access_token=token)),
+        dpop_event(world.token(), key.proof("GET", url, access_token=world.token())),  # unbound
+    ):
+        assert world.authorizer(refused, None) == DENIED
+    # Unbound bearer tokens are still taken by a DPoP-configured authorizer.
+    assert world.call(world.token()) == ALLOWED
+
+
+def test_p3_an_authorizer_not_configured_for_dpop_refuses_bound_tokens(world: World) -> None:
+    key = DpopKey()
+    token = world.token(cnf={"jkt": key.jkt})
+    proof = key.proof("GET", "https://orders.example.com/orders", access_token=token)
+    assert world.call(token) == DENIED
+    assert world.authorizer(dpop_event(token, proof), None) == DENIED
+
+
+def test_p3_the_proof_url_is_https_on_the_apis_domain_and_http_only_on_loopback() -> None:
+    from oauth_core.endpoints.authorizer import request_url
+
+    deployed = {"rawPath": "/orders", "requestContext": {"domainName": "api.example.com"}}
+    local = {"rawPath": "/orders", "requestContext": {"domainName": "127.0.0.1:8000"}}
+    assert request_url(deployed) == "https://api.example.com/orders"
+    assert request_url(local) == "http://127.0.0.1:8000/orders"

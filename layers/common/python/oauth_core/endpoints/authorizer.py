@@ -35,18 +35,21 @@ from typing import Any
 from urllib.parse import unquote_plus, urlsplit
 
 from oauth_core import constants
+from oauth_core.clock import SystemClock
 from oauth_core.config import LOOPBACK_HOSTS, Settings
-from oauth_core.errors import BearerError, InvalidScope, InvalidTarget
+from oauth_core.errors import BearerError, InvalidScope, InvalidTarget, InvalidToken
 from oauth_core.observability import count
 from oauth_core.rules import resource_indicators
 from oauth_core.rules import scope as scopes
 from oauth_core.tokens.bearer import (
+    BEARER,
     AccessTokenVerifier,
     JwksCache,
-    bearer_token_from,
+    access_token_from,
     fetch_json_over_http,
     require_scope,
 )
+from oauth_core.tokens.dpop import ContainerReplayCache, ProofChecker, SenderConstraint
 from oauth_core.tokens.revocation_list import RevocationList
 
 # The API's identifier (RFC 8707): the `aud` a token must carry. No default: an authorizer for
@@ -54,6 +57,9 @@ from oauth_core.tokens.revocation_list import RevocationList
 ENV_AUDIENCE = "AUTHORIZER_AUDIENCE"
 # Space-separated scopes a token must all carry; none: any token for the API.
 ENV_REQUIRED_SCOPES = "AUTHORIZER_REQUIRED_SCOPES"
+# "on": DPoP-bound tokens are taken, with a proof of each request (RFC 9449 7); the construct
+# then turns API Gateway's answer cache off, since a cached allow would skip the next proof.
+ENV_DPOP = "AUTHORIZER_DPOP"
 # The claims handed to the backend (requestContext.authorizer.lambda), as strings.
 CONTEXT_CLAIMS = ("sub", "client_id", "scope")
 DENY: dict[str, Any] = {"isAuthorized": False}
@@ -71,6 +77,7 @@ class AuthorizerSettings:
     jwks_uri: str | None = None
     revocations_uri: str | None = None
     revocation_refresh: int = constants.REVOCATION_REFRESH_SECONDS
+    dpop: bool = False
 
     def __post_init__(self) -> None:
         check_issuer(self.issuer)
@@ -105,6 +112,7 @@ class AuthorizerSettings:
             jwks_uri=issuer_wide.jwks_uri,
             revocations_uri=issuer_wide.revocations_uri,
             revocation_refresh=issuer_wide.revocation_refresh,
+            dpop=env.get(ENV_DPOP, "off") == "on",
         )
 
 
@@ -152,6 +160,14 @@ def query_names(raw_query: str) -> Iterator[str]:
         yield unquote_plus(name, errors="replace") if "%" in name or "+" in name else name
 
 
+def request_url(event: Mapping[str, Any]) -> str:
+    """The URL the client called, as a DPoP proof's `htu` names it: https on the API's domain
+    (as API Gateway reports it), plain http only on loopback (the local gateway)."""
+    host = str((event.get("requestContext") or {}).get("domainName", ""))
+    scheme = "http" if urlsplit(f"//{host}").hostname in LOOPBACK_HOSTS else "https"
+    return f"{scheme}://{host}{event.get('rawPath', '')}"
+
+
 def header(event: Mapping[str, Any], name: str) -> str | None:
     """A request header (payload 2.0 lowercases their names; repeats are comma-joined)."""
     headers = event.get("headers") or {}
@@ -164,9 +180,15 @@ def header(event: Mapping[str, Any], name: str) -> str | None:
 class Authorizer:
     """The authorizer of one API and one set of required scopes: `lambda_handler`."""
 
-    def __init__(self, settings: AuthorizerSettings, verifier: AccessTokenVerifier):
+    def __init__(
+        self,
+        settings: AuthorizerSettings,
+        verifier: AccessTokenVerifier,
+        constraint: SenderConstraint | None = None,
+    ):
         self.settings = settings
         self._verifier = verifier
+        self._constraint = constraint
 
     @classmethod
     def from_settings(
@@ -178,7 +200,13 @@ class Authorizer:
         """Over HTTP from the issuer, unless stand-ins are given (the tests')."""
         if revocations is None:
             revocations = RevocationList(fetch_json_over_http, settings.revocation_refresh)
-        return cls(settings, AccessTokenVerifier(jwks or JwksCache(), revocations=revocations))
+        verifier = AccessTokenVerifier(jwks or JwksCache(), revocations=revocations)
+        constraint = None
+        if settings.dpop:
+            clock = SystemClock()
+            replays = ContainerReplayCache(clock)
+            constraint = SenderConstraint(ProofChecker(clock, replays.use_once))
+        return cls(settings, verifier, constraint)
 
     def claims(self, event: Mapping[str, Any]) -> dict[str, Any]:
         """The verified claims of the request's token, which carries every required scope;
@@ -188,7 +216,7 @@ class Authorizer:
             # Payload 1.0 has no raw query string: the query check below would be blind.
             raise ValueError("the authorizer takes payload format 2.0 events only")
         in_query = "access_token" in set(query_names(str(event.get("rawQueryString") or "")))
-        token = bearer_token_from(header(event, "authorization"), in_query)
+        scheme, token = access_token_from(header(event, "authorization"), in_query)
         settings = self.settings
         claims = self._verifier.verify(
             token,
@@ -197,6 +225,14 @@ class Authorizer:
             jwks_uri=settings.jwks,
             revocations_uri=settings.revocations,
         )
+        if self._constraint is not None:
+            method = str(((event.get("requestContext") or {}).get("http") or {}).get("method"))
+            self._constraint.check(
+                scheme, token, claims, header(event, "dpop"), method=method, url=request_url(event)
+            )
+        elif scheme != BEARER or "cnf" in claims:
+            # Not configured for DPoP: a bound token cannot be checked here (or cached safely).
+            raise InvalidToken("this API takes bearer tokens only")
         for needed in sorted(settings.required_scopes):
             require_scope(claims, needed)
         return claims

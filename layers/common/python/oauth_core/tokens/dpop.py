@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -193,6 +194,30 @@ class ProofChecker:
         except (jwt.PyJWTError, ValueError, TypeError, KeyError) as exc:
             raise ProofRefused("the DPoP proof signature does not verify") from exc
         return claims
+
+
+class ContainerReplayCache:
+    """Proof ids seen by this container, each until its proof expires: the replay defence of
+    an authorizer that has no table to share (oauth_core.endpoints.authorizer; weaker than the
+    grants table's, which every container shares). Holds about a proof window of ids: expired
+    ones are dropped as new ones arrive."""
+
+    def __init__(self, clock: Clock):
+        self._clock = clock
+        self._until: dict[str, int] = {}
+        self._lock = threading.Lock()
+        self._next_sweep = 0
+
+    def use_once(self, key: str, expires_at: int) -> bool:
+        now = self._clock.now()
+        with self._lock:
+            if now >= self._next_sweep:
+                self._until = {k: t for k, t in self._until.items() if t >= now}
+                self._next_sweep = now + CLOCK_SKEW
+            if self._until.get(key, -1) >= now:
+                return False
+            self._until[key] = expires_at
+            return True
 
 
 class Nonces:
