@@ -139,6 +139,30 @@ def _measure(
             token = json.loads(result["body"])["access_token"]
         return event("resource_get", headers={"authorization": f"Bearer {token}"})
 
+    from tests.dpop_keys import DpopKey
+
+    dpop_key = DpopKey()
+    issuer = services.settings.issuer_for(
+        event("token_client_credentials")["requestContext"]["domainName"]
+    )
+    bound = None
+
+    def dpop_token_event() -> dict[str, Any]:
+        base = event("token_client_credentials")
+        proof = dpop_key.proof("POST", f"{issuer}/token")
+        return {**base, "headers": {**base["headers"], "dpop": proof}}
+
+    def dpop_resource_event() -> dict[str, Any]:
+        nonlocal bound
+        if bound is None:
+            with contextlib.redirect_stdout(io.StringIO()):
+                result = token_handler.lambda_handler(dpop_token_event(), context)
+            bound = json.loads(result["body"])["access_token"]
+        base = event("resource_get")
+        proof = dpop_key.proof("GET", f"{issuer}/resource", access_token=bound)
+        return {**base, "headers": {**base["headers"], "authorization": f"DPoP {bound}",
+                                    "dpop": proof}}  # fmt: skip
+
     operations: dict[
         str, tuple[Any, Callable[[], dict[str, Any]], Callable[[dict[str, Any]], None] | None]
     ] = {
@@ -156,6 +180,8 @@ def _measure(
             None,
         ),
         "resource call": (resource_handler, resource_event, None),
+        "client_credentials (DPoP)": (token_handler, dpop_token_event, None),
+        "resource call (DPoP)": (resource_handler, dpop_resource_event, None),
         "JWKS": (token_handler, lambda: event("jwks"), None),
         "metadata": (token_handler, lambda: event("metadata"), None),
     }

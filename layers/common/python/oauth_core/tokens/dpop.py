@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -184,16 +186,24 @@ class ProofChecker:
         import jwt  # only requests with a proof pay for PyJWT (the token path's cold start)
 
         try:
-            key = jwt.PyJWK.from_dict(header["jwk"], algorithm=header["alg"])
+            key = _public_key(header["alg"], json.dumps(header["jwk"], sort_keys=True))
             claims: dict[str, Any] = jwt.decode(
                 proof,
-                key=key.key,
+                key=key,
                 algorithms=[header["alg"]],
                 options={"verify_aud": False, "verify_exp": False, "verify_iat": False},
             )
         except (jwt.PyJWTError, ValueError, TypeError, KeyError) as exc:
             raise ProofRefused("the DPoP proof signature does not verify") from exc
         return claims
+
+
+# A client signs every proof with the same key: parsing it once saves most of a check's cost.
+@lru_cache(maxsize=256)
+def _public_key(alg: str, jwk_json: str) -> Any:
+    import jwt
+
+    return jwt.PyJWK.from_dict(json.loads(jwk_json), algorithm=alg).key
 
 
 class ContainerReplayCache:
