@@ -296,7 +296,7 @@ def _matching(keys: Sequence[dict[str, Any]], alg: str, kid: str | None) -> list
     return [
         key
         for key in keys
-        if key.get("kty") == KEY_TYPE[alg]
+        if key.get("kty") == KEY_TYPE.get(alg)
         and key.get("alg", alg) == alg
         and (kid is None or key.get("kid") in (kid, None))
     ]

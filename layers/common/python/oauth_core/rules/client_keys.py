@@ -41,8 +41,21 @@ def validate_jwks(value: Any) -> dict[str, Any]:
     return {"keys": [dict(key) for key in keys]}
 
 
+# Members whose value is a list of strings (RFC 7517 4.3, 4.7): PyJWT writes `key_ops` into
+# every RSA key it exports, and published sets often carry certificate chains.
+LIST_MEMBERS = frozenset({"key_ops", "x5c"})
+
+
 def validate_public_jwk(key: Any) -> None:
-    if not isinstance(key, Mapping) or not all(isinstance(v, str) for v in key.values()):
+    if not isinstance(key, Mapping) or not all(
+        isinstance(value, str)
+        or (
+            name in LIST_MEMBERS
+            and isinstance(value, list)
+            and all(isinstance(v, str) for v in value)
+        )
+        for name, value in key.items()
+    ):
         raise UnfitKeys("each key must be a JSON object of strings")
     if PRIVATE_MEMBERS & set(key):
         raise UnfitKeys("a key holds private members: register public keys only")
@@ -59,6 +72,9 @@ def validate_public_jwk(key: Any) -> None:
         raise UnfitKeys(f"alg must be one of {', '.join(constants.CLIENT_SIGNING_ALGORITHMS)}")
     if key.get("use", "sig") != "sig":
         raise UnfitKeys('use must be "sig"')
+    operations = key.get("key_ops", ["verify"])
+    if not isinstance(operations, list) or "verify" not in operations:
+        raise UnfitKeys('key_ops must include "verify"')
 
 
 # --- a client's keys when it signs ----------------------------------------------------------
