@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
+import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +20,7 @@ import requests
 from authlib.integrations.requests_client import OAuth2Session
 from authlib.oauth2.rfc7523 import PrivateKeyJWT
 from cryptography.hazmat.primitives import serialization
+from joserfc.jwk import ECKey
 
 from tests.e2e.conftest import LocalStack
 from tests.e2e.flows import session_from
@@ -140,6 +144,28 @@ def test_authlib_client_credentials_introspection_and_revocation_with_private_ke
         timeout=10,
     )
     assert resource.status_code == 200
+
+
+def test_authlib_with_an_ec_key_as_docs_integrate_shows(stack: LocalStack) -> None:
+    """docs/integrate.md's Authlib example: an EC key as a joserfc key, ES256, a kid."""
+    client_id = register(stack, "pkjwt-authlib-ec")
+    token_endpoint = f"{stack.issuer}/token"
+    pem = EC.private_key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    signing: dict[str, Any] = {"alg": "ES256", "headers": {"kid": EC.kid}}
+    session = OAuth2Session(
+        client_id=client_id,
+        client_secret=ECKey.import_key(pem),
+        token_endpoint_auth_method=PrivateKeyJWT(token_endpoint, **signing),
+        revocation_endpoint_auth_method=PrivateKeyJWT(token_endpoint, **signing),
+    )
+    issued = session.fetch_token(token_endpoint, grant_type="client_credentials", scope="read:data")
+    assert issued["scope"] == "read:data"
+    revoked = session.revoke_token(f"{stack.issuer}/revoke", token=issued["access_token"])
+    assert revoked.status_code == 200, revoked.text
 
 
 def test_e11_an_assertion_is_accepted_once(stack: LocalStack) -> None:
@@ -266,3 +292,55 @@ def test_e9_refused_assertions_never_lock_the_client_out_from_elsewhere(
     ]
     assert statuses[-1] == 429
     assert token(stack, EC.assertion(client_id, endpoint), real).status_code == 200
+
+
+def test_oauthctl_registers_keys_inline_or_by_url_and_update_switches_between_them(
+    stack: LocalStack, key_host: tuple[str, dict[str, Any]], tmp_path: Path
+) -> None:
+    base, served = key_host
+    served["/cli/jwks.json"] = PUBLISHED.jwks()
+    jwks_file = tmp_path / "jwks.json"
+    jwks_file.write_text(json.dumps({"keys": [RSA.public_jwk]}))  # PyJWT's, with key_ops
+    client_id, endpoint = "pkjwt-cli", f"{stack.issuer}/token"
+    created = oauthctl(
+        stack, "clients", "create", client_id, "--auth-method", "private_key_jwt",
+        "--jwks", str(jwks_file), "--grant-type", "client_credentials", "--scope", "read:data",
+    )  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    assert "client_secret" not in created.stdout + created.stderr
+    assert token(stack, RSA.assertion(client_id, endpoint)).status_code == 200
+
+    switched = oauthctl(
+        stack, "clients", "update", client_id, "--jwks-uri", f"{base}/cli/jwks.json"
+    )
+    assert switched.returncode == 0, switched.stderr
+    assert wait_for(
+        lambda: token(stack, PUBLISHED.assertion(client_id, endpoint)).status_code == 200
+    )
+    assert token(stack, RSA.assertion(client_id, endpoint)).status_code == 401
+
+    back = oauthctl(stack, "clients", "update", client_id, "--jwks", str(jwks_file))
+    assert back.returncode == 0, back.stderr
+    assert wait_for(lambda: token(stack, RSA.assertion(client_id, endpoint)).status_code == 200)
+    refused = oauthctl(stack, "clients", "rotate-secret", client_id)
+    assert refused.returncode == 2 and "has no secret" in refused.stderr
+
+
+def oauthctl(stack: LocalStack, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "oauthctl.cli", "--endpoint-url", stack.aws_endpoint, *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def wait_for(condition: Callable[[], bool], within: float = 10.0) -> bool:
+    """Poll while the client cache (CLIENT_CACHE_TTL=2 s in the test stacks) turns over."""
+    deadline = time.monotonic() + within
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+    return True
