@@ -128,12 +128,12 @@ class ClientKeySource:
         now = self._clock.now()
         with self._lock:
             kept = self._sets.get(url)
-            fresh = (
-                kept is not None
-                and kept.keys is not None
-                and now - kept.fetched_at < (KEEP_SECONDS)
-            )
+            fresh = False
+            if kept is not None and kept.keys is not None:
+                fresh = now - kept.fetched_at < KEEP_SECONDS
             may_fetch = kept is None or now - kept.attempted_at >= REFETCH_SECONDS
+            # Fetched under the lock (a few seconds at most): a container serves one request at
+            # a time, and concurrent ones would only ask the host the same question again.
             if (refresh or not fresh) and may_fetch:
                 if len(self._sets) >= MAX_KEPT_SETS:
                     self._sets.clear()  # bounded: registered URLs are few
