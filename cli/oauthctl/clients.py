@@ -88,6 +88,11 @@ def show(admin: Admin, args: argparse.Namespace) -> None:
 def update(admin: Admin, args: argparse.Namespace) -> None:
     current = found(admin, args.client_id)
     changes = _metadata(args)
+    # A client has keys inline or at a URL, never both: giving one replaces the other.
+    if args.jwks is not None and args.jwks_uri is None:
+        changes["jwks_uri"] = ""
+    if args.jwks_uri and args.jwks is None:
+        changes["jwks"] = None
     if args.disabled is not None:
         changes["disabled"] = args.disabled
     if args.add_redirect_uri or args.remove_redirect_uri:

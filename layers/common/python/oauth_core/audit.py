@@ -160,15 +160,18 @@ EVENTS: dict[str, AuditEvent] = {
     CLIENT_AUTH_FAILURE: _event(
         FAILURE,
         "Client authentication failed at /token, /revoke or /introspect: reason unknown_client, "
-        "bad_secret, wrong_method or client_disabled; method as presented. A request that "
-        "named no client readably is not recorded.",
+        "bad_secret, wrong_method or client_disabled; for a private_key_jwt assertion also "
+        "bad_assertion (its header or claims), wrong_audience, assertion_expired (expired, not "
+        "valid yet, or valid too long), unknown_key, bad_signature, keys_unavailable (its "
+        "jwks_uri could not be fetched) or assertion_replayed; method as presented. A request "
+        "that named no client readably is not recorded.",
         "reason",
         "method",
     ),
     CLIENT_AUTH_LOCKOUT: _event(
         FAILURE,
-        "Failed client secrets filled a bucket: bucket subject (this client from this source) "
-        "or source; retry_after in seconds.",
+        "Failed client secrets (or refused assertions) filled a bucket: bucket subject (this "
+        "client from this source) or source; retry_after in seconds.",
         "bucket",
         "retry_after",
     ),

@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # built on demand: a function loads only what it serves
     from oauth_core.admin.users import UserDirectory
     from oauth_core.endpoints.flow import AuthorizationFlow
     from oauth_core.grants import Grant
+    from oauth_core.http.outbound import SafeFetcher
     from oauth_core.keys import KeySet
     from oauth_core.ports import (
         CatalogSource,
@@ -68,9 +69,28 @@ class Components:
 
     @cached_property
     def authenticator(self) -> ClientAuthenticator:
+        from oauth_core.rules.client_assertion import AssertionVerifier
         from oauth_core.rules.client_auth import ClientAuthenticator
+        from oauth_core.rules.client_keys import ClientKeySource
 
-        return ClientAuthenticator(self.clients, self.secrets)
+        # private_key_jwt: keys inline or fetched from a jwks_uri (the fetcher is made on the
+        # first fetch), each assertion's jti used once in the grants table.
+        client_keys = ClientKeySource(lambda url: self.key_fetcher.fetch_json(url), self.clock)
+        assertions = AssertionVerifier(client_keys, self.grants, self.clock)
+        return ClientAuthenticator(self.clients, self.secrets, assertions)
+
+    @cached_property
+    def key_fetcher(self) -> SafeFetcher:
+        """What fetches a client's jwks_uri (https and public addresses only, but loopback on
+        the local stack)."""
+        from oauth_core.http.outbound import SafeFetcher
+        from oauth_core.rules.client_keys import JWKS_CONTENT_TYPES, MAX_JWKS_BYTES
+
+        return SafeFetcher(
+            allow_loopback=self.settings.is_local,
+            max_bytes=MAX_JWKS_BYTES,
+            content_types=JWKS_CONTENT_TYPES,
+        )
 
     @cached_property
     def throttle(self) -> FailureThrottle:
@@ -82,7 +102,7 @@ class Components:
     def client_auth(self) -> ThrottledAuthenticator:
         from oauth_core.rules.client_auth import ThrottledAuthenticator
 
-        return ThrottledAuthenticator(self.authenticator, self.throttle)
+        return ThrottledAuthenticator(self.authenticator, self.throttle, self.settings)
 
     @cached_property
     def sealer(self) -> RequestSealer:

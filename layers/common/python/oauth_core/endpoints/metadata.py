@@ -20,6 +20,8 @@ def authorization_server_metadata(
 ) -> dict[str, Any]:
     auth_methods = list(constants.SUPPORTED_AUTH_METHODS)
     confidential_methods = [m for m in auth_methods if m != constants.AUTH_METHOD_NONE]
+    # private_key_jwt assertions (oauth_core.rules.client_assertion): asymmetric algorithms only.
+    assertion_algs = list(constants.CLIENT_SIGNING_ALGORITHMS)
     optional: dict[str, Any] = {}
     if registration:
         optional["registration_endpoint"] = f"{issuer}{constants.REGISTRATION_PATH}"
@@ -41,6 +43,9 @@ def authorization_server_metadata(
         "token_endpoint_auth_methods_supported": auth_methods,
         "revocation_endpoint_auth_methods_supported": auth_methods,
         "introspection_endpoint_auth_methods_supported": confidential_methods,
+        "token_endpoint_auth_signing_alg_values_supported": assertion_algs,
+        "revocation_endpoint_auth_signing_alg_values_supported": assertion_algs,
+        "introspection_endpoint_auth_signing_alg_values_supported": assertion_algs,
         "code_challenge_methods_supported": list(pkce.SUPPORTED_METHODS),
         "authorization_response_iss_parameter_supported": True,
         "prompt_values_supported": ["none", "login", "consent"],

@@ -61,8 +61,10 @@ class SafeFetcher:
         max_bytes: int = 5 * 1024,
         resolve: Resolve = resolve_host,
         ssl_context: ssl.SSLContext | None = None,
+        content_types: tuple[str, ...] = ("application/json",),
     ):
         self._allow_loopback = allow_loopback
+        self._content_types = content_types
         self._timeout = timeout
         self._max_bytes = max_bytes
         self._resolve = resolve
@@ -113,12 +115,13 @@ class SafeFetcher:
         deadline.daemon = True
         deadline.start()
         try:
-            connection.request("GET", target, headers={"Host": host, "Accept": "application/json"})
+            accept = ", ".join(self._content_types)
+            connection.request("GET", target, headers={"Host": host, "Accept": accept})
             response = connection.getresponse()
             if response.status != 200:
                 raise FetchRefused(f"the document answered {response.status}, not 200")
             content_type = (response.getheader("content-type") or "").split(";")[0].strip()
-            if content_type != "application/json":
+            if content_type not in self._content_types:
                 raise FetchRefused("the document is not application/json")
             body = response.read(self._max_bytes + 1)
         except (OSError, http.client.HTTPException) as exc:
