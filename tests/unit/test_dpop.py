@@ -25,12 +25,17 @@ from oauth_core.tokens.dpop import (
 from tests.dpop_keys import DpopKey
 
 URL = "https://auth.example.com/token"
-NOW = int(time.time())
+
+
+def now() -> int:
+    """The wall clock: proofs are made with it (as clients make them), and each test's fixed
+    clock starts at it (collection and a test's run may be minutes apart under xdist)."""
+    return int(time.time())
 
 
 @pytest.fixture
 def clock() -> FixedClock:
-    return FixedClock(NOW)
+    return FixedClock(now())
 
 
 @pytest.fixture
@@ -49,7 +54,7 @@ def test_p1_a_valid_proof_gives_the_thumbprint_of_its_key(checker: ProofChecker)
 
 def hs256_with_public_key() -> str:
     """The classic confusion: an HMAC keyed with the public key's bytes."""
-    payload = {"htm": "POST", "htu": URL, "iat": NOW, "jti": "x"}
+    payload = {"htm": "POST", "htu": URL, "iat": now(), "jti": "x"}
     header = {"typ": "dpop+jwt", "jwk": KEY.jwk}
     return jwt.encode(payload, "public-key-bytes-of-thirty-two-b", "HS256", header)
 
@@ -70,8 +75,8 @@ def hs256_with_public_key() -> str:
         (lambda: KEY.proof("POST", "https://evil.example.com/token"), "URL"),
         (lambda: KEY.proof("POST", "http://auth.example.com/token"), "URL"),
         (lambda: KEY.proof("POST", "https://auth.example.com:8443/token"), "URL"),
-        (lambda: KEY.proof("POST", URL, iat=NOW - 61), "too old"),
-        (lambda: KEY.proof("POST", URL, iat=NOW + 6), "future"),
+        (lambda: KEY.proof("POST", URL, iat=now() - 61), "too old"),
+        (lambda: KEY.proof("POST", URL, iat=now() + 6), "future"),
         (lambda: KEY.proof("POST", URL, claims={"iat": "now"}), "iat"),
         (lambda: KEY.proof("POST", URL, claims={"jti": ""}), "jti"),
         (lambda: KEY.proof("POST", URL, claims={"jti": "j" * 129}), "jti"),
