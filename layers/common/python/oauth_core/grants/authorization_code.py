@@ -114,6 +114,7 @@ class AuthorizationCodeGrant:
             nonce=code.nonce,
             grant_id=family_id,
             audience=audiences,
+            sid=code.sid or None,
         )
         # Sign before committing: once the code is consumed nothing may fail, or the client
         # would hold a spent code and no tokens.

@@ -40,6 +40,7 @@ class UserGrant:
     nonce: str | None = None
     grant_id: str | None = None
     audience: tuple[str, ...] = ()  # the APIs (RFC 8707); none: the built-in API
+    sid: str | None = None  # the sign-in session, for the ID token
 
 
 class TokenIssuer:
@@ -198,6 +199,7 @@ class TokenIssuer:
                 now=self._clock.now(),
                 ttl=self._settings.id_token_ttl,
                 key=key,
+                sid=grant.sid,
             )
         return body
 
