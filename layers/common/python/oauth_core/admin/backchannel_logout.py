@@ -23,10 +23,10 @@ import threading
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from oauth_core.clock import Clock, Random
-from oauth_core.http.outbound import FetchRefused, SafeFetcher, Unreachable
+from oauth_core.http.outbound import FetchRefused, Unreachable
 from oauth_core.keys import KeySet
 from oauth_core.models import Client, LogoutNotice, Session
 from oauth_core.observability import count, logger
@@ -37,6 +37,13 @@ LOGOUT_POST_TIMEOUT = 2.0
 ATTEMPTS = 2  # the first, and one more for an app that could not be reached or answered 5xx
 PARALLEL_POSTS = 8
 JTI_BYTES = 16
+
+
+class FormPoster(Protocol):
+    """oauth_core.http.outbound.SafeFetcher's POST: the answer's status, or FetchRefused
+    (Unreachable when trying again may help)."""
+
+    def post_form(self, url: str, fields: dict[str, str]) -> int: ...
 
 
 def registered_client(clients: ClientStore, entry: str) -> Client | None:
@@ -97,7 +104,7 @@ class BackchannelNotifier:
         self,
         clients: ClientStore,
         keys: KeyStore,
-        fetcher: SafeFetcher,
+        fetcher: FormPoster,
         clock: Clock,
         random: Random,
         attempts: int = ATTEMPTS,
