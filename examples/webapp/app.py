@@ -92,10 +92,11 @@ def current_tokens() -> dict[str, Any] | None:
     tokens = TOKENS.get(key) if key else None
     if tokens and tokens["expires_at"] - REFRESH_MARGIN < time.time():
         # Refresh rotation: store the new refresh token at once; the old one is now spent.
-        tokens = oauth.server.fetch_access_token(
+        refreshed = oauth.server.fetch_access_token(
             grant_type="refresh_token", refresh_token=tokens["refresh_token"]
         )
-        TOKENS[str(key)] = tokens
+        # A refresh brings no ID token: keep the sign-in's (the logout hint), `sub` and `sid`.
+        tokens = TOKENS[str(key)] = {**tokens, **refreshed}
     return tokens
 
 

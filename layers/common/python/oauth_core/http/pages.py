@@ -347,7 +347,7 @@ def signed_out(*, client_name: str | None = None, was_signed_in: bool = True) ->
 LOGOUT_REFUSED_TITLE = "This sign-out link does not work"
 LOGOUT_REFUSED_MESSAGE = (
     "The application that sent you here made a sign-out request this service cannot accept, "
-    "so you were not sent back to it."
+    "so nothing was changed. You can still sign out of this server yourself."
 )
 
 
