@@ -207,7 +207,6 @@ def login_endpoints(c: Components, jwks: JwksCache | None = None) -> Endpoints:
     from oauth_core.endpoints.end_session import EndSessionEndpoint
     from oauth_core.endpoints.login import LoginPages
     from oauth_core.endpoints.signin import PasswordSignIn
-    from oauth_core.tokens.bearer import JwksCache
 
     sign_in = PasswordSignIn(
         c.flow, c.users, c.grants, c.throttle, c.user_directory, c.settings, c.clock, c.random
@@ -226,9 +225,7 @@ def login_endpoints(c: Components, jwks: JwksCache | None = None) -> Endpoints:
         c.random,
         c.logout_notices,
     )
-    end_session = EndSessionEndpoint(
-        c.flow, c.clients, c.grants, c.logout_notices, jwks or JwksCache(), c.random
-    )
+    end_session = EndSessionEndpoint(c.flow, c.clients, c.grants, c.logout_notices, c.random, jwks)
     return {
         "account_page": account.account_page,
         "account": account.act,

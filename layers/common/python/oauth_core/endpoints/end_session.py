@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from oauth_core.admin.backchannel_logout import LogoutNotices
 from oauth_core.clock import Random
@@ -49,13 +50,15 @@ from oauth_core.models import Client, Session, looks_like_client_id
 from oauth_core.observability import count
 from oauth_core.ports import ClientStore, GrantStore
 from oauth_core.rules.hashing import token_hash
-from oauth_core.tokens.bearer import JwksCache
 from oauth_core.tokens.logout_token import (
     HintRefused,
     HintUnverifiable,
     IdTokenHint,
     read_id_token_hint,
 )
+
+if TYPE_CHECKING:
+    from oauth_core.tokens.bearer import JwksCache
 
 MAX_STATE_LENGTH = 2048
 _VSCHAR = re.compile(r"^[\x20-\x7e]+$")  # as /authorize's state (A12)
@@ -91,14 +94,14 @@ class EndSessionEndpoint:
         clients: ClientStore,
         grants: GrantStore,
         notices: LogoutNotices,
-        jwks: JwksCache,
         random: Random,
+        jwks: JwksCache | None = None,
     ):
         self._flow = flow
         self._clients = clients
         self._grants = grants
         self._notices = notices
-        self._jwks = jwks
+        self._jwks = jwks  # made when the first hint comes: PyJWT is loaded only then
         self._random = random
 
     # --- GET /logout, and POST /logout ---------------------------------------------------------
@@ -131,6 +134,12 @@ class EndSessionEndpoint:
     def _hint(self, value: str | None, issuer: str) -> IdTokenHint | None:
         if value is None:
             return None
+        if self._jwks is None:
+            from oauth_core.tokens.bearer import JwksCache
+
+            # The issuer's published key set, read over HTTP as an app reads it: the login
+            # function holds no signing key.
+            self._jwks = JwksCache()
         try:
             return read_id_token_hint(
                 value, issuer=issuer, jwks=self._jwks, jwks_uri=f"{issuer}{JWKS_PATH}"

@@ -14,13 +14,15 @@ after they expire).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from oauth_core.constants import MAX_TOKEN_LENGTH
+from oauth_core.constants import MAX_TOKEN_LENGTH, SIGNING_ALGORITHMS
 from oauth_core.keys import SigningKey
 from oauth_core.tokens import access_token
-from oauth_core.tokens.bearer import ALLOWED_ALGORITHMS, JwksCache
 from oauth_core.tokens.compact import unverified_header
+
+if TYPE_CHECKING:  # PyJWT (tens of milliseconds to import) only when a hint is read
+    from oauth_core.tokens.bearer import JwksCache
 
 LOGOUT_TOKEN_TYPE = "logout+jwt"
 BACKCHANNEL_LOGOUT_EVENT = "http://schemas.openid.net/event/backchannel-logout"
@@ -71,7 +73,7 @@ def read_id_token_hint(token: str, *, issuer: str, jwks: JwksCache, jwks_uri: st
     if header is None:
         raise HintRefused("not a JWS")
     alg, kid = header.get("alg"), header.get("kid")
-    if not isinstance(alg, str) or alg not in ALLOWED_ALGORITHMS or not isinstance(kid, str):
+    if not isinstance(alg, str) or alg not in SIGNING_ALGORITHMS or not isinstance(kid, str):
         raise HintRefused("not signed with an accepted algorithm")
     if _FORBIDDEN_HEADERS & header.keys() or str(header.get("typ", "")).lower() != "jwt":
         raise HintRefused("not an ID token")  # an access or logout token is no hint
