@@ -118,15 +118,19 @@ def check_ports(stack_port: int, webapp_port: int) -> None:
 
 
 def seed_for(webapp_port: int, directory: Path) -> Path | None:
-    """The demo seed with the web app's redirect URIs on its port, when that is not 8400."""
+    """The demo seed with the web app's URIs (redirect, post-logout redirect, back-channel
+    logout) on its port, when that is not 8400."""
     if webapp_port == DEFAULT_WEBAPP_PORT:
         return None
     seed = json.loads(DEFAULT_SEED.read_text())
     for client in seed["clients"]:
         if client["client_id"] == WEBAPP_CLIENT:
-            client["redirect_uris"] = [
-                f"http://{host}:{webapp_port}/callback" for host in ("127.0.0.1", "localhost")
+            hosts = ("127.0.0.1", "localhost")
+            client["redirect_uris"] = [f"http://{host}:{webapp_port}/callback" for host in hosts]
+            client["post_logout_redirect_uris"] = [
+                f"http://{host}:{webapp_port}/signed-out" for host in hosts
             ]
+            client["backchannel_logout_uri"] = f"http://127.0.0.1:{webapp_port}/backchannel-logout"
     path = directory / "demo-seed.json"
     path.write_text(json.dumps(seed))
     return path

@@ -36,8 +36,9 @@ LIVE_ALIAS = "live"
 READ = ("dynamodb:GetItem",)
 # What each function does in the grants table (oauth_core.storage.dynamodb_grants), and no more.
 # The authorization endpoint reads sessions and consents, completes a request once (a conditional
-# put) and writes its code.
-AUTHORIZE_GRANTS = ("dynamodb:GetItem", "dynamodb:PutItem")
+# put) and writes its code; a code for a client new to the session also adds the client to the
+# session, in the same write (a transaction of the put and an update: back-channel logout).
+AUTHORIZE_GRANTS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem")
 # The pages also move failure buckets (conditional updates) and delete sessions (sign-out).
 LOGIN_GRANTS = (
     "dynamodb:GetItem",

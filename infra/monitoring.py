@@ -1,6 +1,6 @@
-"""Monitoring: alarms on 5xx, throttles, function errors (key rotation's and the audit
-forwarder's included), audit records dead-lettered, refresh-token reuse and code replay; a
-dashboard; the SNS topic the alarms notify.
+"""Monitoring: alarms on 5xx, throttles, function errors (key rotation's, the audit
+forwarder's and the logout notifier's included), audit records dead-lettered, refresh-token
+reuse and code replay; a dashboard; the SNS topic the alarms notify.
 
 The topic is encrypted with a key of the stack's own: the AWS-managed alias/aws/sns key's policy
 cannot be changed to admit CloudWatch, which then drops every notification (aws/aws-cdk#11121).
@@ -59,6 +59,7 @@ class Monitoring(Construct):
         functions: dict[str, lambda_.Function],
         rotation: lambda_.Function,
         audit: Audit | None = None,
+        logout_notifier: lambda_.Function | None = None,
     ):
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
@@ -121,6 +122,14 @@ class Monitoring(Construct):
                 1,
                 "Audit records the forwarder could not deliver wait in its dead-letter queue "
                 "(docs/operate.md: replaying them).",
+            )
+        if logout_notifier is not None:
+            self._alarm(
+                "LogoutNotifierErrors",
+                logout_notifier.metric_errors(period=FIVE_MINUTES, statistic="Sum"),
+                1,
+                "The logout notifier failed (not an app that refused: BackchannelLogoutFailed "
+                "counts those): apps were not told of ended sessions.",
             )
         widgets: list[cloudwatch.IWidget] = [
             cloudwatch.GraphWidget(

@@ -61,8 +61,10 @@ ACKNOWLEDGED: tuple[Acknowledgment, ...] = (
     Acknowledgment(
         "Serverless-LambdaDLQ",
         "The functions are invoked synchronously by API Gateway and Secrets Manager, which see "
-        "every failure; the one invoked asynchronously, the audit forwarder, sends a failed "
-        "invocation to an on-failure destination (a queue), which carries the error as well.",
+        "every failure; of those invoked asynchronously, the audit forwarder sends a failed "
+        "invocation to an on-failure destination (a queue), which carries the error as well, "
+        "and the logout notifier retries each app itself, logs and counts what failed, and "
+        "keeps nothing: a logout token is worth nothing two minutes later.",
     ),
     Acknowledgment(
         "AwsSolutions-SQS3",
@@ -75,6 +77,13 @@ ACKNOWLEDGED: tuple[Acknowledgment, ...] = (
         "As AwsSolutions-SQS3: the audit forwarder's on-failure destination is the last stop; "
         "an operator replays its messages (docs/operate.md).",
         construct="Audit/ForwarderDeadLetters",
+    ),
+    Acknowledgment(
+        "Serverless-LambdaAsyncFailureDestination",
+        "The logout notifier's events are ended sessions whose logout tokens live two minutes: "
+        "an event that failed is worth nothing to replay later, and would keep who signed out "
+        "where. The notifier logs and counts each app it could not tell, and its errors alarm.",
+        construct="Logout/logout_notifier",
     ),
     Acknowledgment(
         "Serverless-LambdaTracing",

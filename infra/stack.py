@@ -1,5 +1,5 @@
-"""The one stack: data, secrets and keys, functions, API, audit trail, monitoring; outputs for
-oauthctl."""
+"""The one stack: data, secrets and keys, functions, back-channel logout, API, audit trail,
+monitoring; outputs for oauthctl."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from infra.audit import Audit
 from infra.config import StackConfig
 from infra.data import Data
 from infra.functions import RUNTIME, Functions
+from infra.logout import LogoutNotifier
 from infra.monitoring import Monitoring
 from infra.nag import ACKNOWLEDGED, Acknowledgment, acknowledge_findings
 from infra.secrets import Secrets
@@ -36,6 +37,17 @@ class OAuthServerStack(Stack):
         # No function that serves requests exists before the first keys do.
         for function in self.functions.functions.values():
             function.node.add_dependency(initial_keys)
+        self.logout = LogoutNotifier(
+            self,
+            "Logout",
+            config,
+            self.functions.layer,
+            RUNTIME,
+            self.data,
+            self.secrets,
+            self.functions.functions["login"],
+        )
+        self.logout.function.node.add_dependency(initial_keys)
         self.api = Api(self, "Api", config, dict(self.functions.targets))
         self.audit = Audit(
             self, "Audit", config, self.functions.layer, RUNTIME, self.functions.functions
@@ -48,6 +60,7 @@ class OAuthServerStack(Stack):
             self.functions.functions,
             self.functions.rotation,
             self.audit,
+            self.logout.function,
         )
 
         outputs = {
@@ -63,6 +76,7 @@ class OAuthServerStack(Stack):
             constants.OUTPUT_CLIENT_SECRET_PREFIX: self.secrets.client_secret_prefix,
             constants.OUTPUT_SIGNING_KEYS_SECRET: self.secrets.signing_keys.secret_name,
             audit.OUTPUT_AUDIT_LOG_GROUP: self.audit.log_group.log_group_name,
+            constants.OUTPUT_LOGOUT_NOTIFIER_FUNCTION: self.logout.function.function_name,
         }
         if self.audit.bus is not None:
             outputs[audit.OUTPUT_AUDIT_EVENT_BUS] = self.audit.bus.event_bus_name

@@ -72,7 +72,12 @@ def end_sessions(admin: Admin, args: argparse.Namespace) -> None:
     ended = admin.access().end_sessions(user, args.session)
     if args.session and not ended:
         raise NotFound(f"{args.username} has no session {args.session!r}")
-    print(f"ended {ended} session{'s' if ended != 1 else ''} of {user.username}")
+    told = ""
+    notices = admin.logout_notices() if ended else None
+    if notices is not None:
+        apps = notices[0].sessions_ended(notices[1], ended)
+        told = f"; {apps} app{'s' if apps != 1 else ''} told (back-channel logout)" if apps else ""
+    print(f"ended {len(ended)} session{'s' if len(ended) != 1 else ''} of {user.username}{told}")
 
 
 def revoke_grants(admin: Admin, args: argparse.Namespace) -> None:

@@ -11,16 +11,24 @@ import boto3
 
 from oauth_core import constants
 from oauth_core.admin.access import UserAccess
+from oauth_core.admin.backchannel_logout import (
+    LOGOUT_POST_TIMEOUT,
+    BackchannelNotifier,
+    InlineLogoutDispatch,
+    LogoutNotices,
+)
 from oauth_core.admin.catalog import ApiAdmin, AttributeAdmin, ScopeAdmin
 from oauth_core.admin.key_rotation import rotate_stored_keys
 from oauth_core.admin.registry import ClientRegistry
 from oauth_core.admin.users import UserDirectory
 from oauth_core.clock import SystemClock, SystemRandom
 from oauth_core.config import Settings
+from oauth_core.http.outbound import SafeFetcher
 from oauth_core.keys import KeySet
 from oauth_core.storage.dynamodb import DynamoClientStore, DynamoUserStore
 from oauth_core.storage.dynamodb_grants import DynamoGrantStore
 from oauth_core.storage.dynamodb_registry import DynamoCatalogStore
+from oauth_core.storage.logout_dispatch import LambdaLogoutDispatch
 from oauth_core.storage.secrets_manager import SecretsManagerKeyStore, SecretsManagerSecretStore
 
 _OUTPUTS = {
@@ -139,6 +147,36 @@ class Admin:
     def access(self) -> UserAccess:
         grants = DynamoGrantStore(self.settings.grants_table, dynamodb=self.client("dynamodb"))
         return UserAccess(grants, SystemClock())
+
+    def logout_notices(self) -> tuple[LogoutNotices, str] | None:
+        """How ended sessions' apps are told (back-channel logout), and in which issuer's name:
+        a deployed stack's notifier function (invoked as the login function invokes it); on the
+        local stack, the notifier run here (the operator waits, seconds at most). None when
+        neither is known (a stack deployed before the notifier existed)."""
+        clients = DynamoClientStore(self.settings.clients_table, dynamodb=self.client("dynamodb"))
+        function = self.outputs.get(constants.OUTPUT_LOGOUT_NOTIFIER_FUNCTION)
+        if function and self.settings.issuer:
+            dispatch = LambdaLogoutDispatch(function, self.client("lambda"))
+            return LogoutNotices(clients, dispatch), self.settings.issuer
+        issuer = self._local_issuer() if self.is_local else None
+        if issuer is None:
+            return None
+        fetcher = SafeFetcher(allow_loopback=True, timeout=LOGOUT_POST_TIMEOUT)
+        notifier = BackchannelNotifier(
+            clients, self.key_store(), fetcher, SystemClock(), SystemRandom()
+        )
+        return LogoutNotices(clients, InlineLogoutDispatch(notifier)), issuer
+
+    def _local_issuer(self) -> str | None:
+        from botocore.exceptions import ClientError
+
+        from local_stack import ISSUER_PARAMETER
+
+        try:
+            found = self.client("ssm").get_parameter(Name=ISSUER_PARAMETER)
+        except ClientError:
+            return None
+        return str(found["Parameter"]["Value"])
 
     def key_store(self) -> SecretsManagerKeyStore:
         return SecretsManagerKeyStore(

@@ -11,3 +11,6 @@ DEFAULT_AUDIT_FILE = Path(__file__).resolve().parents[2] / ".local" / "audit.jso
 # Where a running local stack says which file that is, in its embedded AWS (SSM Parameter
 # Store): oauthctl, pointed at that AWS, finds the file of the stack it is pointed at.
 AUDIT_FILE_PARAMETER = "/oauth-server/local/audit-file"
+# And its issuer, for what oauthctl signs in its name (back-channel logout tokens, when an
+# operator ends a user's sessions).
+ISSUER_PARAMETER = "/oauth-server/local/issuer"

@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from local_stack import AUDIT_FILE_PARAMETER, DEFAULT_AUDIT_FILE
+from local_stack import AUDIT_FILE_PARAMETER, DEFAULT_AUDIT_FILE, ISSUER_PARAMETER
 from local_stack.aws import MotoServer, create_resources, use_local_aws
 from local_stack.gateway import LocalGateway
 from local_stack.seed import CatalogAdmins, Seed, SeedResult, apply_seed, read_seed
@@ -45,9 +45,11 @@ def start(host: str = "127.0.0.1", port: int = 8000, seed_path: Path | None = No
     create_resources(settings, clock.now())
     import boto3
 
-    boto3.client("ssm").put_parameter(
+    ssm = boto3.client("ssm")
+    ssm.put_parameter(
         Name=AUDIT_FILE_PARAMETER, Value=str(audit_file), Type="String", Overwrite=True
     )
+    ssm.put_parameter(Name=ISSUER_PARAMETER, Value=gateway.url, Type="String", Overwrite=True)
     services = aws_components(settings, cached=False)
     admins = CatalogAdmins(services.scope_admin, services.api_admin, services.attribute_admin)
     seeded = apply_seed(seed, services.registry, services.user_directory, admins)

@@ -1,5 +1,6 @@
 """The demo ecosystem (`make demo`): the web app signs its user in through Chromium with the code
-flow and PKCE, and the backend service runs once with Client Credentials."""
+flow and PKCE and out again (RP-initiated and back-channel logout), and the backend service runs
+once with Client Credentials."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from typing import Literal
 
 import pytest
 import requests
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.conftest import LocalStack
 
@@ -47,6 +48,8 @@ def webapp(stack: LocalStack) -> Iterator[str]:
             "client_secret": WEBAPP_SECRET,
             "grant_types": ["authorization_code", "refresh_token"],
             "redirect_uris": [f"http://127.0.0.1:{port}/callback"],
+            "post_logout_redirect_uris": [f"http://127.0.0.1:{port}/signed-out"],
+            "backchannel_logout_uri": f"http://127.0.0.1:{port}/backchannel-logout",
             "scope": "openid profile email offline_access read:data write:data",
             "first_party": True,
         },
@@ -112,10 +115,7 @@ def test_service_example_caches_and_retries_once_on_401(stack: LocalStack) -> No
     assert api.tokens_fetched == 2  # one retry, with a fresh token
 
 
-def test_webapp_signs_in_calls_api_refreshes_and_logs_out(
-    chromium: Browser, stack: LocalStack, webapp: str, output_dir: Path
-) -> None:
-    page = chromium.new_page()
+def sign_in(page: Page, stack: LocalStack, webapp: str) -> None:
     page.goto(webapp)
     page.get_by_role("link", name="Log in").click()
     page.wait_for_url(f"{stack.issuer}/login**")
@@ -123,28 +123,49 @@ def test_webapp_signs_in_calls_api_refreshes_and_logs_out(
     page.get_by_label("Password").fill("demo-password")
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(f"{webapp}/")
+
+
+def test_webapp_signs_in_calls_api_refreshes_and_logs_out(
+    chromium: Browser, stack: LocalStack, webapp: str, output_dir: Path
+) -> None:
+    page = chromium.new_page()
+    sign_in(page, stack, webapp)
     assert "Signed in as Dana Demo" in page.locator("#user").inner_text()
     assert '"action": "read"' in page.locator("#api").inner_text().replace('":"', '": "')
     page.screenshot(path=str(output_dir / "demo-webapp.png"), full_page=True)
     page.reload()  # refreshes the access token (rotation) and calls the API again
     assert "Signed in as Dana Demo" in page.locator("#user").inner_text()
+    # RP-initiated logout: through the server's /logout with the ID token, and back, unasked.
     page.get_by_role("button", name="Log out").click()
-    page.wait_for_url(f"{webapp}/signed-out")
-    expect(page.get_by_role("heading", name="Signed out of this app")).to_be_visible()
-    # The app's session is gone; the server's sign-in is not, and the page says so.
-    expect(page.get_by_text("does not support RP-initiated logout yet")).to_be_visible()
+    page.wait_for_url(f"{webapp}/signed-out?state=*")
+    expect(page.get_by_role("heading", name="Signed out")).to_be_visible()
+    both = page.get_by_text("signed out of this app and of the authorization server")
+    expect(both).to_be_visible()
+    # The server's sign-in ended too: Log in asks for the password.
     page.goto(webapp)
     expect(page.get_by_text("You are not signed in.")).to_be_visible()
-    page.get_by_role("link", name="Log in").click()
-    page.wait_for_url(f"{webapp}/")  # straight back in: the server's sign-in stayed
+    sign_in(page, stack, webapp)
     assert "Signed in as Dana Demo" in page.locator("#user").inner_text()
-    # Signing out there too, through the link the app gives: then the server asks again.
-    page.get_by_role("button", name="Log out").click()
-    page.get_by_role("link", name="Sign out at the authorization server").click()
-    page.wait_for_url(f"{stack.issuer}/logout")
+    page.close()
+
+
+def test_webapp_is_signed_out_when_the_user_signs_out_at_the_server(
+    chromium: Browser, stack: LocalStack, webapp: str
+) -> None:
+    """Back-channel logout: signing out on the server's own page ends the app's session."""
+    page = chromium.new_page()
+    sign_in(page, stack, webapp)
+    page.goto(f"{stack.issuer}/logout")
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("heading", name="Signed out")).to_be_visible()
-    page.goto(webapp)
+    # The server told the app (a POST it verified), without the browser going there.
+    deadline = time.monotonic() + 30
+    while True:
+        page.goto(webapp)
+        if page.get_by_text("You are not signed in.").is_visible():
+            break
+        assert time.monotonic() < deadline, "the app was never told"
+        page.wait_for_timeout(200)
     page.get_by_role("link", name="Log in").click()
     page.wait_for_url(f"{stack.issuer}/login**")
     expect(page.get_by_label("Password")).to_be_visible()
@@ -182,7 +203,8 @@ def test_webapp_pages_fit_desk_and_phone_widths_in_light_and_dark(
     expect(page.locator("#api")).to_be_visible()
     fits("signed-in")
     page.get_by_role("button", name="Log out").click()
-    expect(page.locator("#server-logout")).to_have_attribute("href", f"{stack.issuer}/logout")
+    page.wait_for_url(f"{webapp}/signed-out?state=*")
+    expect(page.get_by_role("heading", name="Signed out")).to_be_visible()
     fits("signed-out")
     context.close()
 

@@ -348,6 +348,73 @@ def logout(world: World) -> None:
     assert again.location.startswith("/login"), again.location
 
 
+BACKCHANNEL = "deployed-backchannel"
+BACKCHANNEL_APP = "https://backchannel.example.com"
+# A private address: what the deployed notifier must refuse to call (the suite has no network).
+BACKCHANNEL_URI = "https://10.0.0.9/backchannel-logout"
+
+
+def backchannel_logout(world: World) -> None:
+    """RP-initiated and back-channel logout: a session signed into WEB through the sign-in
+    pages, then into a first-party app by the authorization endpoint itself (which records the
+    app in the code's write); /logout with that app's ID token signs out at once (the login
+    function checks it against the published JWKS) and hands the session to the logout notifier
+    in one asynchronous invocation, which the suite runs as Lambda would: the notifier reads the
+    app and the signing keys, and refuses the app's private address."""
+    deployment = world.deployment
+    deployment.admin().clients().create(
+        {
+            "client_id": BACKCHANNEL,
+            "token_endpoint_auth_method": "none",
+            "grant_types": ["authorization_code"],
+            "redirect_uris": [f"{BACKCHANNEL_APP}/callback"],
+            "post_logout_redirect_uris": [f"{BACKCHANNEL_APP}/bye"],
+            "backchannel_logout_uri": BACKCHANNEL_URI,
+            "scope": "openid",
+            "first_party": True,
+        }
+    )
+    browser = Browser(world.api)
+    world.sign_in_and_consent(browser)
+    verifier, challenge = pkce_pair()
+    query = {
+        "client_id": BACKCHANNEL,
+        "redirect_uri": f"{BACKCHANNEL_APP}/callback",
+        "response_type": "code",
+        "scope": "openid",
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+    }
+    answer = world.expect(browser.get(f"/authorize?{urlencode(query)}"), 303, "authorize, SSO")
+    assert answer.location.startswith(f"{BACKCHANNEL_APP}/callback"), answer.location
+    fields = {
+        "grant_type": "authorization_code",
+        "code": query_of(answer.location)["code"],
+        "redirect_uri": f"{BACKCHANNEL_APP}/callback",
+        "code_verifier": verifier,
+        "client_id": BACKCHANNEL,
+    }
+    headers = {"content-type": "application/x-www-form-urlencoded"}
+    tokens = world.api.request("POST", "/token", headers=headers, body=urlencode(fields))
+    id_token = world.expect(tokens, 200, "code exchange").json()["id_token"]
+    sid = world.verify(id_token, BACKCHANNEL)["sid"]
+    params = {
+        "id_token_hint": id_token,
+        "post_logout_redirect_uri": f"{BACKCHANNEL_APP}/bye",
+        "state": "bye-state",
+    }
+    out = world.expect(browser.get(f"/logout?{urlencode(params)}"), 303, "RP-initiated logout")
+    assert out.location == f"{BACKCHANNEL_APP}/bye?state=bye-state", out.location
+    assert not any("session" in name for name in browser.cookies), browser.cookies
+    assert deployment.async_results.get("logout_notifier") == [{"delivered": 0, "failed": 1}]
+    notifier = deployment.function("logout_notifier")
+    lines = [json.loads(line) for line in deployment.log_lines_of_group(notifier.log_group)]
+    not_delivered = "back-channel logout not delivered"
+    (refused,) = [line for line in lines if line.get("message") == not_delivered]
+    assert refused["client_id"] == BACKCHANNEL and "non-public address" in refused["reason"]
+    assert sid not in json.dumps(lines)  # the session is named to the app only
+
+
 def key_rotation(world: World) -> None:
     """A scheduled rotation by the packaged rotation function; a container started afterwards
     signs with the new key, which was published before it signed, and every token verifies."""
@@ -521,6 +588,7 @@ FLOWS: dict[str, Callable[[World], Any]] = {
     "introspection": introspection,
     "revocation": revocation,
     "logout": logout,
+    "backchannel_logout": backchannel_logout,
     "key_rotation": key_rotation,
     "temporary_password": temporary_password,
     "account_page": account_page,

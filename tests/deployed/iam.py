@@ -109,11 +109,17 @@ def is_allowed(statements: Iterable[Statement], request: AwsRequest) -> bool:
 
 
 def requests_of(
-    call: RecordedCall, table_arn: Callable[[str], str], secret_arn: Callable[[str], str]
+    call: RecordedCall,
+    table_arn: Callable[[str], str],
+    secret_arn: Callable[[str], str],
+    function_arn: Callable[[str], str] = str,
 ) -> list[AwsRequest]:
-    """The authorizations behind one API call. `table_arn` and `secret_arn` turn the names the
-    call used into ARNs; anything the suite has no rule for raises NotSupported."""
+    """The authorizations behind one API call. `table_arn`, `secret_arn` and `function_arn`
+    turn the names the call used into ARNs; anything the suite has no rule for raises
+    NotSupported."""
     p = call.parameters
+    if call.service == "lambda" and call.operation == "Invoke":
+        return [AwsRequest("lambda:InvokeFunction", function_arn(p["FunctionName"]))]
     if call.service == "dynamodb":
         if call.operation == "TransactWriteItems" or call.operation == "TransactGetItems":
             return [

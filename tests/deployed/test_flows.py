@@ -42,6 +42,10 @@ def test_logout(world: World) -> None:
     world.run("logout")
 
 
+def test_l4_rp_initiated_and_back_channel_logout(world: World) -> None:
+    world.run("backchannel_logout")
+
+
 def test_key_rotation_by_the_packaged_rotation_function(world: World) -> None:
     world.run("key_rotation")
 

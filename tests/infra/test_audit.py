@@ -93,7 +93,11 @@ def test_the_forwarders_own_log_group_is_the_audit_log_kept_a_year(
 def test_a_failed_forwarding_is_retried_then_kept_in_an_encrypted_queue(
     resources: Resources,
 ) -> None:
-    (config,) = of_type(resources, "AWS::Lambda::EventInvokeConfig").values()
+    (config,) = [
+        c
+        for c in of_type(resources, "AWS::Lambda::EventInvokeConfig").values()
+        if c["Properties"]["FunctionName"] == {"Ref": forwarder_id(resources)}
+    ]
     props = config["Properties"]
     assert props["FunctionName"] == {"Ref": forwarder_id(resources)}
     assert props["MaximumRetryAttempts"] == 2

@@ -81,6 +81,8 @@ class Settings:
     max_failures: int = 10
     max_failures_per_ip: int = 100
     failure_window: int = 300
+    # The function that sends back-channel logout tokens (None: a thread of this process).
+    logout_notifier_function: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -162,6 +164,7 @@ _OPTIONAL = {
     "audience": constants.ENV_AUDIENCE,
     "jwks_uri": constants.ENV_JWKS_URI,
     "revocations_uri": constants.ENV_REVOCATIONS_URI,
+    "logout_notifier_function": constants.ENV_LOGOUT_NOTIFIER_FUNCTION,
 }
 _NUMBERS = {
     "access_token_ttl": constants.ENV_ACCESS_TOKEN_TTL,

@@ -30,6 +30,8 @@ ENV_SESSION_TTL = "SESSION_TTL"
 ENV_MAX_FAILURES = "MAX_FAILED_ATTEMPTS"
 ENV_MAX_FAILURES_PER_IP = "MAX_FAILED_ATTEMPTS_PER_IP"
 ENV_FAILURE_WINDOW = "FAILED_ATTEMPTS_WINDOW"
+# The logout notifier function the login function invokes (infra/logout.py); unset: a thread.
+ENV_LOGOUT_NOTIFIER_FUNCTION = "LOGOUT_NOTIFIER_FUNCTION"
 
 # Default resource names: what the local stack creates and what oauthctl assumes without a stack.
 DEFAULT_CLIENTS_TABLE = "oauth-clients"
@@ -48,6 +50,7 @@ OUTPUT_GRANTS_TABLE = "GrantsTableName"
 OUTPUT_REGISTRY_TABLE = "RegistryTableName"
 OUTPUT_CLIENT_SECRET_PREFIX = "ClientSecretPrefix"
 OUTPUT_SIGNING_KEYS_SECRET = "SigningKeysSecretName"
+OUTPUT_LOGOUT_NOTIFIER_FUNCTION = "LogoutNotifierFunctionName"
 
 # The shortest password accepted (oauth_core.admin.users; the pages say so too).
 MIN_PASSWORD_LENGTH = 8

@@ -41,6 +41,11 @@ METRICS: dict[str, frozenset[str]] = {
     "RegistrationThrottled": frozenset(),
     # A revocation that holds at /token and /introspect but could not be published to APIs.
     "RevocationNotPublished": frozenset(),
+    # OpenID Connect Back-Channel Logout: a logout token an app took (2xx), or did not (after
+    # a retry); ended sessions that could not be handed to the logout notifier at all.
+    "BackchannelLogoutDelivered": frozenset(),
+    "BackchannelLogoutFailed": frozenset(),
+    "BackchannelLogoutNotSent": frozenset(),
 }
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
@@ -241,6 +243,25 @@ class Session:
     # The sign-in to the millisecond, which SubjectState.allows compares (auth_time is whole
     # seconds, as OIDC has it).
     signed_in_ms: int = 0
+    # The clients it signed into, as "<client_id> <registration_id>" (session_client_entry):
+    # recorded when a code is issued, for back-channel logout.
+    signed_into: tuple[str, ...] = ()
+
+    @cached_property
+    def sid(self) -> str:
+        """The session's `sid` claim (OIDC Back-Channel Logout 2.1): derived one way from the
+        hash of its id, so it names the session to apps without being its cookie or its key."""
+        return session_sid(self.session_hash)
+
+
+def session_sid(session_hash: str) -> str:
+    digest = hashlib.sha256(f"sid:{session_hash}".encode()).digest()[:16]
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def session_client_entry(client_id: str, registration_id: str) -> str:
+    """How a session records a client it signed into: that registration of the id only (D8)."""
+    return f"{client_id} {registration_id}"
 
 
 @dataclass(frozen=True)
@@ -264,6 +285,7 @@ class AuthorizationCode:
     client_registration: str = ""
     signed_in_ms: int = 0  # the session's (Session.signed_in_ms)
     resource: str = ""  # the APIs the user granted (RFC 8707), space-separated
+    sid: str = ""  # the session's `sid` (Session.sid), for the ID token
 
 
 @dataclass(frozen=True)
@@ -345,3 +367,27 @@ class SubjectState:
 
     def allows_session(self, signed_in_ms: int) -> bool:
         return self.allows(signed_in_ms) and signed_in_ms >= self.sessions_not_before_ms
+
+
+@dataclass(frozen=True)
+class LogoutNotice:
+    """A session that ended, for the apps it signed into that take back-channel logout
+    (OIDC Back-Channel Logout 1.0): what the logout notifier signs and sends. `clients` are
+    session_client_entry strings."""
+
+    issuer: str
+    sub: str
+    sid: str
+    clients: tuple[str, ...]
+
+    def to_item(self) -> dict[str, Any]:
+        return {"iss": self.issuer, "sub": self.sub, "sid": self.sid, "clients": list(self.clients)}
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> LogoutNotice:
+        return cls(
+            issuer=str(item["iss"]),
+            sub=str(item["sub"]),
+            sid=str(item["sid"]),
+            clients=tuple(str(c) for c in item.get("clients") or ()),
+        )

@@ -8,6 +8,7 @@ from oauth_core.models import (
     AuthorizationCode,
     Client,
     Consent,
+    LogoutNotice,
     RefreshToken,
     Session,
     SubjectState,
@@ -128,6 +129,13 @@ class GrantStore(Protocol):
 
     def put_code(self, code: AuthorizationCode, retain_until: int) -> None: ...
 
+    def put_code_recording_client(
+        self, code: AuthorizationCode, retain_until: int, session_hash: str, client_entry: str
+    ) -> None:
+        """put_code, and in the same write the client added to the session's `signed_into`
+        (for back-channel logout); a session that ended meanwhile gets the code alone."""
+        ...
+
     def get_code(self, code_hash: str) -> AuthorizationCode | None: ...
 
     def redeem_code(
@@ -200,6 +208,12 @@ class GrantStore(Protocol):
     def recent_revocations(self, now: int) -> frozenset[str]:
         """The revocation ids still in force (oauth_core.revocation): every revoked
         access token and grant whose tokens may not all have expired yet."""
+        ...
+
+
+class LogoutDispatch(Protocol):
+    def send(self, notices: list[LogoutNotice]) -> None:
+        """Hand ended sessions to the logout notifier, without waiting for it (one call)."""
         ...
 
 

@@ -22,6 +22,7 @@ from oauth_core.http.dispatch import Endpoints, FunctionHandler
 
 if TYPE_CHECKING:  # built on demand: a function loads only what it serves
     from oauth_core.admin.access import UserAccess
+    from oauth_core.admin.backchannel_logout import BackchannelNotifier, LogoutNotices
     from oauth_core.admin.catalog import ApiAdmin, AttributeAdmin, ScopeAdmin
     from oauth_core.admin.registry import ClientRegistry
     from oauth_core.admin.users import UserDirectory
@@ -36,6 +37,7 @@ if TYPE_CHECKING:  # built on demand: a function loads only what it serves
         ClientStore,
         GrantStore,
         KeyStore,
+        LogoutDispatch,
         RateLimiter,
         UserStore,
     )
@@ -183,6 +185,40 @@ class Components:
 
         return UserDirectory(self.users, self.clock, self.grants, self.catalog)
 
+    @cached_property
+    def logout_notifier(self) -> BackchannelNotifier:
+        """Signs and sends back-channel logout tokens (the logout notifier function's work)."""
+        return logout_notifier_of(self.settings, self.clients, self.keys, self.clock, self.random)
+
+    @cached_property
+    def logout_dispatch(self) -> LogoutDispatch:
+        """Where ended sessions go: the notifier function, asynchronously; without one (the
+        local stack, the tests) the same notifier on a thread."""
+        if self.settings.logout_notifier_function:
+            from oauth_core.storage.logout_dispatch import LambdaLogoutDispatch
+
+            return LambdaLogoutDispatch(self.settings.logout_notifier_function)
+        from oauth_core.admin.backchannel_logout import ThreadedLogoutDispatch
+
+        return ThreadedLogoutDispatch(self.logout_notifier)
+
+    @cached_property
+    def logout_notices(self) -> LogoutNotices:
+        from oauth_core.admin.backchannel_logout import LogoutNotices
+
+        return LogoutNotices(self.clients, self.logout_dispatch)
+
+
+def logout_notifier_of(
+    settings: Settings, clients: ClientStore, keys: KeyStore, clock: Clock, random: Random
+) -> BackchannelNotifier:
+    from oauth_core.admin.backchannel_logout import LOGOUT_POST_TIMEOUT, BackchannelNotifier
+    from oauth_core.http.outbound import SafeFetcher
+
+    # Loopback only where the stack is local development (SECURITY L4, as A17).
+    fetcher = SafeFetcher(allow_loopback=settings.is_local, timeout=LOGOUT_POST_TIMEOUT)
+    return BackchannelNotifier(clients, keys, fetcher, clock, random)
+
 
 # --- each function's endpoints, by the names the route table gives them ---------------------
 
@@ -194,9 +230,12 @@ def authorize_endpoints(c: Components) -> Endpoints:
     return {"authorize": endpoint.handle}
 
 
-def login_endpoints(c: Components) -> Endpoints:
+def login_endpoints(c: Components, jwks: JwksCache | None = None) -> Endpoints:
+    """`jwks`: where ID token hints are checked (by default the issuer's published JWKS, read
+    over HTTP as an app reads it: the login function holds no signing key)."""
     from oauth_core.admin.access import UserAccess
     from oauth_core.endpoints.account import AccountPages
+    from oauth_core.endpoints.end_session import EndSessionEndpoint
     from oauth_core.endpoints.login import LoginPages
     from oauth_core.endpoints.signin import PasswordSignIn
 
@@ -215,7 +254,9 @@ def login_endpoints(c: Components) -> Endpoints:
         c.sealer,
         c.clock,
         c.random,
+        c.logout_notices,
     )
+    end_session = EndSessionEndpoint(c.flow, c.clients, c.grants, c.logout_notices, c.random, jwks)
     return {
         "account_page": account.account_page,
         "account": account.act,
@@ -225,8 +266,8 @@ def login_endpoints(c: Components) -> Endpoints:
         "login": pages.login,
         "consent_page": pages.consent_page,
         "consent": pages.consent,
-        "logout_page": pages.logout_page,
-        "logout": pages.logout,
+        "logout_page": end_session.get,
+        "logout": end_session.post,
         "password": pages.password,
     }
 
@@ -301,8 +342,13 @@ def _lazy_use_once(settings: Settings, clock: Clock) -> UseOnce:
 
 
 def endpoints_for(function: str, c: Components) -> Endpoints:
-    """A function's endpoints on these components (the resource function's on their key set,
-    read directly: the stand-in of the tests and the benchmark)."""
+    """A function's endpoints on these components (the resource function's, and the login
+    function's ID token hints, on their key set read directly: the stand-in of the tests and
+    the benchmark)."""
+    if function == "login":
+        from oauth_core.tokens.bearer import JwksCache
+
+        return login_endpoints(c, JwksCache(lambda uri: c.published_keys.load().public_jwks()))
     if function == "resource":
         from oauth_core.tokens.bearer import JwksCache
         from oauth_core.tokens.revocation_list import RevocationList
@@ -341,6 +387,31 @@ BUILDERS: dict[str, Callable[[Components], Endpoints]] = {
     "token": token_endpoints,
     "register": register_endpoints,
 }
+
+
+def logout_notifier() -> Callable[..., dict[str, int]]:
+    """The logout notifier function's handler (functions/logout_notifier): not behind the API;
+    the login function invokes it asynchronously with ended sessions. Built on its first
+    event: it reads the clients table and the signing keys, nothing else."""
+    built: list[BackchannelNotifier] = []
+
+    def handler(event: dict[str, object], context: object = None) -> dict[str, int]:
+        if not built:
+            from oauth_core.storage.cache import CachedClientStore, CachedKeyStore
+            from oauth_core.storage.dynamodb import DynamoClientStore
+            from oauth_core.storage.secrets_manager import SecretsManagerKeyStore
+
+            settings = Settings.from_env()
+            clients = CachedClientStore(
+                DynamoClientStore(settings.clients_table), settings.client_cache_ttl
+            )
+            keys = CachedKeyStore(
+                SecretsManagerKeyStore(settings.signing_keys_secret), settings.secret_cache_ttl
+            )
+            built.append(logout_notifier_of(settings, clients, keys, SystemClock(), SystemRandom()))
+        return built[0](event, context)
+
+    return handler
 
 
 def serve(function: str) -> FunctionHandler:

@@ -78,19 +78,20 @@ class UserAccess:
             state=state,
         )
 
-    def end_sessions(self, user: User, only: str | None = None) -> int:
-        """End the user's sessions (or the one whose id starts `only`); how many were found.
-        Ending them all also records the moment in the user's state, which every page checks:
-        a session the owner index does not list yet ends too."""
+    def end_sessions(self, user: User, only: str | None = None) -> list[Session]:
+        """End the user's sessions (or the one whose id starts `only`); those found (their apps
+        are told: oauth_core.admin.backchannel_logout). Ending them all also records the moment
+        in the user's state, which every page checks: a session the owner index does not list
+        yet ends too."""
         if only is None:
             state = self._grants.get_subject_state(user.sub) or SubjectState(user.sub)
             now_ms = self._clock.now_ms()
             self._grants.put_subject_state(replace(state, sessions_not_before_ms=now_ms))
-        ended = 0
+        ended = []
         for session in self._grants.sessions_of(user.sub):
             if only is None or session.session_hash.startswith(only):
                 self._grants.delete_session(session.session_hash)
-                ended += 1
+                ended.append(session)
         return ended
 
     def revoke_grants(

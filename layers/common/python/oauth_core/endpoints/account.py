@@ -15,6 +15,7 @@ import time
 
 from oauth_core import audit
 from oauth_core.admin.access import UserAccess
+from oauth_core.admin.backchannel_logout import LogoutNotices
 from oauth_core.admin.users import InvalidUser, UserDirectory
 from oauth_core.clock import Clock, Random
 from oauth_core.endpoints.flow import AuthorizationFlow
@@ -73,7 +74,9 @@ class AccountPages:
         sealer: RequestSealer,
         clock: Clock,
         random: Random,
+        notices: LogoutNotices,
     ):
+        self._notices = notices
         self._flow = flow
         self._sign_in = sign_in
         self._access = access
@@ -246,7 +249,11 @@ class AccountPages:
         if action == "sign_out_everywhere":
             ended = self._access.end_sessions(user)
             count("SignedOutEverywhere")
-            audit.emit(audit.SESSIONS_ENDED, sub=user.sub, username=user.username, sessions=ended)
+            audit.emit(
+                audit.SESSIONS_ENDED, sub=user.sub, username=user.username, sessions=len(ended)
+            )
+            # The apps those sessions signed into are told (back-channel logout), unwaited for.
+            self._notices.sessions_ended(self._flow.issuer(request), ended)
             cleared = self._flow.cookies.clear(SESSION_COOKIE)
             return see_other(f"{ACCOUNT_PATH}?done=signed_out", [cleared])
         raise InvalidRequest("unknown action")

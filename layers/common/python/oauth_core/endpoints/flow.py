@@ -17,7 +17,13 @@ from oauth_core.errors import ConsentRequired, LoginRequired, OAuthError, Reques
 from oauth_core.http.pages import SESSION_COOKIE, CookiePolicy, see_other, with_query
 from oauth_core.http.request import HttpRequest
 from oauth_core.http.response import HttpResponse
-from oauth_core.models import AuthorizationCode, Client, PendingAuthorization, Session
+from oauth_core.models import (
+    AuthorizationCode,
+    Client,
+    PendingAuthorization,
+    Session,
+    session_client_entry,
+)
 from oauth_core.observability import count
 from oauth_core.ports import CatalogSource, GrantStore
 from oauth_core.rules import redirect_uri, resource_indicators, scope
@@ -27,6 +33,9 @@ from oauth_core.tokens.sealed_requests import RequestSealer
 
 # How long a code's record outlives the code, so that a late replay still revokes its grant.
 CODE_REPLAY_MEMORY = 24 * 3600
+# The most clients one session records (each is told when it ends): far more than a browser
+# signs into in a day, and a bound on the session item.
+MAX_SIGNED_INTO = 100
 
 
 class AuthorizationFlow:
@@ -193,9 +202,15 @@ class AuthorizationFlow:
             client_registration=pending.client_registration,
             signed_in_ms=session.signed_in_ms,
             resource=pending.resource,
+            sid=session.sid,
         )
         # Kept past its expiry so that a late replay is still recognised and revokes.
-        self._grants.put_code(code, retain_until=now + CODE_REPLAY_MEMORY)
+        retain_until = now + CODE_REPLAY_MEMORY
+        entry = session_client_entry(pending.client_id, pending.client_registration)
+        if entry in session.signed_into or len(session.signed_into) >= MAX_SIGNED_INTO:
+            self._grants.put_code(code, retain_until=retain_until)
+        else:  # a client new to the session: recorded in the same write (back-channel logout)
+            self._grants.put_code_recording_client(code, retain_until, session.session_hash, entry)
         count("CodeIssued")
         return see_other(
             self.response_uri(request, pending.redirect_uri, pending.state, code=code_value)

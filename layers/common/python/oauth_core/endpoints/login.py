@@ -1,4 +1,4 @@
-"""The sign-in, consent and sign-out pages (SECURITY G1-G8).
+"""The sign-in and consent pages (SECURITY G1-G8; signing out: oauth_core.endpoints.end_session).
 
 The browser carries the authorization request between /authorize and these pages sealed in an
 opaque handle (oauth_core.tokens.sealed_requests); no caller-supplied return URL is ever followed
@@ -28,24 +28,19 @@ from oauth_core.errors import AccessDenied
 from oauth_core.http.answers import EXPIRED
 from oauth_core.http.forms import parse_query
 from oauth_core.http.pages import (
-    SESSION_COOKIE,
     consent_form,
     error_page,
     login_form,
-    logout_form,
     origin_of,
     page,
     password_change_form,
     see_other,
-    signed_out,
     with_query,
 )
 from oauth_core.http.request import HttpRequest
 from oauth_core.http.response import HttpResponse
 from oauth_core.models import Client, PendingAuthorization, Session, User
-from oauth_core.observability import count
 from oauth_core.ports import ClientStore, GrantStore
-from oauth_core.rules.hashing import token_hash
 from oauth_core.tokens.sealed_requests import RequestSealer
 
 
@@ -240,20 +235,3 @@ class LoginPages:
             )
         self.flow.remember_consent(client, pending, session.sub)
         return self.flow.complete(request, pending, session)
-
-    # --- /logout -------------------------------------------------------------------------------
-
-    def logout_page(self, request: HttpRequest) -> HttpResponse:
-        session = self.flow.live_session(request)
-        csrf, cookies = self._csrf(request)
-        body = logout_form(csrf=csrf, username=session.username if session else None)
-        return page("Sign out", body, cookies=cookies)
-
-    def logout(self, request: HttpRequest) -> HttpResponse:
-        self._form(request)
-        cookies = self.flow.cookies
-        session_id = cookies.read(request, SESSION_COOKIE)
-        if session_id:
-            self._grants.delete_session(token_hash(session_id))
-        count("LoggedOut")
-        return page("Signed out", signed_out(), cookies=[cookies.clear(SESSION_COOKIE)])

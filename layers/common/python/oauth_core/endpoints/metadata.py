@@ -76,4 +76,8 @@ def openid_configuration(
         "claims_parameter_supported": False,
         "request_parameter_supported": False,
         "request_uri_parameter_supported": False,
+        # OpenID Connect RP-Initiated Logout 1.0 and Back-Channel Logout 1.0.
+        "end_session_endpoint": f"{issuer}/logout",
+        "backchannel_logout_supported": True,
+        "backchannel_logout_session_supported": True,
     }

@@ -117,6 +117,7 @@ class AuthorizationCodeGrant:
             grant_id=family_id,
             audience=audiences,
             dpop_jkt=context.dpop_jkt,
+            sid=code.sid or None,
         )
         # Sign before committing: once the code is consumed nothing may fail, or the client
         # would hold a spent code and no tokens.

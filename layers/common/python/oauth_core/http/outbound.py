@@ -1,5 +1,6 @@
-"""Fetching a document a caller names (a client ID metadata document), without becoming the
-caller's proxy into places only this server can reach (SSRF).
+"""Fetching a document a caller names (a client ID metadata document), and posting to a URL a
+client registered (its back-channel logout endpoint), without becoming anyone's proxy into
+places only this server can reach (SSRF).
 
 The URL must be https, with no user information; its host is resolved once and every address
 must be public (not private, loopback, link-local, multicast, reserved or unspecified; loopback
@@ -20,13 +21,17 @@ import ssl
 import threading
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 Resolve = Callable[[str, int], list[str]]
 
 
 class FetchRefused(Exception):
     """The URL or its answer is not one this server fetches or accepts; the message says why."""
+
+
+class Unreachable(FetchRefused):
+    """A URL this server may call, which did not answer in time (or at all): worth a retry."""
 
 
 def resolve_host(host: str, port: int) -> list[str]:
@@ -138,6 +143,37 @@ class SafeFetcher:
         if not isinstance(document, dict):
             raise FetchRefused("the document is not a JSON object")
         return document
+
+    def post_form(self, url: str, fields: dict[str, str]) -> int:
+        """POST `fields` as a form (application/x-www-form-urlencoded) to a URL this server may
+        call, under the same rules as a fetch (no redirect followed, one deadline for the whole
+        exchange); the answer's status. Its body is read only up to `max_bytes`, and ignored."""
+        scheme, host, port, target = self.check_url(url)
+        address = self.addresses(host, port)[0]
+        connection: http.client.HTTPConnection
+        if scheme == "https":
+            connection = _PinnedHTTPSConnection(address, host, port, self._timeout, self._ssl)
+        else:
+            connection = http.client.HTTPConnection(address, port, timeout=self._timeout)
+        deadline = threading.Timer(self._timeout, _abort, (connection,))
+        deadline.daemon = True
+        deadline.start()
+        body = urlencode(fields).encode("ascii")
+        headers = {
+            "Host": host,
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Cache-Control": "no-store",
+        }
+        try:
+            connection.request("POST", target, body=body, headers=headers)
+            response = connection.getresponse()
+            response.read(self._max_bytes)
+            return response.status
+        except (OSError, http.client.HTTPException) as exc:
+            raise Unreachable(f"the URL could not be reached ({type(exc).__name__})") from exc
+        finally:
+            deadline.cancel()
+            connection.close()
 
 
 def _abort(connection: http.client.HTTPConnection) -> None:

@@ -309,20 +309,63 @@ def consent_form(
 ACCOUNT_LINK = '<footer><a href="/account">Manage your account</a></footer>'
 
 
-def logout_form(*, csrf: str, username: str | None) -> str:
+def logout_form(
+    *,
+    csrf: str,
+    username: str | None,
+    client_name: str | None = None,
+    fields: dict[str, str] | None = None,
+) -> str:
+    """Sign out? Asked when nothing shows that the user wants it (an app that gave no valid
+    ID token of this sign-in, or no app at all); `fields`: where to go after, carried."""
     who = f" You are signed in as {escape(username)}." if username else ""
+    question = (
+        f'<p><span class="app">{escape(client_name)}</span> asks you to sign out of this '
+        f"authorization server.{who}</p>"
+        if client_name
+        else f"<p>Sign out of this authorization server?{who}</p>"
+    )
+    carried = "".join(_hidden(name, value) for name, value in (fields or {}).items())
     return (
-        f"<h1>Sign out</h1><p>Sign out of this authorization server?{who}</p>"
+        f"<h1>Sign out</h1>{question}"
         '<form method="post" action="/logout">'
-        f"{_hidden('csrf_token', csrf)}"
+        f"{_hidden('csrf_token', csrf)}{carried}"
         f'<button type="submit">Sign out</button></form>{ACCOUNT_LINK}'
     )
 
 
-def signed_out() -> str:
-    return (
-        "<h1>Signed out</h1><p>You have been signed out. You can close this window.</p>"
-        + ACCOUNT_LINK
+def signed_out(*, client_name: str | None = None, was_signed_in: bool = True) -> str:
+    said = "You have been signed out." if was_signed_in else "You are not signed in to this server."
+    back = (
+        f' You can return to <span class="app">{escape(client_name)}</span> or close this window.'
+        if client_name
+        else " You can close this window."
+    )
+    return f"<h1>Signed out</h1><p>{said}{back}</p>{ACCOUNT_LINK}"
+
+
+LOGOUT_REFUSED_TITLE = "This sign-out link does not work"
+LOGOUT_REFUSED_MESSAGE = (
+    "The application that sent you here made a sign-out request this service cannot accept, "
+    "so nothing was changed. You can still sign out of this server yourself."
+)
+
+
+def refused_logout_page(detail: str, request: HttpRequest) -> HttpResponse:
+    """A logout request that names an app or a return address this server cannot verify (an
+    ID token not of this server's, a post_logout_redirect_uri the app did not register): never
+    a redirect. The user may still sign out here; the detail is for the app's developer, in the
+    log line carrying the same reference."""
+    reference = request.request_id or secrets.token_hex(8)
+    logger.info("logout request refused", extra={"reference": reference, "detail": detail})
+    return page(
+        LOGOUT_REFUSED_TITLE,
+        f"<h1>{escape(LOGOUT_REFUSED_TITLE)}</h1>"
+        f'<p role="alert">{escape(LOGOUT_REFUSED_MESSAGE)}</p>'
+        '<p><a href="/logout">Sign out of this server</a></p>'
+        '<p class="reference">If it keeps happening, tell the application\'s support team and '
+        f'quote this reference: <code id="reference">{escape(reference)}</code></p>',
+        status=400,
     )
 
 

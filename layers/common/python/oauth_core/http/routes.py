@@ -53,6 +53,10 @@ KEY_ROTATION_FUNCTION = FunctionSpec("rotate_keys", "functions/rotate_keys", "ro
 AUDIT_FORWARDER_FUNCTION = FunctionSpec(
     "audit_forwarder", "functions/audit_forwarder", "audit_forwarder_handler"
 )
+# Not behind the API: the login function invokes it (asynchronously) with ended sessions.
+LOGOUT_NOTIFIER_FUNCTION = FunctionSpec(
+    "logout_notifier", "functions/logout_notifier", "logout_notifier_handler"
+)
 
 # The endpoint that answers a CORS preflight: the dispatch path itself (oauth_core.http.cors).
 PREFLIGHT = "preflight"

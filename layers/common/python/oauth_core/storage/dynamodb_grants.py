@@ -165,6 +165,31 @@ class DynamoGrantStore:
     def put_code(self, code: AuthorizationCode, retain_until: int) -> None:
         self._put(f"code#{code.code_hash}", asdict(code), retain_until)
 
+    def put_code_recording_client(
+        self, code: AuthorizationCode, retain_until: int, session_hash: str, client_entry: str
+    ) -> None:
+        item = {"pk": f"code#{code.code_hash}", TTL: retain_until, **asdict(code)}
+        code_put = {"Put": {"TableName": self._table, "Item": to_attrs(item)}}
+        session_update = {
+            "Update": {
+                "TableName": self._table,
+                "Key": _key(f"session#{session_hash}"),
+                "UpdateExpression": "SET #into = list_append(if_not_exists(#into, :none), :entry)",
+                # Never an item of its own: only a session that still exists records it.
+                "ConditionExpression": "attribute_exists(pk)",
+                "ExpressionAttributeNames": {"#into": "signed_into"},
+                "ExpressionAttributeValues": {
+                    ":none": {"L": []},
+                    ":entry": {"L": [{"S": client_entry}]},
+                },
+            }
+        }
+        try:
+            with aws_errors("write code"):
+                self._db.transact_write_items(TransactItems=[code_put, session_update])
+        except ConditionFailed:
+            self.put_code(code, retain_until)  # the session ended meanwhile: the code alone
+
     def get_code(self, code_hash: str) -> AuthorizationCode | None:
         item = self._get(f"code#{code_hash}")
         return _decode(AuthorizationCode, item) if item else None

@@ -238,6 +238,16 @@ class MemoryGrantStore:
     def put_code(self, code: AuthorizationCode, retain_until: int) -> None:
         self.codes[code.code_hash] = code
 
+    def put_code_recording_client(
+        self, code: AuthorizationCode, retain_until: int, session_hash: str, client_entry: str
+    ) -> None:
+        with self._lock:
+            self.codes[code.code_hash] = code
+            session = self.sessions.get(session_hash)
+            if session is not None:
+                signed_into = (*session.signed_into, client_entry)
+                self.sessions[session_hash] = replace(session, signed_into=signed_into)
+
     def get_code(self, code_hash: str) -> AuthorizationCode | None:
         return self.codes.get(code_hash)
 

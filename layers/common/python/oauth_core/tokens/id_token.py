@@ -29,6 +29,7 @@ def id_token(
     now: int,
     ttl: int,
     key: SigningKey,
+    sid: str | None = None,
 ) -> str:
     payload: dict[str, Any] = {
         "iss": issuer,
@@ -43,4 +44,6 @@ def id_token(
     }
     if nonce:
         payload["nonce"] = nonce
+    if sid:  # the sign-in session (OIDC Back-Channel Logout 2.1), named in its logout tokens
+        payload["sid"] = sid
     return access_token.sign(payload, key, "JWT")

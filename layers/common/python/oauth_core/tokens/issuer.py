@@ -42,6 +42,7 @@ class UserGrant:
     grant_id: str | None = None
     audience: tuple[str, ...] = ()  # the APIs (RFC 8707); none: the built-in API
     dpop_jkt: str | None = None  # the DPoP key its access tokens are bound to (RFC 9449)
+    sid: str | None = None  # the sign-in session, for the ID token
 
 
 class TokenIssuer:
@@ -203,6 +204,7 @@ class TokenIssuer:
                 now=self._clock.now(),
                 ttl=self._settings.id_token_ttl,
                 key=key,
+                sid=grant.sid,
             )
         return body
 
