@@ -25,6 +25,17 @@ def _int(env: Mapping[str, str], name: str) -> int | None:
     return value
 
 
+_ON = ("on", "true", "1", "yes")
+_OFF = ("off", "false", "0", "no")
+
+
+def _flag(name: str, raw: str) -> bool:
+    text = raw.strip().lower()
+    if text not in _ON + _OFF:
+        raise ValueError(f"{name} must be on or off, got {raw!r}")
+    return text in _ON
+
+
 @dataclass(frozen=True)
 class Settings:
     clients_table: str = constants.DEFAULT_CLIENTS_TABLE
@@ -56,6 +67,8 @@ class Settings:
     revocations_per_client: int = 600
     # Clients named by their metadata document's URL (oauth_core.admin.client_documents): on/off.
     client_id_metadata_documents: str = "off"
+    # RFC 9126 4: authorization requests only by reference to a pushed one, for every client.
+    require_pushed_authorization_requests: bool = False
     access_token_ttl: int = 600
     access_token_alg: str = "ES256"
     code_ttl: int = 60
@@ -95,6 +108,9 @@ class Settings:
                 values[name] = number
         for name, variable in _OPTIONAL.items():
             values[name] = env.get(variable) or None
+        for name, variable in _FLAGS.items():
+            if env.get(variable):
+                values[name] = _flag(variable, env[variable])
         values["issuer"] = (env.get(constants.ENV_ISSUER) or "").rstrip("/") or None
         if values.get("access_token_alg", "ES256") not in constants.SIGNING_ALGORITHMS:
             raise ValueError(f"{constants.ENV_ACCESS_TOKEN_ALG} must be ES256 or RS256")
@@ -159,6 +175,9 @@ _OPTIONAL = {
     "audience": constants.ENV_AUDIENCE,
     "jwks_uri": constants.ENV_JWKS_URI,
     "revocations_uri": constants.ENV_REVOCATIONS_URI,
+}
+_FLAGS = {
+    "require_pushed_authorization_requests": constants.ENV_REQUIRE_PUSHED_REQUESTS,
 }
 _NUMBERS = {
     "access_token_ttl": constants.ENV_ACCESS_TOKEN_TTL,
