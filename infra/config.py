@@ -113,6 +113,9 @@ class StackConfig:
     registration_scopes: str = "openid profile email offline_access"
     # Clients named by the https URL of their metadata document (fetched with SSRF defences).
     client_id_metadata_documents: bool = False
+    # RFC 9126 4: authorization requests only by reference to one pushed to /par, for every
+    # client (a client may require it of itself: require_pushed_authorization_requests).
+    require_pushed_authorization_requests: bool = False
 
     @classmethod
     def from_context(cls, get: Any) -> StackConfig:

@@ -32,8 +32,8 @@ LIVE_ALIAS = "live"
 READ = ("dynamodb:GetItem",)
 # What each function does in the grants table (oauth_core.storage.dynamodb_grants), and no more.
 # The authorization endpoint reads sessions and consents, completes a request once (a conditional
-# put) and writes its code.
-AUTHORIZE_GRANTS = ("dynamodb:GetItem", "dynamodb:PutItem")
+# put) and writes its code; it takes a pushed request (RFC 9126) once: a conditional delete.
+AUTHORIZE_GRANTS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem")
 # The pages also move failure buckets (conditional updates) and delete sessions (sign-out).
 LOGIN_GRANTS = (
     "dynamodb:GetItem",
@@ -142,6 +142,10 @@ class Functions(Construct):
             constants.ENV_REGISTRATION_SCOPES: config.registration_scopes,
             constants.ENV_CLIENT_ID_METADATA_DOCUMENTS: "on"
             if config.client_id_metadata_documents
+            else "off",
+            # Read by the authorize function, and by discovery (RFC 9126 5).
+            constants.ENV_REQUIRE_PUSHED_REQUESTS: "on"
+            if config.require_pushed_authorization_requests
             else "off",
             "POWERTOOLS_SERVICE_NAME": constants.SERVICE_NAME,
             "POWERTOOLS_METRICS_NAMESPACE": constants.METRICS_NAMESPACE,

@@ -320,9 +320,10 @@ def test_a_pushed_request_is_checked_again_when_used(
     services.clients.put(dataclasses.replace(client, redirect_uris=("https://web.example.com/b",)))
     assert refused_page(authorize(services, client_id=WEB, request_uri=uri))
     uri = pushed_uri(services, secrets, redirect_uri="https://web.example.com/b")
-    services.clients.put(dataclasses.replace(client, scope="profile", redirect_uris=(
-        "https://web.example.com/b",
-    )))  # fmt: skip
+    narrowed = dataclasses.replace(
+        client, scope="profile", redirect_uris=("https://web.example.com/b",)
+    )
+    services.clients.put(narrowed)
     response = authorize(services, client_id=WEB, request_uri=uri)
     assert response.status_code == 303
     answer = query_of(response.headers["Location"])
@@ -384,9 +385,7 @@ def test_a20_a_client_that_requires_pushed_requests_cannot_send_a_front_channel_
     services, secrets = world
     client = services.clients.get(WEB)
     assert client is not None
-    services.clients.put(
-        dataclasses.replace(client, require_pushed_authorization_requests=True)
-    )
+    services.clients.put(dataclasses.replace(client, require_pushed_authorization_requests=True))
     response = authorize(services, **authorization())
     assert response.status_code == 303
     assert response.headers["Location"].startswith(WEB_REDIRECT + "?")
