@@ -112,7 +112,7 @@ def test_a19_a_request_uri_pushed_by_one_client_is_refused_with_another_client_i
 
 def test_a20_par_validates_as_authorize_does(stack: LocalStack) -> None:
     challenge = pkce_pair()[1]
-    cases = [
+    cases: list[tuple[dict[str, str | None], str]] = [
         ({"redirect_uri": "http://127.0.0.1:8401/not-registered"}, "invalid_request"),
         ({"code_challenge": None}, "invalid_request"),
         ({"scope": "openid admin:everything"}, "invalid_scope"),

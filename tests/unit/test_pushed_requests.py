@@ -441,3 +441,34 @@ def test_metadata_names_the_endpoint_and_the_stacks_policy(
     # RFC 9126 5: pushed request_uris work regardless; no other request_uri is taken.
     assert oidc["request_uri_parameter_supported"] is False
     assert oidc["request_parameter_supported"] is False
+
+
+# --- what a push may cost ---------------------------------------------------------------------
+
+
+def test_a18_only_the_parameters_authorize_reads_are_kept(
+    world: tuple[Components, dict[str, str]],
+) -> None:
+    services, secrets = world
+    response = push(services, secrets, {**authorization(), "padding": "x" * 2000, "ui": "dark"})
+    assert response.status_code == 201, response.body
+    grants = services.grants
+    assert isinstance(grants, MemoryGrantStore)
+    (stored,) = grants.pushed_requests.values()
+    assert set(stored.parameters) == set(authorization())
+
+
+def test_a18_a_public_clients_pushes_are_counted_per_source(clock: FixedClock) -> None:
+    """Anyone may push for a public client (it has no secret): a source's pushes are limited,
+    so no one can fill the grants table. A confidential client's are not counted."""
+    services, secrets = build(clock, public_pushes_per_source=2)
+    for _ in range(2):
+        assert push(services, secrets, authorization(SPA)).status_code == 201
+    refused = push(services, secrets, authorization(SPA))
+    assert refused.status_code == 429, refused.body
+    assert refused.json()["error"] == "temporarily_unavailable"
+    assert int(refused.headers["Retry-After"]) > 0
+    for _ in range(3):
+        assert push(services, secrets, authorization()).status_code == 201
+    clock.advance(1800)  # half the window: one push drained
+    assert push(services, secrets, authorization(SPA)).status_code == 201

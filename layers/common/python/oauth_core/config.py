@@ -62,6 +62,8 @@ class Settings:
     registration_scopes: str = "openid profile email offline_access"
     registered_client_ttl: int = 30 * 86400
     registrations_per_source: int = 20
+    # Pushed authorization requests (RFC 9126) of public clients an hour from one source.
+    public_pushes_per_source: int = 600
     # RFC 7009 access-token revocations of a client published to APIs an hour (beyond: revoked
     # at the issuer only).
     revocations_per_client: int = 600
@@ -196,5 +198,6 @@ _NUMBERS = {
     "revocation_refresh": constants.ENV_REVOCATION_REFRESH,
     "registered_client_ttl": constants.ENV_REGISTERED_CLIENT_TTL,
     "registrations_per_source": constants.ENV_REGISTRATIONS_PER_SOURCE,
+    "public_pushes_per_source": constants.ENV_PUBLIC_PUSHES_PER_SOURCE,
     "revocations_per_client": constants.ENV_REVOCATIONS_PER_CLIENT,
 }

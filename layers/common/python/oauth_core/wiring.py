@@ -231,7 +231,13 @@ def token_endpoints(c: Components) -> Endpoints:
     keep = min(constants.REVOCATION_SERVER_CACHE_SECONDS, c.settings.revocation_refresh)
     revocations = RevocationsEndpoint(c.grants, c.clock, keep)
     pushed = PushedAuthorizationEndpoint(
-        c.client_auth, c.authorization_requests, c.grants, c.settings, c.clock, c.random
+        c.client_auth,
+        c.authorization_requests,
+        c.grants,
+        c.rate_limiter,
+        c.settings,
+        c.clock,
+        c.random,
     )
     return {
         "revocations": revocations.handle,

@@ -36,6 +36,25 @@ MAX_NONCE_LENGTH = 512
 MAX_LOGIN_HINT_LENGTH = 256
 MAX_PARAM_LENGTH = 2048
 PROMPTS = frozenset({"none", "login", "consent"})
+# Every parameter a request is read from here: all that a pushed request keeps (others have no
+# meaning here and would only take room). A new authorization parameter is added here too.
+PARAMETERS = frozenset(
+    {
+        "client_id",
+        "redirect_uri",
+        "response_type",
+        "response_mode",
+        "scope",
+        "state",
+        "nonce",
+        "code_challenge",
+        "code_challenge_method",
+        "prompt",
+        "max_age",
+        "login_hint",
+        "resource",
+    }
+)
 # RFC 6749 A.5 and OIDC: state and nonce are visible ASCII (VSCHAR), echoed byte for byte.
 _VSCHAR = re.compile(r"^[\x20-\x7e]+$")
 _MAX_AGE = re.compile(r"^[0-9]{1,9}$")
