@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlencode
 
 import pytest
 import requests
@@ -142,6 +143,46 @@ def test_code_flow_in_chromium(
     expect(page.get_by_role("heading", name="Signed out")).to_be_visible()
     page.goto(f"{stack.issuer}/authorize?{query}")
     page.wait_for_url(f"{stack.issuer}/login**")
+    context.close()
+
+
+def test_a18_a_pushed_authorization_request_signs_in_in_chromium(
+    chromium: Browser, stack: LocalStack, app_callback: tuple[str, list[str]]
+) -> None:
+    """RFC 9126: the app pushes the request, the browser carries only client_id and the
+    request_uri, signs in and consents; the code is exchanged; the request_uri is spent."""
+    redirect_uri, callbacks = app_callback
+    verifier, challenge = pkce_pair()
+    params = authorize_params(client_id=APP, challenge=challenge, redirect_uri=redirect_uri)
+    pushed = requests.post(f"{stack.issuer}/par", data=params, timeout=10)
+    assert pushed.status_code == 201, pushed.text
+    query = urlencode({"client_id": APP, "request_uri": pushed.json()["request_uri"]})
+    context = chromium.new_context()
+    page = context.new_page()
+    page.goto(f"{stack.issuer}/authorize?{query}")
+    page.wait_for_url(f"{stack.issuer}/login?request_id=**")
+    page.get_by_label("Username").fill("demo")
+    page.get_by_label("Password").fill("demo-password")
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{stack.issuer}/consent**")
+    page.get_by_role("button", name="Allow").click()
+    page.wait_for_url(f"{redirect_uri}**")
+    callback = query_of(callbacks[-1])
+    assert (callback["state"], callback["iss"]) == (params["state"], stack.issuer)
+    tokens = requests.post(
+        f"{stack.issuer}/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": callback["code"],
+            "redirect_uri": redirect_uri,
+            "client_id": APP,
+            "code_verifier": verifier,
+        },
+        timeout=10,
+    )
+    assert tokens.status_code == 200, tokens.text
+    again = page.goto(f"{stack.issuer}/authorize?{query}")
+    assert again is not None and again.status == 400
     context.close()
 
 
