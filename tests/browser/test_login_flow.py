@@ -18,6 +18,7 @@ from tests.e2e.conftest import LocalStack
 from tests.e2e.flows import authorize_params, pkce_pair, query_of
 
 APP = "browser-app"
+PUSHING_APP = "browser-par-app"
 
 
 @pytest.fixture(autouse=True)
@@ -146,17 +147,38 @@ def test_code_flow_in_chromium(
     context.close()
 
 
+@pytest.fixture(scope="module")
+def pushing_app(stack: LocalStack) -> str:
+    """A client of its own, registered once: the autouse fixture registers APP anew for every
+    test, and a function's cached copy of the previous registration would then push for it."""
+    from oauthctl.admin import Admin
+
+    Admin.connect(endpoint_url=stack.aws_endpoint).clients().create(
+        {
+            "client_id": PUSHING_APP,
+            "client_name": "Browser test app (PAR)",
+            "application_type": "native",
+            "token_endpoint_auth_method": "none",
+            "grant_types": ["authorization_code", "refresh_token"],
+            "redirect_uris": ["http://127.0.0.1/callback"],
+            "scope": "openid profile offline_access read:data",
+        },
+        replace=True,
+    )
+    return PUSHING_APP
+
+
 def test_a18_a_pushed_authorization_request_signs_in_in_chromium(
-    chromium: Browser, stack: LocalStack, app_callback: tuple[str, list[str]]
+    chromium: Browser, stack: LocalStack, app_callback: tuple[str, list[str]], pushing_app: str
 ) -> None:
     """RFC 9126: the app pushes the request, the browser carries only client_id and the
     request_uri, signs in and consents; the code is exchanged; the request_uri is spent."""
     redirect_uri, callbacks = app_callback
     verifier, challenge = pkce_pair()
-    params = authorize_params(client_id=APP, challenge=challenge, redirect_uri=redirect_uri)
+    params = authorize_params(client_id=pushing_app, challenge=challenge, redirect_uri=redirect_uri)
     pushed = requests.post(f"{stack.issuer}/par", data=params, timeout=10)
     assert pushed.status_code == 201, pushed.text
-    query = urlencode({"client_id": APP, "request_uri": pushed.json()["request_uri"]})
+    query = urlencode({"client_id": pushing_app, "request_uri": pushed.json()["request_uri"]})
     context = chromium.new_context()
     page = context.new_page()
     page.goto(f"{stack.issuer}/authorize?{query}")
@@ -175,7 +197,7 @@ def test_a18_a_pushed_authorization_request_signs_in_in_chromium(
             "grant_type": "authorization_code",
             "code": callback["code"],
             "redirect_uri": redirect_uri,
-            "client_id": APP,
+            "client_id": pushing_app,
             "code_verifier": verifier,
         },
         timeout=10,
