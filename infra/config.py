@@ -115,6 +115,9 @@ class StackConfig:
     client_id_metadata_documents: bool = False
     # DPoP proofs at the token endpoint must carry a server nonce (RFC 9449 8).
     dpop_nonces: bool = False
+    # RFC 9126 4: authorization requests only by reference to one pushed to /par, for every
+    # client (a client may require it of itself: require_pushed_authorization_requests).
+    require_pushed_authorization_requests: bool = False
 
     @classmethod
     def from_context(cls, get: Any) -> StackConfig:

@@ -37,8 +37,14 @@ READ = ("dynamodb:GetItem",)
 # What each function does in the grants table (oauth_core.storage.dynamodb_grants), and no more.
 # The authorization endpoint reads sessions and consents, completes a request once (a conditional
 # put) and writes its code; a code for a client new to the session also adds the client to the
-# session, in the same write (a transaction of the put and an update: back-channel logout).
-AUTHORIZE_GRANTS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem")
+# session, in the same write (a transaction of the put and an update: back-channel logout); it
+# takes a pushed request (RFC 9126) once: a conditional delete.
+AUTHORIZE_GRANTS = (
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+)
 # The pages also move failure buckets (conditional updates) and delete sessions (sign-out).
 LOGIN_GRANTS = (
     "dynamodb:GetItem",
@@ -152,6 +158,10 @@ class Functions(Construct):
             if config.client_id_metadata_documents
             else "off",
             constants.ENV_DPOP_NONCES: "on" if config.dpop_nonces else "off",
+            # Read by the authorize function, and by discovery (RFC 9126 5).
+            constants.ENV_REQUIRE_PUSHED_REQUESTS: "on"
+            if config.require_pushed_authorization_requests
+            else "off",
             "POWERTOOLS_SERVICE_NAME": constants.SERVICE_NAME,
             "POWERTOOLS_METRICS_NAMESPACE": constants.METRICS_NAMESPACE,
         }

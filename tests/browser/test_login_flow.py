@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlencode
 
 import pytest
 import requests
@@ -17,6 +18,7 @@ from tests.e2e.conftest import LocalStack
 from tests.e2e.flows import authorize_params, pkce_pair, query_of
 
 APP = "browser-app"
+PUSHING_APP = "browser-par-app"
 
 
 @pytest.fixture(autouse=True)
@@ -142,6 +144,67 @@ def test_code_flow_in_chromium(
     expect(page.get_by_role("heading", name="Signed out")).to_be_visible()
     page.goto(f"{stack.issuer}/authorize?{query}")
     page.wait_for_url(f"{stack.issuer}/login**")
+    context.close()
+
+
+@pytest.fixture(scope="module")
+def pushing_app(stack: LocalStack) -> str:
+    """A client of its own, registered once: the autouse fixture registers APP anew for every
+    test, and a function's cached copy of the previous registration would then push for it."""
+    from oauthctl.admin import Admin
+
+    Admin.connect(endpoint_url=stack.aws_endpoint).clients().create(
+        {
+            "client_id": PUSHING_APP,
+            "client_name": "Browser test app (PAR)",
+            "application_type": "native",
+            "token_endpoint_auth_method": "none",
+            "grant_types": ["authorization_code", "refresh_token"],
+            "redirect_uris": ["http://127.0.0.1/callback"],
+            "scope": "openid profile offline_access read:data",
+        },
+        replace=True,
+    )
+    return PUSHING_APP
+
+
+def test_a18_a_pushed_authorization_request_signs_in_in_chromium(
+    chromium: Browser, stack: LocalStack, app_callback: tuple[str, list[str]], pushing_app: str
+) -> None:
+    """RFC 9126: the app pushes the request, the browser carries only client_id and the
+    request_uri, signs in and consents; the code is exchanged; the request_uri is spent."""
+    redirect_uri, callbacks = app_callback
+    verifier, challenge = pkce_pair()
+    params = authorize_params(client_id=pushing_app, challenge=challenge, redirect_uri=redirect_uri)
+    pushed = requests.post(f"{stack.issuer}/par", data=params, timeout=10)
+    assert pushed.status_code == 201, pushed.text
+    query = urlencode({"client_id": pushing_app, "request_uri": pushed.json()["request_uri"]})
+    context = chromium.new_context()
+    page = context.new_page()
+    page.goto(f"{stack.issuer}/authorize?{query}")
+    page.wait_for_url(f"{stack.issuer}/login?request_id=**")
+    page.get_by_label("Username").fill("demo")
+    page.get_by_label("Password").fill("demo-password")
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{stack.issuer}/consent**")
+    page.get_by_role("button", name="Allow").click()
+    page.wait_for_url(f"{redirect_uri}**")
+    callback = query_of(callbacks[-1])
+    assert (callback["state"], callback["iss"]) == (params["state"], stack.issuer)
+    tokens = requests.post(
+        f"{stack.issuer}/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": callback["code"],
+            "redirect_uri": redirect_uri,
+            "client_id": pushing_app,
+            "code_verifier": verifier,
+        },
+        timeout=10,
+    )
+    assert tokens.status_code == 200, tokens.text
+    again = page.goto(f"{stack.issuer}/authorize?{query}")
+    assert again is not None and again.status == 400
     context.close()
 
 

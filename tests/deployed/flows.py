@@ -152,11 +152,13 @@ class World:
         username: str = USER,
         password: str = PASSWORD,
         new_password: str | None = None,
+        pushed: bool = False,
         **extra: str,
     ) -> tuple[dict[str, str], str, str]:
         """The code flow in a browser up to the client's callback: its query, the PKCE
         verifier and the nonce. Signs in (choosing `new_password` if the server asks for one)
-        and consents where the server asks."""
+        and consents where the server asks. With `pushed`, the client pushes the request to
+        /par (RFC 9126) and sends the browser with only its client_id and the request_uri."""
         verifier, challenge = pkce_pair()
         state, nonce = secrets.token_urlsafe(12), secrets.token_urlsafe(12)
         query = {
@@ -170,6 +172,12 @@ class World:
             "code_challenge_method": "S256",
             **extra,
         }
+        if pushed:
+            answer = self.api.request(
+                "POST", "/par", headers=basic(WEB, self.secrets[WEB]), body=urlencode(query)
+            )
+            request_uri = self.expect(answer, 201, "pushed request").json()["request_uri"]
+            query = {"client_id": WEB, "request_uri": request_uri}
         response = self.expect(browser.get(f"/authorize?{urlencode(query)}"), 303, "authorize")
         for _ in range(4):  # sign-in, then consent, then the client
             location = response.location
@@ -272,6 +280,21 @@ def code_flow(world: World) -> Tokens:
     callback, _, _ = world.sign_in_and_consent(browser)
     assert callback["code"]
     return tokens
+
+
+def pushed_authorization_request(world: World) -> None:
+    """RFC 9126: the request pushed to /par (the token function stores it), taken once by the
+    authorize function (a conditional delete), then the code and its tokens."""
+    browser = Browser(world.api)
+    callback, verifier, nonce = world.sign_in_and_consent(browser, pushed=True)
+    fields = {
+        "grant_type": "authorization_code",
+        "code": callback["code"],
+        "redirect_uri": WEB_REDIRECT,
+        "code_verifier": verifier,
+    }
+    body = world.expect(world.token_request(WEB, fields), 200, "pushed code exchange").json()
+    assert world.verify(body["id_token"], WEB)["nonce"] == nonce
 
 
 def refresh_rotation_and_reuse(world: World) -> None:
@@ -584,6 +607,7 @@ FLOWS: dict[str, Callable[[World], Any]] = {
     "resource_call": resource_call,
     "discovery": discovery,
     "code_flow": code_flow,
+    "pushed_authorization_request": pushed_authorization_request,
     "refresh_rotation_and_reuse": refresh_rotation_and_reuse,
     "introspection": introspection,
     "revocation": revocation,

@@ -26,6 +26,10 @@ def test_code_flow_with_pkce_through_sign_in_and_consent(world: World) -> None:
     world.run("code_flow")
 
 
+def test_a18_a_pushed_authorization_request_through_the_deployed_functions(world: World) -> None:
+    world.run("pushed_authorization_request")
+
+
 def test_refresh_rotates_and_reuse_revokes_the_family(world: World) -> None:
     world.run("refresh_rotation_and_reuse")
 

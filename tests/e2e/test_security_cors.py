@@ -16,6 +16,7 @@ CORS_ROUTES = [
     ("POST", "/token"),
     ("POST", "/revoke"),
     ("POST", "/introspect"),
+    ("POST", "/par"),
     ("GET", "/.well-known/oauth-authorization-server"),
     ("GET", "/.well-known/openid-configuration"),
     ("GET", "/.well-known/jwks.json"),

@@ -139,6 +139,13 @@ def test_each_role_is_least_privilege(resources: dict[str, dict[str, Any]]) -> N
             if any(a.startswith("secretsmanager:") for a in as_list(statement["Action"])):
                 assert "RequestSealingKey" in str(statement["Resource"]), (name, statement)
     assert "dynamodb:GetItem" in granted["login"]
+    # Reads sessions, writes codes and completions, takes pushed requests (RFC 9126): no more.
+    assert {a for a in granted["authorize"] if a.startswith("dynamodb:")} == {
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:Query",  # the registry, as every function that reads the catalog
+    }
 
 
 def test_token_function_reads_only_the_client_secret_prefix_and_key_secret(
@@ -250,6 +257,26 @@ def test_guessing_limits_come_from_context() -> None:
     assert token["MAX_FAILED_ATTEMPTS"] == "5"
     assert token["MAX_FAILED_ATTEMPTS_PER_IP"] == "50"
     assert token["FAILED_ATTEMPTS_WINDOW"] == "300"
+
+
+def test_requiring_pushed_authorization_requests_comes_from_context(
+    resources: dict[str, dict[str, Any]],
+) -> None:
+    from tests.infra.conftest import synth
+
+    asked = dict(
+        Template.from_stack(synth(require_pushed_authorization_requests=True)).to_json()[
+            "Resources"
+        ]
+    )
+    for template, expected in ((resources, "off"), (asked, "on")):
+        functions = of_type(template, "AWS::Lambda::Function").values()
+        environments = [f["Properties"]["Environment"]["Variables"] for f in functions]
+        # The functions behind the API (the authorize and token functions read it).
+        served = [e for e in environments if "GRANTS_TABLE" in e]
+        assert len(served) == len(FUNCTIONS)
+        for environment in served:
+            assert environment["REQUIRE_PUSHED_AUTHORIZATION_REQUESTS"] == expected
 
 
 def test_snap_start_is_off_unless_asked(resources: dict[str, dict[str, Any]]) -> None:

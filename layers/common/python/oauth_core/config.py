@@ -25,6 +25,17 @@ def _int(env: Mapping[str, str], name: str) -> int | None:
     return value
 
 
+_ON = ("on", "true", "1", "yes")
+_OFF = ("off", "false", "0", "no")
+
+
+def _flag(name: str, raw: str) -> bool:
+    text = raw.strip().lower()
+    if text not in _ON + _OFF:
+        raise ValueError(f"{name} must be on or off, got {raw!r}")
+    return text in _ON
+
+
 @dataclass(frozen=True)
 class Settings:
     clients_table: str = constants.DEFAULT_CLIENTS_TABLE
@@ -51,6 +62,8 @@ class Settings:
     registration_scopes: str = "openid profile email offline_access"
     registered_client_ttl: int = 30 * 86400
     registrations_per_source: int = 20
+    # Pushed authorization requests (RFC 9126) of public clients an hour from one source.
+    public_pushes_per_source: int = 600
     # RFC 7009 access-token revocations of a client published to APIs an hour (beyond: revoked
     # at the issuer only).
     revocations_per_client: int = 600
@@ -58,6 +71,8 @@ class Settings:
     client_id_metadata_documents: str = "off"
     # DPoP proofs must carry a nonce the token endpoint handed out (RFC 9449 8): on/off.
     dpop_nonces: str = "off"
+    # RFC 9126 4: authorization requests only by reference to a pushed one, for every client.
+    require_pushed_authorization_requests: bool = False
     access_token_ttl: int = 600
     access_token_alg: str = "ES256"
     code_ttl: int = 60
@@ -99,6 +114,9 @@ class Settings:
                 values[name] = number
         for name, variable in _OPTIONAL.items():
             values[name] = env.get(variable) or None
+        for name, variable in _FLAGS.items():
+            if env.get(variable):
+                values[name] = _flag(variable, env[variable])
         values["issuer"] = (env.get(constants.ENV_ISSUER) or "").rstrip("/") or None
         if values.get("access_token_alg", "ES256") not in constants.SIGNING_ALGORITHMS:
             raise ValueError(f"{constants.ENV_ACCESS_TOKEN_ALG} must be ES256 or RS256")
@@ -166,6 +184,9 @@ _OPTIONAL = {
     "revocations_uri": constants.ENV_REVOCATIONS_URI,
     "logout_notifier_function": constants.ENV_LOGOUT_NOTIFIER_FUNCTION,
 }
+_FLAGS = {
+    "require_pushed_authorization_requests": constants.ENV_REQUIRE_PUSHED_REQUESTS,
+}
 _NUMBERS = {
     "access_token_ttl": constants.ENV_ACCESS_TOKEN_TTL,
     "code_ttl": constants.ENV_CODE_TTL,
@@ -183,5 +204,6 @@ _NUMBERS = {
     "revocation_refresh": constants.ENV_REVOCATION_REFRESH,
     "registered_client_ttl": constants.ENV_REGISTERED_CLIENT_TTL,
     "registrations_per_source": constants.ENV_REGISTRATIONS_PER_SOURCE,
+    "public_pushes_per_source": constants.ENV_PUBLIC_PUSHES_PER_SOURCE,
     "revocations_per_client": constants.ENV_REVOCATIONS_PER_CLIENT,
 }

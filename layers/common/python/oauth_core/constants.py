@@ -128,3 +128,10 @@ ENV_CLIENT_ID_METADATA_DOCUMENTS = "CLIENT_ID_METADATA_DOCUMENTS"
 ENV_REVOCATIONS_PER_CLIENT = "REVOCATIONS_PER_CLIENT"
 # DPoP (RFC 9449 8): "on" makes every proof at the token endpoint carry the server's nonce.
 ENV_DPOP_NONCES = "DPOP_NONCES"
+# Pushed authorization requests (RFC 9126): where clients push them, the form of the request_uri
+# they get back (2.2), how long it lives, and whether the stack takes no other (4, 5).
+PUSHED_REQUEST_PATH = "/par"
+PUSHED_REQUEST_URI_PREFIX = "urn:ietf:params:oauth:request_uri:"
+PUSHED_REQUEST_TTL = 60
+ENV_REQUIRE_PUSHED_REQUESTS = "REQUIRE_PUSHED_AUTHORIZATION_REQUESTS"
+ENV_PUBLIC_PUSHES_PER_SOURCE = "PUBLIC_PUSHES_PER_SOURCE"

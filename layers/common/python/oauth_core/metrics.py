@@ -39,6 +39,8 @@ METRICS: dict[str, frozenset[str]] = {
     "ClientRegistered": frozenset(),
     "ClientRegistrationDeleted": frozenset(),
     "RegistrationThrottled": frozenset(),
+    # A public client's pushed authorization request refused: its source's bucket was empty.
+    "PushedRequestThrottled": frozenset(),
     # A revocation that holds at /token and /introspect but could not be published to APIs.
     "RevocationNotPublished": frozenset(),
     # OpenID Connect Back-Channel Logout: a logout token an app took (2xx), or did not (after

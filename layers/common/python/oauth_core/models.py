@@ -231,6 +231,19 @@ class PendingAuthorization:
 
 
 @dataclass(frozen=True)
+class PushedRequest:
+    """An authorization request a client pushed (RFC 9126 2), kept until its request_uri is used
+    once or expires: its parameters as the authorization endpoint reads a query (client
+    credentials left out), validated again when used (RFC 9126 4, 7.4)."""
+
+    request_hash: str  # the hash of the request_uri's random part; the reference is never kept
+    client_id: str
+    client_registration: str  # the pushing registration: another one of the id cannot use it
+    parameters: dict[str, list[str]] = field(hash=False)
+    expires_at: int
+
+
+@dataclass(frozen=True)
 class Session:
     session_hash: str
     sub: str

@@ -9,6 +9,7 @@ from oauth_core.models import (
     Client,
     Consent,
     LogoutNotice,
+    PushedRequest,
     RefreshToken,
     Session,
     SubjectState,
@@ -110,6 +111,18 @@ class GrantStore(Protocol):
         """Record `key` (a hash: an assertion's or a proof's jti, a pushed request) as used until
         `expires_at`; False if it already was. One conditional write, so a value replayed to
         another container is refused there too."""
+        ...
+
+    def put_pushed_request(self, pushed: PushedRequest) -> None:
+        """Keep a pushed authorization request (RFC 9126) until it expires."""
+        ...
+
+    def take_pushed_request(
+        self, request_hash: str, client_id: str, now: int
+    ) -> PushedRequest | None:
+        """The pushed request, if it exists, is unexpired and was pushed by `client_id`,
+        removed in the same atomic step (single use: of two containers taking it at once, one
+        gets it); else None, and nothing changes."""
         ...
 
     def put_session(self, session: Session) -> None: ...

@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # built on demand: a function loads only what it serves
     from oauth_core.admin.catalog import ApiAdmin, AttributeAdmin, ScopeAdmin
     from oauth_core.admin.registry import ClientRegistry
     from oauth_core.admin.users import UserDirectory
+    from oauth_core.endpoints.authorization_request import AuthorizationRequests
     from oauth_core.endpoints.flow import AuthorizationFlow
     from oauth_core.grants import Grant
     from oauth_core.http.outbound import SafeFetcher
@@ -124,6 +125,14 @@ class Components:
 
         return AuthorizationFlow(
             self.settings, self.grants, self.sealer, self.catalog, self.clock, self.random
+        )
+
+    @cached_property
+    def authorization_requests(self) -> AuthorizationRequests:
+        from oauth_core.endpoints.authorization_request import AuthorizationRequests
+
+        return AuthorizationRequests(
+            self.clients, self.catalog, self.settings, self.clock, self.random
         )
 
     @cached_property
@@ -226,7 +235,9 @@ def logout_notifier_of(
 def authorize_endpoints(c: Components) -> Endpoints:
     from oauth_core.endpoints.authorize import AuthorizationEndpoint
 
-    endpoint = AuthorizationEndpoint(c.flow, c.clients, c.settings, c.clock, c.random)
+    endpoint = AuthorizationEndpoint(
+        c.flow, c.authorization_requests, c.grants, c.settings, c.clock
+    )
     return {"authorize": endpoint.handle}
 
 
@@ -275,6 +286,7 @@ def login_endpoints(c: Components, jwks: JwksCache | None = None) -> Endpoints:
 def token_endpoints(c: Components) -> Endpoints:
     from oauth_core.endpoints.discovery import DiscoveryEndpoints
     from oauth_core.endpoints.introspect import IntrospectionEndpoint
+    from oauth_core.endpoints.par import PushedAuthorizationEndpoint
     from oauth_core.endpoints.revocations import RevocationsEndpoint
     from oauth_core.endpoints.revoke import RevocationEndpoint
     from oauth_core.endpoints.token import TokenEndpoint
@@ -290,11 +302,21 @@ def token_endpoints(c: Components) -> Endpoints:
     # Kept no longer than resource servers wait between reads: the bound is at most twice it.
     keep = min(constants.REVOCATION_SERVER_CACHE_SECONDS, c.settings.revocation_refresh)
     revocations = RevocationsEndpoint(c.grants, c.clock, keep)
+    pushed = PushedAuthorizationEndpoint(
+        c.client_auth,
+        c.authorization_requests,
+        c.grants,
+        c.rate_limiter,
+        c.settings,
+        c.clock,
+        c.random,
+    )
     return {
         "revocations": revocations.handle,
         "token": token.handle,
         "revoke": revoke.handle,
         "introspect": introspect.handle,
+        "par": pushed.handle,
         "metadata": discovery.metadata,
         "openid_configuration": discovery.openid_configuration,
         "jwks": discovery.jwks,

@@ -57,6 +57,7 @@ class DiscoveryEndpoints:
                 scopes,
                 registration=registration,
                 client_documents=self._settings.uses_client_documents,
+                require_pushed_requests=self._settings.require_pushed_authorization_requests,
             )
             body = self._documents[key] = json.dumps(document)
         return HttpResponse(200, body, {"Content-Type": "application/json", **PUBLIC_CACHE})

@@ -12,7 +12,7 @@ from oauth_core import audit, constants
 from oauth_core.catalog import DEFAULT_API, Catalog
 from oauth_core.clock import Clock, Random
 from oauth_core.config import Settings
-from oauth_core.constants import APPLICATION_NATIVE, OPAQUE_TOKEN_BYTES
+from oauth_core.constants import OPAQUE_TOKEN_BYTES
 from oauth_core.errors import ConsentRequired, LoginRequired, OAuthError, RequestCompleted
 from oauth_core.http.pages import SESSION_COOKIE, CookiePolicy, see_other, with_query
 from oauth_core.http.request import HttpRequest
@@ -26,7 +26,7 @@ from oauth_core.models import (
 )
 from oauth_core.observability import count
 from oauth_core.ports import CatalogSource, GrantStore
-from oauth_core.rules import redirect_uri, resource_indicators, scope
+from oauth_core.rules import resource_indicators, scope
 from oauth_core.rules.claims import token_claims
 from oauth_core.rules.hashing import token_hash
 from oauth_core.tokens.sealed_requests import RequestSealer
@@ -233,12 +233,6 @@ class AuthorizationFlow:
             params["state"] = state
         params["iss"] = self.issuer(request)
         return with_query(target, params)
-
-
-def registered_redirect_uri(client: Client, requested: str) -> bool:
-    """Whether `requested` is one of the client's redirect URIs (A2), by the client's kind."""
-    native = client.application_type == APPLICATION_NATIVE
-    return redirect_uri.find_registered(requested, client.redirect_uris, native=native) is not None
 
 
 def resumed(pending: PendingAuthorization, session: Session) -> PendingAuthorization:

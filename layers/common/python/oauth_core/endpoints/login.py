@@ -15,7 +15,8 @@ from dataclasses import replace
 
 from oauth_core import audit
 from oauth_core.clock import Random
-from oauth_core.endpoints.flow import AuthorizationFlow, registered_redirect_uri, resumed
+from oauth_core.endpoints.authorization_request import registered_redirect_uri
+from oauth_core.endpoints.flow import AuthorizationFlow, resumed
 from oauth_core.endpoints.signin import (
     BAD_CREDENTIALS,
     MAX_USERNAME_LENGTH,

@@ -17,6 +17,7 @@ def authorization_server_metadata(
     *,
     registration: bool = False,
     client_documents: bool = False,
+    require_pushed_requests: bool = False,
 ) -> dict[str, Any]:
     auth_methods = list(constants.SUPPORTED_AUTH_METHODS)
     confidential_methods = [m for m in auth_methods if m != constants.AUTH_METHOD_NONE]
@@ -51,6 +52,10 @@ def authorization_server_metadata(
         "prompt_values_supported": ["none", "login", "consent"],
         # RFC 9449 5.1: DPoP-bound tokens, proofs signed with these.
         "dpop_signing_alg_values_supported": list(constants.CLIENT_SIGNING_ALGORITHMS),
+        # RFC 9126 5. Its request_uri values work whatever `request_uri_parameter_supported`
+        # says, which stays false: no other request_uri is fetched or accepted.
+        "pushed_authorization_request_endpoint": f"{issuer}{constants.PUSHED_REQUEST_PATH}",
+        "require_pushed_authorization_requests": require_pushed_requests,
     }
 
 
@@ -61,6 +66,7 @@ def openid_configuration(
     *,
     registration: bool = False,
     client_documents: bool = False,
+    require_pushed_requests: bool = False,
 ) -> dict[str, Any]:
     return {
         **authorization_server_metadata(
@@ -69,6 +75,7 @@ def openid_configuration(
             scopes,
             registration=registration,
             client_documents=client_documents,
+            require_pushed_requests=require_pushed_requests,
         ),
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": list(keys.SUPPORTED_ALGS),

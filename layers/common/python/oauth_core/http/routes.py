@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from oauth_core.constants import PROTECTED_RESOURCE_METADATA_PATH, REGISTRATION_PATH
+from oauth_core.constants import (
+    PROTECTED_RESOURCE_METADATA_PATH,
+    PUSHED_REQUEST_PATH,
+    REGISTRATION_PATH,
+)
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,7 @@ ROUTES: tuple[Route, ...] = (
     Route("ANY", "/token", "token", "token", cors=True),
     Route("ANY", "/revoke", "token", "revoke", cors=True),
     Route("ANY", "/introspect", "token", "introspect", cors=True),
+    Route("ANY", PUSHED_REQUEST_PATH, "token", "par", cors=True),
     Route("GET", "/.well-known/oauth-authorization-server", "token", "metadata", cors=True),
     Route("GET", "/.well-known/openid-configuration", "token", "openid_configuration", cors=True),
     Route("GET", "/.well-known/jwks.json", "token", "jwks", cors=True),

@@ -10,6 +10,7 @@ caller but one (botocore's automatic ClientRequestToken makes its own retries id
 from __future__ import annotations
 
 import contextlib
+import json
 from dataclasses import MISSING, asdict, fields
 from decimal import Decimal
 from typing import Any
@@ -21,6 +22,7 @@ from oauth_core.models import (
     AuthorizationCode,
     Client,
     Consent,
+    PushedRequest,
     RefreshToken,
     Session,
     SubjectState,
@@ -121,6 +123,51 @@ class DynamoGrantStore:
         except ConditionFailed:
             return False
         return True
+
+    def put_pushed_request(self, pushed: PushedRequest) -> None:
+        self._put(
+            f"par#{pushed.request_hash}",
+            {
+                "client_id": pushed.client_id,
+                "client_registration": pushed.client_registration,
+                # One string: a query's values as they came, empty ones included.
+                "parameters": json.dumps(pushed.parameters, separators=(",", ":")),
+                "expires_at": pushed.expires_at,
+            },
+            pushed.expires_at,
+        )
+
+    def take_pushed_request(
+        self, request_hash: str, client_id: str, now: int
+    ) -> PushedRequest | None:
+        # One conditional delete that returns what it deleted: of two containers taking the
+        # same request at once, one gets it and the other's condition fails.
+        try:
+            with aws_errors("take pushed request"):
+                response = self._db.delete_item(
+                    TableName=self._table,
+                    Key=_key(f"par#{request_hash}"),
+                    ConditionExpression="attribute_exists(pk) AND #client = :client "
+                    "AND #exp > :now",
+                    ExpressionAttributeNames={"#client": "client_id", "#exp": "expires_at"},
+                    ExpressionAttributeValues={
+                        ":client": {"S": client_id},
+                        ":now": {"N": str(now)},
+                    },
+                    ReturnValues="ALL_OLD",
+                )
+        except ConditionFailed:
+            return None
+        data = from_attrs(response.get("Attributes") or {})
+        if not data:
+            return None
+        return PushedRequest(
+            request_hash=request_hash,
+            client_id=str(data["client_id"]),
+            client_registration=str(data.get("client_registration", "")),
+            parameters=json.loads(str(data["parameters"])),
+            expires_at=int(data["expires_at"]),
+        )
 
     def put_session(self, session: Session) -> None:
         self._put(

@@ -14,6 +14,7 @@ from oauth_core.models import (
     AuthorizationCode,
     Client,
     Consent,
+    PushedRequest,
     RefreshToken,
     Session,
     SubjectState,
@@ -172,6 +173,7 @@ class MemoryGrantStore:
         self.initial_access_tokens: dict[str, tuple[int, int]] = {}  # hash -> expiry, uses
         self.completed_requests: set[str] = set()
         self.used_once: dict[str, int] = {}  # key -> in force until
+        self.pushed_requests: dict[str, PushedRequest] = {}
         self.sessions: dict[str, Session] = {}
         self.consents: dict[tuple[str, str], Consent] = {}
         self.subjects: dict[str, SubjectState] = {}
@@ -193,6 +195,19 @@ class MemoryGrantStore:
                 return False
             self.used_once[key] = expires_at
             return True
+
+    def put_pushed_request(self, pushed: PushedRequest) -> None:
+        with self._lock:
+            self.pushed_requests[pushed.request_hash] = pushed
+
+    def take_pushed_request(
+        self, request_hash: str, client_id: str, now: int
+    ) -> PushedRequest | None:
+        with self._lock:
+            pushed = self.pushed_requests.get(request_hash)
+            if pushed is None or pushed.client_id != client_id or pushed.expires_at <= now:
+                return None
+            return self.pushed_requests.pop(request_hash)
 
     def put_session(self, session: Session) -> None:
         self.sessions[session.session_hash] = session
