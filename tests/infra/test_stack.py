@@ -139,10 +139,12 @@ def test_each_role_is_least_privilege(resources: dict[str, dict[str, Any]]) -> N
             if any(a.startswith("secretsmanager:") for a in as_list(statement["Action"])):
                 assert "RequestSealingKey" in str(statement["Resource"]), (name, statement)
     assert "dynamodb:GetItem" in granted["login"]
-    # Reads sessions, writes codes and completions, takes pushed requests (RFC 9126): no more.
+    # Reads sessions, writes codes and completions, adds a client to its session (back-channel
+    # logout), takes pushed requests (RFC 9126): no more.
     assert {a for a in granted["authorize"] if a.startswith("dynamodb:")} == {
         "dynamodb:GetItem",
         "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
         "dynamodb:DeleteItem",
         "dynamodb:Query",  # the registry, as every function that reads the catalog
     }
