@@ -54,6 +54,8 @@ def test_spa_code_flow_with_authlib_refresh_and_revocation(stack: LocalStack) ->
         at_hash={"essential": True},
     ).validate(id_token.claims)
     assert id_token.claims["email"] == "demo@example.com"
+    # How the user signed in (RFC 8176): a password, on the session and in every ID token of it.
+    assert id_token.claims["amr"] == ["pwd"]
 
     resource = client.get(f"{stack.issuer}/resource", timeout=5)
     assert resource.status_code == 200

@@ -259,6 +259,10 @@ class Session:
     # The clients it signed into, as "<client_id> <registration_id>" (session_client_entry):
     # recorded when a code is issued, for back-channel logout.
     signed_into: tuple[str, ...] = ()
+    # How the user signed in (RFC 8176 `amr` values: "pwd", "otp", "hwk", "mfa", "fed", ...) and
+    # the assurance that gives (`acr`, OIDC Core 2): what the ID tokens of its codes say.
+    amr: tuple[str, ...] = ("pwd",)
+    acr: str = ""
 
     @cached_property
     def sid(self) -> str:
@@ -299,6 +303,8 @@ class AuthorizationCode:
     signed_in_ms: int = 0  # the session's (Session.signed_in_ms)
     resource: str = ""  # the APIs the user granted (RFC 8707), space-separated
     sid: str = ""  # the session's `sid` (Session.sid), for the ID token
+    amr: tuple[str, ...] = ()  # the session's `amr` and `acr`, for the ID token
+    acr: str = ""
 
 
 @dataclass(frozen=True)

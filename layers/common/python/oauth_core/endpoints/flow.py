@@ -203,6 +203,8 @@ class AuthorizationFlow:
             signed_in_ms=session.signed_in_ms,
             resource=pending.resource,
             sid=session.sid,
+            amr=session.amr,
+            acr=session.acr,
         )
         # Kept past its expiry so that a late replay is still recognised and revokes.
         retain_until = now + CODE_REPLAY_MEMORY

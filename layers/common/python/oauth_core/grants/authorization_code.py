@@ -118,6 +118,8 @@ class AuthorizationCodeGrant:
             audience=audiences,
             dpop_jkt=context.dpop_jkt,
             sid=code.sid or None,
+            amr=code.amr,
+            acr=code.acr,
         )
         # Sign before committing: once the code is consumed nothing may fail, or the client
         # would hold a spent code and no tokens.

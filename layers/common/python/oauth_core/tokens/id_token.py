@@ -30,6 +30,8 @@ def id_token(
     ttl: int,
     key: SigningKey,
     sid: str | None = None,
+    amr: tuple[str, ...] = (),
+    acr: str = "",
 ) -> str:
     payload: dict[str, Any] = {
         "iss": issuer,
@@ -46,4 +48,8 @@ def id_token(
         payload["nonce"] = nonce
     if sid:  # the sign-in session (OIDC Back-Channel Logout 2.1), named in its logout tokens
         payload["sid"] = sid
+    if amr:  # how the user signed in (OIDC Core 2, RFC 8176), and what assurance that gives
+        payload["amr"] = list(amr)
+    if acr:
+        payload["acr"] = acr
     return access_token.sign(payload, key, "JWT")

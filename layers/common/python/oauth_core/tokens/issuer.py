@@ -43,6 +43,8 @@ class UserGrant:
     audience: tuple[str, ...] = ()  # the APIs (RFC 8707); none: the built-in API
     dpop_jkt: str | None = None  # the DPoP key its access tokens are bound to (RFC 9449)
     sid: str | None = None  # the sign-in session, for the ID token
+    amr: tuple[str, ...] = ()  # how the user signed in (RFC 8176), and its assurance (acr)
+    acr: str = ""
 
 
 class TokenIssuer:
@@ -205,6 +207,8 @@ class TokenIssuer:
                 ttl=self._settings.id_token_ttl,
                 key=key,
                 sid=grant.sid,
+                amr=grant.amr,
+                acr=grant.acr,
             )
         return body
 
