@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from types import SimpleNamespace
 from typing import Any
 
 import jwt
@@ -267,3 +268,73 @@ def test_p5_a_stack_requiring_nonces_hands_one_out_and_takes_it(nonce_stack: Loc
         timeout=10,
     )
     assert "dpop" in preflight.headers["Access-Control-Allow-Headers"].lower()
+
+
+def redeem(stack: LocalStack, code: Any, proof: str | None) -> requests.Response:
+    return requests.post(
+        token_url(stack),
+        data={"grant_type": "authorization_code", "client_id": SPA, "code": code.code,
+              "redirect_uri": SPA_REDIRECT, "code_verifier": code.verifier},
+        headers={"DPoP": proof} if proof else {},
+        timeout=10,
+    )  # fmt: skip
+
+
+def test_p6_a_code_asked_for_with_dpop_jkt_is_redeemed_only_with_that_key(
+    stack: LocalStack,
+) -> None:
+    key = DpopKey()
+    code = get_code(stack, dpop_jkt=key.jkt)
+    missing = redeem(stack, code, None)
+    assert missing.status_code == 400 and missing.json()["error"] == "invalid_dpop_proof"
+    other = redeem(stack, code, DpopKey().proof("POST", token_url(stack)))
+    assert other.status_code == 400 and other.json()["error"] == "invalid_grant"
+    bound = redeem(stack, code, key.proof("POST", token_url(stack)))
+    assert bound.status_code == 200, bound.text
+    assert claims_of(bound.json()["access_token"])["cnf"] == {"jkt": key.jkt}
+
+
+def test_p6_a_malformed_dpop_jkt_is_refused_at_the_authorization_endpoint(
+    stack: LocalStack,
+) -> None:
+    from tests.e2e.flows import Browser, authorize_params
+    from tests.support import pkce_pair, query_of
+
+    _, challenge = pkce_pair()
+    answer = Browser(stack).authorize(**authorize_params(challenge=challenge, dpop_jkt="short"))
+    assert answer.status_code == 303
+    assert query_of(answer.headers["Location"])["error"] == "invalid_request"
+
+
+def test_p6_a_dpop_proof_at_par_binds_the_code_to_its_key(stack: LocalStack) -> None:
+    from tests.e2e.flows import Browser
+    from tests.support import pkce_pair, query_of
+
+    key = DpopKey()
+    verifier, challenge = pkce_pair()
+    fields = {"client_id": SPA, "redirect_uri": SPA_REDIRECT, "response_type": "code",
+              "scope": "openid read:data", "code_challenge": challenge,
+              "code_challenge_method": "S256", "state": "s1"}  # fmt: skip
+    par_url = f"{stack.issuer}/par"
+    mismatched = requests.post(
+        par_url, data={**fields, "dpop_jkt": DpopKey().jkt},
+        headers={"DPoP": key.proof("POST", par_url)}, timeout=10,
+    )  # fmt: skip
+    assert mismatched.status_code == 400
+    assert mismatched.json()["error"] == "invalid_dpop_proof"
+    pushed = requests.post(
+        par_url, data=fields, headers={"DPoP": key.proof("POST", par_url)}, timeout=10
+    )
+    assert pushed.status_code == 201, pushed.text
+    browser = Browser(stack)
+    final = browser.until_client(
+        browser.authorize(client_id=SPA, request_uri=pushed.json()["request_uri"])
+    )
+    assert final.status_code == 303, final.text
+    query = query_of(final.headers["Location"])
+
+    code = SimpleNamespace(code=query["code"], verifier=verifier)
+    assert redeem(stack, code, None).json()["error"] == "invalid_dpop_proof"
+    bound = redeem(stack, code, key.proof("POST", token_url(stack)))
+    assert bound.status_code == 200, bound.text
+    assert bound.json()["token_type"] == "DPoP"

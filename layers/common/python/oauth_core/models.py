@@ -228,6 +228,9 @@ class PendingAuthorization:
     password_change: str | None = None
     # The APIs (RFC 8707 audiences) the grant is for, space-separated.
     resource: str = ""
+    # RFC 9449 10: the DPoP key (its thumbprint) the code is bound to; its redemption needs a
+    # proof signed by that key.
+    dpop_jkt: str = ""
 
 
 @dataclass(frozen=True)
@@ -305,6 +308,7 @@ class AuthorizationCode:
     sid: str = ""  # the session's `sid` (Session.sid), for the ID token
     amr: tuple[str, ...] = ()  # the session's `amr` and `acr`, for the ID token
     acr: str = ""
+    dpop_jkt: str = ""  # the request's (PendingAuthorization.dpop_jkt)
 
 
 @dataclass(frozen=True)

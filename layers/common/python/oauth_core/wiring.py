@@ -310,6 +310,7 @@ def token_endpoints(c: Components) -> Endpoints:
         c.settings,
         c.clock,
         c.random,
+        c.dpop,
     )
     return {
         "revocations": revocations.handle,

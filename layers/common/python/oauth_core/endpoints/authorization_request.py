@@ -53,8 +53,11 @@ PARAMETERS = frozenset(
         "max_age",
         "login_hint",
         "resource",
+        "dpop_jkt",
     }
 )
+# RFC 9449 10: a key's SHA-256 JWK thumbprint, base64url.
+_THUMBPRINT = re.compile(r"^[A-Za-z0-9_-]{43}$")
 # RFC 6749 A.5 and OIDC: state and nonce are visible ASCII (VSCHAR), echoed byte for byte.
 _VSCHAR = re.compile(r"^[\x20-\x7e]+$")
 _MAX_AGE = re.compile(r"^[0-9]{1,9}$")
@@ -205,6 +208,9 @@ class AuthorizationRequests:
         login_hint = single(params, "login_hint")
         if login_hint is not None and len(login_hint) > MAX_LOGIN_HINT_LENGTH:
             raise InvalidRequest("login_hint is too long")
+        dpop_jkt = single(params, "dpop_jkt")
+        if dpop_jkt is not None and not _THUMBPRINT.match(dpop_jkt):
+            raise InvalidRequest("dpop_jkt must be a SHA-256 JWK thumbprint")
         now = self._clock.now()
         pending = PendingAuthorization(
             request_id=self._random.token(16),
@@ -222,6 +228,7 @@ class AuthorizationRequests:
             requested_at=now,
             client_registration=client.registration_id,
             resource=resource_indicators.render(audiences),
+            dpop_jkt=dpop_jkt or "",
         )
         if not RequestSealer.fits(pending):
             raise InvalidRequest("the authorization request is too large")

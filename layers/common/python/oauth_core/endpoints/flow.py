@@ -205,6 +205,7 @@ class AuthorizationFlow:
             sid=session.sid,
             amr=session.amr,
             acr=session.acr,
+            dpop_jkt=pending.dpop_jkt,
         )
         # Kept past its expiry so that a late replay is still recognised and revokes.
         retain_until = now + CODE_REPLAY_MEMORY

@@ -8,6 +8,7 @@ client or redirect URI is `invalid_request` (RFC 9126 2.3), any other the code /
 send. The request (the parameters /authorize reads, no more) is kept in the grants table for
 60 s under the hash of the random part of its `request_uri` (the reference itself is never
 stored) and is used once at /authorize. A public client's pushes are counted per source.
+A DPoP proof sent with the push binds the code to its key (RFC 9449 10.1: `dpop_jkt`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from oauth_core import constants
 from oauth_core.clock import Clock, Random
 from oauth_core.config import Settings
 from oauth_core.endpoints.authorization_request import PARAMETERS, AuthorizationRequests
-from oauth_core.errors import InvalidRequest, TooManyRequests
+from oauth_core.errors import InvalidDpopProof, InvalidRequest, TooManyRequests
 from oauth_core.http.forms import parse_body_only, read_query
 from oauth_core.http.request import HttpRequest
 from oauth_core.http.response import HttpResponse, json_response
@@ -26,6 +27,7 @@ from oauth_core.ports import GrantStore, RateLimiter
 from oauth_core.rate_limit import Limit, retry_after_ms, source_of
 from oauth_core.rules.client_auth import ThrottledAuthenticator
 from oauth_core.rules.hashing import token_hash
+from oauth_core.tokens.dpop import NonceRequired, ProofChecker, single_proof
 
 # Client authentication, not part of the authorization request (RFC 9126 2.1): never stored.
 CLIENT_CREDENTIALS = frozenset({"client_secret", "client_assertion", "client_assertion_type"})
@@ -41,7 +43,9 @@ class PushedAuthorizationEndpoint:
         settings: Settings,
         clock: Clock,
         random: Random,
+        dpop: ProofChecker,
     ):
+        self._dpop = dpop
         self._client_auth = client_auth
         self._requests = requests
         self._grants = grants
@@ -53,6 +57,16 @@ class PushedAuthorizationEndpoint:
     def handle(self, request: HttpRequest) -> HttpResponse:
         # POST, a form body within 16 KiB, UTF-8, nothing in the URL; a repeat is refused.
         form = parse_body_only(request)
+        issuer = self._settings.issuer_for(request.domain_name)
+        proof_value = single_proof(request.header("dpop"))
+        proof = None
+        if proof_value is not None:
+            url = f"{issuer}{constants.PUSHED_REQUEST_PATH}"
+            try:
+                proof = self._dpop.check(proof_value, method="POST", url=url, record=False)
+            except NonceRequired as refused:
+                refused.headers.update(self._dpop.nonce_header() or {})
+                raise
         client = self._client_auth.authenticate(request, form)
         # Required, as in any authorization request (RFC 9126 2.1), and the client's own.
         if form.get("client_id") != client.client_id:
@@ -67,9 +81,16 @@ class PushedAuthorizationEndpoint:
             for name, values in read_query(request.body.decode("utf-8")).items()
             if name not in CLIENT_CREDENTIALS
         }
+        if proof is not None:
+            # RFC 9449 10.1: the proof's key is the one the code will be bound to; a dpop_jkt
+            # sent as well must name the same key.
+            if params.get("dpop_jkt", [proof.jkt]) != [proof.jkt]:
+                raise InvalidDpopProof("dpop_jkt does not match the DPoP proof")
+            params["dpop_jkt"] = [proof.jkt]
         verified = self._requests.verify_client(params)
-        issuer = self._settings.issuer_for(request.domain_name)
         self._requests.validate(params, verified, issuer)
+        if proof is not None:
+            self._dpop.record(proof)
         if client.is_public:
             self._count_public_push(request)
         kept = {name: values for name, values in params.items() if name in PARAMETERS}
@@ -85,7 +106,7 @@ class PushedAuthorizationEndpoint:
             )
         )
         body = {"request_uri": constants.PUSHED_REQUEST_URI_PREFIX + reference, "expires_in": ttl}
-        return json_response(201, body)
+        return json_response(201, body, self._dpop.nonce_header() if proof else None)
 
     def _count_public_push(self, request: HttpRequest) -> None:
         """A public client's push needs no secret, so anyone may make one: each takes one from

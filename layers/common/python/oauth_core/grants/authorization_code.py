@@ -18,6 +18,7 @@ from oauth_core.clock import Clock
 from oauth_core.config import Settings
 from oauth_core.errors import (
     ConditionFailed,
+    InvalidDpopProof,
     InvalidGrant,
     InvalidRequest,
     OAuthError,
@@ -65,6 +66,10 @@ class AuthorizationCodeGrant:
         if redirect_uri != code.redirect_uri and (redirect_uri or code.redirect_uri_required):
             raise InvalidGrant("redirect_uri does not match the authorization request")
         pkce.verify(form.get("code_verifier"), code.code_challenge)
+        if code.dpop_jkt and context.dpop_jkt is None:
+            raise InvalidDpopProof("the code is DPoP-bound: send a DPoP proof")
+        if code.dpop_jkt and context.dpop_jkt != code.dpop_jkt:
+            raise InvalidGrant("the code is bound to another DPoP key")
 
         # The client's scopes may have shrunk since the code was issued (D9).
         granted = scope.render(scope.parse(code.scope) & client.allowed_scopes)

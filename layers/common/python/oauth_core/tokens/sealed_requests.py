@@ -62,6 +62,7 @@ _FIELDS = (
     "client_registration",
     "password_change",  # added later: a handle sealed before it ends one field early
     "resource",  # likewise (RFC 8707 audiences)
+    "dpop_jkt",  # likewise (RFC 9449 10)
 )
 # A password change's mark: a username (at most 128), a sub (a UUID) and a 16-character
 # fingerprint of the temporary password's hash, space-separated.
@@ -139,6 +140,7 @@ def _decode(plaintext: bytes) -> PendingAuthorization:
         client_registration=values["client_registration"] or "",
         password_change=values["password_change"],
         resource=values["resource"] or "",
+        dpop_jkt=values["dpop_jkt"] or "",
     )
 
 
