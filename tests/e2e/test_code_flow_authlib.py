@@ -112,3 +112,25 @@ def test_metadata_lists_exactly_what_is_supported(stack: LocalStack) -> None:
     for endpoint in ("revocation_endpoint", "introspection_endpoint"):
         assert requests.post(oidc[endpoint], timeout=5).status_code != 404
     assert requests.get(oidc["userinfo_endpoint"], timeout=5).status_code == 401
+    # Issue 15: the client authentication methods, DPoP, PAR and logout, exactly.
+    for document in (oauth, oidc):
+        methods = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
+        assert document["token_endpoint_auth_methods_supported"] == methods
+        assert document["introspection_endpoint_auth_methods_supported"] == methods[:3]
+        for name in ("token", "revocation", "introspection"):
+            algs = document[f"{name}_endpoint_auth_signing_alg_values_supported"]
+            assert algs == ["ES256", "PS256", "RS256"]
+        assert document["dpop_signing_alg_values_supported"] == ["ES256", "PS256", "RS256"]
+        assert document["pushed_authorization_request_endpoint"] == f"{stack.issuer}/par"
+        assert document["require_pushed_authorization_requests"] is False
+    assert requests.post(oidc["pushed_authorization_request_endpoint"], timeout=5).status_code in (
+        400,
+        401,
+    )
+    assert oidc["end_session_endpoint"] == f"{stack.issuer}/logout"
+    assert requests.get(oidc["end_session_endpoint"], timeout=5).status_code == 200
+    assert oidc["backchannel_logout_supported"] is True
+    assert oidc["backchannel_logout_session_supported"] is True
+    assert "frontchannel_logout_supported" not in oidc
+    assert {"amr", "sid"} <= set(oidc["claims_supported"])
+    assert oidc["request_uri_parameter_supported"] is False

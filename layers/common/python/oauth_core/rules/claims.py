@@ -37,6 +37,7 @@ PROFILE_CLAIM_NAMES = tuple(claim for claims in SCOPE_CLAIMS.values() for claim 
 GROUPS_CLAIM = constants.GROUPS_CLAIM
 CLAIMS_SUPPORTED = (
     *("sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "azp"),
+    *("amr", "sid"),  # how the user signed in (RFC 8176); the session (back-channel logout)
     *PROFILE_CLAIM_NAMES,
     GROUPS_CLAIM,
 )
