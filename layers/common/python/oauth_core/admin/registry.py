@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from dataclasses import fields as dataclass_fields
 from dataclasses import replace as replace_fields
 from typing import Any
 
@@ -18,31 +19,19 @@ from oauth_core.models import CLIENT_ID_PATTERN, Client
 from oauth_core.ports import CatalogSource, ClientSecretStore, ClientStore
 from oauth_core.rules import client_keys, redirect_uri, scope
 
-KNOWN_FIELDS = frozenset(
+# What the server sets on a client, never the metadata an operator or a client gives.
+SERVER_SET_FIELDS = frozenset(
     {
-        "client_id",
-        "client_secret",
-        "client_name",
-        "application_type",
-        "redirect_uris",
-        "grant_types",
-        "response_types",
-        "token_endpoint_auth_method",
-        "scope",
-        "first_party",
-        "refresh_token_reuse_grace_seconds",
-        "introspection",
-        "default_resource",
-        "access_token_ttl",
-        "id_token_signed_response_alg",
-        "jwks",
-        "jwks_uri",
-        "dpop_bound_access_tokens",
-        "require_pushed_authorization_requests",
-        "post_logout_redirect_uris",
-        "backchannel_logout_uri",
-        "disabled",
+        "created_at",
+        "registration_id",
+        "registered_dynamically",
+        "registration_token_hash",
+        "purge_at",
     }
+)
+# Every Client field but those, and the secret (kept in the secret store, not on the client).
+KNOWN_FIELDS = frozenset(
+    {f.name for f in dataclass_fields(Client)} - SERVER_SET_FIELDS | {"client_secret"}
 )
 MIN_SECRET_LENGTH = 32
 MAX_REUSE_GRACE = 60
@@ -322,12 +311,6 @@ class ClientRegistry:
 
 def _metadata_of(client: Client) -> dict[str, Any]:
     item = client.to_item()
-    for name in (
-        "created_at",
-        "registration_id",
-        "registered_dynamically",
-        "registration_token_hash",
-        "purge_at",
-    ):
+    for name in SERVER_SET_FIELDS:
         item.pop(name, None)
     return item

@@ -19,7 +19,7 @@ import json
 import socket
 import ssl
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -106,7 +106,12 @@ class SafeFetcher:
                 raise FetchRefused(f"the host resolves to a non-public address ({address})")
         return found
 
-    def fetch_json(self, url: str) -> dict[str, Any]:
+    @contextlib.contextmanager
+    def _connection(self, url: str) -> Iterator[tuple[http.client.HTTPConnection, str, str]]:
+        """A connection to the checked address of a URL this server may call (the connection,
+        the host's name, the request target), under one deadline for the whole exchange: a
+        host trickling a byte at a time would otherwise hold the function as long as each read
+        stays under the per-read timeout."""
         scheme, host, port, target = self.check_url(url)
         address = self.addresses(host, port)[0]
         connection: http.client.HTTPConnection
@@ -114,26 +119,30 @@ class SafeFetcher:
             connection = _PinnedHTTPSConnection(address, host, port, self._timeout, self._ssl)
         else:
             connection = http.client.HTTPConnection(address, port, timeout=self._timeout)
-        # One deadline for the whole fetch: a host trickling a byte at a time would otherwise
-        # hold the function as long as each read stays under the per-read timeout.
         deadline = threading.Timer(self._timeout, _abort, (connection,))
         deadline.daemon = True
         deadline.start()
         try:
-            accept = ", ".join(self._content_types)
-            connection.request("GET", target, headers={"Host": host, "Accept": accept})
-            response = connection.getresponse()
-            if response.status != 200:
-                raise FetchRefused(f"the document answered {response.status}, not 200")
-            content_type = (response.getheader("content-type") or "").split(";")[0].strip()
-            if content_type not in self._content_types:
-                raise FetchRefused("the document is not application/json")
-            body = response.read(self._max_bytes + 1)
-        except (OSError, http.client.HTTPException) as exc:
-            raise FetchRefused(f"the document could not be fetched ({type(exc).__name__})") from exc
+            yield connection, host, target
         finally:
             deadline.cancel()
             connection.close()
+
+    def fetch_json(self, url: str) -> dict[str, Any]:
+        with self._connection(url) as (connection, host, target):
+            try:
+                accept = ", ".join(self._content_types)
+                connection.request("GET", target, headers={"Host": host, "Accept": accept})
+                response = connection.getresponse()
+                if response.status != 200:
+                    raise FetchRefused(f"the document answered {response.status}, not 200")
+                content_type = (response.getheader("content-type") or "").split(";")[0].strip()
+                if content_type not in self._content_types:
+                    raise FetchRefused("the document is not application/json")
+                body = response.read(self._max_bytes + 1)
+            except (OSError, http.client.HTTPException) as exc:
+                kind = type(exc).__name__
+                raise FetchRefused(f"the document could not be fetched ({kind})") from exc
         if len(body) > self._max_bytes:
             raise FetchRefused(f"the document is larger than {self._max_bytes} bytes")
         try:
@@ -148,32 +157,21 @@ class SafeFetcher:
         """POST `fields` as a form (application/x-www-form-urlencoded) to a URL this server may
         call, under the same rules as a fetch (no redirect followed, one deadline for the whole
         exchange); the answer's status. Its body is read only up to `max_bytes`, and ignored."""
-        scheme, host, port, target = self.check_url(url)
-        address = self.addresses(host, port)[0]
-        connection: http.client.HTTPConnection
-        if scheme == "https":
-            connection = _PinnedHTTPSConnection(address, host, port, self._timeout, self._ssl)
-        else:
-            connection = http.client.HTTPConnection(address, port, timeout=self._timeout)
-        deadline = threading.Timer(self._timeout, _abort, (connection,))
-        deadline.daemon = True
-        deadline.start()
         body = urlencode(fields).encode("ascii")
-        headers = {
-            "Host": host,
-            "Content-Type": "application/x-www-form-urlencoded",
-            "Cache-Control": "no-store",
-        }
-        try:
-            connection.request("POST", target, body=body, headers=headers)
-            response = connection.getresponse()
-            response.read(self._max_bytes)
-            return response.status
-        except (OSError, http.client.HTTPException) as exc:
-            raise Unreachable(f"the URL could not be reached ({type(exc).__name__})") from exc
-        finally:
-            deadline.cancel()
-            connection.close()
+        with self._connection(url) as (connection, host, target):
+            headers = {
+                "Host": host,
+                "Content-Type": "application/x-www-form-urlencoded",
+                "Cache-Control": "no-store",
+            }
+            try:
+                connection.request("POST", target, body=body, headers=headers)
+                response = connection.getresponse()
+                response.read(self._max_bytes)
+                return response.status
+            except (OSError, http.client.HTTPException) as exc:
+                kind = type(exc).__name__
+                raise Unreachable(f"the URL could not be reached ({kind})") from exc
 
 
 def _abort(connection: http.client.HTTPConnection) -> None:
