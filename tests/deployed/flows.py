@@ -23,6 +23,7 @@ from tests import support
 from tests.deployed.api import ApiResponse, Browser, HttpApi
 from tests.deployed.deployment import Deployment
 from tests.deployed.stack import Subscription
+from tests.dpop_keys import DpopKey
 from tests.support import form_fields, pkce_pair, query_of
 
 SERVICE = "deployed-service"
@@ -251,6 +252,27 @@ def resource_call(world: World) -> None:
     assert world.expect(write, 200, "POST /resource").json()["action"] == "write"
     anonymous = world.expect(world.api.request("GET", "/resource"), 401, "GET /resource, no token")
     assert anonymous.headers["www-authenticate"].startswith("Bearer")
+
+
+def dpop_resource_call(world: World) -> None:
+    """A DPoP-bound token (RFC 9449) used at the resource: its proof's single-use record is the
+    one write the resource function may make (the grants table, `once#dpop#` items only)."""
+    key = DpopKey()
+    token_url, resource_url = f"{world.api.url}/token", f"{world.api.url}/resource"
+    headers = {**basic(SERVICE, world.secrets[SERVICE]), "dpop": key.proof("POST", token_url)}
+    body = "grant_type=client_credentials&scope=read%3Adata"
+    issued = world.expect(
+        world.api.request("POST", "/token", headers=headers, body=body), 200, "DPoP token"
+    ).json()
+    assert issued["token_type"] == "DPoP", issued
+    token = issued["access_token"]
+    proof = key.proof("GET", resource_url, access_token=token)
+    bound = {"authorization": f"DPoP {token}", "dpop": proof}
+    read = world.expect(world.api.request("GET", "/resource", headers=bound), 200, "DPoP call")
+    assert read.json()["client_id"] == SERVICE
+    replayed = world.api.request("GET", "/resource", headers=bound)
+    world.expect(replayed, 401, "a DPoP proof replayed")
+    assert replayed.headers["www-authenticate"].startswith("DPoP ")
 
 
 def discovery(world: World) -> None:
@@ -605,6 +627,7 @@ def _subscription_event(
 FLOWS: dict[str, Callable[[World], Any]] = {
     "client_credentials": client_credentials,
     "resource_call": resource_call,
+    "dpop_resource_call": dpop_resource_call,
     "discovery": discovery,
     "code_flow": code_flow,
     "pushed_authorization_request": pushed_authorization_request,

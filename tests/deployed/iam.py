@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+from oauth_core.tables import ALL_TABLES
+
 _TRANSACT_ITEM_ACTIONS = {
     "Put": "PutItem",
     "Update": "UpdateItem",
@@ -42,10 +44,12 @@ class RecordedCall:
 
 @dataclass(frozen=True)
 class AwsRequest:
-    """One authorization IAM makes: `dynamodb:GetItem` on a table's ARN."""
+    """One authorization IAM makes: `dynamodb:GetItem` on a table's ARN (and, for an item,
+    its partition key value: the `dynamodb:LeadingKeys` condition key)."""
 
     action: str
     resource: str
+    leading_keys: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -54,8 +58,18 @@ class Statement:
     actions: tuple[str, ...]
     resources: tuple[str, ...]
     source: str  # the policy's construct path, for messages
+    # `ForAllValues:StringLike` on `dynamodb:LeadingKeys`, the one condition judged here.
+    leading_keys: tuple[str, ...] | None = None
 
     def matches(self, request: AwsRequest) -> bool:
+        if self.leading_keys is not None and not (
+            request.leading_keys
+            and all(
+                any(_wildcard(p).fullmatch(key) for p in self.leading_keys)
+                for key in request.leading_keys
+            )
+        ):
+            return False
         return any(action_matches(a, request.action) for a in self.actions) and any(
             arn_matches(r, request.resource) for r in self.resources
         )
@@ -64,7 +78,7 @@ class Statement:
 def statements_of(document: dict[str, Any], source: str) -> list[Statement]:
     found = []
     for raw in _as_list(document.get("Statement", [])):
-        unsupported = {"NotAction", "NotResource", "Condition", "Principal"} & set(raw)
+        unsupported = {"NotAction", "NotResource", "Principal"} & set(raw)
         if unsupported:
             raise NotSupported(f"{source}: a statement with {sorted(unsupported)}: {raw}")
         found.append(
@@ -73,9 +87,35 @@ def statements_of(document: dict[str, Any], source: str) -> list[Statement]:
                 tuple(_as_list(raw["Action"])),
                 tuple(str(r) for r in _as_list(raw["Resource"])),
                 source,
+                _leading_keys(raw, source),
             )
         )
     return found
+
+
+def _leading_keys(raw: dict[str, Any], source: str) -> tuple[str, ...] | None:
+    condition = raw.get("Condition")
+    if condition is None:
+        return None
+    string_like = condition.get("ForAllValues:StringLike") or {}
+    if list(condition) != ["ForAllValues:StringLike"] or list(string_like) != [
+        "dynamodb:LeadingKeys"
+    ]:
+        raise NotSupported(f"{source}: a condition this suite cannot judge: {condition}")
+    return tuple(str(k) for k in _as_list(string_like["dynamodb:LeadingKeys"]))
+
+
+# The partition keys of the server's tables (oauth_core.tables), for dynamodb:LeadingKeys.
+_PARTITION_KEYS = frozenset(spec.partition_key for spec in ALL_TABLES)
+
+
+def _item_leading_keys(parameters: dict[str, Any]) -> tuple[str, ...]:
+    item = parameters.get("Key") or parameters.get("Item") or {}
+    return tuple(
+        str(next(iter(value.values())))
+        for name, value in item.items()
+        if name in _PARTITION_KEYS and isinstance(value, dict)
+    )
 
 
 @dataclass(frozen=True)
@@ -136,7 +176,7 @@ def requests_of(
             resource = table_arn(p["TableName"])
             if "IndexName" in p:
                 resource += f"/index/{p['IndexName']}"
-            return [AwsRequest(f"dynamodb:{call.operation}", resource)]
+            return [AwsRequest(f"dynamodb:{call.operation}", resource, _item_leading_keys(p))]
     if call.service == "secretsmanager" and "SecretId" in p:
         return [AwsRequest(f"secretsmanager:{call.operation}", secret_arn(p["SecretId"]))]
     raise NotSupported(f"no IAM rule for {call.service}:{call.operation} ({sorted(p)})")

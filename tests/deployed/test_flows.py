@@ -18,6 +18,10 @@ def test_resource_call_verifies_against_the_published_keys(world: World) -> None
     world.run("resource_call")
 
 
+def test_p2_a_dpop_bound_call_through_the_deployed_functions(world: World) -> None:
+    world.run("dpop_resource_call")
+
+
 def test_discovery_and_jwks(world: World) -> None:
     world.run("discovery")
 

@@ -338,3 +338,21 @@ def test_p6_a_dpop_proof_at_par_binds_the_code_to_its_key(stack: LocalStack) -> 
     bound = redeem(stack, code, key.proof("POST", token_url(stack)))
     assert bound.status_code == 200, bound.text
     assert bound.json()["token_type"] == "DPoP"
+
+
+def test_p4_a_public_client_refreshing_with_a_proof_binds_its_next_refresh_token(
+    stack: LocalStack,
+) -> None:
+    """RFC 9449 5 (the red team's F3): the code was redeemed without DPoP, so the first refresh
+    token is unbound; refreshing it with a proof binds the one that replaces it to that key."""
+    code = get_code(stack)
+    plain = redeem(stack, code, None)
+    assert plain.status_code == 200 and plain.json()["token_type"] == "Bearer"
+    key = DpopKey()
+    bound = spa_refresh(stack, plain.json()["refresh_token"], key.proof("POST", token_url(stack)))
+    assert bound.status_code == 200 and bound.json()["token_type"] == "DPoP"
+    successor = bound.json()["refresh_token"]
+    missing = spa_refresh(stack, successor, None)
+    assert missing.status_code == 400 and missing.json()["error"] == "invalid_dpop_proof"
+    onward = spa_refresh(stack, successor, key.proof("POST", token_url(stack)))
+    assert onward.status_code == 200, onward.text

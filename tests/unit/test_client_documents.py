@@ -80,10 +80,12 @@ class Documents:
 
     def __init__(self) -> None:
         self.status, self.headers, self.body = 200, {"content-type": "application/json"}, b"{}"
+        self.hosts: list[str] = []  # the Host header of each request
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
+                owner.hosts.append(self.headers.get("host", ""))
                 self.send_response(owner.status)
                 for name, value in owner.headers.items():
                     self.send_header(name, value)
@@ -114,6 +116,12 @@ def test_a17_no_redirect_is_followed(documents: Documents) -> None:
     documents.status, documents.headers = 302, {"location": "http://169.254.169.254/latest"}
     with pytest.raises(FetchRefused, match="302"):
         local_fetcher().fetch_json(documents.url)
+
+
+def test_a17_the_host_header_names_the_port_of_the_url(documents: Documents) -> None:
+    """RFC 9112 3.2: a server on a non-default port behind virtual hosting is found by it."""
+    local_fetcher().fetch_json(documents.url)
+    assert documents.hosts == [f"127.0.0.1:{documents.server.server_address[1]}"]
 
 
 def test_a17_at_most_5_kb_of_json(documents: Documents) -> None:

@@ -3,6 +3,7 @@ single use of P2 and the nonces of P5, against proofs a client library would mak
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -212,3 +213,62 @@ def test_p3_a_bound_token_needs_the_dpop_scheme_and_a_proof_of_its_key(
         assert refused.value.status_code == 401
         assert refused.value.www_authenticate("r").startswith("DPoP ")
         assert refused.value.error == kind.error  # type: ignore[attr-defined]
+
+
+def rsa_key_of(bits: int) -> DpopKey:
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = DpopKey("RS256")
+    key.private_key = rsa.generate_private_key(65537, bits)
+    key.jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.private_key.public_key()))
+    return key
+
+
+@pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")
+def test_p1_malformed_keys_claims_and_small_rsa_keys_are_refused_never_a_500(
+    clock: FixedClock, checker: ProofChecker
+) -> None:
+    """The red team's inputs: a key type that is a list, non-ASCII nonces and `ath`s, a
+    512-bit RSA key; and an RSA-4096 key with a library's extra members, which must pass."""
+    malformed: list[dict[str, Any]] = [
+        {"kty": []},
+        {"kty": {}},
+        {"kty": "EC", "crv": "P-256", "x": 1, "y": []},
+    ]
+    for jwk in malformed:
+        with pytest.raises(ProofRefused):
+            checker.check(KEY.proof("POST", URL, header={"jwk": jwk}), method="POST", url=URL)
+    small = rsa_key_of(1024).proof("POST", URL)
+    with pytest.raises(ProofRefused, match="too small"):
+        checker.check(small, method="POST", url=URL)
+    large = rsa_key_of(4096)
+    large.jwk = {**large.jwk, "key_ops": ["verify"], "alg": "RS256", "ext": True}
+    assert checker.check(large.proof("POST", URL), method="POST", url=URL).jkt == large.jkt
+    proof = KEY.proof("GET", URL, claims={"ath": "é"})
+    with pytest.raises(ProofRefused, match="another access token"):
+        checker.check(proof, method="GET", url=URL, access_token="t")
+    with_nonces = ProofChecker(clock, MemoryGrantStore(clock=clock).use_once, nonces(clock))
+    with pytest.raises(NonceRequired):
+        with_nonces.check(KEY.proof("POST", URL, nonce="é"), method="POST", url=URL)
+
+
+def test_a12_anchored_patterns_end_at_the_end_of_the_text() -> None:
+    """`$` also matches before a final newline: `state=abc%0A` would have been echoed. Every
+    anchored pattern of the code base ends with `\\Z` instead."""
+    import importlib
+    import re
+    from pathlib import Path
+
+    import oauth_core
+
+    package = Path(oauth_core.__file__).parent
+    checked = 0
+    for path in package.rglob("*.py"):
+        name = ".".join(("oauth_core", *path.relative_to(package).with_suffix("").parts))
+        module = importlib.import_module(name.removesuffix(".__init__"))
+        for value in vars(module).values():
+            if isinstance(value, re.Pattern) and value.pattern.startswith("^"):
+                checked += 1
+                assert not value.pattern.endswith("$"), (name, value.pattern)
+                assert value.match("a" * 50 + "\n") is None or "\n" in value.pattern, value
+    assert checked >= 15

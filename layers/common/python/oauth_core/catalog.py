@@ -21,10 +21,10 @@ from typing import Any, ClassVar
 from oauth_core import constants
 
 # RFC 6749 3.3 scope-token, and short enough to show on a page.
-SCOPE_NAME_PATTERN = re.compile(r"^[\x21\x23-\x5B\x5D-\x7E]{1,128}$")
-DESCRIPTION_KEY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,127}$")
-CLAIM_NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_:.-]{0,63}$")
-ATTRIBUTE_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+SCOPE_NAME_PATTERN = re.compile(r"^[\x21\x23-\x5B\x5D-\x7E]{1,128}\Z")
+DESCRIPTION_KEY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,127}\Z")
+CLAIM_NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_:.-]{0,63}\Z")
+ATTRIBUTE_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,63}\Z")
 MAX_DESCRIPTION_LENGTH = 200
 DEFAULT_API = "default"  # the built-in API: `<issuer>/resource` (or OAUTH_AUDIENCE)
 ATTRIBUTE_TYPES = ("string", "number", "boolean")

@@ -14,7 +14,7 @@ from oauth_core.constants import CLIENT_SIGNING_ALGORITHMS
 
 # RFC 6749 5.2: error_description is %x20-21 / %x23-5B / %x5D-7E. Descriptions are fixed text
 # chosen here (SECURITY A11; tests/unit/test_error_descriptions.py holds every one to it).
-DESCRIPTION_CHARACTERS = re.compile(r"^[\x20\x21\x23-\x5b\x5d-\x7e]*$")
+DESCRIPTION_CHARACTERS = re.compile(r"^[\x20\x21\x23-\x5b\x5d-\x7e]*\Z")
 
 
 def safe_description(description: str | None) -> str | None:

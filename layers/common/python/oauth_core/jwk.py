@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from typing import Any
 
 THUMBPRINT_MEMBERS = {"EC": ("crv", "kty", "x", "y"), "RSA": ("e", "kty", "n")}
+# RFC 7518 3.3: RSA keys of 2048 bits or more; this is the base64url length of such a modulus.
+MIN_RSA_MODULUS_CHARS = 342
 # Members that only a private (or symmetric) key has.
 PRIVATE_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
 

@@ -13,10 +13,10 @@ from oauth_core import constants
 
 # What identifiers may look like. A presented value that does not match cannot exist, so it
 # never reaches DynamoDB (which refuses some keys with a ValidationException).
-CLIENT_ID_PATTERN = re.compile(r"^[A-Za-z0-9._~-]{1,128}$")
+CLIENT_ID_PATTERN = re.compile(r"^[A-Za-z0-9._~-]{1,128}\Z")
 # A client that names itself by its metadata document's URL (oauth_core.admin.client_documents).
 DOCUMENT_CLIENT_ID = re.compile(
-    r"^(https://|http://127\.0\.0\.1[:/]|http://\[::1\][:/])[!-~]{1,500}$"
+    r"^(https://|http://127\.0\.0\.1[:/]|http://\[::1\][:/])[!-~]{1,500}\Z"
 )
 
 
@@ -25,7 +25,7 @@ def looks_like_client_id(client_id: str) -> bool:
     return bool(CLIENT_ID_PATTERN.match(client_id) or DOCUMENT_CLIENT_ID.match(client_id))
 
 
-USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9._@+-]{1,128}$")
+USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9._@+-]{1,128}\Z")
 
 
 def canonical_username(typed: str) -> str:

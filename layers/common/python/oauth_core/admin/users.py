@@ -20,10 +20,10 @@ from oauth_core.rules.passwords import MAX_PASSWORD_BYTES, hash_password
 
 MIN_PASSWORD_LENGTH = constants.MIN_PASSWORD_LENGTH
 PROFILE_CLAIMS = frozenset(PROFILE_CLAIM_NAMES)
-GROUP_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,63}$")
+GROUP_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,63}\Z")
 MAX_GROUPS = 100
 # `users list --filter`: NAME = VALUE (equal) or NAME ^= VALUE (starts with), VALUE maybe quoted.
-_FILTER = re.compile(r'^\s*([A-Za-z_][A-Za-z0-9_:.-]*)\s*(\^=|=)\s*"?([^"]*)"?\s*$')
+_FILTER = re.compile(r'^\s*([A-Za-z_][A-Za-z0-9_:.-]*)\s*(\^=|=)\s*"?([^"]*)"?\s*\Z')
 
 
 class InvalidUser(ValueError):

@@ -57,10 +57,10 @@ PARAMETERS = frozenset(
     }
 )
 # RFC 9449 10: a key's SHA-256 JWK thumbprint, base64url.
-_THUMBPRINT = re.compile(r"^[A-Za-z0-9_-]{43}$")
+_THUMBPRINT = re.compile(r"^[A-Za-z0-9_-]{43}\Z")
 # RFC 6749 A.5 and OIDC: state and nonce are visible ASCII (VSCHAR), echoed byte for byte.
-_VSCHAR = re.compile(r"^[\x20-\x7e]+$")
-_MAX_AGE = re.compile(r"^[0-9]{1,9}$")
+_VSCHAR = re.compile(r"^[\x20-\x7e]+\Z")
+_MAX_AGE = re.compile(r"^[0-9]{1,9}\Z")
 
 
 class UnverifiedRequest(InvalidRequest):

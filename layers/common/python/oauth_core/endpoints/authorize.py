@@ -42,7 +42,7 @@ from oauth_core.rules.hashing import token_hash
 UNREADABLE = "The request could not be read."
 # The random part of a request_uri /par hands out (oauth_core.endpoints.par): anything else
 # never reaches the grants table.
-_REFERENCE = re.compile(r"^[A-Za-z0-9_-]{16,128}$")
+_REFERENCE = re.compile(r"^[A-Za-z0-9_-]{16,128}\Z")
 
 
 class AuthorizationEndpoint:

@@ -61,7 +61,7 @@ if TYPE_CHECKING:
     from oauth_core.tokens.bearer import JwksCache
 
 MAX_STATE_LENGTH = 2048
-_VSCHAR = re.compile(r"^[\x20-\x7e]+$")  # as /authorize's state (A12)
+_VSCHAR = re.compile(r"^[\x20-\x7e]+\Z")  # as /authorize's state (A12)
 JWKS_PATH = "/.well-known/jwks.json"
 
 

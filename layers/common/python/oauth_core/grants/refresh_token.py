@@ -100,6 +100,9 @@ class RefreshTokenGrant:
             idle_expires_at=min(now + settings.refresh_token_idle_ttl, current.absolute_expires_at),
             used=False,
             used_by=None,
+            # RFC 9449 5: a public client refreshing with a proof binds its next refresh token to
+            # that key (a bound one stays bound: the key was checked above).
+            dpop_jkt=current.dpop_jkt or ((context.dpop_jkt or "") if client.is_public else ""),
         )
         grant = UserGrant(
             sub=current.sub,

@@ -109,7 +109,7 @@ class SafeFetcher:
     @contextlib.contextmanager
     def _connection(self, url: str) -> Iterator[tuple[http.client.HTTPConnection, str, str]]:
         """A connection to the checked address of a URL this server may call (the connection,
-        the host's name, the request target), under one deadline for the whole exchange: a
+        the Host header's value, the request target), under one deadline for the whole exchange: a
         host trickling a byte at a time would otherwise hold the function as long as each read
         stays under the per-read timeout."""
         scheme, host, port, target = self.check_url(url)
@@ -122,8 +122,11 @@ class SafeFetcher:
         deadline = threading.Timer(self._timeout, _abort, (connection,))
         deadline.daemon = True
         deadline.start()
+        # RFC 9112 3.2: Host is the URL's authority, a port other than the scheme's included.
+        name = f"[{host}]" if ":" in host else host
+        authority = name if port == (443 if scheme == "https" else 80) else f"{name}:{port}"
         try:
-            yield connection, host, target
+            yield connection, authority, target
         finally:
             deadline.cancel()
             connection.close()

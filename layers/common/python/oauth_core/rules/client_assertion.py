@@ -64,7 +64,7 @@ _ACCEPTED_TYPES = frozenset(
 )
 # The key type each accepted algorithm verifies with.
 KEY_TYPE = {"ES256": "EC", "PS256": "RSA", "RS256": "RSA"}
-_SEGMENT = re.compile(r"^[A-Za-z0-9_-]+$")
+_SEGMENT = re.compile(r"^[A-Za-z0-9_-]+\Z")
 
 # Why an assertion was refused, as the audit record says (oauth_core.audit, client_auth.failure).
 BAD_ASSERTION = "bad_assertion"

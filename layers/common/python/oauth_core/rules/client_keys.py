@@ -13,13 +13,12 @@ from typing import Any
 
 from oauth_core import constants
 from oauth_core.clock import Clock
-from oauth_core.jwk import PRIVATE_MEMBERS
+from oauth_core.jwk import MIN_RSA_MODULUS_CHARS, PRIVATE_MEMBERS
 from oauth_core.models import Client
 from oauth_core.observability import logger
 
 MAX_CLIENT_KEYS = 10
 KEY_TYPES = {"RSA": ("n", "e"), "EC": ("crv", "x", "y")}
-MIN_RSA_MODULUS_CHARS = 342  # base64url of a 2048-bit modulus
 
 
 class UnfitKeys(ValueError):

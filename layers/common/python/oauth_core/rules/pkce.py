@@ -12,9 +12,9 @@ from oauth_core.errors import InvalidGrant, InvalidRequest
 METHOD_S256 = "S256"
 SUPPORTED_METHODS = (METHOD_S256,)
 # A S256 challenge is the base64url (no padding) SHA-256 of the verifier: always 43 characters.
-_CHALLENGE = re.compile(r"^[A-Za-z0-9_-]{43}$")
+_CHALLENGE = re.compile(r"^[A-Za-z0-9_-]{43}\Z")
 # code-verifier = 43*128unreserved (RFC 7636 4.1)
-_VERIFIER = re.compile(r"^[A-Za-z0-9\-._~]{43,128}$")
+_VERIFIER = re.compile(r"^[A-Za-z0-9\-._~]{43,128}\Z")
 
 
 def validate_challenge(challenge: str | None, method: str | None) -> str:

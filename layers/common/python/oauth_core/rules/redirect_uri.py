@@ -12,10 +12,10 @@ import re
 from urllib.parse import urlsplit
 
 _LOOPBACK_HOSTS = frozenset({"127.0.0.1", "[::1]", "localhost"})
-_LOOPBACK_LITERAL = re.compile(r"^http://(127\.0\.0\.1|\[::1\])(?::([0-9]*))?(/[^#]*)?$")
-_PORT = re.compile(r"^[1-9][0-9]{0,4}$")
+_LOOPBACK_LITERAL = re.compile(r"^http://(127\.0\.0\.1|\[::1\])(?::([0-9]*))?(/[^#]*)?\Z")
+_PORT = re.compile(r"^[1-9][0-9]{0,4}\Z")
 _FORBIDDEN_SCHEMES = frozenset({"javascript", "data", "vbscript", "file", "blob", "about"})
-_PRIVATE_SCHEME = re.compile(r"^[a-z][a-z0-9+\-]*(\.[a-z0-9+\-]+)+$")
+_PRIVATE_SCHEME = re.compile(r"^[a-z][a-z0-9+\-]*(\.[a-z0-9+\-]+)+\Z")
 MAX_REDIRECT_URI_LENGTH = 2000
 
 

@@ -7,7 +7,7 @@ import re
 from oauth_core.errors import InvalidScope
 
 # scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
-_SCOPE_TOKEN = re.compile(r"^[\x21\x23-\x5B\x5D-\x7E]+$")
+_SCOPE_TOKEN = re.compile(r"^[\x21\x23-\x5B\x5D-\x7E]+\Z")
 MAX_SCOPE_LENGTH = 1000
 
 

@@ -30,7 +30,13 @@ from oauth_core.errors import (
     InvalidDpopProofAtResource,
     InvalidToken,
 )
-from oauth_core.jwk import PRIVATE_MEMBERS, THUMBPRINT_MEMBERS, b64url, thumbprint
+from oauth_core.jwk import (
+    MIN_RSA_MODULUS_CHARS,
+    PRIVATE_MEMBERS,
+    THUMBPRINT_MEMBERS,
+    b64url,
+    thumbprint,
+)
 from oauth_core.tokens.compact import unverified_header
 
 PROOF_TYPE = "dpop+jwt"
@@ -140,7 +146,7 @@ class ProofChecker:
         if access_token is not None:
             ath = claims.get("ath")
             if not isinstance(ath, str) or not hmac.compare_digest(
-                ath, access_token_hash(access_token)
+                ath.encode("utf-8"), access_token_hash(access_token).encode("ascii")
             ):
                 raise ProofRefused("the DPoP proof is for another access token")
         if self._nonces is not None and not self._nonces.accepts(claims.get("nonce")):
@@ -173,12 +179,19 @@ class ProofChecker:
         if header.get("alg") not in CLIENT_SIGNING_ALGORITHMS:
             raise ProofRefused("the DPoP proof is not signed with an accepted algorithm")
         jwk = header.get("jwk")
-        if not isinstance(jwk, dict) or jwk.get("kty") not in THUMBPRINT_MEMBERS:
+        kty = jwk.get("kty") if isinstance(jwk, dict) else None
+        # A list or object is no key type (and would not even hash): refused, not a 500.
+        if not isinstance(kty, str) or kty not in THUMBPRINT_MEMBERS:
             raise ProofRefused("the DPoP proof must carry an RSA or EC public key")
+        assert isinstance(jwk, dict)
         if PRIVATE_MEMBERS & jwk.keys():
             raise ProofRefused("the DPoP proof key must be a public key")
-        if not all(isinstance(jwk.get(m), str) for m in THUMBPRINT_MEMBERS[jwk["kty"]]):
+        if not all(isinstance(jwk.get(m), str) for m in THUMBPRINT_MEMBERS[kty]):
             raise ProofRefused("the DPoP proof key is malformed")
+        # RFC 7518 3.3: RSA keys of 2048 bits or more (a smaller one is cheap to factor, and a
+        # token bound to it no better than a bearer token).
+        if kty == "RSA" and len(jwk["n"]) < MIN_RSA_MODULUS_CHARS:
+            raise ProofRefused("the DPoP proof key is too small")
         return header
 
     @staticmethod
@@ -244,7 +257,7 @@ class Nonces:
         return self._nonce(self._clock.now() // self._step, self._keys()[0])
 
     def accepts(self, nonce: object) -> bool:
-        if not isinstance(nonce, str) or len(nonce) > 64:
+        if not isinstance(nonce, str) or len(nonce) > 64 or not nonce.isascii():
             return False
         step = self._clock.now() // self._step
         return any(
@@ -293,7 +306,7 @@ class SenderConstraint:
             proof = self._checker.check(
                 proof_value, method=method, url=url, access_token=token, record=False
             )
-            if not hmac.compare_digest(proof.jkt, bound):
+            if not hmac.compare_digest(proof.jkt.encode(), bound.encode("utf-8")):
                 raise ProofRefused("the DPoP proof is not signed by the key of the token")
             self._checker.record(proof)
         except ProofRefused as refused:
