@@ -36,9 +36,7 @@ def test_u5_only_the_login_function_reads_the_provider_secrets(
             assert not any(PROVIDER_PREFIX in read for read in _secret_reads(resources, name)), name
     role_id = resources[function_ids(resources)["login"]]["Properties"]["Role"]["Fn::GetAtt"][0]
     (statement,) = [
-        s
-        for s in policy_statements(resources, role_id)
-        if PROVIDER_PREFIX in str(s["Resource"])
+        s for s in policy_statements(resources, role_id) if PROVIDER_PREFIX in str(s["Resource"])
     ]
     assert as_list(statement["Action"]) == ["secretsmanager:GetSecretValue"]
 
