@@ -132,6 +132,9 @@ class FakeProvider:
         claims = {k: v for k, v in claims.items() if v is not None}
         return 200, {"access_token": "at", "token_type": "Bearer", "id_token": self.sign(claims)}
 
+    def signing(self, alg: str, key: Any) -> None:
+        self.alg, self.sign_with = alg, key
+
     def sign(self, claims: dict[str, Any]) -> str:
         return jwt.encode(
             claims,
@@ -462,13 +465,9 @@ REFUSED_TOKENS: dict[str, Callable[[FakeProvider], None]] = {
         p, "sign_with", rsa.generate_private_key(65537, 2048)
     ),
     "a key the provider does not publish": lambda p: setattr(p, "signed_kid", "unknown"),
-    "HS256 with the client secret": lambda p: (
-        setattr(p, "alg", "HS256"),
-        setattr(p, "sign_with", CLIENT_SECRET.encode() * 2),
-    ),
-    "an algorithm the provider does not name": lambda p: (
-        setattr(p, "alg", "ES384"),
-        setattr(p, "sign_with", ec.generate_private_key(ec.SECP384R1())),
+    "HS256 with the client secret": lambda p: p.signing("HS256", CLIENT_SECRET.encode() * 2),
+    "an algorithm the provider does not name": lambda p: p.signing(
+        "ES384", ec.generate_private_key(ec.SECP384R1())
     ),
 }
 
@@ -520,7 +519,7 @@ def test_u3_alg_none_is_refused(services: Components, provider: FakeProvider, ap
     now = provider.clock.now()
     unsigned = jwt.encode(
         {"iss": UPSTREAM, "aud": CLIENT_ID, "sub": "x", "iat": now, "exp": now + 60},
-        key=None,
+        key="",
         algorithm="none",
     )
     provider.sign = lambda claims: unsigned  # type: ignore[method-assign]
@@ -766,9 +765,9 @@ def test_u5_loopback_providers_are_fetched_only_on_a_local_stack(clock: FixedClo
     assert refused.value.reason == "provider_unavailable"
     # What the refusal was: the address (deployed); on the local stack, only that no one answers.
     with pytest.raises(FetchRefused, match="only https"):
-        deployed.upstream._fetch(loopback.discovery_url)  # type: ignore[attr-defined]
+        deployed.upstream._fetch(loopback.discovery_url)
     with pytest.raises(FetchRefused, match="could not be fetched"):
-        local.upstream._fetch(loopback.discovery_url)  # type: ignore[attr-defined]
+        local.upstream._fetch(loopback.discovery_url)
 
 
 def test_providers_are_declared_with_their_rules(services: Components) -> None:
