@@ -249,10 +249,11 @@ def test_u1_an_answer_used_once_is_refused_the_second_time(ready: Federation) ->
     person = Person(ready)
     authorize_url, _ = person.button()
     answer = person.at_upstream(authorize_url, "ann")
-    kept = requests.utils.dict_from_cookiejar(person.http.cookies)
+    kept = [(cookie.name, cookie.value or "") for cookie in person.http.cookies]
     assert person.back_at_downstream(answer).status_code == 303
     replay = Person(ready)
-    replay.http.cookies.update(kept)  # the attempt's cookie, as it was
+    for name, value in kept:  # the attempt's cookie, as it was
+        replay.http.cookies.set(name, value)
     refused = replay.back_at_downstream(answer)
     assert refused.status_code == 400
     # The upstream refused its used code (or, had it not, the state was spent): no session.
