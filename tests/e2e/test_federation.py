@@ -345,7 +345,7 @@ def test_u4_linking_from_the_account_page_then_signing_in_as_that_account(
     assert [(link["provider"], link["created_account"]) for link in listed] == [(PROVIDER, False)]
 
 
-def test_the_downstream_never_shows_or_stores_the_secret_in_the_registry(
+def test_u5_the_downstream_never_shows_the_secret_nor_logs_it(
     ready: Federation,
 ) -> None:
     shown = oauthctl(ready.downstream, "providers", "show", PROVIDER)
