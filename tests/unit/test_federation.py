@@ -650,6 +650,7 @@ def test_u4_linking_from_the_account_page_links_the_signed_in_user(
     (link_form,) = re.findall(r'action="/account/federated">(.*?)</form>', page.body)
     at_provider = location(browser.post("/account/federated", form_fields(link_form)))
     assert query_of(at_provider)["prompt"] == "login"  # a fresh sign-in at the provider
+    assert query_of(at_provider)["max_age"] == "600"  # and its auth_time, checked
     assert location(browser.get(provider.authorize(at_provider))) == "/account?done=linked"
     assert [link.username for link in services.links.links_of(user.sub)] == ["dave"]
     # Now the identity signs in as Dave.

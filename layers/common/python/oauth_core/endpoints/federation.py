@@ -508,14 +508,15 @@ class FederatedSignIn:
         except UpstreamRefused as exc:
             return self._unreachable(request, provider, exc, back)
         # A fresh sign-in at the provider: the identity linked is the one the user proves now,
-        # not whichever session the browser holds there.
+        # not whichever session the browser holds there. max_age makes the provider state its
+        # auth_time (OIDC Core 3.1.2.1), which the answer is checked against.
         begun = self._begin(
             request,
             provider,
             metadata,
             self._attempt(LINK, provider, account_sub=user.sub),
             prompt_login=True,
-            max_age=None,
+            max_age=self._settings.pending_request_ttl,
         )
         assert begun is not None  # a link's attempt carries no request: it always fits
         url, cookie = begun
