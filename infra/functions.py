@@ -54,7 +54,8 @@ LOGIN_GRANTS = (
 )
 # The sign-in pages and the account page also replace a user's password (a temporary one at
 # sign-in; one's own on the account page): the user record, and the user's grants found by owner
-# to revoke them.
+# to revoke them. A federated sign-in may create its user (just in time); its identity links are
+# items of the grants table (read, put, deleted; a user's found by owner).
 LOGIN_USERS = ("dynamodb:GetItem", "dynamodb:PutItem")
 # The token endpoint redeems codes and rotates refresh tokens in transactions (put, update and
 # condition-check items), revokes families and access tokens, and moves failure buckets.
@@ -78,6 +79,8 @@ class Access:
     registry: tuple[str, ...] = ()
     grants_indexes: tuple[str, ...] = ()  # indexes of the grants table it queries
     client_secrets: bool = False
+    # Federation: this server's client secrets at upstream identity providers.
+    provider_secrets: bool = False
     signing_keys: bool = False
     request_sealing: bool = False
     # Only the single-use records of DPoP proofs in the grants table (GrantStore.use_once): a
@@ -99,6 +102,7 @@ ACCESS: dict[str, Access] = {
         grants_indexes=(GRANTS_BY_OWNER.name,),
         registry=READ_REGISTRY,
         request_sealing=True,
+        provider_secrets=True,
     ),
     "token": Access(
         clients=READ,
@@ -143,6 +147,7 @@ class Functions(Construct):
             constants.ENV_GRANTS_TABLE: data.tables[constants.ENV_GRANTS_TABLE].table_name,
             constants.ENV_REGISTRY_TABLE: data.tables[constants.ENV_REGISTRY_TABLE].table_name,
             constants.ENV_CLIENT_SECRET_PREFIX: secrets.client_secret_prefix,
+            constants.ENV_PROVIDER_SECRET_PREFIX: secrets.provider_secret_prefix,
             constants.ENV_SIGNING_KEYS_SECRET: secrets.signing_keys.secret_name,
             constants.ENV_REQUEST_SEALING_SECRET: secrets.request_sealing.secret_name,
             constants.ENV_ACCESS_TOKEN_TTL: str(config.access_token_ttl),
@@ -271,6 +276,8 @@ class Functions(Construct):
             )
         if access.client_secrets:
             secrets.grant_read_client_secrets(function)
+        if access.provider_secrets:
+            secrets.grant_read_provider_secrets(function)
         # The value only: Secret.grant_read adds DescribeSecret, which these functions never call.
         # A Sid keeps CDK's policy minimization from merging this statement with another.
         if access.signing_keys:

@@ -37,6 +37,16 @@ ACKNOWLEDGED: tuple[Acknowledgment, ...] = (
         construct="Functions/token-role",
     ),
     Acknowledgment(
+        "AwsSolutions-IAM5",
+        "Each upstream identity provider has its own secret under the stack's provider-secret "
+        "prefix, created at run time by oauthctl providers; the login function reads exactly "
+        "that prefix (docs/federation.md).",
+        applies_to=(
+            r"regex:/^Resource::arn:<AWS::Partition>:secretsmanager:.*:secret:.*oauth\/providers\/\*$/",
+        ),
+        construct="Functions/login-role",
+    ),
+    Acknowledgment(
         "AwsSolutions-SMG4",
         "The request-sealing secret only protects authorization requests in flight (ten "
         "minutes). Replacing its value (put-secret-value with a new random string, see "

@@ -25,6 +25,11 @@ class Secrets(Construct):
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
         self.client_secret_prefix = f"{stack.stack_name}/{constants.DEFAULT_CLIENT_SECRET_PREFIX}"
+        # Federation: this server's client secret at each upstream identity provider, one
+        # secret per provider (oauthctl providers), read by the login function only.
+        self.provider_secret_prefix = (
+            f"{stack.stack_name}/{constants.DEFAULT_PROVIDER_SECRET_PREFIX}"
+        )
         self.signing_keys = secretsmanager.Secret(
             self,
             "SigningKeys",
@@ -44,15 +49,8 @@ class Secrets(Construct):
             removal_policy=config.removal,
         )
         # Secrets Manager appends a random suffix to each secret's ARN: the * covers it.
-        self.client_secrets_arn = Arn.format(
-            ArnComponents(
-                service="secretsmanager",
-                resource="secret",
-                resource_name=f"{self.client_secret_prefix}*",
-                arn_format=ArnFormat.COLON_RESOURCE_NAME,
-            ),
-            stack,
-        )
+        self.client_secrets_arn = _prefix_arn(stack, self.client_secret_prefix)
+        self.provider_secrets_arn = _prefix_arn(stack, self.provider_secret_prefix)
 
     def manage_signing_keys(
         self, rotation_function: lambda_.IFunction, days: int
@@ -121,3 +119,25 @@ class Secrets(Construct):
                 resources=[self.client_secrets_arn],
             )
         )
+
+    def grant_read_provider_secrets(self, grantee: iam.IGrantable) -> None:
+        grantee.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="ReadProviderSecrets",
+                actions=["secretsmanager:GetSecretValue"],
+                resources=[self.provider_secrets_arn],
+            )
+        )
+
+
+def _prefix_arn(stack: Stack, prefix: str) -> str:
+    """Every secret whose name starts with `prefix` (the * covers the name's random suffix)."""
+    return Arn.format(
+        ArnComponents(
+            service="secretsmanager",
+            resource="secret",
+            resource_name=f"{prefix}*",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        ),
+        stack,
+    )

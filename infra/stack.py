@@ -74,6 +74,7 @@ class OAuthServerStack(Stack):
                 constants.ENV_REGISTRY_TABLE
             ].table_name,
             constants.OUTPUT_CLIENT_SECRET_PREFIX: self.secrets.client_secret_prefix,
+            constants.OUTPUT_PROVIDER_SECRET_PREFIX: self.secrets.provider_secret_prefix,
             constants.OUTPUT_SIGNING_KEYS_SECRET: self.secrets.signing_keys.secret_name,
             audit.OUTPUT_AUDIT_LOG_GROUP: self.audit.log_group.log_group_name,
             constants.OUTPUT_LOGOUT_NOTIFIER_FUNCTION: self.logout.function.function_name,

@@ -19,6 +19,7 @@ from oauth_core.admin.backchannel_logout import (
 )
 from oauth_core.admin.catalog import ApiAdmin, AttributeAdmin, ScopeAdmin
 from oauth_core.admin.key_rotation import rotate_stored_keys
+from oauth_core.admin.providers import IdentityLinks, ProviderAdmin
 from oauth_core.admin.registry import ClientRegistry
 from oauth_core.admin.users import UserDirectory
 from oauth_core.clock import SystemClock, SystemRandom
@@ -27,9 +28,14 @@ from oauth_core.http.outbound import SafeFetcher
 from oauth_core.keys import KeySet
 from oauth_core.storage.dynamodb import DynamoClientStore, DynamoUserStore
 from oauth_core.storage.dynamodb_grants import DynamoGrantStore
+from oauth_core.storage.dynamodb_links import DynamoIdentityLinkStore
 from oauth_core.storage.dynamodb_registry import DynamoCatalogStore
 from oauth_core.storage.logout_dispatch import LambdaLogoutDispatch
-from oauth_core.storage.secrets_manager import SecretsManagerKeyStore, SecretsManagerSecretStore
+from oauth_core.storage.secrets_manager import (
+    SecretsManagerKeyStore,
+    SecretsManagerProviderSecrets,
+    SecretsManagerSecretStore,
+)
 
 _OUTPUTS = {
     constants.OUTPUT_CLIENTS_TABLE: "clients_table",
@@ -37,6 +43,7 @@ _OUTPUTS = {
     constants.OUTPUT_GRANTS_TABLE: "grants_table",
     constants.OUTPUT_REGISTRY_TABLE: "registry_table",
     constants.OUTPUT_CLIENT_SECRET_PREFIX: "client_secret_prefix",
+    constants.OUTPUT_PROVIDER_SECRET_PREFIX: "provider_secret_prefix",
     constants.OUTPUT_SIGNING_KEYS_SECRET: "signing_keys_secret",
     constants.OUTPUT_ISSUER: "issuer",
 }
@@ -137,6 +144,20 @@ class Admin:
         store = DynamoUserStore(self.settings.users_table, dynamodb=dynamodb)
         grants = DynamoGrantStore(self.settings.grants_table, dynamodb=dynamodb)
         return UserDirectory(store, SystemClock(), grants, self.catalog_store())
+
+    def providers(self) -> ProviderAdmin:
+        secrets = SecretsManagerProviderSecrets(
+            self.settings.provider_secret_prefix,
+            SystemClock(),
+            secretsmanager=self.client("secretsmanager"),
+        )
+        return ProviderAdmin(self.catalog_store(), secrets, SystemClock())
+
+    def identity_links(self) -> IdentityLinks:
+        dynamodb = self.client("dynamodb")
+        links = DynamoIdentityLinkStore(self.settings.grants_table, dynamodb=dynamodb)
+        store = DynamoUserStore(self.settings.users_table, dynamodb=dynamodb)
+        return IdentityLinks(links, store, self.users(), SystemClock())
 
     def grant_store(self) -> DynamoGrantStore:
         return DynamoGrantStore(self.settings.grants_table, dynamodb=self.client("dynamodb"))

@@ -1,5 +1,5 @@
-"""oauthctl: clients, users, scopes and signing keys, and the audit trail, for the local stack
-and a deployed stack.
+"""oauthctl: clients, users, scopes, identity providers and signing keys, and the audit trail,
+for the local stack and a deployed stack.
 
 Where: --stack NAME reads a deployed stack's outputs (with your AWS credentials and region);
 otherwise AWS_ENDPOINT_URL (or --endpoint-url) points at the local stack's embedded AWS, whose
@@ -16,7 +16,7 @@ import sys
 from collections.abc import Sequence
 from importlib import metadata
 
-from oauthctl import access, apis, audit, clients, keys, registration, scopes, users
+from oauthctl import access, apis, audit, clients, keys, providers, registration, scopes, users
 from oauthctl.admin import Admin
 from oauthctl.errors import EXIT_OK, CommandError, Invalid, Unreachable
 from oauthctl.parsing import command
@@ -65,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     access.register_user_views(users.register(groups))
     scopes.register(groups)
     apis.register(groups)
+    providers.register(groups)
     keys.register(groups)
     access.register(groups)
     audit.register(groups)

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 
 import pytest
 import requests
 
+from oauth_core import constants
 from oauth_core.storage.cache import MIN_REFRESH_INTERVAL
 from tests.e2e.conftest import LocalStack
 from tests.e2e.test_security_client_credentials import oauthctl
@@ -118,7 +122,24 @@ def test_keys_rotate_publishes_next_key_before_use(stack: LocalStack) -> None:
         return {(r["alg"], r["status"]): r["kid"] for r in rows if r["status"] != "retired"}
 
     before = listed()
-    refused = oauthctl(stack, "keys", "rotate")  # the set was made (or rotated) minutes ago
+    # Refused: the set was made (or rotated) less than SECRET_CACHE_TTL ago, which is a day for
+    # this call (the default five minutes is less than a long run of the suite lasts).
+    refused = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "oauthctl.cli",
+            "--endpoint-url",
+            stack.aws_endpoint,
+            "keys",
+            "rotate",
+        ],
+        env={**os.environ, constants.ENV_SECRET_CACHE_TTL: "86400"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert refused.returncode == 2  # the command cannot be done as given
     assert "--force" in refused.stderr
     assert listed() == before

@@ -132,12 +132,15 @@ def test_each_role_is_least_privilege(resources: dict[str, dict[str, Any]]) -> N
     assert "dynamodb:Scan" not in set().union(*granted.values())
     token_secrets = {a for a in granted["token"] if a.startswith("secretsmanager:")}
     assert token_secrets <= {"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}
-    # The page functions read only the secret that seals authorization requests (A14).
+    # The page functions read only the secret that seals authorization requests (A14), and the
+    # login function the providers' secrets (federation, U5: tests/infra/test_federation.py).
     for name in ("authorize", "login"):
         role_id = resources[ids[name]]["Properties"]["Role"]["Fn::GetAtt"][0]
         for statement in policy_statements(resources, role_id):
             if any(a.startswith("secretsmanager:") for a in as_list(statement["Action"])):
-                assert "RequestSealingKey" in str(statement["Resource"]), (name, statement)
+                read = str(statement["Resource"])
+                providers = name == "login" and "OAuthServer/oauth/providers/*" in read
+                assert "RequestSealingKey" in read or providers, (name, statement)
     assert "dynamodb:GetItem" in granted["login"]
     # Reads sessions, writes codes and completions, adds a client to its session (back-channel
     # logout), takes pushed requests (RFC 9126): no more.

@@ -96,6 +96,9 @@ CLIENT_AUTH_FAILURE = "client_auth.failure"
 CLIENT_AUTH_LOCKOUT = "client_auth.lockout"
 INTROSPECTION_REFUSED = "introspection.refused"
 ADMIN_CHANGE = "admin.change"
+FEDERATION_LINKED = "federation.linked"
+FEDERATION_UNLINKED = "federation.unlinked"
+FEDERATION_REFUSED = "federation.refused"
 
 # Event name -> its outcome, the detail fields it may carry, and what it records.
 EVENTS: dict[str, AuditEvent] = {
@@ -179,6 +182,31 @@ EVENTS: dict[str, AuditEvent] = {
         FAILURE,
         "Introspection refused: reason public_client, or foreign_token (another client's "
         "valid token, asked by a client that is no resource server; answered active: false).",
+        "reason",
+    ),
+    FEDERATION_LINKED: _event(
+        SUCCESS,
+        "An upstream provider's identity was linked to a user: provider (its name), by jit (the "
+        "sign-in made the account), account (the user, signed in, on the account page) or "
+        "operator (oauthctl providers link).",
+        "provider",
+        "by",
+    ),
+    FEDERATION_UNLINKED: _event(
+        SUCCESS,
+        "A link to an upstream provider's identity was removed: provider, by account or operator.",
+        "provider",
+        "by",
+    ),
+    FEDERATION_REFUSED: _event(
+        FAILURE,
+        "A sign-in (or a link) with an upstream provider was refused: provider, and reason: "
+        "state_mismatch, upstream_error, issuer_missing, issuer_mismatch, token_request_failed, "
+        "token_request_refused, no_id_token, bad_id_token, bad_signature, unknown_key, "
+        "wrong_audience, id_token_expired, nonce_mismatch, sign_in_too_old, replayed, "
+        "email_domain_not_allowed, not_linked, linked_to_another_user, user_disabled, "
+        "session_changed, provider_unavailable, bad_metadata, bad_keys or no_client_secret.",
+        "provider",
         "reason",
     ),
     ADMIN_CHANGE: _event(

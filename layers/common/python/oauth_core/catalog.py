@@ -9,6 +9,8 @@ custom user attributes. One small catalog, read whole (one Query) and cached per
   tokens (SECURITY H5). The built-in API is `default`.
 - A **user attribute** is typed (string, number or boolean) and may be mapped to a claim that
   tokens then carry.
+- A **provider** is another OpenID Connect provider users may sign in with (federation): the
+  sign-in page shows a button for each.
 """
 
 from __future__ import annotations
@@ -154,11 +156,79 @@ class AttributeDefinition:
         return isinstance(value, str) and len(value) <= 512
 
 
-Definition = ScopeDefinition | ApiDefinition | AttributeDefinition
-KINDS: dict[str, type[ScopeDefinition] | type[ApiDefinition] | type[AttributeDefinition]] = {
+# OpenID Connect Discovery 4: a provider's document is at its issuer with this appended.
+DISCOVERY_SUFFIX = "/.well-known/openid-configuration"
+
+
+@dataclass(frozen=True)
+class ProviderDefinition:
+    """An upstream OpenID Connect provider users may sign in with (docs/federation.md). Its
+    client secret is not here: it is a secret of its own in Secrets Manager."""
+
+    KIND: ClassVar[str] = "provider"
+
+    name: str  # lower-case letters, digits and '-': in URLs, forms and the secret's name
+    display_name: str  # on the button: "Sign in with <display_name>"
+    discovery_url: str  # <issuer>/.well-known/openid-configuration
+    client_id: str  # ours, registered at the provider
+    scope: str = "openid email profile"
+    # Our profile claim <- the provider's claim, as pairs; empty: the standard claims by name.
+    claim_mapping: tuple[tuple[str, str], ...] = ()
+    # When set, only users whose verified e-mail address is in one of these domains.
+    allowed_email_domains: tuple[str, ...] = ()
+    # An identity no account is linked to gets a new account (just in time), or is refused.
+    jit_create: bool = False
+    created_at: int = 0
+
+    @property
+    def issuer(self) -> str:
+        """The issuer the provider must name, exactly (its discovery URL without the suffix)."""
+        return self.discovery_url.removesuffix(DISCOVERY_SUFFIX)
+
+    def to_item(self) -> dict[str, Any]:
+        item: dict[str, Any] = {
+            "name": self.name,
+            "display_name": self.display_name,
+            "discovery_url": self.discovery_url,
+            "client_id": self.client_id,
+            "scope": self.scope,
+            "jit_create": self.jit_create,
+            "created_at": self.created_at,
+        }
+        if self.claim_mapping:
+            item["claim_mapping"] = dict(self.claim_mapping)
+        if self.allowed_email_domains:
+            item["allowed_email_domains"] = list(self.allowed_email_domains)
+        return item
+
+    @classmethod
+    def from_item(cls, item: Mapping[str, Any]) -> ProviderDefinition:
+        mapping = item.get("claim_mapping") or {}
+        return cls(
+            name=str(item["name"]),
+            display_name=str(item.get("display_name") or item["name"]),
+            discovery_url=str(item.get("discovery_url", "")),
+            client_id=str(item.get("client_id", "")),
+            scope=str(item.get("scope") or "openid"),
+            claim_mapping=tuple(sorted((str(k), str(v)) for k, v in mapping.items())),
+            allowed_email_domains=tuple(str(d) for d in item.get("allowed_email_domains") or ()),
+            jit_create=bool(item.get("jit_create", False)),
+            created_at=int(item.get("created_at", 0)),
+        )
+
+
+Definition = ScopeDefinition | ApiDefinition | AttributeDefinition | ProviderDefinition
+KINDS: dict[
+    str,
+    type[ScopeDefinition]
+    | type[ApiDefinition]
+    | type[AttributeDefinition]
+    | type[ProviderDefinition],
+] = {
     ScopeDefinition.KIND: ScopeDefinition,
     ApiDefinition.KIND: ApiDefinition,
     AttributeDefinition.KIND: AttributeDefinition,
+    ProviderDefinition.KIND: ProviderDefinition,
 }
 
 
@@ -189,21 +259,25 @@ class Catalog:
     scopes: Mapping[str, ScopeDefinition]
     apis: Mapping[str, ApiDefinition] = field(default_factory=dict)
     attributes: Mapping[str, AttributeDefinition] = field(default_factory=dict)
+    providers: Mapping[str, ProviderDefinition] = field(default_factory=dict)
 
     @classmethod
     def of(cls, registered: Iterable[Definition] = ()) -> Catalog:
         scopes: dict[str, ScopeDefinition] = {}
         apis: dict[str, ApiDefinition] = {BUILTIN_API.name: BUILTIN_API}
         attributes: dict[str, AttributeDefinition] = {}
+        providers: dict[str, ProviderDefinition] = {}
         for definition in registered:
             if isinstance(definition, ScopeDefinition):
                 scopes[definition.name] = definition
             elif isinstance(definition, ApiDefinition):
                 apis[definition.name] = definition
+            elif isinstance(definition, ProviderDefinition):
+                providers[definition.name] = definition
             else:
                 attributes[definition.name] = definition
         scopes.update({scope.name: scope for scope in BUILTIN_SCOPES})  # never overridden
-        return cls(scopes, apis, attributes)
+        return cls(scopes, apis, attributes, providers)
 
     # --- scopes ---
 

@@ -44,6 +44,8 @@ class Settings:
     # What operators declare: scopes (and, with later issues, APIs and attributes).
     registry_table: str = constants.DEFAULT_REGISTRY_TABLE
     client_secret_prefix: str = constants.DEFAULT_CLIENT_SECRET_PREFIX
+    # Upstream identity providers' client secrets, one per provider (docs/federation.md).
+    provider_secret_prefix: str = constants.DEFAULT_PROVIDER_SECRET_PREFIX
     signing_keys_secret: str = constants.DEFAULT_SIGNING_KEYS_SECRET
     request_sealing_secret: str = constants.DEFAULT_REQUEST_SEALING_SECRET
     # A fixed issuer (custom domain, or the local stack). None: https://<API domain> per request.
@@ -170,6 +172,7 @@ _TEXT = {
     "grants_table": constants.ENV_GRANTS_TABLE,
     "registry_table": constants.ENV_REGISTRY_TABLE,
     "client_secret_prefix": constants.ENV_CLIENT_SECRET_PREFIX,
+    "provider_secret_prefix": constants.ENV_PROVIDER_SECRET_PREFIX,
     "signing_keys_secret": constants.ENV_SIGNING_KEYS_SECRET,
     "request_sealing_secret": constants.ENV_REQUEST_SEALING_SECRET,
     "access_token_alg": constants.ENV_ACCESS_TOKEN_ALG,

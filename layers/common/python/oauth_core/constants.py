@@ -135,3 +135,12 @@ PUSHED_REQUEST_URI_PREFIX = "urn:ietf:params:oauth:request_uri:"
 PUSHED_REQUEST_TTL = 60
 ENV_REQUIRE_PUSHED_REQUESTS = "REQUIRE_PUSHED_AUTHORIZATION_REQUESTS"
 ENV_PUBLIC_PUSHES_PER_SOURCE = "PUBLIC_PUSHES_PER_SOURCE"
+# Federation (docs/federation.md): other OpenID Connect providers users may sign in with. Each
+# provider's client secret is a secret of its own under this prefix (only the login function
+# reads them); the route the providers send users back to; the `amr` of such a sign-in
+# (RFC 8176 "fed").
+ENV_PROVIDER_SECRET_PREFIX = "PROVIDER_SECRET_PREFIX"
+DEFAULT_PROVIDER_SECRET_PREFIX = "oauth/providers/"
+OUTPUT_PROVIDER_SECRET_PREFIX = "ProviderSecretPrefix"
+FEDERATED_CALLBACK_PATH = "/login/federated/callback"
+AMR_FEDERATED = "fed"

@@ -48,6 +48,9 @@ METRICS: dict[str, frozenset[str]] = {
     "BackchannelLogoutDelivered": frozenset(),
     "BackchannelLogoutFailed": frozenset(),
     "BackchannelLogoutNotSent": frozenset(),
+    # Federation: a sign-in (or link) with an upstream provider refused, by a fixed reason word
+    # (the audit event federation.refused lists them).
+    "FederationRefused": frozenset({"reason"}),
 }
 
 

@@ -414,3 +414,21 @@ class LogoutNotice:
             sid=str(item["sid"]),
             clients=tuple(str(c) for c in item.get("clients") or ()),
         )
+
+
+@dataclass(frozen=True)
+class IdentityLink:
+    """An identity at an upstream provider (its `iss` and `sub`) linked to a user here, the
+    only way such a sign-in finds an account (never by e-mail: docs/federation.md). The user is
+    named by username and `sub`, so a link outlives no deleted user: a user made later under the
+    same name has another `sub`, which the link does not name."""
+
+    issuer: str
+    subject: str
+    provider: str  # the provider's name when linked (ProviderDefinition.name)
+    username: str
+    user_sub: str
+    created_at: int = 0
+    # Made when the sign-in created the account (just in time): the account has no password
+    # its user knows, so the link is not the user's to remove.
+    created_account: bool = False

@@ -8,6 +8,7 @@ from oauth_core.models import (
     AuthorizationCode,
     Client,
     Consent,
+    IdentityLink,
     LogoutNotice,
     PushedRequest,
     RefreshToken,
@@ -242,4 +243,34 @@ class RateLimiter(Protocol):
 
     def give_back(self, key: str, now_ms: int, limit: Limit) -> None:
         """Take one failure out again (an attempt counted in advance that succeeded)."""
+        ...
+
+
+class ProviderSecretStore(Protocol):
+    """The client secret this server holds at each upstream provider (one secret each, under a
+    prefix only the login function and oauthctl read)."""
+
+    def client_secret(self, provider: str, *, fresh: bool = False) -> str | None:
+        """The secret, or None when none is set; `fresh` asks a cache to read it again."""
+        ...
+
+    def set_client_secret(self, provider: str, secret: str) -> None: ...
+
+    def delete_client_secret(self, provider: str) -> None: ...
+
+
+class IdentityLinkStore(Protocol):
+    """Upstream identities (issuer and subject) linked to users: one read finds the link."""
+
+    def get(self, issuer: str, subject: str) -> IdentityLink | None: ...
+
+    def put(self, link: IdentityLink, *, replacing: str | None = None) -> bool:
+        """Write a link if none exists for its identity (or, with `replacing`, if the one that
+        exists names that user_sub: a link to a user deleted since); False if another did."""
+        ...
+
+    def delete(self, issuer: str, subject: str) -> bool: ...
+
+    def links_of(self, user_sub: str) -> list[IdentityLink]:
+        """A user's links (by an index that may lag a link made a moment ago)."""
         ...

@@ -24,10 +24,14 @@ if TYPE_CHECKING:  # built on demand: a function loads only what it serves
     from oauth_core.admin.access import UserAccess
     from oauth_core.admin.backchannel_logout import BackchannelNotifier, LogoutNotices
     from oauth_core.admin.catalog import ApiAdmin, AttributeAdmin, ScopeAdmin
+    from oauth_core.admin.providers import IdentityLinks, ProviderAdmin
     from oauth_core.admin.registry import ClientRegistry
     from oauth_core.admin.users import UserDirectory
     from oauth_core.endpoints.authorization_request import AuthorizationRequests
+    from oauth_core.endpoints.federation import FederatedSignIn
     from oauth_core.endpoints.flow import AuthorizationFlow
+    from oauth_core.endpoints.login import LoginPages
+    from oauth_core.endpoints.signin import PasswordSignIn
     from oauth_core.grants import Grant
     from oauth_core.http.outbound import SafeFetcher
     from oauth_core.keys import KeySet
@@ -37,8 +41,10 @@ if TYPE_CHECKING:  # built on demand: a function loads only what it serves
         ClientSecretStore,
         ClientStore,
         GrantStore,
+        IdentityLinkStore,
         KeyStore,
         LogoutDispatch,
+        ProviderSecretStore,
         RateLimiter,
         UserStore,
     )
@@ -49,6 +55,7 @@ if TYPE_CHECKING:  # built on demand: a function loads only what it serves
     from oauth_core.tokens.issuer import TokenIssuer
     from oauth_core.tokens.revocation_list import RevocationList
     from oauth_core.tokens.sealed_requests import RequestSealer, SealingSecrets
+    from oauth_core.tokens.upstream import UpstreamProviders
 
 
 @dataclass
@@ -67,6 +74,9 @@ class Components:
     sealing_secrets: SealingSecrets
     catalog_store: CatalogStore  # declared scopes, APIs and attributes, as operators change them
     catalog: CatalogSource  # the catalog requests read: cached per container on AWS
+    # Federation: our client secrets at upstream providers, and identities linked to users.
+    provider_secrets: ProviderSecretStore
+    links: IdentityLinkStore
     clock: Clock = field(default_factory=SystemClock)
     random: Random = field(default_factory=SystemRandom)
 
@@ -195,6 +205,33 @@ class Components:
         return UserDirectory(self.users, self.clock, self.grants, self.catalog)
 
     @cached_property
+    def provider_admin(self) -> ProviderAdmin:
+        from oauth_core.admin.providers import ProviderAdmin
+
+        return ProviderAdmin(self.catalog_store, self.provider_secrets, self.clock)
+
+    @cached_property
+    def identity_links(self) -> IdentityLinks:
+        from oauth_core.admin.providers import IdentityLinks
+
+        return IdentityLinks(self.links, self.users, self.user_directory, self.clock)
+
+    @cached_property
+    def upstream(self) -> UpstreamProviders:
+        """What upstream providers publish, fetched under the outbound rules (https and public
+        addresses, but loopback on the local stack) and kept per container."""
+        from oauth_core.http.outbound import SafeFetcher
+        from oauth_core.tokens import upstream
+
+        fetcher = SafeFetcher(
+            allow_loopback=self.settings.is_local,
+            timeout=upstream.TIMEOUT_SECONDS,
+            max_bytes=upstream.MAX_DOCUMENT_BYTES,
+            content_types=upstream.CONTENT_TYPES,
+        )
+        return upstream.UpstreamProviders(fetcher.fetch_json, fetcher.post_form_json, self.clock)
+
+    @cached_property
     def logout_notifier(self) -> BackchannelNotifier:
         """Signs and sends back-channel logout tokens (the logout notifier function's work)."""
         return logout_notifier_of(self.settings, self.clients, self.keys, self.clock, self.random)
@@ -254,6 +291,7 @@ def login_endpoints(c: Components, jwks: JwksCache | None = None) -> Endpoints:
         c.flow, c.users, c.grants, c.throttle, c.user_directory, c.settings, c.clock, c.random
     )
     pages = LoginPages(c.flow, sign_in, c.clients, c.grants, c.sealer, c.random)
+    federation = _federation(c, pages, sign_in)
     account = AccountPages(
         c.flow,
         sign_in,
@@ -266,6 +304,10 @@ def login_endpoints(c: Components, jwks: JwksCache | None = None) -> Endpoints:
         c.clock,
         c.random,
         c.logout_notices,
+        # Only a stack with providers declared builds (and imports) federation for the page.
+        lambda csrf, user: (
+            federation().account_section(csrf, user) if c.flow.catalog().providers else ("", ())
+        ),
     )
     end_session = EndSessionEndpoint(c.flow, c.clients, c.grants, c.logout_notices, c.random, jwks)
     return {
@@ -280,7 +322,43 @@ def login_endpoints(c: Components, jwks: JwksCache | None = None) -> Endpoints:
         "logout_page": end_session.get,
         "logout": end_session.post,
         "password": pages.password,
+        "federated_start": lambda request: federation().start(request),
+        "federated_callback": lambda request: federation().callback(request),
+        "federated_account": lambda request: federation().account_action(request),
     }
+
+
+def _federation(
+    c: Components, pages: LoginPages, sign_in: PasswordSignIn
+) -> Callable[[], FederatedSignIn]:
+    """Federation's endpoints, built (and their modules imported) on the first request that
+    uses them: a login function whose stack declares no provider never loads them."""
+    built: list[FederatedSignIn] = []
+
+    def federation() -> FederatedSignIn:
+        if not built:
+            from oauth_core.endpoints.federation import FederatedSignIn
+            from oauth_core.tokens.federation_state import AttemptSealer
+
+            built.append(
+                FederatedSignIn(
+                    c.flow,
+                    pages,
+                    sign_in,
+                    c.upstream,
+                    c.identity_links,
+                    c.provider_secrets,
+                    AttemptSealer(c.sealing_secrets, c.clock),
+                    c.grants,
+                    c.users,
+                    c.settings,
+                    c.clock,
+                    c.random,
+                )
+            )
+        return built[0]
+
+    return federation
 
 
 def token_endpoints(c: Components) -> Endpoints:
@@ -483,7 +561,9 @@ def memory_components(
         MemoryCatalogStore,
         MemoryClientStore,
         MemoryGrantStore,
+        MemoryIdentityLinkStore,
         MemoryKeyStore,
+        MemoryProviderSecrets,
         MemoryRateLimiter,
         MemorySecretStore,
         MemoryUserStore,
@@ -506,6 +586,8 @@ def memory_components(
         sealing_secrets=StaticSealingSecrets(),
         catalog_store=catalog_store,
         catalog=catalog_store,
+        provider_secrets=MemoryProviderSecrets(),
+        links=MemoryIdentityLinkStore(),
         clock=clock,
         random=SystemRandom(),
     )
@@ -529,13 +611,19 @@ def aws_components(settings: Settings | None = None, *, cached: bool = True) -> 
         CachedCatalog,
         CachedClientStore,
         CachedKeyStore,
+        CachedProviderSecrets,
         CachedSecretStore,
     )
     from oauth_core.storage.dynamodb import DynamoClientStore, DynamoUserStore
     from oauth_core.storage.dynamodb_grants import DynamoGrantStore, DynamoRateLimiter
+    from oauth_core.storage.dynamodb_links import DynamoIdentityLinkStore
     from oauth_core.storage.dynamodb_registry import DynamoCatalogStore
     from oauth_core.storage.sealing_secrets import SecretsManagerSealingSecrets
-    from oauth_core.storage.secrets_manager import SecretsManagerKeyStore, SecretsManagerSecretStore
+    from oauth_core.storage.secrets_manager import (
+        SecretsManagerKeyStore,
+        SecretsManagerProviderSecrets,
+        SecretsManagerSecretStore,
+    )
 
     settings = settings or Settings.from_env()
     clock = SystemClock()
@@ -547,7 +635,11 @@ def aws_components(settings: Settings | None = None, *, cached: bool = True) -> 
     published_keys = keys
     catalog_store = DynamoCatalogStore(settings.registry_table)
     catalog: CatalogSource = catalog_store
+    provider_secrets: ProviderSecretStore = SecretsManagerProviderSecrets(
+        settings.provider_secret_prefix, clock
+    )
     if cached:
+        provider_secrets = CachedProviderSecrets(provider_secrets, settings.secret_cache_ttl)
         catalog = CachedCatalog(catalog_store, settings.registry_cache_ttl)
         clients = CachedClientStore(clients, settings.client_cache_ttl)
         secrets = CachedSecretStore(secrets, settings.secret_cache_ttl)
@@ -568,5 +660,7 @@ def aws_components(settings: Settings | None = None, *, cached: bool = True) -> 
         ),
         catalog_store=catalog_store,
         catalog=catalog,
+        provider_secrets=provider_secrets,
+        links=DynamoIdentityLinkStore(settings.grants_table),
         clock=clock,
     )

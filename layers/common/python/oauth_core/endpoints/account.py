@@ -12,6 +12,7 @@ by a fixed notice chosen by a word in the query: nothing the caller writes is ec
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from oauth_core import audit
 from oauth_core.admin.access import UserAccess
@@ -58,7 +59,14 @@ NOTICES = {
     "allowed will ask you to sign in again.",
     "removed": "The app's access was removed. It will ask you again if you use it.",
     "signed_out": "You were signed out everywhere. Sign in again to manage your account.",
+    # Federation (oauth_core.endpoints.federation).
+    "linked": "The provider was linked: you can sign in with it now.",
+    "unlinked": "The provider was unlinked. Sign in with your password from now on.",
+    "link_not_removable": "Your account was made with that provider, so it stays linked.",
 }
+# The account page's section of upstream providers (federation): its HTML for a user, given
+# the CSRF token, and the origins its forms may end up at.
+ProvidersSection = Callable[[str, User], tuple[str, tuple[str, ...]]]
 
 
 class AccountPages:
@@ -75,8 +83,10 @@ class AccountPages:
         clock: Clock,
         random: Random,
         notices: LogoutNotices,
+        providers_section: ProvidersSection | None = None,
     ):
         self._notices = notices
+        self._providers_section = providers_section
         self._flow = flow
         self._sign_in = sign_in
         self._access = access
@@ -129,6 +139,9 @@ class AccountPages:
         for label, claim in (("Name", "name"), ("Email", "email")):
             if user.claims.get(claim):
                 profile.append((label, str(user.claims[claim])))
+        sections, targets = (
+            self._providers_section(csrf, user) if self._providers_section else ("", ())
+        )
         body = account_overview(
             csrf=csrf,
             username=user.username,
@@ -136,8 +149,9 @@ class AccountPages:
             apps=self._apps(user),
             notice=notice,
             error=error,
+            sections=sections,
         )
-        return page(TITLE, body, status=status, cookies=cookies, wide=True)
+        return page(TITLE, body, status=status, cookies=cookies, wide=True, form_targets=targets)
 
     def _apps(self, user: User) -> list[AllowedApp]:
         """The apps the user allowed (a consent) or that hold a live grant, by name."""

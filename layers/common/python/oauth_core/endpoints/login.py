@@ -67,6 +67,11 @@ class LoginPages:
     def _csrf(self, request: HttpRequest) -> tuple[str, list[str]]:
         return csrf_of(self.flow.cookies, request, self._random)
 
+    def resume(self, handle: str | None) -> tuple[PendingAuthorization, Client] | None:
+        """The request a handle carries, if it is still good for its client (federation
+        resumes it after the provider's answer)."""
+        return self._resume(handle)
+
     def _resume(self, handle: str | None) -> tuple[PendingAuthorization, Client] | None:
         """The request a handle carries, if it is still good for its client."""
         pending = self._sealer.open(handle)
@@ -116,8 +121,14 @@ class LoginPages:
             client_name=client.client_name or client.client_id,
             username=username,
             error=error,
+            providers=self._providers(),
         )
         return self._page("Sign in", body, pending, cookies)
+
+    def _providers(self) -> list[tuple[str, str]]:
+        """The upstream providers the page offers (docs/federation.md), by display name."""
+        declared = self.flow.catalog().providers.values()
+        return sorted(((p.name, p.display_name) for p in declared), key=lambda p: p[1].lower())
 
     def login(self, request: HttpRequest) -> HttpResponse:
         form = self._form(request)

@@ -1,6 +1,7 @@
-"""Fetching a document a caller names (a client ID metadata document), and posting to a URL a
-client registered (its back-channel logout endpoint), without becoming anyone's proxy into
-places only this server can reach (SSRF).
+"""Fetching a document a caller names (a client ID metadata document), posting to a URL a
+client registered (its back-channel logout endpoint), and talking to an upstream identity
+provider an operator declared (its discovery document, keys and token endpoint), without
+becoming anyone's proxy into places only this server can reach (SSRF).
 
 The URL must be https, with no user information; its host is resolved once and every address
 must be public (not private, loopback, link-local, multicast, reserved or unspecified; loopback
@@ -175,6 +176,51 @@ class SafeFetcher:
             except (OSError, http.client.HTTPException) as exc:
                 kind = type(exc).__name__
                 raise Unreachable(f"the URL could not be reached ({kind})") from exc
+
+    def post_form_json(
+        self, url: str, fields: dict[str, str], headers: dict[str, str] | None = None
+    ) -> tuple[int, dict[str, Any]]:
+        """POST a form and read a JSON answer, as a token endpoint gives one (RFC 6749 5.1,
+        5.2): its status and its JSON object ({} for an answer that is none), under the rules
+        of a fetch (no redirect followed, one deadline, at most `max_bytes`). `headers` may
+        carry an Authorization header: it is sent to this URL only, never logged."""
+        scheme, host, port, target = self.check_url(url)
+        address = self.addresses(host, port)[0]
+        connection: http.client.HTTPConnection
+        if scheme == "https":
+            connection = _PinnedHTTPSConnection(address, host, port, self._timeout, self._ssl)
+        else:
+            connection = http.client.HTTPConnection(address, port, timeout=self._timeout)
+        deadline = threading.Timer(self._timeout, _abort, (connection,))
+        deadline.daemon = True
+        deadline.start()
+        sent = {
+            **(headers or {}),
+            "Host": host,
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Accept": "application/json",
+            "Cache-Control": "no-store",
+        }
+        try:
+            connection.request("POST", target, body=urlencode(fields).encode(), headers=sent)
+            response = connection.getresponse()
+            content_type = (response.getheader("content-type") or "").split(";")[0].strip()
+            body = response.read(self._max_bytes + 1)
+            status = response.status
+        except (OSError, http.client.HTTPException) as exc:
+            raise Unreachable(f"the URL could not be reached ({type(exc).__name__})") from exc
+        finally:
+            deadline.cancel()
+            connection.close()
+        if len(body) > self._max_bytes:
+            raise FetchRefused(f"the answer is larger than {self._max_bytes} bytes")
+        if content_type not in self._content_types:
+            return status, {}
+        try:
+            document = json.loads(body)
+        except ValueError:
+            return status, {}
+        return status, document if isinstance(document, dict) else {}
 
 
 def _abort(connection: http.client.HTTPConnection) -> None:

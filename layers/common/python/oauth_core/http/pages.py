@@ -7,6 +7,7 @@ No JavaScript, no external assets: one inline stylesheet allowed by a per-respon
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
 from http.cookies import SimpleCookie
@@ -58,6 +59,11 @@ dt{color:var(--muted)}dd{margin:0;overflow-wrap:anywhere}
 footer{margin-top:1.5rem;font-size:.8125rem;color:var(--muted);text-align:center}
 .reference{font-size:.875rem;margin-bottom:0}
 .reference code{font:.875rem ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;color:var(--fg);overflow-wrap:anywhere}
+.or{display:flex;align-items:center;gap:.75rem;margin:1.5rem 0 0;font-size:.875rem}
+.or::before,.or::after{content:"";flex:1;border-top:1px solid var(--line)}
+a.button{display:block;margin-top:.75rem;padding:.7rem;border-radius:8px;text-align:center;
+font-weight:600;text-decoration:none;color:var(--fg);border:1px solid var(--input-line)}
+a.button:focus-visible{outline:3px solid var(--accent);outline-offset:2px}
 """
 
 
@@ -235,14 +241,36 @@ def _sign_in_fields(action: str, hidden: str, username: str, error: str | None) 
 
 
 def login_form(
-    *, request_id: str, csrf: str, client_name: str, username: str = "", error: str | None = None
+    *,
+    request_id: str,
+    csrf: str,
+    client_name: str,
+    username: str = "",
+    error: str | None = None,
+    providers: Sequence[tuple[str, str]] = (),
 ) -> str:
+    """`providers`: (name, display name) of the upstream providers offered beside the password
+    (docs/federation.md): a link each, so it works without JavaScript and without a form."""
     hidden = f"{_hidden('request_id', request_id)}{_hidden('csrf_token', csrf)}"
     return (
         "<h1>Sign in</h1>"
         f'<p>to continue to <span class="app">{escape(client_name)}</span></p>'
-        f"{_sign_in_fields('/login', hidden, username, error)}{ACCOUNT_LINK}"
+        f"{_sign_in_fields('/login', hidden, username, error)}"
+        f"{provider_links(request_id, providers)}{ACCOUNT_LINK}"
     )
+
+
+FEDERATED_START_PATH = "/login/federated"
+
+
+def provider_links(request_id: str, providers: Sequence[tuple[str, str]]) -> str:
+    if not providers:
+        return ""
+    links = []
+    for name, display in providers:
+        href = with_query(FEDERATED_START_PATH, {"request_id": request_id, "provider": name})
+        links.append(f'<a class="button" href="{escape(href)}">Sign in with {escape(display)}</a>')
+    return f'<p class="or">or</p><nav aria-label="Other ways to sign in">{"".join(links)}</nav>'
 
 
 def password_change_form(
@@ -410,8 +438,10 @@ def account_overview(
     apps: list[AllowedApp],
     notice: str | None = None,
     error: str | None = None,
+    sections: str = "",
 ) -> str:
-    """Who I am, the apps I allowed (each with "Remove access"), my password, sign-out."""
+    """Who I am, the apps I allowed (each with "Remove access"), my password, sign-out;
+    `sections`: more of the page's sections (HTML), before the sign-ins."""
     said = f'<p class="notice" role="status">{escape(notice)}</p>' if notice else ""
     alert = (
         f'<p class="error" role="alert" id="password-error">{escape(error)}</p>' if error else ""
@@ -461,7 +491,7 @@ def account_overview(
         f"<h1>Your account</h1><p>Signed in as {escape(username)}</p>{said}"
         f"<dl>{rows}</dl>"
         f'<h2 id="apps">Apps you allowed</h2>{apps_html}'
-        f'<h2 id="password">Password</h2>{alert}{password}'
+        f'<h2 id="password">Password</h2>{alert}{password}{sections}'
         '<h2 id="sessions">Sign-ins</h2><p>Sign out of this server in every browser and on every '
         "device. Apps you allowed keep their access until you remove it.</p>"
         f"{everywhere}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from oauth_core.constants import (
+    FEDERATED_CALLBACK_PATH,
     PROTECTED_RESOURCE_METADATA_PATH,
     PUSHED_REQUEST_PATH,
     REGISTRATION_PATH,
@@ -78,6 +79,10 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/account", "login", "account"),
     Route("POST", "/account/login", "login", "account_login"),
     Route("POST", "/account/password", "login", "account_password"),
+    # Federation: signing in with another OpenID Connect provider (docs/federation.md).
+    Route("GET", "/login/federated", "login", "federated_start"),
+    Route("GET", FEDERATED_CALLBACK_PATH, "login", "federated_callback"),
+    Route("POST", "/account/federated", "login", "federated_account"),
     # ANY: a GET or PUT must reach the function to be answered invalid_request (RFC 6749 3.2),
     # not API Gateway's bare 404; an OPTIONS preflight reaches it too.
     Route("ANY", "/token", "token", "token", cors=True),

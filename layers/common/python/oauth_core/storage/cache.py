@@ -11,7 +11,13 @@ from oauth_core.catalog import Catalog
 from oauth_core.errors import TemporarilyUnavailable
 from oauth_core.keys import CURRENT, KeySet
 from oauth_core.models import Client
-from oauth_core.ports import CatalogSource, ClientSecretStore, ClientStore, KeyStore
+from oauth_core.ports import (
+    CatalogSource,
+    ClientSecretStore,
+    ClientStore,
+    KeyStore,
+    ProviderSecretStore,
+)
 
 T = TypeVar("T")
 Monotonic = Callable[[], float]
@@ -146,3 +152,28 @@ class CachedCatalog:
 
     def catalog(self) -> Catalog:
         return self._cache.get_or_load("catalog", self._inner.catalog)
+
+
+class CachedProviderSecrets:
+    """Upstream providers' client secrets, read at most once per `ttl` per container (a
+    replaced secret reaches every container within it; `fresh` re-reads sooner, at most every
+    MIN_REFRESH_INTERVAL)."""
+
+    def __init__(
+        self, inner: ProviderSecretStore, ttl: float, monotonic: Monotonic = time.monotonic
+    ):
+        self._inner = inner
+        self._cache: TtlCache[str | None] = TtlCache(ttl, monotonic)
+
+    def client_secret(self, provider: str, *, fresh: bool = False) -> str | None:
+        return self._cache.get_or_load(
+            provider, lambda: self._inner.client_secret(provider), fresh=fresh
+        )
+
+    def set_client_secret(self, provider: str, secret: str) -> None:
+        self._inner.set_client_secret(provider, secret)
+        self._cache.invalidate(provider)
+
+    def delete_client_secret(self, provider: str) -> None:
+        self._inner.delete_client_secret(provider)
+        self._cache.invalidate(provider)

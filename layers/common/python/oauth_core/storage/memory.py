@@ -14,6 +14,7 @@ from oauth_core.models import (
     AuthorizationCode,
     Client,
     Consent,
+    IdentityLink,
     PushedRequest,
     RefreshToken,
     Session,
@@ -381,3 +382,49 @@ class MemoryRateLimiter:
         with self._lock:
             if key in self._empty_at:
                 self._empty_at[key] = after_give_back(self._empty_at[key], now_ms, limit)
+
+
+class MemoryProviderSecrets:
+    """Upstream providers' client secrets, by provider name."""
+
+    def __init__(self) -> None:
+        self._secrets: dict[str, str] = {}
+        self.reads = 0
+
+    def client_secret(self, provider: str, *, fresh: bool = False) -> str | None:
+        self.reads += 1
+        return self._secrets.get(provider)
+
+    def set_client_secret(self, provider: str, secret: str) -> None:
+        self._secrets[provider] = secret
+
+    def delete_client_secret(self, provider: str) -> None:
+        self._secrets.pop(provider, None)
+
+
+class MemoryIdentityLinkStore:
+    """Identity links by (issuer, subject), as the grants table keeps them."""
+
+    def __init__(self) -> None:
+        self._links: dict[tuple[str, str], IdentityLink] = {}
+        self._lock = threading.Lock()
+
+    def get(self, issuer: str, subject: str) -> IdentityLink | None:
+        return self._links.get((issuer, subject))
+
+    def put(self, link: IdentityLink, *, replacing: str | None = None) -> bool:
+        key = (link.issuer, link.subject)
+        with self._lock:
+            found = self._links.get(key)
+            if found is not None and (replacing is None or found.user_sub != replacing):
+                return False
+            self._links[key] = link
+        return True
+
+    def delete(self, issuer: str, subject: str) -> bool:
+        with self._lock:
+            return self._links.pop((issuer, subject), None) is not None
+
+    def links_of(self, user_sub: str) -> list[IdentityLink]:
+        found = [link for link in self._links.values() if link.user_sub == user_sub]
+        return sorted(found, key=lambda link: (link.provider, link.created_at))

@@ -1,4 +1,5 @@
-"""Secrets Manager adapters: one secret per client under a common prefix, and the key set.
+"""Secrets Manager adapters: one secret per client under a common prefix, one per upstream
+identity provider under another, and the key set.
 
 A client secret's value is JSON `{"client_secret", "created_at", "registration_id"}`: a secret
 authenticates only the registration of the client it was set for. Rotating writes a
@@ -96,6 +97,58 @@ class SecretsManagerSecretStore:
             with aws_errors("delete client secret"):
                 self._sm.delete_secret(
                     SecretId=self.secret_name(client_id), ForceDeleteWithoutRecovery=True
+                )
+        except StorageError as exc:
+            if not _is_not_found(exc):
+                raise
+
+
+class SecretsManagerProviderSecrets:
+    """The client secret of each upstream identity provider, one secret per provider under a
+    prefix (only the login function may read it): JSON `{"client_secret", "created_at"}`."""
+
+    def __init__(self, prefix: str, clock: Clock | None = None, secretsmanager: Any = None):
+        self._prefix = prefix
+        self._clock = clock or SystemClock()
+        self._sm = secretsmanager or client("secretsmanager")
+
+    def secret_name(self, provider: str) -> str:
+        return f"{self._prefix}{provider}"
+
+    def client_secret(self, provider: str, *, fresh: bool = False) -> str | None:
+        try:
+            with aws_errors("read provider secret"):
+                response = self._sm.get_secret_value(
+                    SecretId=self.secret_name(provider), VersionStage="AWSCURRENT"
+                )
+        except StorageError as exc:
+            if _is_not_found(exc):
+                return None
+            raise
+        return str(json.loads(response["SecretString"])["client_secret"])
+
+    def set_client_secret(self, provider: str, secret: str) -> None:
+        value = json.dumps({"client_secret": secret, "created_at": self._clock.now()})
+        name = self.secret_name(provider)
+        try:
+            with aws_errors("write provider secret"):
+                self._sm.put_secret_value(SecretId=name, SecretString=value)
+        except StorageError as exc:
+            if not _is_not_found(exc):
+                raise
+            with aws_errors("create provider secret"):
+                self._sm.create_secret(
+                    Name=name,
+                    SecretString=value,
+                    Description=f"Client secret at the identity provider {provider}",
+                    Tags=[{"Key": "oauth:provider", "Value": provider}],
+                )
+
+    def delete_client_secret(self, provider: str) -> None:
+        try:
+            with aws_errors("delete provider secret"):
+                self._sm.delete_secret(
+                    SecretId=self.secret_name(provider), ForceDeleteWithoutRecovery=True
                 )
         except StorageError as exc:
             if not _is_not_found(exc):
