@@ -29,10 +29,10 @@ from oauth_core.models import IdentityLink, User
 from oauth_core.ports import CatalogStore, IdentityLinkStore, ProviderSecretStore, UserStore
 from oauth_core.rules import upstream_claims
 
-PROVIDER_NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
-DOMAIN_PATTERN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
-CLIENT_ID_CHARACTERS = re.compile(r"^[\x21-\x7e]{1,255}$")
-SCOPE_TOKEN = re.compile(r"^[\x21\x23-\x5b\x5d-\x7e]+$")
+PROVIDER_NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}\Z")
+DOMAIN_PATTERN = re.compile(r"^(?=.{1,253}\Z)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}\Z")
+CLIENT_ID_CHARACTERS = re.compile(r"^[\x21-\x7e]{1,255}\Z")
+SCOPE_TOKEN = re.compile(r"^[\x21\x23-\x5b\x5d-\x7e]+\Z")
 MAX_DISPLAY_NAME = 64
 MAX_MAPPINGS = 20
 MAX_DOMAINS = 20
