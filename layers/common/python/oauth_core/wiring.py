@@ -36,6 +36,7 @@ if TYPE_CHECKING:  # built on demand: a function loads only what it serves
         CatalogStore,
         ClientSecretStore,
         ClientStore,
+        FactorStore,
         GrantStore,
         KeyStore,
         LogoutDispatch,
@@ -67,6 +68,7 @@ class Components:
     sealing_secrets: SealingSecrets
     catalog_store: CatalogStore  # declared scopes, APIs and attributes, as operators change them
     catalog: CatalogSource  # the catalog requests read: cached per container on AWS
+    factors: FactorStore  # users' second factors: the login function's only
     clock: Clock = field(default_factory=SystemClock)
     random: Random = field(default_factory=SystemRandom)
 
@@ -248,12 +250,26 @@ def login_endpoints(c: Components, jwks: JwksCache | None = None) -> Endpoints:
     from oauth_core.endpoints.account import AccountPages
     from oauth_core.endpoints.end_session import EndSessionEndpoint
     from oauth_core.endpoints.login import LoginPages
+    from oauth_core.endpoints.second_factor import SecondFactorStep
     from oauth_core.endpoints.signin import PasswordSignIn
 
     sign_in = PasswordSignIn(
         c.flow, c.users, c.grants, c.throttle, c.user_directory, c.settings, c.clock, c.random
     )
-    pages = LoginPages(c.flow, sign_in, c.clients, c.grants, c.sealer, c.random)
+    second_factor = SecondFactorStep(
+        c.flow,
+        sign_in,
+        c.clients,
+        c.users,
+        c.grants,
+        c.factors,
+        c.throttle,
+        c.sealer,
+        c.settings,
+        c.clock,
+        c.random,
+    )
+    pages = LoginPages(c.flow, sign_in, c.clients, c.grants, c.sealer, c.random, second_factor)
     account = AccountPages(
         c.flow,
         sign_in,
@@ -266,6 +282,7 @@ def login_endpoints(c: Components, jwks: JwksCache | None = None) -> Endpoints:
         c.clock,
         c.random,
         c.logout_notices,
+        second_factor,
     )
     end_session = EndSessionEndpoint(c.flow, c.clients, c.grants, c.logout_notices, c.random, jwks)
     return {
@@ -280,6 +297,9 @@ def login_endpoints(c: Components, jwks: JwksCache | None = None) -> Endpoints:
         "logout_page": end_session.get,
         "logout": end_session.post,
         "password": pages.password,
+        "second_factor_page": second_factor.page,
+        "second_factor": second_factor.submit,
+        "continue": second_factor.go_on,
     }
 
 
@@ -481,6 +501,7 @@ def memory_components(
     from oauth_core.storage.memory import (
         MemoryCatalogStore,
         MemoryClientStore,
+        MemoryFactorStore,
         MemoryGrantStore,
         MemoryKeyStore,
         MemoryRateLimiter,
@@ -505,6 +526,7 @@ def memory_components(
         sealing_secrets=StaticSealingSecrets(),
         catalog_store=catalog_store,
         catalog=catalog_store,
+        factors=MemoryFactorStore(),
         clock=clock,
         random=SystemRandom(),
     )
@@ -531,6 +553,7 @@ def aws_components(settings: Settings | None = None, *, cached: bool = True) -> 
         CachedSecretStore,
     )
     from oauth_core.storage.dynamodb import DynamoClientStore, DynamoUserStore
+    from oauth_core.storage.dynamodb_factors import DynamoFactorStore
     from oauth_core.storage.dynamodb_grants import DynamoGrantStore, DynamoRateLimiter
     from oauth_core.storage.dynamodb_registry import DynamoCatalogStore
     from oauth_core.storage.sealing_secrets import SecretsManagerSealingSecrets
@@ -567,5 +590,6 @@ def aws_components(settings: Settings | None = None, *, cached: bool = True) -> 
         ),
         catalog_store=catalog_store,
         catalog=catalog,
+        factors=DynamoFactorStore(settings.factors_table),
         clock=clock,
     )

@@ -58,6 +58,13 @@ dt{color:var(--muted)}dd{margin:0;overflow-wrap:anywhere}
 footer{margin-top:1.5rem;font-size:.8125rem;color:var(--muted);text-align:center}
 .reference{font-size:.875rem;margin-bottom:0}
 .reference code{font:.875rem ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;color:var(--fg);overflow-wrap:anywhere}
+.steps{padding-left:1.25rem;color:var(--muted)}
+.qr{margin:1rem auto;width:max-content;max-width:100%}
+.qr svg{display:block;max-width:100%;height:auto;border-radius:8px}
+.secret code,.codes code{font:1rem ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;color:var(--fg);letter-spacing:.04em}
+.secret{overflow-wrap:anywhere}
+.codes{columns:2;column-gap:1.5rem;padding-left:1.75rem;margin:1rem 0}
+.codes li{margin:.25rem 0}
 """
 
 
@@ -410,8 +417,10 @@ def account_overview(
     apps: list[AllowedApp],
     notice: str | None = None,
     error: str | None = None,
+    second_factor: str = "",
 ) -> str:
-    """Who I am, the apps I allowed (each with "Remove access"), my password, sign-out."""
+    """Who I am, the apps I allowed (each with "Remove access"), my password, my second factor
+    (`second_factor`: its section, oauth_core.http.factor_pages), sign-out."""
     said = f'<p class="notice" role="status">{escape(notice)}</p>' if notice else ""
     alert = (
         f'<p class="error" role="alert" id="password-error">{escape(error)}</p>' if error else ""
@@ -461,7 +470,7 @@ def account_overview(
         f"<h1>Your account</h1><p>Signed in as {escape(username)}</p>{said}"
         f"<dl>{rows}</dl>"
         f'<h2 id="apps">Apps you allowed</h2>{apps_html}'
-        f'<h2 id="password">Password</h2>{alert}{password}'
+        f'<h2 id="password">Password</h2>{alert}{password}{second_factor}'
         '<h2 id="sessions">Sign-ins</h2><p>Sign out of this server in every browser and on every '
         "device. Apps you allowed keep their access until you remove it.</p>"
         f"{everywhere}"
