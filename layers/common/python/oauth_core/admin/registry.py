@@ -39,6 +39,7 @@ KNOWN_FIELDS = frozenset(
         "jwks_uri",
         "dpop_bound_access_tokens",
         "require_pushed_authorization_requests",
+        "require_mfa",
         "post_logout_redirect_uris",
         "backchannel_logout_uri",
         "disabled",
@@ -122,6 +123,7 @@ def validate_metadata(data: Mapping[str, Any], *, now: int = 0) -> Client:
         "introspection",
         "dpop_bound_access_tokens",
         "require_pushed_authorization_requests",
+        "require_mfa",
         "disabled",
     ):
         if not isinstance(data.get(flag, False), bool):
@@ -162,6 +164,7 @@ def validate_metadata(data: Mapping[str, Any], *, now: int = 0) -> Client:
         require_pushed_authorization_requests=bool(
             data.get("require_pushed_authorization_requests", False)
         ),
+        require_mfa=bool(data.get("require_mfa", False)),
         post_logout_redirect_uris=post_logout_redirect_uris,
         backchannel_logout_uri=backchannel_logout_uri,
         disabled=bool(data.get("disabled", False)),
