@@ -218,8 +218,8 @@ EVENTS: dict[str, AuditEvent] = {
     ),
     MFA_REMOVED: _event(
         SUCCESS,
-        "A user's second factors were removed: by account (the user, with a code or their "
-        "password) or operator (oauthctl users mfa reset, also recorded as admin.change).",
+        "A user turned their second factors off on the account page (by account, with a code "
+        "or their password); an operator's oauthctl users mfa reset is an admin.change.",
         "by",
     ),
     RECOVERY_CODES_REPLACED: _event(
