@@ -103,7 +103,8 @@ def enrol_form(
         '<label for="code">Code from the app</label>'
         '<input type="text" id="code" name="code" autocomplete="one-time-code" '
         'inputmode="numeric" maxlength="7" required'
-        f"{described}>"
+        # After a wrong code, the field again (the QR code was read already).
+        f"{described}{' autofocus' if error else ''}>"
         '<button type="submit">Turn on two-step verification</button></form>'
     )
 
@@ -163,11 +164,14 @@ def account_section(*, csrf: str, status: FactorStatus, error: str | None = None
             "password alone is not enough.</p>"
             f"{alert}{form('totp_start', '', 'Set up an authenticator app', secondary=False)}"
         )
-    code_field = (
-        '<label for="factor_code">Code from your authenticator app, or a recovery code</label>'
-        '<input type="text" id="factor_code" name="code" autocomplete="one-time-code" '
-        f'autocapitalize="none" spellcheck="false" maxlength="32"{described}>'
-    )
+
+    def code_field(field_id: str, label: str) -> str:
+        return (
+            f'<label for="{field_id}">{escape(label)}</label>'
+            f'<input type="text" id="{field_id}" name="code" autocomplete="one-time-code" '
+            f'autocapitalize="none" spellcheck="false" maxlength="32"{described}>'
+        )
+
     password_field = (
         '<label for="factor_password">Or your password</label>'
         '<input type="password" id="factor_password" name="password" '
@@ -175,15 +179,23 @@ def account_section(*, csrf: str, status: FactorStatus, error: str | None = None
         if status.password_accepted
         else ""
     )
-    renewal_field = code_field.replace("factor_code", "renewal_code")
     left = (
         f"{status.codes_left} recovery codes left."
         if status.codes_left != 1
         else "1 recovery code left."
     )
+    off_field = code_field("factor_code", "Code from your app, or a recovery code")
+    renewal_field = code_field("renewal_code", "Code from your app, for new recovery codes")
+    how = (
+        "a code from your app, a recovery code or your password"
+        if status.password_accepted
+        else "a code from your app or a recovery code"
+    )
     return (
         f"{heading}<p>On since {escape(status.since)}, with an authenticator app. "
         f"{escape(left)}</p>{alert}"
-        f"{form('totp_remove', code_field + password_field, 'Turn off two-step verification')}"
+        f"<p>To turn it off, give {how}.</p>"
+        f"{form('totp_remove', off_field + password_field, 'Turn off two-step verification')}"
+        "<p>Used some recovery codes, or lost them? New ones replace them all.</p>"
         f"{form('recovery_new', renewal_field, 'Get new recovery codes')}"
     )

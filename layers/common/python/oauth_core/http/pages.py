@@ -64,7 +64,9 @@ footer{margin-top:1.5rem;font-size:.8125rem;color:var(--muted);text-align:center
 .secret code,.codes code{font:1rem ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;color:var(--fg);letter-spacing:.04em}
 .secret{overflow-wrap:anywhere}
 .codes{columns:2;column-gap:1.5rem;padding-left:1.75rem;margin:1rem 0}
-.codes li{margin:.25rem 0}
+.codes li{margin:.25rem 0}.codes code{white-space:nowrap}
+@media (max-width:480px){.codes{columns:1}}
+form+p{margin-top:1.5rem}
 """
 
 
