@@ -23,6 +23,7 @@ from tests.e2e.flows import (
     SPA,
     SPA_REDIRECT,
     Browser,
+    CodeResult,
     authorize_params,
     exchange,
     form_fields,
@@ -108,8 +109,8 @@ def password_step(
 def id_token_of(stack: LocalStack, final: requests.Response, verifier: str) -> dict[str, Any]:
     """The ID token the SPA gets for the code `final` carries (verified with the JWKS)."""
     query = query_of(final.headers["Location"])
-    result = type("Result", (), {"code": query["code"], "verifier": verifier})()
-    tokens = exchange(stack, result)  # type: ignore[arg-type]
+    result = CodeResult(query["code"], verifier, query.get("state", ""), query, Browser(stack))
+    tokens = exchange(stack, result)
     assert tokens.status_code == 200, tokens.text
     token = tokens.json()["id_token"]
     keys = jwt.PyJWKClient(f"{stack.issuer}/.well-known/jwks.json")

@@ -5,9 +5,12 @@ step-up and the `acr`/`amr` of the codes issued (SECURITY M1-M6)."""
 from __future__ import annotations
 
 import base64
-import re
-from dataclasses import dataclass, field, replace
-from typing import Any
+import json
+import os
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
 from urllib.parse import urlencode
 
 import pyotp
@@ -15,85 +18,26 @@ import pytest
 
 from oauth_core import constants
 from oauth_core.clock import FixedClock
-from oauth_core.config import Settings
-from oauth_core.http.dispatch import FunctionHandler
-from oauth_core.http.routes import find_route
-from oauth_core.models import AuthorizationCode
 from oauth_core.rules import assurance, recovery_codes, totp
 from oauth_core.rules.hashing import token_hash
-from oauth_core.storage.memory import MemoryFactorStore, MemoryGrantStore
-from oauth_core.wiring import Components, endpoints_for, memory_components
-from tests.support import DOMAIN, ISSUER, form_fields, pkce_pair, query_of
-
-APP, APP_REDIRECT = "mfa-app", "https://app.example/cb"
-STRICT = "strict-app"  # registered with require_mfa
-USER, PASSWORD = "mfa-user", "mfa user password"
-SOURCE = "198.51.100.7"
-OTHER_SOURCE = "203.0.113.9"
-
-
-@dataclass
-class MemoryBrowser:
-    """A browser on the in-memory stack: a cookie jar, and every answer as the functions give
-    it (errors as their pages)."""
-
-    services: Components
-    source: str = SOURCE
-    jar: dict[str, str] = field(default_factory=dict)
-
-    def _handler(self, function: str) -> FunctionHandler:
-        handlers = self.services.__dict__.setdefault("_test_handlers", {})
-        if function not in handlers:
-            built = endpoints_for(function, self.services)
-            handlers[function] = FunctionHandler(function, lambda: built)
-        return handlers[function]  # type: ignore[no-any-return]
-
-    def send(self, method: str, path: str, query: str = "", body: str = "") -> dict[str, Any]:
-        route = find_route(method, path)
-        assert route is not None, (method, path)
-        event = {
-            "rawPath": path,
-            "rawQueryString": query,
-            "headers": {"content-type": "application/x-www-form-urlencoded"},
-            "cookies": [f"{k}={v}" for k, v in self.jar.items()],
-            "body": body,
-            "isBase64Encoded": False,
-            "requestContext": {
-                "http": {"method": method, "path": path, "sourceIp": self.source},
-                "domainName": DOMAIN,
-                "requestId": "test",
-            },
-        }
-        answer: dict[str, Any] = self._handler(route.function)(event, None)
-        for cookie in answer.get("cookies", []):
-            name, value = cookie.split(";", 1)[0].split("=", 1)
-            if "Max-Age=0" in cookie:
-                self.jar.pop(name, None)
-            else:
-                self.jar[name] = value
-        return answer
-
-    def get(self, location: str) -> dict[str, Any]:
-        path, _, query = location.partition("?")
-        return self.send("GET", path, query)
-
-    def post(self, path: str, fields: dict[str, str]) -> dict[str, Any]:
-        return self.send("POST", path, body=urlencode(fields))
-
-
-def location(answer: dict[str, Any]) -> str:
-    assert answer["statusCode"] == 303, answer
-    return str(answer["headers"]["Location"])
-
-
-def secret_shown(html: str) -> str:
-    found = re.search(r'<code id="secret">([A-Z2-7 ]+)</code>', html)
-    assert found, "the enrolment page shows the key in text"
-    return found.group(1).replace(" ", "")
-
-
-def codes_shown(html: str) -> list[str]:
-    return re.findall(r"<li><code>([a-z2-7-]+)</code></li>", html)
+from oauth_core.storage.memory import MemoryFactorStore
+from oauth_core.wiring import Components
+from tests.support import ISSUER, form_fields, query_of
+from tests.unit.second_factor_support import (
+    APP,
+    OTHER_SOURCE,
+    PASSWORD,
+    STRICT,
+    USER,
+    MemoryBrowser,
+    authorize,
+    build,
+    codes_shown,
+    issued_code,
+    location,
+    password_step,
+    secret_shown,
+)
 
 
 @pytest.fixture
@@ -101,57 +45,9 @@ def clock() -> FixedClock:
     return FixedClock(1_800_000_000)  # a time step's start: codes change 30 s from here
 
 
-def build(clock: FixedClock, **settings: Any) -> Components:
-    services = memory_components(Settings(issuer=ISSUER, **settings), clock=clock)
-    for client_id in (APP, STRICT):
-        services.registry.create(
-            {
-                "client_id": client_id,
-                "token_endpoint_auth_method": "none",
-                "grant_types": ["authorization_code"],
-                "redirect_uris": [APP_REDIRECT],
-                "scope": "openid",
-                "first_party": True,
-                "require_mfa": client_id == STRICT,
-            }
-        )
-    services.user_directory.create(USER, PASSWORD, {})
-    return services
-
-
 @pytest.fixture
 def services(clock: FixedClock) -> Components:
     return build(clock)
-
-
-def authorize(browser: MemoryBrowser, client_id: str = APP, **extra: str) -> dict[str, Any]:
-    params = {
-        "client_id": client_id,
-        "redirect_uri": APP_REDIRECT,
-        "response_type": "code",
-        "scope": "openid",
-        "state": "s",
-        "code_challenge": pkce_pair()[1],
-        "code_challenge_method": "S256",
-        **extra,
-    }
-    return browser.get(f"/authorize?{urlencode(params)}")
-
-
-def password_step(browser: MemoryBrowser, client_id: str = APP, **extra: str) -> dict[str, Any]:
-    """/authorize, then the sign-in page's form with the right password: what it answers."""
-    login = browser.get(location(authorize(browser, client_id, **extra)))
-    assert login["statusCode"] == 200
-    fields = {**form_fields(login["body"]), "username": USER, "password": PASSWORD}
-    return browser.post("/login", fields)
-
-
-def issued_code(services: Components, answer: dict[str, Any]) -> AuthorizationCode:
-    where = location(answer)
-    assert where.startswith(APP_REDIRECT), where
-    grants = services.grants
-    assert isinstance(grants, MemoryGrantStore)
-    return list(grants.codes.values())[-1]
 
 
 def enrolled(services: Components, clock: FixedClock) -> tuple[str, list[str]]:
@@ -494,3 +390,27 @@ def test_m6_id_tokens_carry_amr_and_acr_and_discovery_lists_the_acr_values(
     document = openid_configuration(ISSUER, ["authorization_code"], ["openid"])
     assert document["acr_values_supported"] == list(constants.ACR_VALUES_SUPPORTED)
     assert {"acr", "amr"} <= set(document["claims_supported"])
+
+
+LAZY_CHILD = r"""
+import json, sys
+from oauth_core.clock import FixedClock
+from tests.unit.second_factor_support import MemoryBrowser, build, password_step
+browser = MemoryBrowser(build(FixedClock(1_800_000_000)))
+signed_in = password_step(browser)
+loaded = sorted(m for m in ("pyotp", "segno") if m in sys.modules)
+print(json.dumps({"status": signed_in["statusCode"], "loaded": loaded}))
+"""
+
+
+def test_a_sign_in_without_a_second_factor_loads_neither_pyotp_nor_segno() -> None:
+    """The login function's cold start stays lean: the libraries load where they are used."""
+    root = Path(__file__).resolve().parents[2]
+    paths = [str(root / "layers" / "common" / "python"), str(root)]
+    env = {**os.environ, "POWERTOOLS_METRICS_DISABLED": "true", "PYTHONPATH": ":".join(paths)}
+    result = subprocess.run(
+        [sys.executable, "-c", LAZY_CHILD], capture_output=True, text=True, check=True, env=env,
+        cwd=root,
+    )  # fmt: skip
+    answer = json.loads(result.stdout.strip().splitlines()[-1])
+    assert answer == {"status": 303, "loaded": []}

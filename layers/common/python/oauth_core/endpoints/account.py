@@ -205,8 +205,7 @@ class AccountPages:
         if self._second_factor is not None:
             # A user with a second factor gives it here too (M4): the account page can turn
             # it off.
-            pending = replace(self._marked(user), password_change=None)
-            second = self._second_factor.after_password(request, user, pending)
+            second = self._second_factor.after_password(request, user, self._account_request())
             if second is not None:
                 return second
         signed_in = self._sign_in.start_session(request, user, None)

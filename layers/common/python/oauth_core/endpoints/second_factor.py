@@ -496,7 +496,8 @@ class SecondFactorStep:
         user types is checked against the secret they were shown, and nothing is stored
         before it is."""
         csrf, cookies = csrf_of(self._flow.cookies, request, self._random)
-        issuer_name = urlsplit(self._flow.issuer(request)).netloc or "oauth-serverless"
+        # The host alone: a port's colon would split the app's "issuer:account" label.
+        issuer_name = urlsplit(self._flow.issuer(request)).hostname or "oauth-serverless"
         uri = totp.provisioning_uri(mark.secret, mark.username, issuer_name)
         body = factor_pages.enrol_form(
             request_id=self._sealer.seal(replace(pending, second_factor=mark.render())),
