@@ -165,8 +165,10 @@ def enable(admin: Admin, args: argparse.Namespace) -> None:
 
 
 def delete(admin: Admin, args: argparse.Namespace) -> None:
-    if not admin.users().delete(args.username):
+    user = admin.users().get(args.username)
+    if user is None or not admin.users().delete(args.username):
         raise NotFound(f"no user {args.username!r}")
+    admin.factors().delete(user.sub)  # their second factors go with them
     print(f"deleted {args.username}")
 
 

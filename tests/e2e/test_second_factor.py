@@ -280,3 +280,27 @@ def test_m6_discovery_lists_the_acr_values(stack: LocalStack) -> None:
     document = requests.get(f"{stack.issuer}/.well-known/openid-configuration", timeout=10).json()
     assert document["acr_values_supported"] == [ACR_PASSWORD, ACR_MFA]
     assert {"acr", "amr"} <= set(document["claims_supported"])
+
+
+def test_deleting_a_user_removes_their_second_factors(stack: LocalStack) -> None:
+    import boto3
+
+    enrolled(stack, "mfa-e2e-deleted")
+    sub = json.loads(oauthctl(stack, "users", "show", "mfa-e2e-deleted").stdout)["sub"]
+    dynamodb = boto3.client(
+        "dynamodb",
+        endpoint_url=stack.aws_endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+
+    def item() -> dict[str, Any] | None:
+        found: dict[str, Any] | None = dynamodb.get_item(
+            TableName="oauth-factors", Key={"sub": {"S": sub}}
+        ).get("Item")
+        return found
+
+    assert item() is not None and "totp_secret" in item()  # type: ignore[operator]
+    assert oauthctl(stack, "users", "delete", "mfa-e2e-deleted").returncode == 0
+    assert item() is None
