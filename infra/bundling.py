@@ -28,7 +28,15 @@ ROOT = Path(__file__).resolve().parents[1]
 LAYER_SOURCE = ROOT / "layers" / "common"
 LAYER_PACKAGE = LAYER_SOURCE / "python" / "oauth_core"
 # What the layer ships: the runtime dependencies of pyproject.toml less boto3.
-LAYER_REQUIREMENTS = ("aws-lambda-powertools>=3.20,<4", "pyjwt>=2.10,<3", "cryptography>=45")
+LAYER_REQUIREMENTS = (
+    "aws-lambda-powertools>=3.20,<4",
+    "pyjwt>=2.10,<3",
+    "cryptography>=45",
+    # Second factors: TOTP codes (RFC 6238) and the QR code of the enrolment page, both pure
+    # Python and imported only where used (oauth_core.rules.totp).
+    "pyotp>=2.9,<3",
+    "segno>=1.6,<2",
+)
 # Left behind by tests and local runs: bytecode of whatever Python ran them, never shipped.
 _LOCAL_BYTECODE = shutil.ignore_patterns("__pycache__", "*.pyc")
 # The code that decides what an asset holds, so that changing it changes every asset hash.

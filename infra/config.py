@@ -118,6 +118,9 @@ class StackConfig:
     # RFC 9126 4: authorization requests only by reference to one pushed to /par, for every
     # client (a client may require it of itself: require_pushed_authorization_requests).
     require_pushed_authorization_requests: bool = False
+    # Every sign-in needs a second factor (docs/deploy.md): users without one set up an
+    # authenticator app right after their password.
+    require_mfa: bool = False
 
     @classmethod
     def from_context(cls, get: Any) -> StackConfig:

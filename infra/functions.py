@@ -57,6 +57,15 @@ LOGIN_GRANTS = (
 # to revoke them. A federated sign-in may create its user (just in time); its identity links are
 # items of the grants table (read, put, deleted; a user's found by owner).
 LOGIN_USERS = ("dynamodb:GetItem", "dynamodb:PutItem")
+# Users' second factors: read at every sign-in with the right password, set up (a conditional
+# put), a TOTP code's time step and a recovery code spent (conditional updates), turned off.
+# No other function may read the table.
+LOGIN_FACTORS = (
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+)
 # The token endpoint redeems codes and rotates refresh tokens in transactions (put, update and
 # condition-check items), revokes families and access tokens, and moves failure buckets.
 TOKEN_GRANTS = (
@@ -77,6 +86,7 @@ class Access:
     users: tuple[str, ...] = ()
     grants: tuple[str, ...] = ()
     registry: tuple[str, ...] = ()
+    factors: tuple[str, ...] = ()
     grants_indexes: tuple[str, ...] = ()  # indexes of the grants table it queries
     client_secrets: bool = False
     # Federation: this server's client secrets at upstream identity providers.
@@ -101,6 +111,7 @@ ACCESS: dict[str, Access] = {
         grants=LOGIN_GRANTS,
         grants_indexes=(GRANTS_BY_OWNER.name,),
         registry=READ_REGISTRY,
+        factors=LOGIN_FACTORS,
         request_sealing=True,
         provider_secrets=True,
     ),
@@ -146,6 +157,7 @@ class Functions(Construct):
             constants.ENV_USERS_TABLE: data.tables[constants.ENV_USERS_TABLE].table_name,
             constants.ENV_GRANTS_TABLE: data.tables[constants.ENV_GRANTS_TABLE].table_name,
             constants.ENV_REGISTRY_TABLE: data.tables[constants.ENV_REGISTRY_TABLE].table_name,
+            constants.ENV_FACTORS_TABLE: data.tables[constants.ENV_FACTORS_TABLE].table_name,
             constants.ENV_CLIENT_SECRET_PREFIX: secrets.client_secret_prefix,
             constants.ENV_PROVIDER_SECRET_PREFIX: secrets.provider_secret_prefix,
             constants.ENV_SIGNING_KEYS_SECRET: secrets.signing_keys.secret_name,
@@ -167,6 +179,8 @@ class Functions(Construct):
             constants.ENV_REQUIRE_PUSHED_REQUESTS: "on"
             if config.require_pushed_authorization_requests
             else "off",
+            # Read by the authorize function (what a request needs) and the login function.
+            constants.ENV_REQUIRE_MFA: "on" if config.require_mfa else "off",
             "POWERTOOLS_SERVICE_NAME": constants.SERVICE_NAME,
             "POWERTOOLS_METRICS_NAMESPACE": constants.METRICS_NAMESPACE,
         }
@@ -248,6 +262,7 @@ class Functions(Construct):
             (constants.ENV_USERS_TABLE, access.users),
             (constants.ENV_GRANTS_TABLE, access.grants),
             (constants.ENV_REGISTRY_TABLE, access.registry),
+            (constants.ENV_FACTORS_TABLE, access.factors),
         ):
             if actions:
                 # The table itself only (table.grant would add index/* as well): the indexes a

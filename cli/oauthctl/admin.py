@@ -27,6 +27,7 @@ from oauth_core.config import Settings
 from oauth_core.http.outbound import SafeFetcher
 from oauth_core.keys import KeySet
 from oauth_core.storage.dynamodb import DynamoClientStore, DynamoUserStore
+from oauth_core.storage.dynamodb_factors import DynamoFactorStore
 from oauth_core.storage.dynamodb_grants import DynamoGrantStore
 from oauth_core.storage.dynamodb_links import DynamoIdentityLinkStore
 from oauth_core.storage.dynamodb_registry import DynamoCatalogStore
@@ -42,6 +43,7 @@ _OUTPUTS = {
     constants.OUTPUT_USERS_TABLE: "users_table",
     constants.OUTPUT_GRANTS_TABLE: "grants_table",
     constants.OUTPUT_REGISTRY_TABLE: "registry_table",
+    constants.OUTPUT_FACTORS_TABLE: "factors_table",
     constants.OUTPUT_CLIENT_SECRET_PREFIX: "client_secret_prefix",
     constants.OUTPUT_PROVIDER_SECRET_PREFIX: "provider_secret_prefix",
     constants.OUTPUT_SIGNING_KEYS_SECRET: "signing_keys_secret",
@@ -158,6 +160,10 @@ class Admin:
         links = DynamoIdentityLinkStore(self.settings.grants_table, dynamodb=dynamodb)
         store = DynamoUserStore(self.settings.users_table, dynamodb=dynamodb)
         return IdentityLinks(links, store, self.users(), SystemClock())
+
+    def factors(self) -> DynamoFactorStore:
+        """Users' second factors (oauthctl never reads a secret out of them)."""
+        return DynamoFactorStore(self.settings.factors_table, dynamodb=self.client("dynamodb"))
 
     def grant_store(self) -> DynamoGrantStore:
         return DynamoGrantStore(self.settings.grants_table, dynamodb=self.client("dynamodb"))

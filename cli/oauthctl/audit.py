@@ -49,6 +49,7 @@ CHANGES: dict[str, str | None] = {
     "users disable": "username",
     "users enable": "username",
     "users delete": "username",
+    "users mfa reset": "username",
     "scopes create": "name",
     "scopes update": "name",
     "scopes delete": "name",
@@ -95,7 +96,8 @@ READS = frozenset(
 )
 # Arguments that are not options of the change: where oauthctl points, how it prints.
 _NOT_OPTIONS = frozenset(
-    {"group", "command", "membership", "command_name", "run", "offline", "output", "stack"}
+    {"group", "command", "membership", "mfa_action", "command_name", "run", "offline", "output"}
+    | {"stack"}
     | {"endpoint_url", "region"}
 )
 

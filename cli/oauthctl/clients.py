@@ -52,6 +52,7 @@ def _metadata(args: argparse.Namespace) -> dict[str, Any]:
         ("introspection", "introspection"),
         ("dpop_bound", "dpop_bound_access_tokens"),
         ("require_par", "require_pushed_authorization_requests"),
+        ("require_mfa", "require_mfa"),
     ):
         if getattr(args, flag) is not None:
             data[field] = getattr(args, flag)
@@ -198,6 +199,12 @@ def _fields(parser: argparse.ArgumentParser) -> None:
         action=argparse.BooleanOptionalAction,
         default=None,
         help="accept authorization requests only pushed to /par first (RFC 9126)",
+    )
+    parser.add_argument(
+        "--require-mfa",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="every sign-in for this client needs a second factor (users without one set it up)",
     )
     parser.add_argument(
         "--post-logout-redirect-uri",

@@ -17,9 +17,11 @@ from oauthctl.parsing import command, group
 LIST_COLUMNS = ("username", "sub", "groups", "disabled")
 
 
-def view(user: User) -> dict[str, Any]:
+def view(user: User, mfa: bool | None = None) -> dict[str, Any]:
     shown = user.to_item()
     del shown["password_hash"]  # never shown
+    if mfa is not None:
+        shown["mfa"] = mfa  # whether a second factor is set up (never the factor itself)
     return shown
 
 
@@ -120,7 +122,25 @@ def remove_from_group(admin: Admin, args: argparse.Namespace) -> None:
 
 
 def show(admin: Admin, args: argparse.Namespace) -> None:
-    emit_one(args, view(found(admin, args.username)))
+    user = found(admin, args.username)
+    factors = admin.factors().get(user.sub)
+    emit_one(args, view(user, mfa=factors is not None and factors.enrolled))
+
+
+def mfa_reset(admin: Admin, args: argparse.Namespace) -> None:
+    """Remove a user's second factors (a lost phone and lost recovery codes): their next sign-in
+    is with the password alone, or sets up a new app where a second factor is required."""
+    user = found(admin, args.username)
+    removed = admin.factors().delete(user.sub)  # recorded as admin.change, `users mfa reset`
+    print(
+        f"two-step verification reset for {user.username}"
+        if removed
+        else f"{user.username} had no second factor"
+    )
+
+
+def _mfa_usage(admin: Admin, args: argparse.Namespace) -> None:
+    raise Invalid("users mfa reset USERNAME")
 
 
 def set_password(admin: Admin, args: argparse.Namespace) -> None:
@@ -145,8 +165,10 @@ def enable(admin: Admin, args: argparse.Namespace) -> None:
 
 
 def delete(admin: Admin, args: argparse.Namespace) -> None:
-    if not admin.users().delete(args.username):
+    user = admin.users().get(args.username)
+    if user is None or not admin.users().delete(args.username):
         raise NotFound(f"no user {args.username!r}")
+    admin.factors().delete(user.sub)  # their second factors go with them
     print(f"deleted {args.username}")
 
 
@@ -199,7 +221,16 @@ def register(
         membership = command(memberships, action, run, help_text)
         membership.add_argument("username")
         membership.add_argument("group")
-    shown = command(users, "show", show, "show one user")
+    factor_commands = command(
+        users, "mfa", _mfa_usage, "a user's second factors: reset"
+    ).add_subparsers(dest="mfa_action", required=True, metavar="ACTION")
+    command(
+        factor_commands,
+        "reset",
+        mfa_reset,
+        "remove a user's authenticator app and recovery codes (a lost phone)",
+    ).add_argument("username")
+    shown = command(users, "show", show, "show one user (and whether a second factor is on)")
     shown.add_argument("username")
     add_output_option(shown, JSON)
     password = command(users, "set-password", set_password, "set a user's password")

@@ -32,6 +32,7 @@ WEB_REDIRECT = "https://app.example.com/callback"
 USER, PASSWORD = "dana", "dana-password-0123456789"
 TEMPORARY_USER = "tomas"
 ACCOUNT_USER = "ari"
+FACTOR_USER = "fumi"
 USER_CLAIMS = {"name": "Dana Deployed", "email": "dana@example.com", "email_verified": True}
 CODE_FLOW_SCOPE = "openid profile email offline_access read:data"
 
@@ -524,6 +525,46 @@ def account_page(world: World) -> None:
     assert "Sign in to see and manage your account" in after
 
 
+def second_factor(world: World) -> None:
+    """Two-step verification through the login function: set up on the account page (a code of
+    the app the QR code's key sets up; the factors table's conditional put), then a sign-in
+    with a recovery code (a conditional update), then turned off with the password (a delete)."""
+    import pyotp
+
+    users = world.deployment.admin().users()
+    password = "factor-password-0123456789"
+    users.create(FACTOR_USER, password, {})
+    browser = Browser(world.api)
+    sign_in = world.expect(browser.get("/account"), 200, "GET /account")
+    fields = _account_form(sign_in.body, "/account/login")
+    fields.update(username=FACTOR_USER, password=password)
+    world.expect(browser.post_form("/account/login", fields), 303, "account sign-in")
+    page = world.expect(browser.get("/account"), 200, "GET /account signed in").body
+    start = _account_form(page, "/account", action="totp_start")
+    enrol = world.expect(browser.post_form("/account", start), 200, "set up an app").body
+    key = re.search(r'<code id="secret">([A-Z2-7 ]+)</code>', enrol)
+    assert key and "<svg" in enrol, enrol
+    confirm = _account_form(enrol, "/login/second-factor")
+    confirm["code"] = pyotp.TOTP(key.group(1).replace(" ", "")).now()
+    saved = world.expect(browser.post_form("/login/second-factor", confirm), 200, "first code")
+    codes = re.findall(r"<li><code>([a-z2-7-]+)</code></li>", saved.body)
+    assert len(codes) == 10, saved.body
+    again = Browser(world.api)
+    sign_in = world.expect(again.get("/account"), 200, "GET /account, another browser")
+    fields = _account_form(sign_in.body, "/account/login")
+    fields.update(username=FACTOR_USER, password=password)
+    asked = world.expect(again.post_form("/account/login", fields), 200, "password step").body
+    step = _account_form(asked, "/login/second-factor")
+    step["code"] = codes[0]
+    world.expect(again.post_form("/login/second-factor", step), 303, "a recovery code")
+    page = world.expect(again.get("/account"), 200, "GET /account with both factors").body
+    off = _account_form(page, "/account", action="totp_remove")
+    off["password"] = password
+    world.expect(again.post_form("/account", off), 303, "turned off")
+    page = world.expect(again.get("/account"), 200, "GET /account after").body
+    assert "Set up an authenticator app" in page, page
+
+
 def _account_form(html: str, target: str, **wanted: str) -> dict[str, str]:
     """The hidden fields of the page's form posting to `target` with `wanted` among them."""
     for action, body in re.findall(r'<form method="post" action="([^"]+)"[^>]*>(.*?)</form>', html):
@@ -639,6 +680,7 @@ FLOWS: dict[str, Callable[[World], Any]] = {
     "key_rotation": key_rotation,
     "temporary_password": temporary_password,
     "account_page": account_page,
+    "second_factor": second_factor,
     "dynamic_registration": dynamic_registration,
     # Last: it forwards what the flows before it printed.
     "audit_trail": audit_trail,

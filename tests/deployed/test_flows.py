@@ -70,5 +70,9 @@ def test_the_account_page(world: World) -> None:
     world.run("account_page")
 
 
+def test_m4_two_step_verification_through_the_login_function(world: World) -> None:
+    world.run("second_factor")
+
+
 def test_dynamic_client_registration(world: World) -> None:
     world.run("dynamic_registration")

@@ -99,6 +99,12 @@ ADMIN_CHANGE = "admin.change"
 FEDERATION_LINKED = "federation.linked"
 FEDERATION_UNLINKED = "federation.unlinked"
 FEDERATION_REFUSED = "federation.refused"
+SECOND_FACTOR_SUCCESS = "second_factor.success"
+SECOND_FACTOR_FAILURE = "second_factor.failure"
+SECOND_FACTOR_LOCKOUT = "second_factor.lockout"
+MFA_ENROLLED = "mfa.enrolled"
+MFA_REMOVED = "mfa.removed"
+RECOVERY_CODES_REPLACED = "mfa.recovery_codes_replaced"
 
 # Event name -> its outcome, the detail fields it may carry, and what it records.
 EVENTS: dict[str, AuditEvent] = {
@@ -208,6 +214,44 @@ EVENTS: dict[str, AuditEvent] = {
         "session_changed, provider_unavailable, bad_metadata, bad_keys or no_client_secret.",
         "provider",
         "reason",
+    ),
+    SECOND_FACTOR_SUCCESS: _event(
+        SUCCESS,
+        "A user gave their second factor: method totp or recovery_code (then remaining: how "
+        "many recovery codes are left); step_up true when it raised a session signed in with "
+        "a password alone.",
+        "method",
+        "remaining",
+        "step_up",
+    ),
+    SECOND_FACTOR_FAILURE: _event(
+        FAILURE,
+        "A second factor was refused: reason bad_code (no current code nor an unused recovery "
+        "code) or replayed (a TOTP code of a time step already used).",
+        "reason",
+    ),
+    SECOND_FACTOR_LOCKOUT: _event(
+        FAILURE,
+        "Second-factor failures filled a bucket: bucket subject (this user, sub recorded, from "
+        "this source) or source; retry_after in seconds.",
+        "bucket",
+        "retry_after",
+    ),
+    MFA_ENROLLED: _event(
+        SUCCESS,
+        "A user set up an authenticator app (method totp) and got recovery codes: on the "
+        "account page, or at sign-in (by signin) when a second factor was required.",
+        "method",
+        "by",
+    ),
+    MFA_REMOVED: _event(
+        SUCCESS,
+        "A user turned their second factors off on the account page (by account, with a code "
+        "or their password); an operator's oauthctl users mfa reset is an admin.change.",
+        "by",
+    ),
+    RECOVERY_CODES_REPLACED: _event(
+        SUCCESS, "A user replaced their recovery codes on the account page (a code given)."
     ),
     ADMIN_CHANGE: _event(
         SUCCESS,

@@ -43,6 +43,8 @@ class Settings:
     grants_table: str = constants.DEFAULT_GRANTS_TABLE
     # What operators declare: scopes (and, with later issues, APIs and attributes).
     registry_table: str = constants.DEFAULT_REGISTRY_TABLE
+    # Users' second factors (TOTP secrets, recovery-code hashes): read by the login function only.
+    factors_table: str = constants.DEFAULT_FACTORS_TABLE
     client_secret_prefix: str = constants.DEFAULT_CLIENT_SECRET_PREFIX
     # Upstream identity providers' client secrets, one per provider (docs/federation.md).
     provider_secret_prefix: str = constants.DEFAULT_PROVIDER_SECRET_PREFIX
@@ -75,6 +77,8 @@ class Settings:
     dpop_nonces: str = "off"
     # RFC 9126 4: authorization requests only by reference to a pushed one, for every client.
     require_pushed_authorization_requests: bool = False
+    # Every sign-in needs a second factor: a user without one enrols right after the password.
+    require_mfa: bool = False
     access_token_ttl: int = 600
     access_token_alg: str = "ES256"
     code_ttl: int = 60
@@ -138,6 +142,7 @@ class Settings:
             constants.ENV_USERS_TABLE: self.users_table,
             constants.ENV_GRANTS_TABLE: self.grants_table,
             constants.ENV_REGISTRY_TABLE: self.registry_table,
+            constants.ENV_FACTORS_TABLE: self.factors_table,
         }[env_var]
 
     def issuer_for(self, domain_name: str | None) -> str:
@@ -171,6 +176,7 @@ _TEXT = {
     "users_table": constants.ENV_USERS_TABLE,
     "grants_table": constants.ENV_GRANTS_TABLE,
     "registry_table": constants.ENV_REGISTRY_TABLE,
+    "factors_table": constants.ENV_FACTORS_TABLE,
     "client_secret_prefix": constants.ENV_CLIENT_SECRET_PREFIX,
     "provider_secret_prefix": constants.ENV_PROVIDER_SECRET_PREFIX,
     "signing_keys_secret": constants.ENV_SIGNING_KEYS_SECRET,
@@ -189,6 +195,7 @@ _OPTIONAL = {
 }
 _FLAGS = {
     "require_pushed_authorization_requests": constants.ENV_REQUIRE_PUSHED_REQUESTS,
+    "require_mfa": constants.ENV_REQUIRE_MFA,
 }
 _NUMBERS = {
     "access_token_ttl": constants.ENV_ACCESS_TOKEN_TTL,

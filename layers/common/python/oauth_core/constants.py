@@ -32,12 +32,16 @@ ENV_MAX_FAILURES_PER_IP = "MAX_FAILED_ATTEMPTS_PER_IP"
 ENV_FAILURE_WINDOW = "FAILED_ATTEMPTS_WINDOW"
 # The logout notifier function the login function invokes (infra/logout.py); unset: a thread.
 ENV_LOGOUT_NOTIFIER_FUNCTION = "LOGOUT_NOTIFIER_FUNCTION"
+# Second factors (oauth_core.endpoints.second_factor): their table, and the stack's policy.
+ENV_FACTORS_TABLE = "FACTORS_TABLE"
+ENV_REQUIRE_MFA = "REQUIRE_MFA"
 
 # Default resource names: what the local stack creates and what oauthctl assumes without a stack.
 DEFAULT_CLIENTS_TABLE = "oauth-clients"
 DEFAULT_USERS_TABLE = "oauth-users"
 DEFAULT_GRANTS_TABLE = "oauth-grants"
 DEFAULT_REGISTRY_TABLE = "oauth-registry"
+DEFAULT_FACTORS_TABLE = "oauth-factors"
 DEFAULT_CLIENT_SECRET_PREFIX = "oauth/clients/"
 DEFAULT_SIGNING_KEYS_SECRET = "oauth/signing-keys"
 DEFAULT_REQUEST_SEALING_SECRET = "oauth/request-sealing-key"
@@ -48,6 +52,7 @@ OUTPUT_CLIENTS_TABLE = "ClientsTableName"
 OUTPUT_USERS_TABLE = "UsersTableName"
 OUTPUT_GRANTS_TABLE = "GrantsTableName"
 OUTPUT_REGISTRY_TABLE = "RegistryTableName"
+OUTPUT_FACTORS_TABLE = "FactorsTableName"
 OUTPUT_CLIENT_SECRET_PREFIX = "ClientSecretPrefix"
 OUTPUT_SIGNING_KEYS_SECRET = "SigningKeysSecretName"
 OUTPUT_LOGOUT_NOTIFIER_FUNCTION = "LogoutNotifierFunctionName"
@@ -144,3 +149,15 @@ DEFAULT_PROVIDER_SECRET_PREFIX = "oauth/providers/"
 OUTPUT_PROVIDER_SECRET_PREFIX = "ProviderSecretPrefix"
 FEDERATED_CALLBACK_PATH = "/login/federated/callback"
 AMR_FEDERATED = "fed"
+
+# Authentication assurance (OIDC Core 2, RFC 8176): the `acr` values this server says and takes
+# in `acr_values`, weakest first, and the `amr` values of what a user did.
+ACR_PASSWORD = "urn:oauth-serverless:acr:pwd"
+ACR_MFA = "urn:oauth-serverless:acr:mfa"
+ACR_VALUES_SUPPORTED = (ACR_PASSWORD, ACR_MFA)
+AMR_PASSWORD = "pwd"
+AMR_OTP = "otp"
+AMR_MFA = "mfa"
+# The second-factor step and its companions (oauth_core.endpoints.second_factor).
+SECOND_FACTOR_PATH = "/login/second-factor"
+CONTINUE_PATH = "/login/continue"

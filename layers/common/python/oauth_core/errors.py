@@ -96,6 +96,12 @@ class ConsentRequired(OAuthError):
     error = "consent_required"
 
 
+class InteractionRequired(OAuthError):
+    """OIDC Core 3.1.2.6: `prompt=none`, but the user must act (give a second factor)."""
+
+    error = "interaction_required"
+
+
 class TooManyRequests(OAuthError):
     """Too many failed attempts: the caller must wait (`Retry-After`)."""
 

@@ -28,6 +28,12 @@ METRICS: dict[str, frozenset[str]] = {
     "LoggedOut": frozenset(),
     "PasswordChanged": frozenset({"by"}),  # by: sign-in (a temporary one) or account
     "SignedOutEverywhere": frozenset(),  # the account page
+    # Second factors: given (method: totp or recovery_code), refused, set up (by: account or
+    # sign-in) and removed (by: account or operator).
+    "SecondFactorSucceeded": frozenset({"method"}),
+    "SecondFactorFailed": frozenset(),
+    "SecondFactorEnrolled": frozenset({"by"}),
+    "SecondFactorRemoved": frozenset({"by"}),
     "CsrfRejected": frozenset(),
     CODE_REPLAY: frozenset(),
     REFRESH_TOKEN_REUSE: frozenset(),

@@ -68,6 +68,8 @@ class Client:
     dpop_bound_access_tokens: bool = False
     # RFC 9126 6: authorization requests only by reference to a pushed one.
     require_pushed_authorization_requests: bool = False
+    # Every sign-in for this client needs a second factor (a user without one enrols first).
+    require_mfa: bool = False
     # OpenID Connect RP-Initiated Logout 1.0 and Back-Channel Logout 1.0.
     post_logout_redirect_uris: tuple[str, ...] = ()
     backchannel_logout_uri: str = ""
@@ -115,6 +117,7 @@ class Client:
             "jwks_uri",
             "dpop_bound_access_tokens",
             "require_pushed_authorization_requests",
+            "require_mfa",
             "post_logout_redirect_uris",
             "backchannel_logout_uri",
         ):
@@ -155,6 +158,7 @@ class Client:
             require_pushed_authorization_requests=bool(
                 item.get("require_pushed_authorization_requests", False)
             ),
+            require_mfa=bool(item.get("require_mfa", False)),
             post_logout_redirect_uris=tuple(item.get("post_logout_redirect_uris") or ()),
             backchannel_logout_uri=str(item.get("backchannel_logout_uri") or ""),
             disabled=bool(item.get("disabled", False)),
@@ -231,6 +235,12 @@ class PendingAuthorization:
     # RFC 9449 10: the DPoP key (its thumbprint) the code is bound to; its redemption needs a
     # proof signed by that key.
     dpop_jkt: str = ""
+    # The assurance (`acr`) the sign-in must reach: asked for by `acr_values`, or required by
+    # the client or the stack; empty: a password is enough.
+    required_acr: str = ""
+    # A password step done, or a session to step up: the one second-factor step it opens
+    # (oauth_core.endpoints.second_factor), as "<kind> <sub> <username> <proof> <nonce> [<secret>]".
+    second_factor: str | None = None
 
 
 @dataclass(frozen=True)
@@ -390,6 +400,23 @@ class SubjectState:
 
     def allows_session(self, signed_in_ms: int) -> bool:
         return self.allows(signed_in_ms) and signed_in_ms >= self.sessions_not_before_ms
+
+
+@dataclass(frozen=True)
+class SecondFactors:
+    """A user's second factors (the factors table, one item per user): a TOTP secret (RFC 6238,
+    base32) and the last time step a code of it was taken at, so no code works twice; and the
+    keyed hashes of the unused recovery codes."""
+
+    sub: str
+    totp_secret: str = ""
+    totp_last_step: int = 0
+    enrolled_at: int = 0
+    recovery_codes: frozenset[str] = frozenset()
+
+    @property
+    def enrolled(self) -> bool:
+        return bool(self.totp_secret)
 
 
 @dataclass(frozen=True)

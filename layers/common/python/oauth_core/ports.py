@@ -12,6 +12,7 @@ from oauth_core.models import (
     LogoutNotice,
     PushedRequest,
     RefreshToken,
+    SecondFactors,
     Session,
     SubjectState,
     TokenFamily,
@@ -222,6 +223,34 @@ class GrantStore(Protocol):
     def recent_revocations(self, now: int) -> frozenset[str]:
         """The revocation ids still in force (oauth_core.revocation): every revoked
         access token and grant whose tokens may not all have expired yet."""
+        ...
+
+
+class FactorStore(Protocol):
+    """Users' second factors, by `sub` (oauth_core.endpoints.second_factor). Every method that
+    spends something is one conditional write: two containers cannot both spend it."""
+
+    def get(self, sub: str) -> SecondFactors | None: ...
+
+    def enrol(self, factors: SecondFactors) -> bool:
+        """Store a new TOTP secret and recovery codes; False if the user already has one."""
+        ...
+
+    def use_step(self, sub: str, secret: str, step: int) -> bool:
+        """Take the TOTP code of time step `step`: True if no code of that step or a later one
+        was taken before (and the secret is still the one checked), else False."""
+        ...
+
+    def use_recovery_code(self, sub: str, code_hash: str) -> bool:
+        """Spend one recovery code; False if it is not (or no longer) one of the user's."""
+        ...
+
+    def replace_recovery_codes(self, sub: str, code_hashes: frozenset[str]) -> bool:
+        """New recovery codes for an enrolled user (the old ones end); False if not enrolled."""
+        ...
+
+    def delete(self, sub: str) -> bool:
+        """Remove every second factor of the user; whether there was any."""
         ...
 
 

@@ -53,4 +53,8 @@ SINGLE_USE_PREFIX = "once#"
 # Query reads the whole catalog.
 REGISTRY = TableSpec("Registry", constants.ENV_REGISTRY_TABLE, "section", sort_key="entry")
 
-ALL_TABLES: tuple[TableSpec, ...] = (CLIENTS, USERS, GRANTS, REGISTRY)
+# Users' second factors, one item per user (by `sub`): long-lived, so recoverable; only the login
+# function and operators may read it (docs/architecture.md, "Second factors").
+FACTORS = TableSpec("Factors", constants.ENV_FACTORS_TABLE, "sub")
+
+ALL_TABLES: tuple[TableSpec, ...] = (CLIENTS, USERS, GRANTS, REGISTRY, FACTORS)

@@ -40,6 +40,7 @@ if TYPE_CHECKING:  # built on demand: a function loads only what it serves
         CatalogStore,
         ClientSecretStore,
         ClientStore,
+        FactorStore,
         GrantStore,
         IdentityLinkStore,
         KeyStore,
@@ -77,6 +78,7 @@ class Components:
     # Federation: our client secrets at upstream providers, and identities linked to users.
     provider_secrets: ProviderSecretStore
     links: IdentityLinkStore
+    factors: FactorStore  # users' second factors: the login function's only
     clock: Clock = field(default_factory=SystemClock)
     random: Random = field(default_factory=SystemRandom)
 
@@ -285,12 +287,26 @@ def login_endpoints(c: Components, jwks: JwksCache | None = None) -> Endpoints:
     from oauth_core.endpoints.account import AccountPages
     from oauth_core.endpoints.end_session import EndSessionEndpoint
     from oauth_core.endpoints.login import LoginPages
+    from oauth_core.endpoints.second_factor import SecondFactorStep
     from oauth_core.endpoints.signin import PasswordSignIn
 
     sign_in = PasswordSignIn(
         c.flow, c.users, c.grants, c.throttle, c.user_directory, c.settings, c.clock, c.random
     )
-    pages = LoginPages(c.flow, sign_in, c.clients, c.grants, c.sealer, c.random)
+    second_factor = SecondFactorStep(
+        c.flow,
+        sign_in,
+        c.clients,
+        c.users,
+        c.grants,
+        c.factors,
+        c.throttle,
+        c.sealer,
+        c.settings,
+        c.clock,
+        c.random,
+    )
+    pages = LoginPages(c.flow, sign_in, c.clients, c.grants, c.sealer, c.random, second_factor)
     federation = _federation(c, pages, sign_in)
     account = AccountPages(
         c.flow,
@@ -308,6 +324,7 @@ def login_endpoints(c: Components, jwks: JwksCache | None = None) -> Endpoints:
         lambda csrf, user: (
             federation().account_section(csrf, user) if c.flow.catalog().providers else ("", ())
         ),
+        second_factor,
     )
     end_session = EndSessionEndpoint(c.flow, c.clients, c.grants, c.logout_notices, c.random, jwks)
     return {
@@ -325,6 +342,9 @@ def login_endpoints(c: Components, jwks: JwksCache | None = None) -> Endpoints:
         "federated_start": lambda request: federation().start(request),
         "federated_callback": lambda request: federation().callback(request),
         "federated_account": lambda request: federation().account_action(request),
+        "second_factor_page": second_factor.page,
+        "second_factor": second_factor.submit,
+        "continue": second_factor.go_on,
     }
 
 
@@ -560,6 +580,7 @@ def memory_components(
     from oauth_core.storage.memory import (
         MemoryCatalogStore,
         MemoryClientStore,
+        MemoryFactorStore,
         MemoryGrantStore,
         MemoryIdentityLinkStore,
         MemoryKeyStore,
@@ -588,6 +609,7 @@ def memory_components(
         catalog=catalog_store,
         provider_secrets=MemoryProviderSecrets(),
         links=MemoryIdentityLinkStore(),
+        factors=MemoryFactorStore(),
         clock=clock,
         random=SystemRandom(),
     )
@@ -615,6 +637,7 @@ def aws_components(settings: Settings | None = None, *, cached: bool = True) -> 
         CachedSecretStore,
     )
     from oauth_core.storage.dynamodb import DynamoClientStore, DynamoUserStore
+    from oauth_core.storage.dynamodb_factors import DynamoFactorStore
     from oauth_core.storage.dynamodb_grants import DynamoGrantStore, DynamoRateLimiter
     from oauth_core.storage.dynamodb_links import DynamoIdentityLinkStore
     from oauth_core.storage.dynamodb_registry import DynamoCatalogStore
@@ -662,5 +685,6 @@ def aws_components(settings: Settings | None = None, *, cached: bool = True) -> 
         catalog=catalog,
         provider_secrets=provider_secrets,
         links=DynamoIdentityLinkStore(settings.grants_table),
+        factors=DynamoFactorStore(settings.factors_table),
         clock=clock,
     )

@@ -111,6 +111,7 @@ def validate_metadata(data: Mapping[str, Any], *, now: int = 0) -> Client:
         "introspection",
         "dpop_bound_access_tokens",
         "require_pushed_authorization_requests",
+        "require_mfa",
         "disabled",
     ):
         if not isinstance(data.get(flag, False), bool):
@@ -151,6 +152,7 @@ def validate_metadata(data: Mapping[str, Any], *, now: int = 0) -> Client:
         require_pushed_authorization_requests=bool(
             data.get("require_pushed_authorization_requests", False)
         ),
+        require_mfa=bool(data.get("require_mfa", False)),
         post_logout_redirect_uris=post_logout_redirect_uris,
         backchannel_logout_uri=backchannel_logout_uri,
         disabled=bool(data.get("disabled", False)),

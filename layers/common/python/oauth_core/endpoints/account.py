@@ -13,13 +13,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 from oauth_core import audit
 from oauth_core.admin.access import UserAccess
 from oauth_core.admin.backchannel_logout import LogoutNotices
 from oauth_core.admin.users import InvalidUser, UserDirectory
 from oauth_core.clock import Clock, Random
+from oauth_core.constants import ACR_PASSWORD
 from oauth_core.endpoints.flow import AuthorizationFlow
+from oauth_core.endpoints.second_factor import SecondFactorStep
 from oauth_core.endpoints.signin import (
     BAD_CREDENTIALS,
     MAX_USERNAME_LENGTH,
@@ -29,6 +32,7 @@ from oauth_core.endpoints.signin import (
     verified_form,
 )
 from oauth_core.errors import InvalidRequest
+from oauth_core.http.factor_pages import account_section
 from oauth_core.http.forms import parse_query
 from oauth_core.http.pages import (
     SESSION_COOKIE,
@@ -42,7 +46,7 @@ from oauth_core.http.pages import (
 )
 from oauth_core.http.request import HttpRequest
 from oauth_core.http.response import HttpResponse
-from oauth_core.models import CLIENT_ID_PATTERN, PendingAuthorization, User
+from oauth_core.models import CLIENT_ID_PATTERN, PendingAuthorization, Session, User
 from oauth_core.observability import count
 from oauth_core.ports import ClientStore, GrantStore, UserStore
 from oauth_core.rules import scope
@@ -63,6 +67,9 @@ NOTICES = {
     "linked": "The provider was linked: you can sign in with it now.",
     "unlinked": "The provider was unlinked. Sign in with your password from now on.",
     "link_not_removable": "Your account was made with that provider, so it stays linked.",
+    "mfa_on": "Two-step verification is on. You will enter a code from your app at each sign-in.",
+    "mfa_off": "Two-step verification is off. Your password alone signs you in.",
+    "codes": "You have new recovery codes. The old ones no longer work.",
 }
 # The account page's section of upstream providers (federation): its HTML for a user, given
 # the CSRF token, and the origins its forms may end up at.
@@ -84,9 +91,11 @@ class AccountPages:
         random: Random,
         notices: LogoutNotices,
         providers_section: ProvidersSection | None = None,
+        second_factor: SecondFactorStep | None = None,
     ):
         self._notices = notices
         self._providers_section = providers_section
+        self._second_factor = second_factor
         self._flow = flow
         self._sign_in = sign_in
         self._access = access
@@ -102,17 +111,21 @@ class AccountPages:
 
     def account_page(self, request: HttpRequest) -> HttpResponse:
         notice = NOTICES.get(parse_query(request).get("done", ""))
-        user = self._signed_in_user(request)
-        if user is None:
+        found = self._signed_in(request)
+        if found is None:
             return self._sign_in_form(request, notice=notice)
-        return self._overview(request, user, notice=notice)
+        return self._overview(request, found[0], notice=notice, session=found[1])
 
     def _signed_in_user(self, request: HttpRequest) -> User | None:
+        found = self._signed_in(request)
+        return found[0] if found else None
+
+    def _signed_in(self, request: HttpRequest) -> tuple[User, Session] | None:
         session = self._flow.live_session(request)
         user = self._users.get(session.username) if session is not None else None
         if session is None or user is None or user.sub != session.sub or user.disabled:
             return None
-        return user
+        return user, session
 
     def _sign_in_form(
         self,
@@ -133,8 +146,14 @@ class AccountPages:
         notice: str | None = None,
         error: str | None = None,
         status: int = 200,
+        session: Session | None = None,
+        factor_error: str | None = None,
     ) -> HttpResponse:
         csrf, cookies = csrf_of(self._flow.cookies, request, self._random)
+        second_factor = ""
+        if self._second_factor is not None and session is not None:
+            status_of = self._second_factor.status(user, session)
+            second_factor = account_section(csrf=csrf, status=status_of, error=factor_error)
         profile = [("Username", user.username)]
         for label, claim in (("Name", "name"), ("Email", "email")):
             if user.claims.get(claim):
@@ -150,6 +169,7 @@ class AccountPages:
             notice=notice,
             error=error,
             sections=sections,
+            second_factor=second_factor,
         )
         return page(TITLE, body, status=status, cookies=cookies, wide=True, form_targets=targets)
 
@@ -196,6 +216,12 @@ class AccountPages:
         return self._signed_in_now(request, user, "signed_in")
 
     def _signed_in_now(self, request: HttpRequest, user: User, done: str) -> HttpResponse:
+        if self._second_factor is not None:
+            # A user with a second factor gives it here too (M4): the account page can turn
+            # it off.
+            second = self._second_factor.after_password(request, user, self._account_request())
+            if second is not None:
+                return second
         signed_in = self._sign_in.start_session(request, user, None)
         return see_other(f"{ACCOUNT_PATH}?done={done}", [signed_in.cookie])
 
@@ -204,6 +230,10 @@ class AccountPages:
     def _marked(self, user: User) -> PendingAuthorization:
         """What the browser carries, sealed, between the sign-in and the new password: no
         client and no redirect, only the mark (an authorization request always names both)."""
+        return replace(self._account_request(), password_change=password_change_mark(user))
+
+    def _account_request(self) -> PendingAuthorization:
+        """The account page's own request, to carry a mark in: it names no client."""
         now = self._clock.now()
         return PendingAuthorization(
             request_id=self._random.token(16),
@@ -218,7 +248,6 @@ class AccountPages:
             login_hint=None,
             expires_at=now + PASSWORD_CHANGE_WINDOW,
             requested_at=now,
-            password_change=password_change_mark(user),
         )
 
     def _password_form(
@@ -252,14 +281,17 @@ class AccountPages:
 
     def act(self, request: HttpRequest) -> HttpResponse:
         form = verified_form(self._flow.cookies, request)
-        user = self._signed_in_user(request)
-        if user is None:
+        found = self._signed_in(request)
+        if found is None:
             return see_other(ACCOUNT_PATH)  # signed out meanwhile: the sign-in form
+        user, session = found
         action = form.get("action", "")
+        if action in ("totp_start", "totp_remove", "recovery_new") and self._second_factor:
+            return self._second_factor_action(request, user, session, action, form)
         if action == "remove":
             return self._remove(user, form.get("client_id", ""))
         if action == "password":
-            return self._change_password(request, user, form)
+            return self._change_password(request, user, form, session)
         if action == "sign_out_everywhere":
             ended = self._access.end_sessions(user)
             count("SignedOutEverywhere")
@@ -272,6 +304,26 @@ class AccountPages:
             return see_other(f"{ACCOUNT_PATH}?done=signed_out", [cleared])
         raise InvalidRequest("unknown action")
 
+    def _second_factor_action(
+        self, request: HttpRequest, user: User, session: Session, action: str, form: dict[str, str]
+    ) -> HttpResponse:
+        """Set up an authenticator app; turn two-step verification off, or get new recovery
+        codes, each only with a current code (or, from a session that gave one, the
+        password)."""
+        step = self._second_factor
+        assert step is not None
+        if action == "totp_start":
+            if step.status(user, session).enrolled:
+                return see_other(ACCOUNT_PATH)
+            return step.start_enrolment(request, user, session, self._account_request())
+        proven = step.proven(request, user, session, form)
+        if isinstance(proven, str):
+            return self._overview(request, user, session=session, factor_error=proven, status=400)
+        if action == "totp_remove":
+            step.remove(user)
+            return see_other(f"{ACCOUNT_PATH}?done=mfa_off")
+        return step.new_recovery_codes(request, user)
+
     def _remove(self, user: User, client_id: str) -> HttpResponse:
         if not CLIENT_ID_PATTERN.match(client_id):
             raise InvalidRequest("client_id is malformed")
@@ -281,13 +333,17 @@ class AccountPages:
         return see_other(f"{ACCOUNT_PATH}?done=removed")
 
     def _change_password(
-        self, request: HttpRequest, user: User, form: dict[str, str]
+        self, request: HttpRequest, user: User, form: dict[str, str], session: Session
     ) -> HttpResponse:
         # The current password is checked as a sign-in is: throttled, counted, recorded.
         current = form.get("current_password", "")
         if self._sign_in.check(request, user.username, current, None) is None:
             return self._overview(
-                request, user, error="Your current password is not right.", status=400
+                request,
+                user,
+                error="Your current password is not right.",
+                status=400,
+                session=session,
             )
         chosen, again = form.get("new_password", ""), form.get("confirm_password", "")
         problem = None
@@ -299,11 +355,15 @@ class AccountPages:
             except InvalidUser as exc:
                 problem = f"The new password {exc.message}."
         if problem is not None:
-            return self._overview(request, user, error=problem, status=400)
+            return self._overview(request, user, error=problem, status=400, session=session)
         count("PasswordChanged", by="account")
         audit.emit(audit.PASSWORD_CHANGED, sub=user.sub, username=user.username, by="account")
-        # The change ended every session (D8): this browser gets a fresh one.
-        return self._signed_in_now(request, changed, "password")
+        # The change ended every session (D8): this browser gets a fresh one, which says how
+        # the one it replaces signed in (its second factor too: the user has just given their
+        # password, in the browser that gave both).
+        amr, acr = session.amr, session.acr or ACR_PASSWORD
+        signed_in = self._sign_in.start_session(request, changed, None, amr=amr, acr=acr)
+        return see_other(f"{ACCOUNT_PATH}?done=password", [signed_in.cookie])
 
 
 def _date(epoch: int) -> str:

@@ -27,7 +27,7 @@ from oauth_core.errors import (
 from oauth_core.http.forms import MULTI_VALUED
 from oauth_core.models import Client, PendingAuthorization, looks_like_client_id
 from oauth_core.ports import CatalogSource, ClientStore
-from oauth_core.rules import pkce, redirect_uri, resource_indicators, scope
+from oauth_core.rules import assurance, pkce, redirect_uri, resource_indicators, scope
 from oauth_core.tokens.sealed_requests import RequestSealer
 
 # What one request may carry: these bound the sealed handle the browser carries (A14).
@@ -54,6 +54,7 @@ PARAMETERS = frozenset(
         "login_hint",
         "resource",
         "dpop_jkt",
+        "acr_values",
     }
 )
 # RFC 9449 10: a key's SHA-256 JWK thumbprint, base64url.
@@ -229,6 +230,12 @@ class AuthorizationRequests:
             client_registration=client.registration_id,
             resource=resource_indicators.render(audiences),
             dpop_jkt=dpop_jkt or "",
+            # OIDC Core 3.1.2.1 `acr_values`, and the client's and the stack's policy.
+            required_acr=assurance.required(
+                single(params, "acr_values"),
+                client_requires_mfa=client.require_mfa,
+                stack_requires_mfa=self._settings.require_mfa,
+            ),
         )
         if not RequestSealer.fits(pending):
             raise InvalidRequest("the authorization request is too large")

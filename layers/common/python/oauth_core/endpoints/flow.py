@@ -13,7 +13,13 @@ from oauth_core.catalog import DEFAULT_API, Catalog
 from oauth_core.clock import Clock, Random
 from oauth_core.config import Settings
 from oauth_core.constants import OPAQUE_TOKEN_BYTES
-from oauth_core.errors import ConsentRequired, LoginRequired, OAuthError, RequestCompleted
+from oauth_core.errors import (
+    ConsentRequired,
+    InteractionRequired,
+    LoginRequired,
+    OAuthError,
+    RequestCompleted,
+)
 from oauth_core.http.pages import SESSION_COOKIE, CookiePolicy, see_other, with_query
 from oauth_core.http.request import HttpRequest
 from oauth_core.http.response import HttpResponse
@@ -26,9 +32,10 @@ from oauth_core.models import (
 )
 from oauth_core.observability import count
 from oauth_core.ports import CatalogSource, GrantStore
-from oauth_core.rules import resource_indicators, scope
+from oauth_core.rules import assurance, resource_indicators, scope
 from oauth_core.rules.claims import token_claims
 from oauth_core.rules.hashing import token_hash
+from oauth_core.tokens import step_marks
 from oauth_core.tokens.sealed_requests import RequestSealer
 
 # How long a code's record outlives the code, so that a late replay still revokes its grant.
@@ -104,6 +111,20 @@ class AuthorizationFlow:
             return pending.requested_at - session.auth_time <= pending.max_age
         return True
 
+    @staticmethod
+    def assured_for(pending: PendingAuthorization, session: Session) -> bool:
+        """Whether the session's sign-in is as strong as the request needs (`acr_values`, the
+        client's or the stack's `require_mfa`)."""
+        return assurance.satisfies(session.acr, pending.required_acr)
+
+    def step_up(self, pending: PendingAuthorization, session: Session) -> HttpResponse:
+        """To the second-factor step for this session: a session signed in with a password
+        alone, asked for more, gives its second factor (or sets one up), not its password."""
+        mark = step_marks.stepping_up(session, self._random)
+        return self.page_for(
+            constants.SECOND_FACTOR_PATH, replace(pending, second_factor=mark.render())
+        )
+
     def needs_consent(self, client: Client, pending: PendingAuthorization, sub: str) -> bool:
         if "consent" in pending.prompt:
             return True
@@ -156,6 +177,10 @@ class AuthorizationFlow:
             if silent:
                 raise LoginRequired("the user is not signed in")
             return self.page_for("/login", pending)
+        if not self.assured_for(pending, session):
+            if silent:
+                raise InteractionRequired("a second factor is required")
+            return self.step_up(pending, session)
         if self.needs_consent(client, pending, session.sub):
             if silent:
                 raise ConsentRequired("the user has not consented")
@@ -175,15 +200,20 @@ class AuthorizationFlow:
         """A request resumed from a handle ends here, once, with a code."""
         if not self.signed_in_for(pending, session):
             return self.page_for("/login", pending)
+        if not self.assured_for(pending, session):
+            return self.step_up(pending, session)
         self.consume(pending)
         return self.redirect_with_code(request, pending, session)
 
     def redirect_with_code(
         self, request: HttpRequest, pending: PendingAuthorization, session: Session
     ) -> HttpResponse:
-        """The only place a code is issued: it checks the sign-in once more (G8)."""
+        """The only place a code is issued: it checks the sign-in once more (G8), and its
+        assurance (M5)."""
         if not self.signed_in_for(pending, session):
             return self.page_for("/login", pending)
+        if not self.assured_for(pending, session):
+            return self.step_up(pending, session)
         now = self._clock.now()
         code_value = self._random.token(OPAQUE_TOKEN_BYTES)
         scopes = scope.parse(pending.scope)

@@ -17,6 +17,7 @@ from oauth_core import audit
 from oauth_core.clock import Random
 from oauth_core.endpoints.authorization_request import registered_redirect_uri
 from oauth_core.endpoints.flow import AuthorizationFlow, resumed
+from oauth_core.endpoints.second_factor import SecondFactorStep
 from oauth_core.endpoints.signin import (
     BAD_CREDENTIALS,
     MAX_USERNAME_LENGTH,
@@ -54,8 +55,11 @@ class LoginPages:
         grants: GrantStore,
         sealer: RequestSealer,
         random: Random,
+        second_factor: SecondFactorStep | None = None,
     ):
         self.flow = flow
+        # After a right password: the second factor, or setting one up (SECURITY M1-M6).
+        self._second_factor = second_factor
         self._sign_in = sign_in
         self._clients = clients
         self._grants = grants
@@ -150,6 +154,10 @@ class LoginPages:
     def _signed_in_now(
         self, request: HttpRequest, user: User, pending: PendingAuthorization, client: Client
     ) -> HttpResponse:
+        if self._second_factor is not None:
+            second = self._second_factor.after_password(request, user, pending)
+            if second is not None:
+                return second
         signed_in = self._sign_in.start_session(request, user, client.client_id)
         session = signed_in.session
         response = self.flow.next_step(

@@ -20,7 +20,7 @@ from oauth_core import audit
 from oauth_core.admin.users import InvalidUser, UserDirectory, check_password
 from oauth_core.clock import Clock, Random
 from oauth_core.config import Settings
-from oauth_core.constants import OPAQUE_TOKEN_BYTES
+from oauth_core.constants import ACR_PASSWORD, OPAQUE_TOKEN_BYTES
 from oauth_core.endpoints.flow import AuthorizationFlow
 from oauth_core.errors import CsrfRejected
 from oauth_core.http.forms import parse_form
@@ -29,6 +29,7 @@ from oauth_core.http.request import HttpRequest
 from oauth_core.models import USERNAME_PATTERN, Session, User, canonical_username
 from oauth_core.observability import count, logger
 from oauth_core.ports import GrantStore, UserStore
+from oauth_core.rules.assurance import PASSWORD_AMR
 from oauth_core.rules.claims import profile_of
 from oauth_core.rules.hashing import token_hash
 from oauth_core.rules.passwords import burn_equal_time, verify_password
@@ -93,10 +94,11 @@ class PasswordSignIn:
         user: User,
         client_id: str | None,
         *,
-        amr: tuple[str, ...] = ("pwd",),
+        amr: tuple[str, ...] = PASSWORD_AMR,
+        acr: str = ACR_PASSWORD,
     ) -> SignedIn:
-        """A fresh session for the user (no fixation); the browser's old one ends (G2). `amr`:
-        how the user signed in (RFC 8176), what its ID tokens say."""
+        """A fresh session for the user (no fixation); the browser's old one ends (G2). `amr`
+        and `acr`: how the user signed in (a password, unless a second factor followed)."""
         signed_in_ms = self._clock.now_ms()
         now = signed_in_ms // 1000
         cookies = self._flow.cookies
@@ -114,6 +116,7 @@ class PasswordSignIn:
             claims=profile_of(user, self._flow.catalog()),
             signed_in_ms=signed_in_ms,
             amr=amr,
+            acr=acr,
         )
         self._grants.put_session(session)
         count("LoginSucceeded")

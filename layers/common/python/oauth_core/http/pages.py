@@ -64,6 +64,15 @@ footer{margin-top:1.5rem;font-size:.8125rem;color:var(--muted);text-align:center
 a.button{display:block;margin-top:.75rem;padding:.7rem;border-radius:8px;text-align:center;
 font-weight:600;text-decoration:none;color:var(--fg);border:1px solid var(--input-line)}
 a.button:focus-visible{outline:3px solid var(--accent);outline-offset:2px}
+.steps{padding-left:1.25rem;color:var(--muted)}
+.qr{margin:1rem auto;width:max-content;max-width:100%}
+.qr svg{display:block;max-width:100%;height:auto;border-radius:8px}
+.secret code,.codes code{font:1rem ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;color:var(--fg);letter-spacing:.04em}
+.secret{overflow-wrap:anywhere}
+.codes{columns:2;column-gap:1.5rem;padding-left:1.75rem;margin:1rem 0}
+.codes li{margin:.25rem 0}.codes code{white-space:nowrap}
+@media (max-width:480px){.codes{columns:1}}
+form+p{margin-top:1.5rem}
 """
 
 
@@ -439,9 +448,11 @@ def account_overview(
     notice: str | None = None,
     error: str | None = None,
     sections: str = "",
+    second_factor: str = "",
 ) -> str:
-    """Who I am, the apps I allowed (each with "Remove access"), my password, sign-out;
-    `sections`: more of the page's sections (HTML), before the sign-ins."""
+    """Who I am, the apps I allowed (each with "Remove access"), my password, my second factor
+    (`second_factor`: its section, oauth_core.http.factor_pages), sign-out; `sections`: more of
+    the page's sections (HTML), before the sign-ins."""
     said = f'<p class="notice" role="status">{escape(notice)}</p>' if notice else ""
     alert = (
         f'<p class="error" role="alert" id="password-error">{escape(error)}</p>' if error else ""
@@ -491,7 +502,7 @@ def account_overview(
         f"<h1>Your account</h1><p>Signed in as {escape(username)}</p>{said}"
         f"<dl>{rows}</dl>"
         f'<h2 id="apps">Apps you allowed</h2>{apps_html}'
-        f'<h2 id="password">Password</h2>{alert}{password}{sections}'
+        f'<h2 id="password">Password</h2>{alert}{password}{second_factor}{sections}'
         '<h2 id="sessions">Sign-ins</h2><p>Sign out of this server in every browser and on every '
         "device. Apps you allowed keep their access until you remove it.</p>"
         f"{everywhere}"

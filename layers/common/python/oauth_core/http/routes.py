@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from oauth_core.constants import (
+    CONTINUE_PATH,
     FEDERATED_CALLBACK_PATH,
     PROTECTED_RESOURCE_METADATA_PATH,
     PUSHED_REQUEST_PATH,
     REGISTRATION_PATH,
+    SECOND_FACTOR_PATH,
 )
 
 
@@ -71,6 +73,9 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/login", "login", "login_page"),
     Route("POST", "/login", "login", "login"),
     Route("POST", "/login/password", "login", "password"),
+    Route("GET", SECOND_FACTOR_PATH, "login", "second_factor_page"),
+    Route("POST", SECOND_FACTOR_PATH, "login", "second_factor"),
+    Route("POST", CONTINUE_PATH, "login", "continue"),
     Route("GET", "/consent", "login", "consent_page"),
     Route("POST", "/consent", "login", "consent"),
     Route("GET", "/logout", "login", "logout_page"),

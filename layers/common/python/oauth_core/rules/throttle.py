@@ -28,9 +28,11 @@ from oauth_core.errors import TooManyRequests
 from oauth_core.ports import RateLimiter
 from oauth_core.rate_limit import Limit, after_failure, retry_after_ms, source_of
 
-# What is being guessed: a user's password at sign-in, a client's secret at the token endpoint.
+# What is being guessed: a user's password at sign-in, a client's secret at the token endpoint,
+# a user's second factor (a TOTP or recovery code: the subject is the user's `sub`).
 SIGN_IN = "signin"
 CLIENT_SECRET = "client"
+SECOND_FACTOR = "factor"
 MAX_SUBJECT_LENGTH = 128
 # Local locks kept per container before the drained ones are dropped: a flood from many sources
 # must not grow a container's memory without bound.
@@ -38,7 +40,13 @@ MAX_LOCAL_LOCKS = 10_000
 
 
 # The audit event of a bucket that fills, by what is being guessed.
-_LOCKOUT_EVENTS = {SIGN_IN: audit.SIGNIN_LOCKOUT, CLIENT_SECRET: audit.CLIENT_AUTH_LOCKOUT}
+_LOCKOUT_EVENTS = {
+    SIGN_IN: audit.SIGNIN_LOCKOUT,
+    CLIENT_SECRET: audit.CLIENT_AUTH_LOCKOUT,
+    SECOND_FACTOR: audit.SECOND_FACTOR_LOCKOUT,
+}
+# What the audit record of a filled bucket names its subject as.
+_SUBJECT_FIELDS = {SIGN_IN: "username", CLIENT_SECRET: "client_id", SECOND_FACTOR: "sub"}
 
 
 @dataclass(frozen=True)
@@ -135,7 +143,7 @@ def _audit_lockout(key: ThrottleKey, retry_after: int) -> None:
     event = _LOCKOUT_EVENTS.get(key.purpose)
     if event is None:
         return
-    named = {"username" if key.purpose == SIGN_IN else "client_id": key.subject}
+    named = {_SUBJECT_FIELDS[key.purpose]: key.subject}
     audit.emit(
         event,
         source=key.source or None,

@@ -17,6 +17,7 @@ from oauth_core.models import (
     IdentityLink,
     PushedRequest,
     RefreshToken,
+    SecondFactors,
     Session,
     SubjectState,
     TokenFamily,
@@ -428,3 +429,49 @@ class MemoryIdentityLinkStore:
     def links_of(self, user_sub: str) -> list[IdentityLink]:
         found = [link for link in self._links.values() if link.user_sub == user_sub]
         return sorted(found, key=lambda link: (link.provider, link.created_at))
+
+
+class MemoryFactorStore:
+    """The factors table's conditional writes, under one lock."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.factors: dict[str, SecondFactors] = {}
+
+    def get(self, sub: str) -> SecondFactors | None:
+        return self.factors.get(sub)
+
+    def enrol(self, factors: SecondFactors) -> bool:
+        with self._lock:
+            if factors.sub in self.factors:
+                return False
+            self.factors[factors.sub] = factors
+            return True
+
+    def use_step(self, sub: str, secret: str, step: int) -> bool:
+        with self._lock:
+            found = self.factors.get(sub)
+            if found is None or found.totp_secret != secret or found.totp_last_step >= step:
+                return False
+            self.factors[sub] = replace(found, totp_last_step=step)
+            return True
+
+    def use_recovery_code(self, sub: str, code_hash: str) -> bool:
+        with self._lock:
+            found = self.factors.get(sub)
+            if found is None or code_hash not in found.recovery_codes:
+                return False
+            self.factors[sub] = replace(found, recovery_codes=found.recovery_codes - {code_hash})
+            return True
+
+    def replace_recovery_codes(self, sub: str, code_hashes: frozenset[str]) -> bool:
+        with self._lock:
+            found = self.factors.get(sub)
+            if found is None:
+                return False
+            self.factors[sub] = replace(found, recovery_codes=code_hashes)
+            return True
+
+    def delete(self, sub: str) -> bool:
+        with self._lock:
+            return self.factors.pop(sub, None) is not None

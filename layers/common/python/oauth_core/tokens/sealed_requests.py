@@ -63,10 +63,15 @@ _FIELDS = (
     "password_change",  # added later: a handle sealed before it ends one field early
     "resource",  # likewise (RFC 8707 audiences)
     "dpop_jkt",  # likewise (RFC 9449 10)
+    "required_acr",  # likewise (the assurance the sign-in must reach)
+    "second_factor",  # likewise (the second-factor step's mark)
 )
 # A password change's mark: a username (at most 128), a sub (a UUID) and a 16-character
 # fingerprint of the temporary password's hash, space-separated.
 PASSWORD_CHANGE_LENGTH = 128 + 1 + 36 + 1 + 16
+# A second-factor step's mark: a kind, a sub, a username, a proof (a fingerprint or a session
+# hash), a nonce and, while enrolling, the new TOTP secret (oauth_core.endpoints.second_factor).
+SECOND_FACTOR_LENGTH = 8 + 64 + 1 + 128 + 1 + 64 + 1 + 43 + 1 + 64
 _ABSENT = 0xFFFF
 _LENGTH = struct.Struct(">H")
 
@@ -141,6 +146,8 @@ def _decode(plaintext: bytes) -> PendingAuthorization:
         password_change=values["password_change"],
         resource=values["resource"] or "",
         dpop_jkt=values["dpop_jkt"] or "",
+        required_acr=values["required_acr"] or "",
+        second_factor=values["second_factor"],
     )
 
 
@@ -170,6 +177,7 @@ class RequestSealer:
             pending,
             signed_in_session="0" * _SESSION_HASH_LENGTH,
             password_change="0" * PASSWORD_CHANGE_LENGTH,
+            second_factor="0" * SECOND_FACTOR_LENGTH,
         )
         sealed = len(VERSION) + KEY_ID_BYTES + NONCE_BYTES + len(_encode(signed_in)) + _TAG_BYTES
         return -(-sealed * 4 // 3) <= MAX_HANDLE_LENGTH
