@@ -9,6 +9,7 @@ from oauth_core.models import (
     Client,
     Consent,
     LogoutNotice,
+    Passkey,
     PushedRequest,
     RefreshToken,
     Session,
@@ -242,4 +243,34 @@ class RateLimiter(Protocol):
 
     def give_back(self, key: str, now_ms: int, limit: Limit) -> None:
         """Take one failure out again (an attempt counted in advance that succeeded)."""
+        ...
+
+
+class PasskeyStore(Protocol):
+    """Users' passkeys (oauth_core.rules.passkeys), by credential id."""
+
+    def get(self, credential_id: str) -> Passkey | None: ...
+
+    def of_user(self, sub: str) -> list[Passkey]:
+        """The user's passkeys, oldest first (by an index: one added a moment ago may be
+        missing)."""
+        ...
+
+    def add(self, passkey: Passkey) -> bool:
+        """Keep a new passkey; False if its credential id is already kept (of anyone)."""
+        ...
+
+    def record_use(
+        self, credential_id: str, old_count: int, new_count: int, backed_up: bool, now: int
+    ) -> bool:
+        """One conditional write: the new signature counter, backup state and last use, if the
+        stored counter is still `old_count` and the passkey is not suspended; else False."""
+        ...
+
+    def suspend(self, credential_id: str, now: int) -> None:
+        """Refuse the passkey from now on (its counter went backwards)."""
+        ...
+
+    def remove(self, credential_id: str, sub: str) -> bool:
+        """Delete the passkey if it is `sub`'s; whether it was."""
         ...

@@ -53,4 +53,12 @@ SINGLE_USE_PREFIX = "once#"
 # Query reads the whole catalog.
 REGISTRY = TableSpec("Registry", constants.ENV_REGISTRY_TABLE, "section", sort_key="entry")
 
-ALL_TABLES: tuple[TableSpec, ...] = (CLIENTS, USERS, GRANTS, REGISTRY)
+# Users' passkeys, keyed by credential id: a discoverable sign-in names the credential (and a user
+# handle), not the user, so it is one strongly consistent read. The account page lists a user's
+# by the index. Long-lived: point-in-time recovery, as for users.
+PASSKEYS_BY_USER = IndexSpec("by-user", "sub")
+PASSKEYS = TableSpec(
+    "Passkeys", constants.ENV_PASSKEYS_TABLE, "credential_id", indexes=(PASSKEYS_BY_USER,)
+)
+
+ALL_TABLES: tuple[TableSpec, ...] = (CLIENTS, USERS, GRANTS, REGISTRY, PASSKEYS)
