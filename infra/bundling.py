@@ -28,7 +28,12 @@ ROOT = Path(__file__).resolve().parents[1]
 LAYER_SOURCE = ROOT / "layers" / "common"
 LAYER_PACKAGE = LAYER_SOURCE / "python" / "oauth_core"
 # What the layer ships: the runtime dependencies of pyproject.toml less boto3.
-LAYER_REQUIREMENTS = ("aws-lambda-powertools>=3.20,<4", "pyjwt>=2.10,<3", "cryptography>=45")
+LAYER_REQUIREMENTS = (
+    "aws-lambda-powertools>=3.20,<4",
+    "pyjwt>=2.10,<3",
+    "cryptography>=45",
+    "webauthn>=3.0.1,<4",
+)
 # Left behind by tests and local runs: bytecode of whatever Python ran them, never shipped.
 _LOCAL_BYTECODE = shutil.ignore_patterns("__pycache__", "*.pyc")
 # The code that decides what an asset holds, so that changing it changes every asset hash.

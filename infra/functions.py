@@ -135,7 +135,7 @@ class Functions(Construct):
             code=layer_code(config.pip_platforms, config.skip_bundling),
             compatible_runtimes=[RUNTIME],
             compatible_architectures=[config.lambda_architecture],
-            description="oauth_core with aws-lambda-powertools, pyjwt and cryptography",
+            description="oauth_core with aws-lambda-powertools, pyjwt, cryptography and webauthn",
         )
         environment = {
             constants.ENV_CLIENTS_TABLE: data.tables[constants.ENV_CLIENTS_TABLE].table_name,

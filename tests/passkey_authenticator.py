@@ -36,7 +36,9 @@ class SoftPasskey:
     user_handle: str = ""
     counts: bool = True  # False: says 0 every time (as synced passkeys do)
     synced: bool = False  # backup eligible and backed up
-    key: ec.EllipticCurvePrivateKey = field(default_factory=lambda: ec.generate_private_key(ec.SECP256R1()))
+    key: ec.EllipticCurvePrivateKey = field(
+        default_factory=lambda: ec.generate_private_key(ec.SECP256R1())
+    )
     credential_id: bytes = field(default_factory=lambda: os.urandom(16))
     sign_count: int = 0
 
@@ -50,9 +52,8 @@ class SoftPasskey:
 
     def _cose_key(self) -> bytes:
         numbers = self.key.public_key().public_numbers()
-        return cbor2.dumps(
-            {1: 2, 3: -7, -1: 1, -2: numbers.x.to_bytes(32, "big"), -3: numbers.y.to_bytes(32, "big")}
-        )
+        x, y = numbers.x.to_bytes(32, "big"), numbers.y.to_bytes(32, "big")
+        return cbor2.dumps({1: 2, 3: -7, -1: 1, -2: x, -3: y})
 
     def create(
         self,
@@ -66,9 +67,8 @@ class SoftPasskey:
         """The response to creation options (attestation "none")."""
         self.user_handle = options["user"]["id"]
         client_data = _client_data(ceremony, options["challenge"], origin)
-        attested = (
-            b"\0" * 16 + struct.pack(">H", len(self.credential_id)) + self.credential_id + self._cose_key()
-        )
+        credential = struct.pack(">H", len(self.credential_id)) + self.credential_id
+        attested = b"\0" * 16 + credential + self._cose_key()
         auth_data = (
             hashlib.sha256((rp_id or self.rp_id).encode()).digest()
             + bytes([self._flags(verified) | AT])

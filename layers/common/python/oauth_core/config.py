@@ -172,7 +172,9 @@ class Settings:
         host = (parts.hostname or "").lower()
         rp_id = (self.passkey_rp_id or host).lower().strip(".")
         if host != rp_id and not host.endswith("." + rp_id):
-            raise ValueError(f"{constants.ENV_PASSKEY_RP_ID} must be the issuer's host or a suffix of it")
+            raise ValueError(
+                f"{constants.ENV_PASSKEY_RP_ID} must be the issuer's host or a suffix of it"
+            )
         return rp_id, f"{parts.scheme}://{parts.netloc}"
 
     def audience_for(self, issuer: str) -> str:

@@ -39,10 +39,12 @@ if TYPE_CHECKING:  # built on demand: a function loads only what it serves
         GrantStore,
         KeyStore,
         LogoutDispatch,
+        PasskeyStore,
         RateLimiter,
         UserStore,
     )
     from oauth_core.rules.client_auth import ClientAuthenticator, ThrottledAuthenticator
+    from oauth_core.rules.passkeys import PasskeyVerifier
     from oauth_core.rules.throttle import FailureThrottle
     from oauth_core.tokens.bearer import JwksCache
     from oauth_core.tokens.dpop import ProofChecker, UseOnce
@@ -67,6 +69,7 @@ class Components:
     sealing_secrets: SealingSecrets
     catalog_store: CatalogStore  # declared scopes, APIs and attributes, as operators change them
     catalog: CatalogSource  # the catalog requests read: cached per container on AWS
+    passkeys: PasskeyStore  # users' passkeys (WebAuthn credentials)
     clock: Clock = field(default_factory=SystemClock)
     random: Random = field(default_factory=SystemRandom)
 
@@ -112,6 +115,20 @@ class Components:
         from oauth_core.tokens.sealed_requests import RequestSealer
 
         return RequestSealer(self.sealing_secrets, self.clock)
+
+    @cached_property
+    def passkey_verifier(self) -> PasskeyVerifier:
+        """Passkey ceremonies: options for the pages, and verifying answers (also what a
+        second-factor step calls)."""
+        from oauth_core.rules.passkey_challenges import PasskeyChallenges
+        from oauth_core.rules.passkeys import PasskeyVerifier
+
+        challenges = PasskeyChallenges(
+            self.sealing_secrets, self.clock, self.random, constants.PASSKEY_CHALLENGE_TTL
+        )
+        return PasskeyVerifier(
+            self.passkeys, challenges, self.grants.use_once, self.clock, self.random
+        )
 
     @cached_property
     def token_issuer(self) -> TokenIssuer:
@@ -248,12 +265,19 @@ def login_endpoints(c: Components, jwks: JwksCache | None = None) -> Endpoints:
     from oauth_core.endpoints.account import AccountPages
     from oauth_core.endpoints.end_session import EndSessionEndpoint
     from oauth_core.endpoints.login import LoginPages
+    from oauth_core.endpoints.passkeys import PasskeyAccount, PasskeySignIn
     from oauth_core.endpoints.signin import PasswordSignIn
 
     sign_in = PasswordSignIn(
         c.flow, c.users, c.grants, c.throttle, c.user_directory, c.settings, c.clock, c.random
     )
-    pages = LoginPages(c.flow, sign_in, c.clients, c.grants, c.sealer, c.random)
+    passkey_sign_in = PasskeySignIn(
+        c.flow, c.passkey_verifier, c.users, c.throttle, sign_in, c.settings
+    )
+    passkey_account = PasskeyAccount(
+        c.flow, passkey_sign_in, c.passkey_verifier, c.passkeys, sign_in, c.users, c.clock
+    )
+    pages = LoginPages(c.flow, sign_in, c.clients, c.grants, c.sealer, c.random, passkey_sign_in)
     account = AccountPages(
         c.flow,
         sign_in,
@@ -266,6 +290,8 @@ def login_endpoints(c: Components, jwks: JwksCache | None = None) -> Endpoints:
         c.clock,
         c.random,
         c.logout_notices,
+        passkey_sign_in,
+        passkey_account,
     )
     end_session = EndSessionEndpoint(c.flow, c.clients, c.grants, c.logout_notices, c.random, jwks)
     return {
@@ -280,6 +306,10 @@ def login_endpoints(c: Components, jwks: JwksCache | None = None) -> Endpoints:
         "logout_page": end_session.get,
         "logout": end_session.post,
         "password": pages.password,
+        "passkey_login": pages.passkey_login,
+        "account_passkey_login": passkey_sign_in.account_login,
+        "account_passkeys": passkey_account.manage,
+        "passkey_script": passkey_sign_in.serve_script,
     }
 
 
@@ -487,6 +517,7 @@ def memory_components(
         MemorySecretStore,
         MemoryUserStore,
     )
+    from oauth_core.storage.memory_passkeys import MemoryPasskeyStore
     from oauth_core.tokens.sealed_requests import StaticSealingSecrets
 
     settings = settings or Settings()
@@ -505,6 +536,7 @@ def memory_components(
         sealing_secrets=StaticSealingSecrets(),
         catalog_store=catalog_store,
         catalog=catalog_store,
+        passkeys=MemoryPasskeyStore(),
         clock=clock,
         random=SystemRandom(),
     )
@@ -532,6 +564,7 @@ def aws_components(settings: Settings | None = None, *, cached: bool = True) -> 
     )
     from oauth_core.storage.dynamodb import DynamoClientStore, DynamoUserStore
     from oauth_core.storage.dynamodb_grants import DynamoGrantStore, DynamoRateLimiter
+    from oauth_core.storage.dynamodb_passkeys import DynamoPasskeyStore
     from oauth_core.storage.dynamodb_registry import DynamoCatalogStore
     from oauth_core.storage.sealing_secrets import SecretsManagerSealingSecrets
     from oauth_core.storage.secrets_manager import SecretsManagerKeyStore, SecretsManagerSecretStore
@@ -567,5 +600,6 @@ def aws_components(settings: Settings | None = None, *, cached: bool = True) -> 
         ),
         catalog_store=catalog_store,
         catalog=catalog,
+        passkeys=DynamoPasskeyStore(settings.passkeys_table),
         clock=clock,
     )

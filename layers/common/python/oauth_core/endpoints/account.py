@@ -19,6 +19,7 @@ from oauth_core.admin.backchannel_logout import LogoutNotices
 from oauth_core.admin.users import InvalidUser, UserDirectory
 from oauth_core.clock import Clock, Random
 from oauth_core.endpoints.flow import AuthorizationFlow
+from oauth_core.endpoints.passkeys import PasskeyAccount, PasskeySignIn
 from oauth_core.endpoints.signin import (
     BAD_CREDENTIALS,
     MAX_USERNAME_LENGTH,
@@ -58,6 +59,14 @@ NOTICES = {
     "allowed will ask you to sign in again.",
     "removed": "The app's access was removed. It will ask you again if you use it.",
     "signed_out": "You were signed out everywhere. Sign in again to manage your account.",
+    # Passkeys (oauth_core.endpoints.passkeys).
+    "passkey_added": "Your passkey was added. Next time, sign in with it instead of your password.",
+    "passkey_removed": "The passkey was removed. It no longer signs you in here.",
+    "passkey_not_added": "The passkey could not be added. Nothing was changed; try again.",
+    "passkey_password": "Your password was not right, so nothing was changed.",
+    "passkey_failed": "That passkey could not sign you in. Try again, or use your password.",
+    "passkey_suspended": "That passkey can no longer be used: its use counter went backwards, "
+    "which can mean it was copied. Sign in with your password and remove it.",
 }
 
 
@@ -75,8 +84,12 @@ class AccountPages:
         clock: Clock,
         random: Random,
         notices: LogoutNotices,
+        passkey_sign_in: PasskeySignIn | None = None,
+        passkeys: PasskeyAccount | None = None,
     ):
         self._notices = notices
+        self._passkey_sign_in = passkey_sign_in
+        self._passkeys = passkeys
         self._flow = flow
         self._sign_in = sign_in
         self._access = access
@@ -112,8 +125,16 @@ class AccountPages:
         notice: str | None = None,
     ) -> HttpResponse:
         csrf, cookies = csrf_of(self._flow.cookies, request, self._random)
-        body = account_sign_in_form(csrf=csrf, username=username, error=error, notice=notice)
-        return page(TITLE, body, cookies=cookies)
+        passkeys = self._passkey_sign_in
+        body = account_sign_in_form(
+            csrf=csrf,
+            username=username,
+            error=error,
+            notice=notice,
+            passkey_options=passkeys.for_account(request, csrf) if passkeys else None,
+        )
+        script = passkeys.script(request) if passkeys else None
+        return page(TITLE, body, cookies=cookies, script=script)
 
     def _overview(
         self,
@@ -129,6 +150,7 @@ class AccountPages:
         for label, claim in (("Name", "name"), ("Email", "email")):
             if user.claims.get(claim):
                 profile.append((label, str(user.claims[claim])))
+        passkeys = self._passkeys
         body = account_overview(
             csrf=csrf,
             username=user.username,
@@ -136,8 +158,10 @@ class AccountPages:
             apps=self._apps(user),
             notice=notice,
             error=error,
+            passkeys_html=passkeys.section(request, user, csrf) if passkeys else "",
         )
-        return page(TITLE, body, status=status, cookies=cookies, wide=True)
+        script = passkeys.script(request) if passkeys else None
+        return page(TITLE, body, status=status, cookies=cookies, wide=True, script=script)
 
     def _apps(self, user: User) -> list[AllowedApp]:
         """The apps the user allowed (a consent) or that hold a live grant, by name."""

@@ -87,8 +87,17 @@ class PasswordSignIn:
         self._throttle.give_back(keys)
         return user
 
-    def start_session(self, request: HttpRequest, user: User, client_id: str | None) -> SignedIn:
-        """A fresh session for the user (no fixation); the browser's old one ends (G2)."""
+    def start_session(
+        self,
+        request: HttpRequest,
+        user: User,
+        client_id: str | None,
+        *,
+        amr: tuple[str, ...] = ("pwd",),
+        acr: str = "",
+    ) -> SignedIn:
+        """A fresh session for the user (no fixation); the browser's old one ends (G2). `amr`
+        and `acr`: how the user signed in (RFC 8176), a password unless said otherwise."""
         signed_in_ms = self._clock.now_ms()
         now = signed_in_ms // 1000
         cookies = self._flow.cookies
@@ -105,6 +114,8 @@ class PasswordSignIn:
             expires_at=now + ttl,
             claims=profile_of(user, self._flow.catalog()),
             signed_in_ms=signed_in_ms,
+            amr=amr,
+            acr=acr,
         )
         self._grants.put_session(session)
         count("LoginSucceeded")

@@ -52,14 +52,16 @@ class PasskeyRefused(Exception):
     """A registration or assertion not taken; `reason` is for the audit record and the metric
     (never shown as is: the pages say it in words)."""
 
-    def __init__(self, reason: str):
+    def __init__(self, reason: str, passkey: Passkey | None = None):
         super().__init__(reason)
         self.reason = reason
+        self.passkey = passkey  # the passkey refused, once it is known
 
 
 @dataclass(frozen=True)
 class RelyingParty:
-    """Where ceremonies run: the RP ID and the one origin accepted (Settings.passkey_relying_party)."""
+    """Where ceremonies run: the RP ID, and the one origin accepted
+    (Settings.passkey_relying_party)."""
 
     rp_id: str
     origin: str
@@ -210,7 +212,6 @@ class PasskeyVerifier:
         if expires_at is None:
             raise PasskeyRefused("challenge")
         from webauthn import verify_registration_response
-        from webauthn.helpers.exceptions import WebAuthnException
         from webauthn.helpers.structs import CredentialDeviceType
 
         try:
@@ -222,7 +223,7 @@ class PasskeyVerifier:
                 require_user_verification=True,
                 supported_pub_key_algs=list(ALGORITHMS),  # type: ignore[arg-type]
             )
-        except (WebAuthnException, ValueError, KeyError, TypeError) as exc:
+        except Exception as exc:  # the library's errors, and any a malformed response causes
             raise PasskeyRefused("bad_attestation") from exc
         if not self._use_once(single_use_key(challenge), expires_at):
             raise PasskeyRefused("replayed")
@@ -280,9 +281,8 @@ class PasskeyVerifier:
         ):
             raise PasskeyRefused("wrong_user")
         if passkey.suspended_at:
-            raise PasskeyRefused("suspended")
+            raise PasskeyRefused("suspended", passkey)
         from webauthn import verify_authentication_response
-        from webauthn.helpers.exceptions import WebAuthnException
 
         try:
             verified = verify_authentication_response(
@@ -296,14 +296,14 @@ class PasskeyVerifier:
                 credential_current_sign_count=0,
                 require_user_verification=require_user_verification,
             )
-        except (WebAuthnException, ValueError, KeyError, TypeError) as exc:
+        except Exception as exc:  # the library's errors, and any a malformed response causes
             raise PasskeyRefused("bad_assertion") from exc
         if not self._use_once(single_use_key(challenge), expires_at):
             raise PasskeyRefused("replayed")
         old, new = passkey.sign_count, verified.new_sign_count
         if (old or new) and new <= old:
             self._passkeys.suspend(passkey.credential_id, self._clock.now())
-            raise PasskeyRefused("counter_regression")
+            raise PasskeyRefused("counter_regression", passkey)
         now = self._clock.now()
         if not self._passkeys.record_use(
             passkey.credential_id, old, new, verified.credential_backed_up, now

@@ -1,4 +1,4 @@
-"""The passkey store in memory: the unit tests' stand-in for oauth_core.storage.dynamodb_passkeys."""
+"""The passkey store in memory: the unit tests' stand-in for the passkeys table."""
 
 from __future__ import annotations
 
