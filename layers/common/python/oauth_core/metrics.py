@@ -48,6 +48,12 @@ METRICS: dict[str, frozenset[str]] = {
     "BackchannelLogoutDelivered": frozenset(),
     "BackchannelLogoutFailed": frozenset(),
     "BackchannelLogoutNotSent": frozenset(),
+    # Passkeys (oauth_core.endpoints.passkeys): a passkey sign-in refused (one that succeeds is
+    # a LoginSucceeded), a passkey added or refused at registration, one removed.
+    "PasskeySignInFailed": frozenset(),
+    "PasskeyAdded": frozenset(),
+    "PasskeyRegistrationFailed": frozenset(),
+    "PasskeyRemoved": frozenset(),
 }
 
 
