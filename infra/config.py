@@ -118,6 +118,10 @@ class StackConfig:
     # RFC 9126 4: authorization requests only by reference to one pushed to /par, for every
     # client (a client may require it of itself: require_pushed_authorization_requests).
     require_pushed_authorization_requests: bool = False
+    # Passkeys: their RP ID when not the issuer's host (the custom domain): a registrable suffix
+    # of it, so the apps on that domain can use the same passkeys. Passkeys are bound to it for
+    # good: choose before users add any.
+    passkey_rp_id: str | None = None
 
     @classmethod
     def from_context(cls, get: Any) -> StackConfig:
@@ -158,6 +162,13 @@ class StackConfig:
             )
         if bool(self.custom_domain) != bool(self.certificate_arn):
             raise ConfigError("custom_domain and certificate_arn go together: set both or neither")
+        if self.passkey_rp_id is not None:
+            domain, rp_id = (self.custom_domain or "").lower(), self.passkey_rp_id.lower()
+            if not domain or (domain != rp_id and not domain.endswith("." + rp_id)):
+                raise ConfigError(
+                    "passkey_rp_id: the custom_domain or a suffix of it (and a custom_domain set), "
+                    f"not {self.passkey_rp_id!r}"
+                )
         for name, (low, high) in _RANGES.items():
             value = getattr(self, name)
             if not low <= value <= high:

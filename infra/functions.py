@@ -24,7 +24,7 @@ from infra.data import Data
 from infra.secrets import Secrets
 from oauth_core import constants
 from oauth_core.http.routes import FUNCTIONS, KEY_ROTATION_FUNCTION, FunctionSpec
-from oauth_core.tables import GRANTS_BY_OWNER, SINGLE_USE_PREFIX
+from oauth_core.tables import GRANTS_BY_OWNER, PASSKEYS_BY_USER, SINGLE_USE_PREFIX
 from oauth_core.tokens.dpop import PROOF_RECORD_PREFIX
 
 # The grants table items a resource function may write: DPoP proofs' single-use records.
@@ -56,6 +56,14 @@ LOGIN_GRANTS = (
 # sign-in; one's own on the account page): the user record, and the user's grants found by owner
 # to revoke them.
 LOGIN_USERS = ("dynamodb:GetItem", "dynamodb:PutItem")
+# Passkeys: read by credential id at sign-in, the counter moved by a conditional update (or the
+# passkey suspended), added and removed on the account page, a user's listed by the index.
+LOGIN_PASSKEYS = (
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+)
 # The token endpoint redeems codes and rotates refresh tokens in transactions (put, update and
 # condition-check items), revokes families and access tokens, and moves failure buckets.
 TOKEN_GRANTS = (
@@ -77,6 +85,7 @@ class Access:
     grants: tuple[str, ...] = ()
     registry: tuple[str, ...] = ()
     grants_indexes: tuple[str, ...] = ()  # indexes of the grants table it queries
+    passkeys: tuple[str, ...] = ()  # the passkeys table (and a Query of its by-user index)
     client_secrets: bool = False
     signing_keys: bool = False
     request_sealing: bool = False
@@ -99,6 +108,7 @@ ACCESS: dict[str, Access] = {
         grants_indexes=(GRANTS_BY_OWNER.name,),
         registry=READ_REGISTRY,
         request_sealing=True,
+        passkeys=LOGIN_PASSKEYS,
     ),
     "token": Access(
         clients=READ,
@@ -142,6 +152,7 @@ class Functions(Construct):
             constants.ENV_USERS_TABLE: data.tables[constants.ENV_USERS_TABLE].table_name,
             constants.ENV_GRANTS_TABLE: data.tables[constants.ENV_GRANTS_TABLE].table_name,
             constants.ENV_REGISTRY_TABLE: data.tables[constants.ENV_REGISTRY_TABLE].table_name,
+            constants.ENV_PASSKEYS_TABLE: data.tables[constants.ENV_PASSKEYS_TABLE].table_name,
             constants.ENV_CLIENT_SECRET_PREFIX: secrets.client_secret_prefix,
             constants.ENV_SIGNING_KEYS_SECRET: secrets.signing_keys.secret_name,
             constants.ENV_REQUEST_SEALING_SECRET: secrets.request_sealing.secret_name,
@@ -167,6 +178,8 @@ class Functions(Construct):
         }
         if config.custom_domain:
             environment[constants.ENV_ISSUER] = f"https://{config.custom_domain}"
+        if config.passkey_rp_id:
+            environment[constants.ENV_PASSKEY_RP_ID] = config.passkey_rp_id
         self.functions: dict[str, lambda_.Function] = {}
         # What the API integrates: each function, or under SnapStart its live alias.
         self.targets: dict[str, lambda_.IFunction] = {}
@@ -243,6 +256,7 @@ class Functions(Construct):
             (constants.ENV_USERS_TABLE, access.users),
             (constants.ENV_GRANTS_TABLE, access.grants),
             (constants.ENV_REGISTRY_TABLE, access.registry),
+            (constants.ENV_PASSKEYS_TABLE, access.passkeys),
         ):
             if actions:
                 # The table itself only (table.grant would add index/* as well): the indexes a
@@ -256,6 +270,14 @@ class Functions(Construct):
             indexes = [f"{grants_table.table_arn}/index/{name}" for name in access.grants_indexes]
             function.add_to_role_policy(
                 iam.PolicyStatement(actions=["dynamodb:Query"], resources=indexes)
+            )
+        if access.passkeys:
+            passkeys_table = data.tables[constants.ENV_PASSKEYS_TABLE]
+            function.add_to_role_policy(
+                iam.PolicyStatement(
+                    actions=["dynamodb:Query"],
+                    resources=[f"{passkeys_table.table_arn}/index/{PASSKEYS_BY_USER.name}"],
+                )
             )
         if access.dpop_proof_records:
             grants_table = data.tables[constants.ENV_GRANTS_TABLE]

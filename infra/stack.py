@@ -73,6 +73,9 @@ class OAuthServerStack(Stack):
             constants.OUTPUT_REGISTRY_TABLE: self.data.tables[
                 constants.ENV_REGISTRY_TABLE
             ].table_name,
+            constants.OUTPUT_PASSKEYS_TABLE: self.data.tables[
+                constants.ENV_PASSKEYS_TABLE
+            ].table_name,
             constants.OUTPUT_CLIENT_SECRET_PREFIX: self.secrets.client_secret_prefix,
             constants.OUTPUT_SIGNING_KEYS_SECRET: self.secrets.signing_keys.secret_name,
             audit.OUTPUT_AUDIT_LOG_GROUP: self.audit.log_group.log_group_name,
