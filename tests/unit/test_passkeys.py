@@ -155,10 +155,12 @@ def test_k1_the_rp_id_is_the_issuers_host_or_a_suffix_of_it() -> None:
         "auth.example.com",
         "https://auth.example.com",
     )
+    # No IP address is an RP ID: a loopback development stack's passkeys are localhost's.
     assert Settings().passkey_relying_party("http://127.0.0.1:8000") == (
-        "127.0.0.1",
-        "http://127.0.0.1:8000",
+        "localhost",
+        "http://localhost:8000",
     )
+    assert Settings().passkey_relying_party("http://localhost:8000")[0] == "localhost"
     shared = Settings(passkey_rp_id="example.com")
     assert shared.passkey_relying_party("https://auth.example.com")[0] == "example.com"
     for wrong in ("other.example", "ample.com", "sub.auth.example.com"):

@@ -167,15 +167,23 @@ class Settings:
     def passkey_relying_party(self, issuer: str) -> tuple[str, str]:
         """The passkeys' RP ID and the one origin their ceremonies may run on (WebAuthn L3
         5.1.3, 13.4.9): the issuer's host and origin, or a configured RP ID that the host is
-        or ends with (a registrable suffix: passkeys shared with the apps on that domain)."""
+        or ends with (a registrable suffix: passkeys shared with the apps on that domain).
+
+        WebAuthn takes no IP address as an RP ID, so on a plain-http loopback development stack
+        (http://127.0.0.1:8000) passkeys belong to `localhost` on the same port: they work on
+        pages opened at http://localhost:8000, and pages at the address offer passwords only."""
         parts = urlsplit(issuer)
         host = (parts.hostname or "").lower()
+        origin = f"{parts.scheme}://{parts.netloc}"
+        if parts.scheme == "http" and host in ("127.0.0.1", "::1"):
+            host = "localhost"
+            origin = f"http://localhost:{parts.port}" if parts.port else "http://localhost"
         rp_id = (self.passkey_rp_id or host).lower().strip(".")
         if host != rp_id and not host.endswith("." + rp_id):
             raise ValueError(
                 f"{constants.ENV_PASSKEY_RP_ID} must be the issuer's host or a suffix of it"
             )
-        return rp_id, f"{parts.scheme}://{parts.netloc}"
+        return rp_id, origin
 
     def audience_for(self, issuer: str) -> str:
         return self.audience or f"{issuer}/resource"

@@ -75,10 +75,15 @@
     if (status) status.textContent = message;
   }
 
-  function failed(error) {
+  function failed(error, creating) {
     // NotAllowedError: the user closed the browser's dialog, or it timed out.
-    if (error && error.name === "NotAllowedError") return "No passkey was used. Try again, or use your password.";
-    if (error && error.name === "InvalidStateError") return "This device already holds a passkey of yours.";
+    const name = error && error.name;
+    if (creating) {
+      if (name === "InvalidStateError") return "This device already holds one of your passkeys.";
+      if (name === "NotAllowedError") return "No passkey was made. Try again when you are ready.";
+      return "Your browser could not make a passkey here.";
+    }
+    if (name === "NotAllowedError") return "No passkey was used. Try again, or use your password.";
     return "Your browser could not use a passkey here. Try again, or use your password.";
   }
 
@@ -117,7 +122,7 @@
         const credential = await navigator.credentials.get({ publicKey: requestOptions(json) });
         if (credential) submit(credential);
       } catch (error) {
-        say(form, failed(error));
+        say(form, failed(error, false));
         offerInAutofill();
       }
     });
@@ -138,17 +143,29 @@
         form.elements.credential.value = attestationJSON(credential);
         form.submit();
       } catch (error) {
-        say(form, failed(error));
+        say(form, failed(error, true));
       }
     });
+  }
+
+  function ours(form, rpId) {
+    // Only where the options' RP ID is this page's host (or a suffix of it): elsewhere (a
+    // development stack opened at 127.0.0.1, whose passkeys are localhost's) the browser would
+    // refuse, so the password stays the only offer.
+    const host = location.hostname;
+    return host === rpId || host.endsWith("." + rpId);
   }
 
   function start() {
     if (!supported) return;
     const signInForm = document.getElementById("passkey-sign-in");
-    if (signInForm) signIn(signInForm);
+    if (signInForm && ours(signInForm, JSON.parse(signInForm.dataset.passkeyGet).rpId)) {
+      signIn(signInForm);
+    }
     const createForm = document.getElementById("passkey-create");
-    if (createForm) register(createForm);
+    if (createForm && ours(createForm, JSON.parse(createForm.dataset.passkeyCreate).rp.id)) {
+      register(createForm);
+    }
   }
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
