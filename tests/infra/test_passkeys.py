@@ -39,10 +39,7 @@ def test_k5_only_the_login_function_touches_passkeys_and_only_as_it_must(
             assert touching == [], name
             continue
         on_table = {
-            a
-            for s in touching
-            for a in as_list(s["Action"])
-            if "/index/" not in str(s["Resource"])
+            a for s in touching for a in as_list(s["Action"]) if "/index/" not in str(s["Resource"])
         }
         assert on_table == {
             "dynamodb:GetItem",
