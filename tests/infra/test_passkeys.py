@@ -65,7 +65,7 @@ def test_the_functions_know_the_passkeys_table(template: Template) -> None:
 
 
 def test_k1_a_passkey_rp_id_must_be_the_custom_domain_or_a_suffix_of_it() -> None:
-    domain = {
+    domain: dict[str, Any] = {
         "custom_domain": "auth.example.com",
         "certificate_arn": "arn:aws:acm:us-east-1:123456789012:certificate/abc",
     }

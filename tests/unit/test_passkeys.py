@@ -116,13 +116,14 @@ def test_k1_an_answer_made_for_another_origin_or_rp_id_is_refused(
 ) -> None:
     key = soft()
     registered(verifier, alice, key)
-    for lie in (
+    lies: tuple[dict[str, Any], ...] = (
         {"origin": "https://evil.example"},
         {"origin": "http://auth.example.com"},
         {"origin": "https://auth.example.com:8443"},
         {"origin": RP.origin, "rp_id": "example.com"},
         {"origin": RP.origin, "rp_id": "evil.example"},
-    ):
+    )
+    for lie in lies:
         options = verifier.request_options(RP, SIGN_IN, "b")
         response = key.get(options, **lie)
         with pytest.raises(PasskeyRefused) as refused:
@@ -141,7 +142,11 @@ def test_k1_an_answer_made_for_another_origin_or_rp_id_is_refused(
 def test_k1_a_registration_for_another_origin_or_rp_id_is_refused(
     verifier: PasskeyVerifier, alice: User, services: Components
 ) -> None:
-    for lie in ({"origin": "https://evil.example"}, {"origin": RP.origin, "rp_id": "evil.example"}):
+    lies: tuple[dict[str, Any], ...] = (
+        {"origin": "https://evil.example"},
+        {"origin": RP.origin, "rp_id": "evil.example"},
+    )
+    for lie in lies:
         options = verifier.creation_options(RP, alice, "b", [])
         response = soft().create(options, **lie)
         with pytest.raises(PasskeyRefused) as refused:
