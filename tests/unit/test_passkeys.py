@@ -317,7 +317,7 @@ def test_k5_a_passkey_signs_in_only_its_own_user(
     registered(verifier, bob, soft())
     # A user handle that is not the passkey's own (bob's, or none) is refused.
     bobs_handle = verifier._passkeys.of_user(bob.sub)[0].user_handle
-    for handle in (bobs_handle, ""):
+    for handle in (bobs_handle, "", "é"):
         with pytest.raises(PasskeyRefused) as refused:
             verifier.verify(RP, answer(verifier, key, user_handle=handle), SIGN_IN, "b")
         assert refused.value.reason == "wrong_user"
@@ -332,7 +332,16 @@ def test_k5_a_passkey_signs_in_only_its_own_user(
 
 
 def test_k5_an_unknown_or_malformed_answer_is_refused(verifier: PasskeyVerifier) -> None:
-    for response in ("", "{", "[]", json.dumps({"id": "x", "type": "public-key"}), "x" * 20000):
+    malformed = (
+        "",
+        "{",
+        "[]",
+        json.dumps({"id": "x", "type": "public-key"}),
+        json.dumps({"id": "", "type": "public-key", "response": {}}),
+        json.dumps({"id": "x" * 2000, "type": "public-key", "response": {}}),
+        "x" * 20000,
+    )
+    for response in malformed:
         with pytest.raises(PasskeyRefused) as refused:
             verifier.verify(RP, response, SIGN_IN, "b")
         assert refused.value.reason == "malformed"

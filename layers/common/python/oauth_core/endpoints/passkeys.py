@@ -36,6 +36,7 @@ from oauth_core.observability import count, logger
 from oauth_core.ports import PasskeyStore, UserStore
 from oauth_core.rules.passkey_challenges import ACCOUNT_SIGN_IN, SIGN_IN
 from oauth_core.rules.passkeys import (
+    MAX_CREDENTIAL_ID_LENGTH,
     PasskeyRefused,
     PasskeyVerifier,
     RelyingParty,
@@ -267,10 +268,8 @@ class PasskeyAccount:
 
     def _remove(self, user: User, credential_id: str) -> HttpResponse:
         # Only the user's own: the condition is on the owner, in the delete itself.
-        if (
-            credential_id
-            and len(credential_id) <= 1366
-            and self._passkeys.remove(credential_id, user.sub)
+        if 0 < len(credential_id) <= MAX_CREDENTIAL_ID_LENGTH and self._passkeys.remove(
+            credential_id, user.sub
         ):
             count("PasskeyRemoved")
             audit.emit(audit.PASSKEY_REMOVED, sub=user.sub, username=user.username)

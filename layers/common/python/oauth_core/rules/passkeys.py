@@ -38,6 +38,8 @@ from oauth_core.rules.passkey_challenges import REGISTER, PasskeyChallenges, sin
 # attestation certificate chain, a few kilobytes).
 MAX_RESPONSE_LENGTH = 16_384
 MAX_NAME_LENGTH = 64
+# A credential id is at most 1023 bytes (WebAuthn L3 5.1), 1364 characters of base64url.
+MAX_CREDENTIAL_ID_LENGTH = 1366
 # What the server accepts: EdDSA, ES256, RS256 (COSE), as py_webauthn verifies them.
 ALGORITHMS = (-8, -7, -257)
 TRANSPORTS = frozenset({"ble", "cable", "hybrid", "internal", "nfc", "smart-card", "usb"})
@@ -108,7 +110,10 @@ def _parsed(response: str) -> dict[str, Any]:
         raise PasskeyRefused("malformed") from exc
     if not isinstance(credential, dict) or not isinstance(credential.get("response"), dict):
         raise PasskeyRefused("malformed")
-    if not isinstance(credential.get("id"), str) or credential.get("type") != "public-key":
+    found = credential.get("id")
+    if not isinstance(found, str) or not 0 < len(found) <= MAX_CREDENTIAL_ID_LENGTH:
+        raise PasskeyRefused("malformed")  # an empty key would be DynamoDB's error, not ours
+    if credential.get("type") != "public-key":
         raise PasskeyRefused("malformed")
     return credential
 
@@ -270,14 +275,15 @@ class PasskeyVerifier:
         expires_at = self._challenges.check(challenge, purpose, binding)
         if expires_at is None:
             raise PasskeyRefused("challenge")
-        passkey = self._passkeys.get(credential["id"]) if len(credential["id"]) <= 1366 else None
+        passkey = self._passkeys.get(credential["id"])
         if passkey is None:
             raise PasskeyRefused("unknown_credential")
         if user is not None and passkey.sub != user.sub:
             raise PasskeyRefused("wrong_user")
         handle = credential["response"].get("userHandle")
         if user is None and not (
-            isinstance(handle, str) and hmac.compare_digest(handle, passkey.user_handle)
+            isinstance(handle, str)
+            and hmac.compare_digest(handle.encode(), passkey.user_handle.encode())
         ):
             raise PasskeyRefused("wrong_user")
         if passkey.suspended_at:
