@@ -51,19 +51,22 @@ def login_page(browser: Browser) -> tuple[str, dict[str, str], str]:
     started = browser.authorize(**authorize_params(SPA, SPA_REDIRECT, challenge, scope="openid"))
     assert started.status_code == 303 and started.headers["Location"].startswith("/login")
     page = browser.get(started.headers["Location"]).text
-    return page, form_for(page, "/login/passkey"), verifier
+    return page, form_for(page, "/login"), verifier
 
 
-def test_k2_k3_a_passkey_signs_in_alone_once_per_answer_and_never_after_its_counter_goes_back(
-    stack: LocalStack,
-) -> None:
-    username = "passkey-e2e"
+def user_with_passkey(stack: LocalStack, username: str) -> tuple[Browser, SoftPasskey]:
+    """A new user who added a passkey on the account page: their browser there, and the key."""
     new_user(stack, username)
     account = Browser(stack)
     account_sign_in(account, username)
     key = SoftPasskey("localhost")
     added = add_passkey(stack, account, key)
     assert added.headers["Location"] == "/account?done=passkey_added#passkeys"
+    return account, key
+
+
+def test_k2_a_passkey_signs_in_alone_and_its_answer_works_once(stack: LocalStack) -> None:
+    _, key = user_with_passkey(stack, "passkey-e2e")
 
     browser = Browser(stack)
     page, fields, verifier = login_page(browser)
@@ -92,7 +95,14 @@ def test_k2_k3_a_passkey_signs_in_alone_once_per_answer_and_never_after_its_coun
     assert "That passkey could not sign you in" in unescape(replayed.text)
     assert not any("session" in c for c in replayed.raw.headers.getlist("Set-Cookie"))
 
-    # K3: an answer whose counter went back (a copy of the authenticator) is refused, and the
+
+def test_k3_a_counter_gone_back_is_refused_and_suspends_the_passkey(stack: LocalStack) -> None:
+    account, key = user_with_passkey(stack, "passkey-e2e-counter")
+    browser = Browser(stack)
+    page, fields, _ = login_page(browser)
+    answer = key.get(options_in(page, "data-passkey-get"), origin=origin_of(stack), sign_count=5)
+    assert browser.post("/login/passkey", {**fields, "credential": answer}).status_code == 303
+    # An answer whose counter went back (a copy of the authenticator) is refused, and the
     # passkey with it, even with a counter that moves on.
     fresh = Browser(stack)
     page, fields, _ = login_page(fresh)

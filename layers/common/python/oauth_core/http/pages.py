@@ -260,10 +260,11 @@ def _hidden(name: str, value: str) -> str:
 
 
 def _sign_in_fields(
-    action: str, hidden: str, username: str, error: str | None, passkeys: bool = False
+    action: str, hidden: str, username: str, error: str | None, passkey: str = ""
 ) -> str:
-    """The error (if any) and the username-and-password form both sign-in pages show; with
-    `passkeys`, the username field also offers the browser's passkeys (conditional UI)."""
+    """The error (if any) and the username-and-password form both sign-in pages show; with a
+    `passkey` offer (passkey_offer), the username field also offers the browser's passkeys
+    (conditional UI), and the form the button."""
     alert = f'<p class="error" role="alert" id="login-error">{escape(error)}</p>' if error else ""
     described = ' aria-describedby="login-error"' if error else ""
     # Focus where the user types next: the password once the username is known.
@@ -273,14 +274,14 @@ def _sign_in_fields(
         f'<form method="post" action="{escape(action)}" novalidate>{hidden}'
         '<label for="username">Username</label>'
         f'<input type="text" id="username" name="username" value="{escape(username)}" '
-        f'autocomplete="{"username webauthn" if passkeys else "username"}" '
+        f'autocomplete="{"username webauthn" if passkey else "username"}" '
         'autocapitalize="none" spellcheck="false" '
         f"required{user_focus}{described}>"
         '<label for="password">Password</label>'
         '<input type="password" id="password" name="password" autocomplete="current-password" '
         f"required{password_focus}{described}>"
         '<button type="submit">Sign in</button>'
-        "</form>"
+        f"{passkey}</form>"
     )
 
 
@@ -296,31 +297,31 @@ def login_form(
     """`passkey_options`: the WebAuthn request options (JSON) of a passkey sign-in, offered
     beside the password."""
     hidden = f"{_hidden('request_id', request_id)}{_hidden('csrf_token', csrf)}"
-    passkey = (
-        passkey_sign_in_form("/login/passkey", hidden, passkey_options) if passkey_options else ""
-    )
-    fields = _sign_in_fields("/login", hidden, username, error, passkeys=bool(passkey_options))
+    passkey = passkey_offer("/login/passkey", passkey_options) if passkey_options else ""
+    fields = _sign_in_fields("/login", hidden, username, error, passkey)
     return (
         "<h1>Sign in</h1>"
         f'<p>to continue to <span class="app">{escape(client_name)}</span></p>'
-        f"{fields}{passkey}{ACCOUNT_LINK}"
+        f"{fields}{ACCOUNT_LINK}"
     )
 
 
-def passkey_sign_in_form(action: str, hidden: str, options: str) -> str:
-    """ "Sign in with a passkey": hidden until the script finds the browser able (a page
-    without JavaScript shows the password form alone). The script fills `credential` with the
-    browser's answer and posts the form; it also offers the passkeys in the username field's
-    autofill (conditional mediation)."""
+def passkey_offer(action: str, options: str) -> str:
+    """ "Sign in with a passkey", inside the sign-in form (its request id and CSRF token, once
+    on the page): hidden until the script finds the browser able (a page without JavaScript
+    shows the password alone). The script fills `credential` with the browser's answer and
+    posts the form to `action`; it also offers the passkeys in the username field's autofill
+    (conditional mediation). A password sign-in posts `credential` empty, which /login
+    ignores."""
     return (
-        f'<form method="post" action="{escape(action)}" id="passkey-sign-in" '
-        f'data-passkey-get="{escape(options)}" hidden>{hidden}'
         '<input type="hidden" name="credential" value="">'
+        f'<div id="passkey-sign-in" data-passkey-action="{escape(action)}" '
+        f'data-passkey-get="{escape(options)}" hidden>'
         '<p class="or">or</p>'
         '<button type="button" class="secondary" id="passkey-button">Sign in with a passkey'
         "</button>"
         '<p class="passkey-status" id="passkey-status" role="status" aria-live="polite"></p>'
-        "</form>"
+        "</div>"
     )
 
 
@@ -471,19 +472,11 @@ def account_sign_in_form(
     passkey_options: str | None = None,
 ) -> str:
     said = f'<p class="notice" role="status">{escape(notice)}</p>' if notice else ""
-    hidden = _hidden("csrf_token", csrf)
-    passkey = (
-        passkey_sign_in_form("/account/passkey-login", hidden, passkey_options)
-        if passkey_options
-        else ""
-    )
+    passkey = passkey_offer("/account/passkey-login", passkey_options) if passkey_options else ""
     fields = _sign_in_fields(
-        "/account/login", hidden, username, error, passkeys=bool(passkey_options)
+        "/account/login", _hidden("csrf_token", csrf), username, error, passkey
     )
-    return (
-        f"<h1>Your account</h1><p>Sign in to see and manage your account.</p>{said}"
-        f"{fields}{passkey}"
-    )
+    return f"<h1>Your account</h1><p>Sign in to see and manage your account.</p>{said}{fields}"
 
 
 def _action_form(csrf: str, action: str, fields: str, button: str, secondary: bool) -> str:

@@ -70,8 +70,8 @@
     return JSON.stringify(found);
   }
 
-  function say(form, message) {
-    const status = form.querySelector(".passkey-status");
+  function say(where, message) {
+    const status = where.querySelector(".passkey-status");
     if (status) status.textContent = message;
   }
 
@@ -87,13 +87,17 @@
     return "Your browser could not use a passkey here. Try again, or use your password.";
   }
 
-  function signIn(form) {
-    const json = form.dataset.passkeyGet;
+  function signIn(offer) {
+    // The offer sits inside the sign-in form, whose request id and CSRF token it posts.
+    const json = offer.dataset.passkeyGet;
+    const form = offer.closest("form");
     let pending = null;
-    form.hidden = false;
+    offer.hidden = false;
 
     function submit(credential) {
       form.elements.credential.value = assertionJSON(credential);
+      if (form.elements.password) form.elements.password.value = ""; // not needed: not sent
+      form.action = offer.dataset.passkeyAction;
       form.submit();
     }
 
@@ -114,15 +118,15 @@
       }
     }
 
-    form.querySelector("#passkey-button").addEventListener("click", async () => {
+    offer.querySelector("#passkey-button").addEventListener("click", async () => {
       if (pending) pending.abort();
       pending = null;
-      say(form, "");
+      say(offer, "");
       try {
         const credential = await navigator.credentials.get({ publicKey: requestOptions(json) });
         if (credential) submit(credential);
       } catch (error) {
-        say(form, failed(error, false));
+        say(offer, failed(error, false));
         offerInAutofill();
       }
     });
@@ -148,7 +152,7 @@
     });
   }
 
-  function ours(form, rpId) {
+  function ours(rpId) {
     // Only where the options' RP ID is this page's host (or a suffix of it): elsewhere (a
     // development stack opened at 127.0.0.1, whose passkeys are localhost's) the browser would
     // refuse, so the password stays the only offer.
@@ -158,12 +162,10 @@
 
   function start() {
     if (!supported) return;
-    const signInForm = document.getElementById("passkey-sign-in");
-    if (signInForm && ours(signInForm, JSON.parse(signInForm.dataset.passkeyGet).rpId)) {
-      signIn(signInForm);
-    }
+    const offer = document.getElementById("passkey-sign-in");
+    if (offer && ours(JSON.parse(offer.dataset.passkeyGet).rpId)) signIn(offer);
     const createForm = document.getElementById("passkey-create");
-    if (createForm && ours(createForm, JSON.parse(createForm.dataset.passkeyCreate).rp.id)) {
+    if (createForm && ours(JSON.parse(createForm.dataset.passkeyCreate).rp.id)) {
       register(createForm);
     }
   }
