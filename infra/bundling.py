@@ -36,6 +36,7 @@ LAYER_REQUIREMENTS = (
     # Python and imported only where used (oauth_core.rules.totp).
     "pyotp>=2.9,<3",
     "segno>=1.6,<2",
+    "webauthn>=3.0.1,<4",
 )
 # Left behind by tests and local runs: bytecode of whatever Python ran them, never shipped.
 _LOCAL_BYTECODE = shutil.ignore_patterns("__pycache__", "*.pyc")

@@ -121,6 +121,10 @@ class StackConfig:
     # Every sign-in needs a second factor (docs/deploy.md): users without one set up an
     # authenticator app right after their password.
     require_mfa: bool = False
+    # Passkeys: their RP ID when not the issuer's host (the custom domain): a registrable suffix
+    # of it, so the apps on that domain can use the same passkeys. Passkeys are bound to it for
+    # good: choose before users add any.
+    passkey_rp_id: str | None = None
 
     @classmethod
     def from_context(cls, get: Any) -> StackConfig:
@@ -161,6 +165,13 @@ class StackConfig:
             )
         if bool(self.custom_domain) != bool(self.certificate_arn):
             raise ConfigError("custom_domain and certificate_arn go together: set both or neither")
+        if self.passkey_rp_id is not None:
+            domain, rp_id = (self.custom_domain or "").lower(), self.passkey_rp_id.lower()
+            if not domain or (domain != rp_id and not domain.endswith("." + rp_id)):
+                raise ConfigError(
+                    "passkey_rp_id: the custom_domain or a suffix of it (and a custom_domain set), "
+                    f"not {self.passkey_rp_id!r}"
+                )
         for name, (low, high) in _RANGES.items():
             value = getattr(self, name)
             if not low <= value <= high:

@@ -24,7 +24,7 @@ from infra.data import Data
 from infra.secrets import Secrets
 from oauth_core import constants
 from oauth_core.http.routes import FUNCTIONS, KEY_ROTATION_FUNCTION, FunctionSpec
-from oauth_core.tables import GRANTS_BY_OWNER, SINGLE_USE_PREFIX
+from oauth_core.tables import GRANTS_BY_OWNER, PASSKEYS_BY_USER, SINGLE_USE_PREFIX
 from oauth_core.tokens.dpop import PROOF_RECORD_PREFIX
 
 # The grants table items a resource function may write: DPoP proofs' single-use records.
@@ -66,6 +66,14 @@ LOGIN_FACTORS = (
     "dynamodb:UpdateItem",
     "dynamodb:DeleteItem",
 )
+# Passkeys: read by credential id at sign-in, the counter moved by a conditional update (or the
+# passkey suspended), added and removed on the account page, a user's listed by the index.
+LOGIN_PASSKEYS = (
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+)
 # The token endpoint redeems codes and rotates refresh tokens in transactions (put, update and
 # condition-check items), revokes families and access tokens, and moves failure buckets.
 TOKEN_GRANTS = (
@@ -88,6 +96,7 @@ class Access:
     registry: tuple[str, ...] = ()
     factors: tuple[str, ...] = ()
     grants_indexes: tuple[str, ...] = ()  # indexes of the grants table it queries
+    passkeys: tuple[str, ...] = ()  # the passkeys table (and a Query of its by-user index)
     client_secrets: bool = False
     # Federation: this server's client secrets at upstream identity providers.
     provider_secrets: bool = False
@@ -114,6 +123,7 @@ ACCESS: dict[str, Access] = {
         factors=LOGIN_FACTORS,
         request_sealing=True,
         provider_secrets=True,
+        passkeys=LOGIN_PASSKEYS,
     ),
     "token": Access(
         clients=READ,
@@ -150,7 +160,7 @@ class Functions(Construct):
             code=layer_code(config.pip_platforms, config.skip_bundling),
             compatible_runtimes=[RUNTIME],
             compatible_architectures=[config.lambda_architecture],
-            description="oauth_core with aws-lambda-powertools, pyjwt and cryptography",
+            description="oauth_core with aws-lambda-powertools, pyjwt, cryptography and webauthn",
         )
         environment = {
             constants.ENV_CLIENTS_TABLE: data.tables[constants.ENV_CLIENTS_TABLE].table_name,
@@ -158,6 +168,7 @@ class Functions(Construct):
             constants.ENV_GRANTS_TABLE: data.tables[constants.ENV_GRANTS_TABLE].table_name,
             constants.ENV_REGISTRY_TABLE: data.tables[constants.ENV_REGISTRY_TABLE].table_name,
             constants.ENV_FACTORS_TABLE: data.tables[constants.ENV_FACTORS_TABLE].table_name,
+            constants.ENV_PASSKEYS_TABLE: data.tables[constants.ENV_PASSKEYS_TABLE].table_name,
             constants.ENV_CLIENT_SECRET_PREFIX: secrets.client_secret_prefix,
             constants.ENV_PROVIDER_SECRET_PREFIX: secrets.provider_secret_prefix,
             constants.ENV_SIGNING_KEYS_SECRET: secrets.signing_keys.secret_name,
@@ -186,6 +197,8 @@ class Functions(Construct):
         }
         if config.custom_domain:
             environment[constants.ENV_ISSUER] = f"https://{config.custom_domain}"
+        if config.passkey_rp_id:
+            environment[constants.ENV_PASSKEY_RP_ID] = config.passkey_rp_id
         self.functions: dict[str, lambda_.Function] = {}
         # What the API integrates: each function, or under SnapStart its live alias.
         self.targets: dict[str, lambda_.IFunction] = {}
@@ -263,6 +276,7 @@ class Functions(Construct):
             (constants.ENV_GRANTS_TABLE, access.grants),
             (constants.ENV_REGISTRY_TABLE, access.registry),
             (constants.ENV_FACTORS_TABLE, access.factors),
+            (constants.ENV_PASSKEYS_TABLE, access.passkeys),
         ):
             if actions:
                 # The table itself only (table.grant would add index/* as well): the indexes a
@@ -276,6 +290,14 @@ class Functions(Construct):
             indexes = [f"{grants_table.table_arn}/index/{name}" for name in access.grants_indexes]
             function.add_to_role_policy(
                 iam.PolicyStatement(actions=["dynamodb:Query"], resources=indexes)
+            )
+        if access.passkeys:
+            passkeys_table = data.tables[constants.ENV_PASSKEYS_TABLE]
+            function.add_to_role_policy(
+                iam.PolicyStatement(
+                    actions=["dynamodb:Query"],
+                    resources=[f"{passkeys_table.table_arn}/index/{PASSKEYS_BY_USER.name}"],
+                )
             )
         if access.dpop_proof_records:
             grants_table = data.tables[constants.ENV_GRANTS_TABLE]

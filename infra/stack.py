@@ -76,6 +76,9 @@ class OAuthServerStack(Stack):
             constants.OUTPUT_FACTORS_TABLE: self.data.tables[
                 constants.ENV_FACTORS_TABLE
             ].table_name,
+            constants.OUTPUT_PASSKEYS_TABLE: self.data.tables[
+                constants.ENV_PASSKEYS_TABLE
+            ].table_name,
             constants.OUTPUT_CLIENT_SECRET_PREFIX: self.secrets.client_secret_prefix,
             constants.OUTPUT_PROVIDER_SECRET_PREFIX: self.secrets.provider_secret_prefix,
             constants.OUTPUT_SIGNING_KEYS_SECRET: self.secrets.signing_keys.secret_name,

@@ -44,6 +44,7 @@ _OUTPUTS = {
     constants.OUTPUT_GRANTS_TABLE: "grants_table",
     constants.OUTPUT_REGISTRY_TABLE: "registry_table",
     constants.OUTPUT_FACTORS_TABLE: "factors_table",
+    constants.OUTPUT_PASSKEYS_TABLE: "passkeys_table",
     constants.OUTPUT_CLIENT_SECRET_PREFIX: "client_secret_prefix",
     constants.OUTPUT_PROVIDER_SECRET_PREFIX: "provider_secret_prefix",
     constants.OUTPUT_SIGNING_KEYS_SECRET: "signing_keys_secret",

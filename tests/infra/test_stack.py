@@ -50,7 +50,8 @@ def test_tables_on_demand_encrypted_with_ttl_and_pitr(resources: dict[str, dict[
         r["Properties"]["KeySchema"][0]["AttributeName"]: r["Properties"]
         for r in of_type(resources, "AWS::DynamoDB::GlobalTable").values()
     }
-    assert set(tables) == {"client_id", "username", "pk", "section", "sub"}  # sub: factors
+    # sub: the factors table; credential_id: the passkeys table.
+    assert set(tables) == {"client_id", "username", "pk", "section", "sub", "credential_id"}
     for key, props in tables.items():
         assert props["BillingMode"] == "PAY_PER_REQUEST"
         assert props["SSESpecification"]["SSEEnabled"] is True

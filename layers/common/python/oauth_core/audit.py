@@ -105,6 +105,10 @@ SECOND_FACTOR_LOCKOUT = "second_factor.lockout"
 MFA_ENROLLED = "mfa.enrolled"
 MFA_REMOVED = "mfa.removed"
 RECOVERY_CODES_REPLACED = "mfa.recovery_codes_replaced"
+PASSKEY_ADDED = "passkey.added"
+PASSKEY_REMOVED = "passkey.removed"
+PASSKEY_REFUSED = "passkey.refused"
+PASSKEY_SUSPENDED = "passkey.suspended"
 
 # Event name -> its outcome, the detail fields it may carry, and what it records.
 EVENTS: dict[str, AuditEvent] = {
@@ -261,6 +265,28 @@ EVENTS: dict[str, AuditEvent] = {
         "command",
         "target",
         "options",
+    ),
+    PASSKEY_ADDED: _event(
+        SUCCESS,
+        "A user added a passkey on the account page; synced: whether it is backup eligible (a "
+        "passkey kept by a password manager or platform account).",
+        "synced",
+    ),
+    PASSKEY_REMOVED: _event(SUCCESS, "A user removed one of their passkeys on the account page."),
+    PASSKEY_REFUSED: _event(
+        FAILURE,
+        "A passkey was refused: at sign-in (client_id when for an app) or when added (sub, "
+        "username). reason: malformed, challenge (not ours, expired, or for another browser, "
+        "request or ceremony), unknown_credential, wrong_user, suspended, bad_assertion or "
+        "bad_attestation (origin, RP ID, user verification or signature), replayed, "
+        "counter_regression, counter_raced, unknown_user, user_disabled, too_many or "
+        "already_registered.",
+        "reason",
+    ),
+    PASSKEY_SUSPENDED: _event(
+        FAILURE,
+        "A passkey's signature counter went backwards (a copied authenticator?): it is refused "
+        "from now on, until its owner removes it.",
     ),
 }
 

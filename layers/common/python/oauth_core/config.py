@@ -45,6 +45,8 @@ class Settings:
     registry_table: str = constants.DEFAULT_REGISTRY_TABLE
     # Users' second factors (TOTP secrets, recovery-code hashes): read by the login function only.
     factors_table: str = constants.DEFAULT_FACTORS_TABLE
+    # Users' passkeys (WebAuthn credentials), one item each.
+    passkeys_table: str = constants.DEFAULT_PASSKEYS_TABLE
     client_secret_prefix: str = constants.DEFAULT_CLIENT_SECRET_PREFIX
     # Upstream identity providers' client secrets, one per provider (docs/federation.md).
     provider_secret_prefix: str = constants.DEFAULT_PROVIDER_SECRET_PREFIX
@@ -104,6 +106,8 @@ class Settings:
     failure_window: int = 300
     # The function that sends back-channel logout tokens (None: a thread of this process).
     logout_notifier_function: str | None = None
+    # The passkeys' RP ID when not the issuer's host: a registrable suffix of it (None: the host).
+    passkey_rp_id: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -143,6 +147,7 @@ class Settings:
             constants.ENV_GRANTS_TABLE: self.grants_table,
             constants.ENV_REGISTRY_TABLE: self.registry_table,
             constants.ENV_FACTORS_TABLE: self.factors_table,
+            constants.ENV_PASSKEYS_TABLE: self.passkeys_table,
         }[env_var]
 
     def issuer_for(self, domain_name: str | None) -> str:
@@ -166,6 +171,27 @@ class Settings:
         issuer = self.issuer or ""
         return issuer.startswith(("http://127.0.0.1", "http://localhost", "http://[::1]"))
 
+    def passkey_relying_party(self, issuer: str) -> tuple[str, str]:
+        """The passkeys' RP ID and the one origin their ceremonies may run on (WebAuthn L3
+        5.1.3, 13.4.9): the issuer's host and origin, or a configured RP ID that the host is
+        or ends with (a registrable suffix: passkeys shared with the apps on that domain).
+
+        WebAuthn takes no IP address as an RP ID, so on a plain-http loopback development stack
+        (http://127.0.0.1:8000) passkeys belong to `localhost` on the same port: they work on
+        pages opened at http://localhost:8000, and pages at the address offer passwords only."""
+        parts = urlsplit(issuer)
+        host = (parts.hostname or "").lower()
+        origin = f"{parts.scheme}://{parts.netloc}"
+        if parts.scheme == "http" and host in ("127.0.0.1", "::1"):
+            host = "localhost"
+            origin = f"http://localhost:{parts.port}" if parts.port else "http://localhost"
+        rp_id = (self.passkey_rp_id or host).lower().strip(".")
+        if host != rp_id and not host.endswith("." + rp_id):
+            raise ValueError(
+                f"{constants.ENV_PASSKEY_RP_ID} must be the issuer's host or a suffix of it"
+            )
+        return rp_id, origin
+
     def audience_for(self, issuer: str) -> str:
         return self.audience or f"{issuer}/resource"
 
@@ -177,6 +203,7 @@ _TEXT = {
     "grants_table": constants.ENV_GRANTS_TABLE,
     "registry_table": constants.ENV_REGISTRY_TABLE,
     "factors_table": constants.ENV_FACTORS_TABLE,
+    "passkeys_table": constants.ENV_PASSKEYS_TABLE,
     "client_secret_prefix": constants.ENV_CLIENT_SECRET_PREFIX,
     "provider_secret_prefix": constants.ENV_PROVIDER_SECRET_PREFIX,
     "signing_keys_secret": constants.ENV_SIGNING_KEYS_SECRET,
@@ -192,6 +219,7 @@ _OPTIONAL = {
     "jwks_uri": constants.ENV_JWKS_URI,
     "revocations_uri": constants.ENV_REVOCATIONS_URI,
     "logout_notifier_function": constants.ENV_LOGOUT_NOTIFIER_FUNCTION,
+    "passkey_rp_id": constants.ENV_PASSKEY_RP_ID,
 }
 _FLAGS = {
     "require_pushed_authorization_requests": constants.ENV_REQUIRE_PUSHED_REQUESTS,

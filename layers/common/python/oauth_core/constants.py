@@ -10,6 +10,7 @@ ENV_CLIENTS_TABLE = "CLIENTS_TABLE"
 ENV_USERS_TABLE = "USERS_TABLE"
 ENV_GRANTS_TABLE = "GRANTS_TABLE"
 ENV_REGISTRY_TABLE = "REGISTRY_TABLE"
+ENV_PASSKEYS_TABLE = "PASSKEYS_TABLE"
 ENV_CLIENT_SECRET_PREFIX = "CLIENT_SECRET_PREFIX"
 ENV_SIGNING_KEYS_SECRET = "SIGNING_KEYS_SECRET"
 ENV_REQUEST_SEALING_SECRET = "REQUEST_SEALING_SECRET"
@@ -42,6 +43,7 @@ DEFAULT_USERS_TABLE = "oauth-users"
 DEFAULT_GRANTS_TABLE = "oauth-grants"
 DEFAULT_REGISTRY_TABLE = "oauth-registry"
 DEFAULT_FACTORS_TABLE = "oauth-factors"
+DEFAULT_PASSKEYS_TABLE = "oauth-passkeys"
 DEFAULT_CLIENT_SECRET_PREFIX = "oauth/clients/"
 DEFAULT_SIGNING_KEYS_SECRET = "oauth/signing-keys"
 DEFAULT_REQUEST_SEALING_SECRET = "oauth/request-sealing-key"
@@ -53,6 +55,7 @@ OUTPUT_USERS_TABLE = "UsersTableName"
 OUTPUT_GRANTS_TABLE = "GrantsTableName"
 OUTPUT_REGISTRY_TABLE = "RegistryTableName"
 OUTPUT_FACTORS_TABLE = "FactorsTableName"
+OUTPUT_PASSKEYS_TABLE = "PasskeysTableName"
 OUTPUT_CLIENT_SECRET_PREFIX = "ClientSecretPrefix"
 OUTPUT_SIGNING_KEYS_SECRET = "SigningKeysSecretName"
 OUTPUT_LOGOUT_NOTIFIER_FUNCTION = "LogoutNotifierFunctionName"
@@ -161,3 +164,22 @@ AMR_MFA = "mfa"
 # The second-factor step and its companions (oauth_core.endpoints.second_factor).
 SECOND_FACTOR_PATH = "/login/second-factor"
 CONTINUE_PATH = "/login/continue"
+
+# Passkeys (WebAuthn Level 3; oauth_core.rules.passkeys): the RP ID when it is not the issuer's
+# host (a registrable suffix of it, e.g. example.com for auth.example.com).
+ENV_PASSKEY_RP_ID = "OAUTH_PASSKEY_RP_ID"
+# What a passkey sign-in records (RFC 8176): the key's kind (a synced, backup-eligible passkey is
+# a software-secured key; a device-bound one a hardware-secured key), the user's presence, and,
+# since the authenticator verified the user (PIN or biometric), two factors in one gesture.
+AMR_HARDWARE_KEY = "hwk"
+AMR_SOFTWARE_KEY = "swk"
+AMR_USER_PRESENCE = "user"
+AMR_MULTI_FACTOR = "mfa"
+# The `acr` of a sign-in with a user-verified passkey: two factors, as a password and a code.
+ACR_PASSKEY = ACR_MFA
+# How long a passkey challenge may be answered (the browser's own timeout is the same).
+PASSKEY_CHALLENGE_TTL = 300
+# The most passkeys one user keeps.
+MAX_PASSKEYS_PER_USER = 20
+# Where the pages' one script is served (the only script any page loads).
+PASSKEY_SCRIPT_PATH = "/passkeys.js"

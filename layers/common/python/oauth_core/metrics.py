@@ -57,6 +57,12 @@ METRICS: dict[str, frozenset[str]] = {
     # Federation: a sign-in (or link) with an upstream provider refused, by a fixed reason word
     # (the audit event federation.refused lists them).
     "FederationRefused": frozenset({"reason"}),
+    # Passkeys (oauth_core.endpoints.passkeys): a passkey sign-in refused (one that succeeds is
+    # a LoginSucceeded), a passkey added or refused at registration, one removed.
+    "PasskeySignInFailed": frozenset(),
+    "PasskeyAdded": frozenset(),
+    "PasskeyRegistrationFailed": frozenset(),
+    "PasskeyRemoved": frozenset(),
 }
 
 

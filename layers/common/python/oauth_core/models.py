@@ -459,3 +459,51 @@ class IdentityLink:
     # Made when the sign-in created the account (just in time): the account has no password
     # its user knows, so the link is not the user's to remove.
     created_account: bool = False
+
+
+@dataclass(frozen=True)
+class Passkey:
+    """A user's WebAuthn credential (a passkey): what verifying its assertions needs, and what
+    the account page shows. Binary values are base64url without padding."""
+
+    credential_id: str
+    sub: str  # whose: the user's `sub` (a user deleted and created again has a new one)
+    username: str
+    # The WebAuthn user handle the credential was made for: random per user, never the username
+    # or `sub` (the authenticator hands it to anyone who asks it for a sign-in here).
+    user_handle: str
+    public_key: str  # COSE_Key, as the authenticator gave it
+    sign_count: int
+    name: str  # chosen by the user
+    created_at: int
+    transports: tuple[str, ...] = ()
+    backup_eligible: bool = False  # a synced passkey (BE flag at registration)
+    backed_up: bool = False  # BS flag, as last seen
+    aaguid: str = ""  # the authenticator model, when it says (not attested: a hint only)
+    last_used_at: int = 0
+    # When its signature counter went backwards (a cloned authenticator?): refused since.
+    suspended_at: int = 0
+
+    def to_item(self) -> dict[str, Any]:
+        item = asdict(self)
+        item["transports"] = list(self.transports)
+        return item
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> Passkey:
+        return cls(
+            credential_id=str(item["credential_id"]),
+            sub=str(item["sub"]),
+            username=str(item["username"]),
+            user_handle=str(item["user_handle"]),
+            public_key=str(item["public_key"]),
+            sign_count=int(item.get("sign_count", 0)),
+            name=str(item.get("name", "")),
+            created_at=int(item.get("created_at", 0)),
+            transports=tuple(str(t) for t in item.get("transports") or ()),
+            backup_eligible=bool(item.get("backup_eligible", False)),
+            backed_up=bool(item.get("backed_up", False)),
+            aaguid=str(item.get("aaguid", "")),
+            last_used_at=int(item.get("last_used_at", 0)),
+            suspended_at=int(item.get("suspended_at", 0)),
+        )

@@ -10,6 +10,7 @@ from oauth_core.models import (
     Consent,
     IdentityLink,
     LogoutNotice,
+    Passkey,
     PushedRequest,
     RefreshToken,
     SecondFactors,
@@ -302,4 +303,33 @@ class IdentityLinkStore(Protocol):
 
     def links_of(self, user_sub: str) -> list[IdentityLink]:
         """A user's links (by an index that may lag a link made a moment ago)."""
+
+
+class PasskeyStore(Protocol):
+    """Users' passkeys (oauth_core.rules.passkeys), by credential id."""
+
+    def get(self, credential_id: str) -> Passkey | None: ...
+
+    def of_user(self, sub: str) -> list[Passkey]:
+        """The user's passkeys, oldest first (by an index: one added a moment ago may be
+        missing)."""
+        ...
+
+    def add(self, passkey: Passkey) -> bool:
+        """Keep a new passkey; False if its credential id is already kept (of anyone)."""
+        ...
+
+    def record_use(
+        self, credential_id: str, old_count: int, new_count: int, backed_up: bool, now: int
+    ) -> bool:
+        """One conditional write: the new signature counter, backup state and last use, if the
+        stored counter is still `old_count` and the passkey is not suspended; else False."""
+        ...
+
+    def suspend(self, credential_id: str, now: int) -> None:
+        """Refuse the passkey from now on (its counter went backwards)."""
+        ...
+
+    def remove(self, credential_id: str, sub: str) -> bool:
+        """Delete the passkey if it is `sub`'s; whether it was."""
         ...

@@ -57,4 +57,12 @@ REGISTRY = TableSpec("Registry", constants.ENV_REGISTRY_TABLE, "section", sort_k
 # function and operators may read it (docs/architecture.md, "Second factors").
 FACTORS = TableSpec("Factors", constants.ENV_FACTORS_TABLE, "sub")
 
-ALL_TABLES: tuple[TableSpec, ...] = (CLIENTS, USERS, GRANTS, REGISTRY, FACTORS)
+# Users' passkeys, keyed by credential id: a discoverable sign-in names the credential (and a user
+# handle), not the user, so it is one strongly consistent read. The account page lists a user's
+# by the index. Long-lived: point-in-time recovery, as for users.
+PASSKEYS_BY_USER = IndexSpec("by-user", "sub")
+PASSKEYS = TableSpec(
+    "Passkeys", constants.ENV_PASSKEYS_TABLE, "credential_id", indexes=(PASSKEYS_BY_USER,)
+)
+
+ALL_TABLES: tuple[TableSpec, ...] = (CLIENTS, USERS, GRANTS, REGISTRY, FACTORS, PASSKEYS)

@@ -45,11 +45,13 @@ if TYPE_CHECKING:  # built on demand: a function loads only what it serves
         IdentityLinkStore,
         KeyStore,
         LogoutDispatch,
+        PasskeyStore,
         ProviderSecretStore,
         RateLimiter,
         UserStore,
     )
     from oauth_core.rules.client_auth import ClientAuthenticator, ThrottledAuthenticator
+    from oauth_core.rules.passkeys import PasskeyVerifier
     from oauth_core.rules.throttle import FailureThrottle
     from oauth_core.tokens.bearer import JwksCache
     from oauth_core.tokens.dpop import ProofChecker, UseOnce
@@ -79,6 +81,7 @@ class Components:
     provider_secrets: ProviderSecretStore
     links: IdentityLinkStore
     factors: FactorStore  # users' second factors: the login function's only
+    passkeys: PasskeyStore  # users' passkeys (WebAuthn credentials)
     clock: Clock = field(default_factory=SystemClock)
     random: Random = field(default_factory=SystemRandom)
 
@@ -124,6 +127,20 @@ class Components:
         from oauth_core.tokens.sealed_requests import RequestSealer
 
         return RequestSealer(self.sealing_secrets, self.clock)
+
+    @cached_property
+    def passkey_verifier(self) -> PasskeyVerifier:
+        """Passkey ceremonies: options for the pages, and verifying answers (also what a
+        second-factor step calls)."""
+        from oauth_core.rules.passkey_challenges import PasskeyChallenges
+        from oauth_core.rules.passkeys import PasskeyVerifier
+
+        challenges = PasskeyChallenges(
+            self.sealing_secrets, self.clock, self.random, constants.PASSKEY_CHALLENGE_TTL
+        )
+        return PasskeyVerifier(
+            self.passkeys, challenges, self.grants.use_once, self.clock, self.random
+        )
 
     @cached_property
     def token_issuer(self) -> TokenIssuer:
@@ -287,6 +304,7 @@ def login_endpoints(c: Components, jwks: JwksCache | None = None) -> Endpoints:
     from oauth_core.endpoints.account import AccountPages
     from oauth_core.endpoints.end_session import EndSessionEndpoint
     from oauth_core.endpoints.login import LoginPages
+    from oauth_core.endpoints.passkeys import PasskeyAccount, PasskeySignIn
     from oauth_core.endpoints.second_factor import SecondFactorStep
     from oauth_core.endpoints.signin import PasswordSignIn
 
@@ -306,7 +324,22 @@ def login_endpoints(c: Components, jwks: JwksCache | None = None) -> Endpoints:
         c.clock,
         c.random,
     )
-    pages = LoginPages(c.flow, sign_in, c.clients, c.grants, c.sealer, c.random, second_factor)
+    passkey_sign_in = PasskeySignIn(
+        c.flow, c.passkey_verifier, c.users, c.throttle, sign_in, c.settings
+    )
+    passkey_account = PasskeyAccount(
+        c.flow, passkey_sign_in, c.passkey_verifier, c.passkeys, sign_in, c.users, c.clock
+    )
+    pages = LoginPages(
+        c.flow,
+        sign_in,
+        c.clients,
+        c.grants,
+        c.sealer,
+        c.random,
+        second_factor=second_factor,
+        passkeys=passkey_sign_in,
+    )
     federation = _federation(c, pages, sign_in)
     account = AccountPages(
         c.flow,
@@ -325,6 +358,8 @@ def login_endpoints(c: Components, jwks: JwksCache | None = None) -> Endpoints:
             federation().account_section(csrf, user) if c.flow.catalog().providers else ("", ())
         ),
         second_factor,
+        passkey_sign_in,
+        passkey_account,
     )
     end_session = EndSessionEndpoint(c.flow, c.clients, c.grants, c.logout_notices, c.random, jwks)
     return {
@@ -345,6 +380,10 @@ def login_endpoints(c: Components, jwks: JwksCache | None = None) -> Endpoints:
         "second_factor_page": second_factor.page,
         "second_factor": second_factor.submit,
         "continue": second_factor.go_on,
+        "passkey_login": pages.passkey_login,
+        "account_passkey_login": passkey_sign_in.account_login,
+        "account_passkeys": passkey_account.manage,
+        "passkey_script": passkey_sign_in.serve_script,
     }
 
 
@@ -589,6 +628,7 @@ def memory_components(
         MemorySecretStore,
         MemoryUserStore,
     )
+    from oauth_core.storage.memory_passkeys import MemoryPasskeyStore
     from oauth_core.tokens.sealed_requests import StaticSealingSecrets
 
     settings = settings or Settings()
@@ -610,6 +650,7 @@ def memory_components(
         provider_secrets=MemoryProviderSecrets(),
         links=MemoryIdentityLinkStore(),
         factors=MemoryFactorStore(),
+        passkeys=MemoryPasskeyStore(),
         clock=clock,
         random=SystemRandom(),
     )
@@ -640,6 +681,7 @@ def aws_components(settings: Settings | None = None, *, cached: bool = True) -> 
     from oauth_core.storage.dynamodb_factors import DynamoFactorStore
     from oauth_core.storage.dynamodb_grants import DynamoGrantStore, DynamoRateLimiter
     from oauth_core.storage.dynamodb_links import DynamoIdentityLinkStore
+    from oauth_core.storage.dynamodb_passkeys import DynamoPasskeyStore
     from oauth_core.storage.dynamodb_registry import DynamoCatalogStore
     from oauth_core.storage.sealing_secrets import SecretsManagerSealingSecrets
     from oauth_core.storage.secrets_manager import (
@@ -686,5 +728,6 @@ def aws_components(settings: Settings | None = None, *, cached: bool = True) -> 
         provider_secrets=provider_secrets,
         links=DynamoIdentityLinkStore(settings.grants_table),
         factors=DynamoFactorStore(settings.factors_table),
+        passkeys=DynamoPasskeyStore(settings.passkeys_table),
         clock=clock,
     )

@@ -22,6 +22,7 @@ from oauth_core.admin.users import InvalidUser, UserDirectory
 from oauth_core.clock import Clock, Random
 from oauth_core.constants import ACR_PASSWORD
 from oauth_core.endpoints.flow import AuthorizationFlow
+from oauth_core.endpoints.passkeys import PasskeyAccount, PasskeySignIn
 from oauth_core.endpoints.second_factor import SecondFactorStep
 from oauth_core.endpoints.signin import (
     BAD_CREDENTIALS,
@@ -70,6 +71,14 @@ NOTICES = {
     "mfa_on": "Two-step verification is on. You will enter a code from your app at each sign-in.",
     "mfa_off": "Two-step verification is off. Your password alone signs you in.",
     "codes": "You have new recovery codes. The old ones no longer work.",
+    # Passkeys (oauth_core.endpoints.passkeys).
+    "passkey_added": "Your passkey was added. Next time, sign in with it instead of your password.",
+    "passkey_removed": "The passkey was removed. It no longer signs you in here.",
+    "passkey_not_added": "The passkey could not be added. Nothing was changed; try again.",
+    "passkey_password": "Your password was not right, so nothing was changed.",
+    "passkey_failed": "That passkey could not sign you in. Try again, or use your password.",
+    "passkey_suspended": "That passkey can no longer be used: its use counter went backwards, "
+    "which can mean it was copied. Sign in with your password and remove it.",
 }
 # The account page's section of upstream providers (federation): its HTML for a user, given
 # the CSRF token, and the origins its forms may end up at.
@@ -92,10 +101,14 @@ class AccountPages:
         notices: LogoutNotices,
         providers_section: ProvidersSection | None = None,
         second_factor: SecondFactorStep | None = None,
+        passkey_sign_in: PasskeySignIn | None = None,
+        passkeys: PasskeyAccount | None = None,
     ):
         self._notices = notices
         self._providers_section = providers_section
         self._second_factor = second_factor
+        self._passkey_sign_in = passkey_sign_in
+        self._passkeys = passkeys
         self._flow = flow
         self._sign_in = sign_in
         self._access = access
@@ -135,8 +148,16 @@ class AccountPages:
         notice: str | None = None,
     ) -> HttpResponse:
         csrf, cookies = csrf_of(self._flow.cookies, request, self._random)
-        body = account_sign_in_form(csrf=csrf, username=username, error=error, notice=notice)
-        return page(TITLE, body, cookies=cookies)
+        passkeys = self._passkey_sign_in
+        body = account_sign_in_form(
+            csrf=csrf,
+            username=username,
+            error=error,
+            notice=notice,
+            passkey_options=passkeys.for_account(request, csrf) if passkeys else None,
+        )
+        script = passkeys.script(request) if passkeys else None
+        return page(TITLE, body, cookies=cookies, script=script)
 
     def _overview(
         self,
@@ -161,6 +182,7 @@ class AccountPages:
         sections, targets = (
             self._providers_section(csrf, user) if self._providers_section else ("", ())
         )
+        passkeys = self._passkeys
         body = account_overview(
             csrf=csrf,
             username=user.username,
@@ -170,8 +192,18 @@ class AccountPages:
             error=error,
             sections=sections,
             second_factor=second_factor,
+            passkeys_html=passkeys.section(request, user, csrf) if passkeys else "",
         )
-        return page(TITLE, body, status=status, cookies=cookies, wide=True, form_targets=targets)
+        script = passkeys.script(request) if passkeys else None
+        return page(
+            TITLE,
+            body,
+            status=status,
+            cookies=cookies,
+            wide=True,
+            form_targets=targets,
+            script=script,
+        )
 
     def _apps(self, user: User) -> list[AllowedApp]:
         """The apps the user allowed (a consent) or that hold a live grant, by name."""

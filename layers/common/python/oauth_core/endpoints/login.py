@@ -13,10 +13,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from oauth_core import audit
+from oauth_core import audit, constants
 from oauth_core.clock import Random
 from oauth_core.endpoints.authorization_request import registered_redirect_uri
 from oauth_core.endpoints.flow import AuthorizationFlow, resumed
+from oauth_core.endpoints.passkeys import PasskeySignIn
 from oauth_core.endpoints.second_factor import SecondFactorStep
 from oauth_core.endpoints.signin import (
     BAD_CREDENTIALS,
@@ -30,6 +31,7 @@ from oauth_core.errors import AccessDenied
 from oauth_core.http.answers import EXPIRED
 from oauth_core.http.forms import parse_query
 from oauth_core.http.pages import (
+    Script,
     consent_form,
     error_page,
     login_form,
@@ -43,6 +45,7 @@ from oauth_core.http.request import HttpRequest
 from oauth_core.http.response import HttpResponse
 from oauth_core.models import Client, PendingAuthorization, Session, User
 from oauth_core.ports import ClientStore, GrantStore
+from oauth_core.rules.passkey_challenges import SIGN_IN as PASSKEY_SIGN_IN
 from oauth_core.tokens.sealed_requests import RequestSealer
 
 
@@ -56,10 +59,12 @@ class LoginPages:
         sealer: RequestSealer,
         random: Random,
         second_factor: SecondFactorStep | None = None,
+        passkeys: PasskeySignIn | None = None,
     ):
         self.flow = flow
         # After a right password: the second factor, or setting one up (SECURITY M1-M6).
         self._second_factor = second_factor
+        self._passkeys = passkeys
         self._sign_in = sign_in
         self._clients = clients
         self._grants = grants
@@ -94,10 +99,16 @@ class LoginPages:
         return verified_form(self.flow.cookies, request)
 
     def _page(
-        self, title: str, body: str, pending: PendingAuthorization, cookies: list[str]
+        self,
+        title: str,
+        body: str,
+        pending: PendingAuthorization,
+        cookies: list[str],
+        script: Script | None = None,
     ) -> HttpResponse:
         # Chrome applies form-action to the redirect after a POST: the client's origin too.
-        return page(title, body, cookies=cookies, form_targets=(origin_of(pending.redirect_uri),))
+        targets = (origin_of(pending.redirect_uri),)
+        return page(title, body, cookies=cookies, form_targets=targets, script=script)
 
     # --- /login --------------------------------------------------------------------------------
 
@@ -119,6 +130,7 @@ class LoginPages:
         error: str | None = None,
     ) -> HttpResponse:
         csrf, cookies = self._csrf(request)
+        passkeys = self._passkeys
         body = login_form(
             request_id=handle,
             csrf=csrf,
@@ -126,8 +138,10 @@ class LoginPages:
             username=username,
             error=error,
             providers=self._providers(),
+            passkey_options=passkeys.for_request(request, pending, csrf) if passkeys else None,
         )
-        return self._page("Sign in", body, pending, cookies)
+        script = passkeys.script(request) if passkeys else None
+        return self._page("Sign in", body, pending, cookies, script)
 
     def _providers(self) -> list[tuple[str, str]]:
         """The upstream providers the page offers (docs/federation.md), by display name."""
@@ -151,14 +165,42 @@ class LoginPages:
             return self._password_form(request, self._sealer.seal(marked), pending, user)
         return self._signed_in_now(request, user, pending, client)
 
+    def passkey_login(self, request: HttpRequest) -> HttpResponse:
+        """POST /login/passkey: signed in by a passkey alone (SECURITY K1-K5)."""
+        form = self._form(request)
+        handle = form.get("request_id", "")
+        found = self._resume(handle)
+        if found is None or self._passkeys is None:
+            return error_page(EXPIRED, title="Sign-in expired")
+        pending, client = found
+        # The challenge was bound to this browser (its CSRF token) and this request.
+        binding = f"{form.get('csrf_token', '')} {pending.request_id}"
+        outcome = self._passkeys.check(
+            request, form.get("credential", ""), PASSKEY_SIGN_IN, binding, client.client_id
+        )
+        if isinstance(outcome, str):
+            return self._login_form(request, handle, pending, client, "", outcome)
+        user, verified = outcome
+        return self._signed_in_now(
+            request, user, pending, client, amr=verified.amr, acr=constants.ACR_PASSKEY
+        )
+
     def _signed_in_now(
-        self, request: HttpRequest, user: User, pending: PendingAuthorization, client: Client
+        self,
+        request: HttpRequest,
+        user: User,
+        pending: PendingAuthorization,
+        client: Client,
+        *,
+        amr: tuple[str, ...] = (constants.AMR_PASSWORD,),
+        acr: str = constants.ACR_PASSWORD,
     ) -> HttpResponse:
-        if self._second_factor is not None:
+        # A password alone may need a second factor next; a passkey is two factors already.
+        if self._second_factor is not None and constants.AMR_PASSWORD in amr:
             second = self._second_factor.after_password(request, user, pending)
             if second is not None:
                 return second
-        signed_in = self._sign_in.start_session(request, user, client.client_id)
+        signed_in = self._sign_in.start_session(request, user, client.client_id, amr=amr, acr=acr)
         session = signed_in.session
         response = self.flow.next_step(
             request,

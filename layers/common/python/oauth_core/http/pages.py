@@ -1,16 +1,22 @@
 """Server-rendered HTML: the sign-in, consent, sign-out and error pages, with the browser
 hardening of SECURITY G2-G4: cookie flags, security headers, 303 redirects.
 
-No JavaScript, no external assets: one inline stylesheet allowed by a per-response CSP nonce.
+No external assets: one inline stylesheet allowed by a per-response CSP nonce. The pages that
+offer passkeys load one script of ours (`Script`, oauth_core/http/passkeys.js), which the CSP
+names by its URL and the tag by its hash; every page works without it (passwords).
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from html import escape
 from http.cookies import SimpleCookie
+from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
 from oauth_core import constants
@@ -73,6 +79,9 @@ a.button:focus-visible{outline:3px solid var(--accent);outline-offset:2px}
 .codes li{margin:.25rem 0}.codes code{white-space:nowrap}
 @media (max-width:480px){.codes{columns:1}}
 form+p{margin-top:1.5rem}
+.passkey-status{margin:.5rem 0 0;font-size:.9375rem}
+.passkey-status:empty{display:none}
+.warning{color:var(--error)}
 """
 
 
@@ -113,14 +122,43 @@ class CookiePolicy:
         return None
 
 
-def security_headers(nonce: str, form_targets: tuple[str, ...] = ()) -> dict[str, str]:
+@dataclass(frozen=True)
+class Script:
+    """The pages' one script: where it is served (with its version), its hash for the tag's
+    `integrity`, and the URL the CSP allows (that one file, not the whole origin)."""
+
+    path: str
+    integrity: str
+    source: str
+
+
+@cache
+def passkey_script() -> str:
+    """The passkey script's text (oauth_core/http/passkeys.js), read once."""
+    return Path(__file__).with_name("passkeys.js").read_text(encoding="utf-8")
+
+
+def passkey_script_ref(origin: str) -> Script:
+    digest = hashlib.sha256(passkey_script().encode()).digest()
+    version = digest.hex()[:16]
+    return Script(
+        path=f"{constants.PASSKEY_SCRIPT_PATH}?v={version}",
+        integrity="sha256-" + base64.b64encode(digest).decode(),
+        source=f"{origin}{constants.PASSKEY_SCRIPT_PATH}",
+    )
+
+
+def security_headers(
+    nonce: str, form_targets: tuple[str, ...] = (), script: Script | None = None
+) -> dict[str, str]:
     # Chrome applies form-action to the redirect after a POST, so the client's origin must be
     # allowed where a form ends in a redirect to it.
     targets = " ".join(("'self'", *form_targets))
+    scripts = f"script-src {script.source}; " if script else ""
     return {
         "Content-Type": "text/html; charset=utf-8",
         "Content-Security-Policy": (
-            f"default-src 'none'; style-src 'nonce-{nonce}'; img-src 'self' data:; "
+            f"default-src 'none'; {scripts}style-src 'nonce-{nonce}'; img-src 'self' data:; "
             f"form-action {targets}; frame-ancestors 'none'; base-uri 'none'"
         ),
         "X-Frame-Options": "DENY",
@@ -146,18 +184,24 @@ def page(
     cookies: list[str] | None = None,
     form_targets: tuple[str, ...] = (),
     wide: bool = False,
+    script: Script | None = None,
 ) -> HttpResponse:
     nonce = secrets.token_urlsafe(16)
     main = '<main class="wide">' if wide else "<main>"
+    tag = (
+        f'<script src="{escape(script.path)}" integrity="{script.integrity}" defer></script>'
+        if script
+        else ""
+    )
     document = (
         '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         '<meta name="referrer" content="no-referrer">'
-        f'<title>{escape(title)}</title><style nonce="{nonce}">{STYLE}</style></head>'
+        f'<title>{escape(title)}</title><style nonce="{nonce}">{STYLE}</style>{tag}</head>'
         f"<body>{main}{body_html}</main></body></html>"
     )
     return HttpResponse(
-        status, document, security_headers(nonce, form_targets), list(cookies or [])
+        status, document, security_headers(nonce, form_targets, script), list(cookies or [])
     )
 
 
@@ -228,8 +272,12 @@ def _hidden(name: str, value: str) -> str:
     return f'<input type="hidden" name="{escape(name)}" value="{escape(value)}">'
 
 
-def _sign_in_fields(action: str, hidden: str, username: str, error: str | None) -> str:
-    """The error (if any) and the username-and-password form both sign-in pages show."""
+def _sign_in_fields(
+    action: str, hidden: str, username: str, error: str | None, passkey: str = ""
+) -> str:
+    """The error (if any) and the username-and-password form both sign-in pages show; with a
+    `passkey` offer (passkey_offer), the username field also offers the browser's passkeys
+    (conditional UI), and the form the button."""
     alert = f'<p class="error" role="alert" id="login-error">{escape(error)}</p>' if error else ""
     described = ' aria-describedby="login-error"' if error else ""
     # Focus where the user types next: the password once the username is known.
@@ -239,13 +287,14 @@ def _sign_in_fields(action: str, hidden: str, username: str, error: str | None) 
         f'<form method="post" action="{escape(action)}" novalidate>{hidden}'
         '<label for="username">Username</label>'
         f'<input type="text" id="username" name="username" value="{escape(username)}" '
-        'autocomplete="username" autocapitalize="none" spellcheck="false" '
+        f'autocomplete="{"username webauthn" if passkey else "username"}" '
+        'autocapitalize="none" spellcheck="false" '
         f"required{user_focus}{described}>"
         '<label for="password">Password</label>'
         '<input type="password" id="password" name="password" autocomplete="current-password" '
         f"required{password_focus}{described}>"
         '<button type="submit">Sign in</button>'
-        "</form>"
+        f"{passkey}</form>"
     )
 
 
@@ -257,15 +306,38 @@ def login_form(
     username: str = "",
     error: str | None = None,
     providers: Sequence[tuple[str, str]] = (),
+    passkey_options: str | None = None,
 ) -> str:
     """`providers`: (name, display name) of the upstream providers offered beside the password
-    (docs/federation.md): a link each, so it works without JavaScript and without a form."""
+    (docs/federation.md): a link each, so it works without JavaScript and without a form.
+    `passkey_options`: the WebAuthn request options (JSON) of a passkey sign-in, offered beside
+    the password."""
     hidden = f"{_hidden('request_id', request_id)}{_hidden('csrf_token', csrf)}"
+    passkey = passkey_offer("/login/passkey", passkey_options) if passkey_options else ""
+    fields = _sign_in_fields("/login", hidden, username, error, passkey)
     return (
         "<h1>Sign in</h1>"
         f'<p>to continue to <span class="app">{escape(client_name)}</span></p>'
-        f"{_sign_in_fields('/login', hidden, username, error)}"
-        f"{provider_links(request_id, providers)}{ACCOUNT_LINK}"
+        f"{fields}{provider_links(request_id, providers)}{ACCOUNT_LINK}"
+    )
+
+
+def passkey_offer(action: str, options: str) -> str:
+    """ "Sign in with a passkey", inside the sign-in form (its request id and CSRF token, once
+    on the page): hidden until the script finds the browser able (a page without JavaScript
+    shows the password alone). The script fills `credential` with the browser's answer and
+    posts the form to `action`; it also offers the passkeys in the username field's autofill
+    (conditional mediation). A password sign-in posts `credential` empty, which /login
+    ignores."""
+    return (
+        '<input type="hidden" name="credential" value="">'
+        f'<div id="passkey-sign-in" data-passkey-action="{escape(action)}" '
+        f'data-passkey-get="{escape(options)}" hidden>'
+        '<p class="or">or</p>'
+        '<button type="button" class="secondary" id="passkey-button">Sign in with a passkey'
+        "</button>"
+        '<p class="passkey-status" id="passkey-status" role="status" aria-live="polite"></p>'
+        "</div>"
     )
 
 
@@ -421,13 +493,19 @@ class AllowedApp:
 
 
 def account_sign_in_form(
-    *, csrf: str, username: str = "", error: str | None = None, notice: str | None = None
+    *,
+    csrf: str,
+    username: str = "",
+    error: str | None = None,
+    notice: str | None = None,
+    passkey_options: str | None = None,
 ) -> str:
     said = f'<p class="notice" role="status">{escape(notice)}</p>' if notice else ""
-    return (
-        f"<h1>Your account</h1><p>Sign in to see and manage your account.</p>{said}"
-        f"{_sign_in_fields('/account/login', _hidden('csrf_token', csrf), username, error)}"
+    passkey = passkey_offer("/account/passkey-login", passkey_options) if passkey_options else ""
+    fields = _sign_in_fields(
+        "/account/login", _hidden("csrf_token", csrf), username, error, passkey
     )
+    return f"<h1>Your account</h1><p>Sign in to see and manage your account.</p>{said}{fields}"
 
 
 def _action_form(csrf: str, action: str, fields: str, button: str, secondary: bool) -> str:
@@ -449,10 +527,12 @@ def account_overview(
     error: str | None = None,
     sections: str = "",
     second_factor: str = "",
+    passkeys_html: str = "",
 ) -> str:
-    """Who I am, the apps I allowed (each with "Remove access"), my password, my second factor
-    (`second_factor`: its section, oauth_core.http.factor_pages), sign-out; `sections`: more of
-    the page's sections (HTML), before the sign-ins."""
+    """Who I am, the apps I allowed (each with "Remove access"), my passkeys (`passkeys_html`,
+    passkeys_section), my password, my second factor (`second_factor`: its section,
+    oauth_core.http.factor_pages), sign-out; `sections`: more of the page's sections (HTML),
+    before the sign-ins."""
     said = f'<p class="notice" role="status">{escape(notice)}</p>' if notice else ""
     alert = (
         f'<p class="error" role="alert" id="password-error">{escape(error)}</p>' if error else ""
@@ -502,9 +582,104 @@ def account_overview(
         f"<h1>Your account</h1><p>Signed in as {escape(username)}</p>{said}"
         f"<dl>{rows}</dl>"
         f'<h2 id="apps">Apps you allowed</h2>{apps_html}'
+        f"{passkeys_html}"
         f'<h2 id="password">Password</h2>{alert}{password}{second_factor}{sections}'
         '<h2 id="sessions">Sign-ins</h2><p>Sign out of this server in every browser and on every '
         "device. Apps you allowed keep their access until you remove it.</p>"
         f"{everywhere}"
         '<footer><a href="/logout">Sign out</a></footer>'
     )
+
+
+# --- passkeys on the account page ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ListedPasskey:
+    """A passkey as the account page lists it."""
+
+    credential_id: str
+    name: str
+    created: str  # a date
+    last_used: str | None  # a date, or None: never used to sign in
+    synced: bool  # backup eligible: kept in a password manager or platform account
+    suspended: bool  # refused since its counter went backwards
+
+
+def _password_again(field_id: str) -> str:
+    """The current password, asked when the sign-in is not recent (re-authentication)."""
+    return (
+        f'<label for="{field_id}">Your password</label>'
+        f'<input type="password" id="{field_id}" name="current_password" '
+        'autocomplete="current-password" required>'
+    )
+
+
+def passkeys_section(
+    *,
+    csrf: str,
+    username: str,
+    passkeys: list[ListedPasskey],
+    creation_options: str | None,
+    user_handle: str,
+    needs_password: bool,
+) -> str:
+    """My passkeys (each with "Remove"), and "Add a passkey" (with `creation_options`, the
+    WebAuthn creation options; None: at the most a user keeps). Adding and removing need a
+    recent sign-in, or the password (`needs_password`)."""
+    confirm = (
+        "<p>To add or remove a passkey, type your password too (or sign out and sign in again).</p>"
+        if needs_password
+        else ""
+    )
+    listed = []
+    for index, passkey in enumerate(passkeys):
+        used = f"Last used {passkey.last_used}." if passkey.last_used else "Not used yet."
+        kind = " Synced to your other devices." if passkey.synced else " On one device."
+        warning = (
+            '<p class="warning" role="note">Refused since its use counter went backwards, which '
+            "can mean it was copied. Remove it and add a new one.</p>"
+            if passkey.suspended
+            else ""
+        )
+        password = _password_again(f"remove_password_{index}") if needs_password else ""
+        remove = (
+            '<form method="post" action="/account/passkeys">'
+            f"{_hidden('csrf_token', csrf)}{_hidden('action', 'remove')}"
+            f"{_hidden('credential_id', passkey.credential_id)}"
+            f"{password}"
+            f'<button type="submit" class="secondary">Remove {escape(passkey.name)}</button></form>'
+        )
+        listed.append(
+            f'<li><span class="app">{escape(passkey.name)}</span>'
+            f"<p>Added {escape(passkey.created)}. {escape(used)}{escape(kind)}</p>"
+            f"{warning}{remove}</li>"
+        )
+    passkeys_html = (
+        f'<ul class="apps" id="passkey-list">{"".join(listed)}</ul>'
+        if listed
+        else "<p>You have no passkeys yet. A passkey signs you in with your fingerprint, face or "
+        "screen lock instead of your password.</p>"
+    )
+    if creation_options is None:
+        add = f"<p>You have as many passkeys as an account can keep ({len(passkeys)}).</p>"
+    else:
+        password = _password_again("add_password") if needs_password else ""
+        add = (
+            '<form method="post" action="/account/passkeys" id="passkey-create" '
+            f'data-passkey-create="{escape(creation_options)}" hidden novalidate>'
+            f"{_hidden('csrf_token', csrf)}{_hidden('action', 'add')}"
+            f"{_hidden('user_handle', user_handle)}"
+            '<input type="hidden" name="credential" value="">'
+            f'<input type="hidden" name="username" value="{escape(username)}" autocomplete="username">'
+            '<label for="passkey_name">Name of the new passkey</label>'
+            '<input type="text" id="passkey_name" name="name" maxlength="64" autocomplete="off" '
+            'value="" placeholder="e.g. My phone">'
+            f"{password}"
+            '<button type="submit">Add a passkey</button>'
+            '<p class="passkey-status" id="passkey-status" role="status" aria-live="polite"></p>'
+            "</form>"
+            '<p id="passkey-unsupported">Adding a passkey needs a browser that supports them, '
+            "with JavaScript on.</p>"
+        )
+    return f'<h2 id="passkeys">Passkeys</h2>{confirm}{passkeys_html}{add}'

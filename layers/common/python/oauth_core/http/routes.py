@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from oauth_core.constants import (
     CONTINUE_PATH,
     FEDERATED_CALLBACK_PATH,
+    PASSKEY_SCRIPT_PATH,
     PROTECTED_RESOURCE_METADATA_PATH,
     PUSHED_REQUEST_PATH,
     REGISTRATION_PATH,
@@ -88,6 +89,11 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/login/federated", "login", "federated_start"),
     Route("GET", FEDERATED_CALLBACK_PATH, "login", "federated_callback"),
     Route("POST", "/account/federated", "login", "federated_account"),
+    # Passkeys (WebAuthn): signing in with one, adding and removing them, and the pages' script.
+    Route("POST", "/login/passkey", "login", "passkey_login"),
+    Route("POST", "/account/passkey-login", "login", "account_passkey_login"),
+    Route("POST", "/account/passkeys", "login", "account_passkeys"),
+    Route("GET", PASSKEY_SCRIPT_PATH, "login", "passkey_script"),
     # ANY: a GET or PUT must reach the function to be answered invalid_request (RFC 6749 3.2),
     # not API Gateway's bare 404; an OPTIONS preflight reaches it too.
     Route("ANY", "/token", "token", "token", cors=True),
