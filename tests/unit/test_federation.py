@@ -832,7 +832,9 @@ def test_the_provider_saying_no_is_a_page_with_the_way_back(
 
 def test_no_provider_no_button(services: Components, app: str) -> None:
     page = Browser(services).get(f"/login?{urlencode({'request_id': request_handle(services)})}")
-    assert "Sign in with" not in page.body
+    # No provider link (the passkey offer, "Sign in with a passkey", is no provider).
+    assert 'aria-label="Other ways to sign in"' not in page.body
+    assert "/login/federated" not in page.body
 
 
 def test_the_login_page_offers_each_provider_as_a_link(
