@@ -21,7 +21,7 @@ from oauth_core.clock import Random
 COUNT = 10
 CODE_BYTES = 10  # 80 bits
 _GROUP = 4
-_CODE_PATTERN = re.compile(r"^[a-z2-7]{16}$")
+_CODE_PATTERN = re.compile(r"^[a-z2-7]{16}\Z")
 
 
 def new_codes(random: Random) -> list[str]:

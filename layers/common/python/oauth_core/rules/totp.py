@@ -24,8 +24,8 @@ DIGITS = 6
 # Steps either side of now whose codes are taken.
 ALLOWED_DRIFT = 1
 SECRET_BYTES = 20  # 160 bits, the HMAC-SHA-1 key length RFC 4226 4 recommends
-CODE_PATTERN = re.compile(r"^[0-9]{6}$")
-_SECRET_PATTERN = re.compile(r"^[A-Z2-7]{16,64}$")
+CODE_PATTERN = re.compile(r"^[0-9]{6}\Z")
+_SECRET_PATTERN = re.compile(r"^[A-Z2-7]{16,64}\Z")
 
 
 def new_secret(random: Random) -> str:
