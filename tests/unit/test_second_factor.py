@@ -389,7 +389,8 @@ def test_m6_id_tokens_carry_amr_and_acr_and_discovery_lists_the_acr_values(
 
     document = openid_configuration(ISSUER, ["authorization_code"], ["openid"])
     assert document["acr_values_supported"] == list(constants.ACR_VALUES_SUPPORTED)
-    assert {"acr", "amr"} <= set(document["claims_supported"])
+    claims = document["claims_supported"]
+    assert {"acr", "amr"} <= set(claims) and len(claims) == len(set(claims))
 
 
 LAZY_CHILD = r"""

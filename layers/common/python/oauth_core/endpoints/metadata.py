@@ -79,7 +79,8 @@ def openid_configuration(
         ),
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": list(keys.SUPPORTED_ALGS),
-        "claims_supported": [*oidc.CLAIMS_SUPPORTED, "acr", "amr"],
+        # Once each, whichever of them the claims list already names.
+        "claims_supported": list(dict.fromkeys([*oidc.CLAIMS_SUPPORTED, "acr", "amr"])),
         # OIDC Core 2 and 3.1.2.1: what `acr` says (a password; a password and a second
         # factor), and what `acr_values` may ask for (oauth_core.rules.assurance).
         "acr_values_supported": list(constants.ACR_VALUES_SUPPORTED),
