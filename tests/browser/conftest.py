@@ -6,9 +6,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, expect, sync_playwright
 
 from tests.e2e.conftest import stack  # noqa: F401 - the local stack, shared with e2e
+
+# A loaded CI machine (2 cores, the suite on both) can take seconds to run a page's script:
+# assertions wait up to 15 s for what a page shows (they pass as soon as it shows).
+expect.set_options(timeout=15_000)
+
 
 CHROMIUM = Path("/usr/bin/chromium")
 OUTPUT = Path(__file__).resolve().parents[2] / "test-output" / "browser"
