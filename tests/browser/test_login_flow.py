@@ -4,6 +4,7 @@ with PKCE, /resource and /userinfo, refresh, sign-out. Saves screenshots of the 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -18,12 +19,17 @@ from tests.e2e.conftest import LocalStack
 from tests.e2e.flows import authorize_params, pkce_pair, query_of
 
 APP = "browser-app"
+CLIENT_CACHE_SECONDS = 2  # CLIENT_CACHE_TTL of the test stack (tests/e2e/conftest.py)
 PUSHING_APP = "browser-par-app"
 
 
 @pytest.fixture(autouse=True)
 def browser_app_client(stack: LocalStack) -> None:
-    """A native-style public client: a loopback redirect URI, any port (RFC 8252 7.3)."""
+    """A native-style public client: a loopback redirect URI, any port (RFC 8252 7.3).
+    Registered anew for every test (a new registration: no consent or grant of an earlier test
+    carries over), then the functions' client caches (CLIENT_CACHE_TTL, 2 s on the test stack)
+    are waited out: a function still holding the previous registration refused the test's
+    request now and then (a flaky test)."""
     from oauthctl.admin import Admin
 
     Admin.connect(endpoint_url=stack.aws_endpoint).clients().create(
@@ -38,6 +44,7 @@ def browser_app_client(stack: LocalStack) -> None:
         },
         replace=True,
     )
+    time.sleep(CLIENT_CACHE_SECONDS + 0.5)
 
 
 @pytest.fixture
