@@ -8,6 +8,7 @@ import io
 import os
 import statistics
 import time
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +25,11 @@ from benchmarks.standin import (
     session_cookie,
 )
 from local_stack.gateway import LambdaContext
+from tests.support import form_fields
+
+# The stand-in user's password (benchmarks.standin.demo_services) and a form's content type.
+PASSWORD = "a long password"
+FORM = "application/x-www-form-urlencoded"
 
 
 @dataclass
@@ -305,6 +311,54 @@ def run(iterations: int = 2000) -> dict[str, Timing]:
         },
         iterations,
     )
+    # The sign-in page (issue 16: it must stay fast): GET /login for a waiting request, and the
+    # password POST that signs in (Argon2id by design; fewer rounds), each on a fresh request
+    # made before the timing (a request completes once).
+    import login_handler
+
+    install(login_handler, services)
+
+    def waiting_sign_in() -> tuple[dict[str, Any], str]:
+        """A fresh authorization request's GET /login event, and the path it was sent to."""
+        with contextlib.redirect_stdout(io.StringIO()):
+            sent = authorize_handler.lambda_handler(authorize_event("openid read:data"), context)
+        path, _, query = sent["headers"]["Location"].partition("?")
+        return event("authorize", rawPath=path, rawQueryString=query), query
+
+    def sign_in_post() -> dict[str, Any]:
+        page_event, _ = waiting_sign_in()
+        with contextlib.redirect_stdout(io.StringIO()):
+            shown = login_handler.lambda_handler(page_event, context)
+        fields = form_fields(shown["body"])
+        cookies = [c.split(";", 1)[0] for c in shown.get("cookies", [])]
+        body = urllib.parse.urlencode({**fields, "username": "alice", "password": PASSWORD})
+        return {
+            **page_event,
+            "rawPath": "/login",
+            "rawQueryString": "",
+            "body": body,
+            "cookies": cookies,
+            "headers": {**page_event["headers"], "content-type": FORM},
+            "requestContext": {
+                **page_event["requestContext"],
+                "http": {**page_event["requestContext"]["http"], "method": "POST"},
+            },
+        }
+
+    measure(
+        "sign-in page (GET /login)",
+        login_handler.lambda_handler,
+        lambda: waiting_sign_in()[0],
+        iterations // 4,
+    )
+    measure(
+        "sign-in POST (password, Argon2id)",
+        login_handler.lambda_handler,
+        sign_in_post,
+        max(10, iterations // 100),
+        expect=303,
+    )
+
     measure("JWKS", token_handler.lambda_handler, lambda: event("jwks"), iterations // 2)
     measure("metadata", token_handler.lambda_handler, lambda: event("metadata"), iterations // 2)
     return results
