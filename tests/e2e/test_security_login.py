@@ -9,9 +9,12 @@ import jwt
 import pytest
 import requests
 
+from oauth_core.http.routes import ROUTES
 from tests.e2e.conftest import LocalStack
 from tests.e2e.flows import (
+    PASSWORD,
     SPA_REDIRECT,
+    USER,
     Browser,
     authorize_params,
     exchange,
@@ -290,3 +293,45 @@ def test_g8_max_age_zero_asks_for_a_sign_in_even_in_the_same_second(stack: Local
         **authorize_params(challenge=pkce_pair()[1], max_age="0", prompt="none")
     )
     assert query_of(silent.headers["Location"])["error"] == "login_required"
+
+
+# Issue 15 and 16 added pages and forms (second factor, passkeys, federation, logout): every
+# route of the page functions is held to G1 and G3 from the route table, so a new one is too.
+PAGE_POSTS = [
+    r.path
+    for r in ROUTES
+    if r.function in ("login", "authorize") and r.method == "POST" and r.path != "/logout"
+]
+PAGE_GETS = [
+    r.path
+    for r in ROUTES
+    if r.function in ("login", "authorize") and r.method == "GET" and r.path != "/passkeys.js"
+]
+
+
+@pytest.mark.parametrize("path", PAGE_POSTS)
+def test_g1_every_form_of_the_page_functions_needs_its_csrf_token(
+    stack: LocalStack, path: str
+) -> None:
+    """A cross-site POST (no CSRF cookie, no token) acts on nothing: 403, with the G3 headers.
+    (/logout's POST may come from an app, OpenID Connect RP-Initiated Logout: L3 holds it.)"""
+    answer = requests.post(
+        f"{stack.issuer}{path}",
+        data={"request_id": "x", "username": USER, "password": PASSWORD, "credential": "{}"},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert answer.status_code == 403, (path, answer.status_code, answer.text[:200])
+    assert_hardened(answer)
+
+
+@pytest.mark.parametrize("path", PAGE_GETS)
+def test_g3_every_page_route_answers_with_the_hardening_headers(
+    stack: LocalStack, path: str
+) -> None:
+    """Whatever a page route answers to a bare request (a page, an error page, a redirect to
+    the sign-in), never a 5xx, and an HTML answer carries the G3 headers."""
+    answer = requests.get(f"{stack.issuer}{path}", allow_redirects=False, timeout=10)
+    assert answer.status_code < 500, (path, answer.status_code)
+    if answer.headers.get("Content-Type", "").startswith("text/html"):
+        assert_hardened(answer)
