@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Literal
 
 import pytest
 from playwright.sync_api import Browser, expect, sync_playwright
@@ -13,6 +14,12 @@ from tests.e2e.conftest import stack  # noqa: F401 - the local stack, shared wit
 # A loaded CI machine (2 cores, the suite on both) can take seconds to run a page's script:
 # assertions wait up to 15 s for what a page shows (they pass as soon as it shows).
 expect.set_options(timeout=15_000)
+
+# Every page is looked at wide and on a phone, light and dark.
+Scheme = Literal["light", "dark"]
+SCREENS = pytest.mark.parametrize(
+    ("width", "scheme"), [(1280, "light"), (390, "light"), (1280, "dark"), (390, "dark")]
+)
 
 
 CHROMIUM = Path("/usr/bin/chromium")

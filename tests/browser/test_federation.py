@@ -6,12 +6,12 @@ providers. Screenshots at 1280 and 390 px, light and dark."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
 from urllib.parse import urlencode
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from tests.browser.conftest import SCREENS, Scheme
 from tests.browser.test_login_flow import app_callback  # noqa: F401 - the app's redirect URI
 from tests.e2e.flows import authorize_params, pkce_pair
 from tests.e2e.test_federation import (  # noqa: F401 - the two stacks
@@ -24,7 +24,6 @@ from tests.e2e.test_federation import (  # noqa: F401 - the two stacks
 )
 from tests.e2e.test_security_client_credentials import oauthctl
 
-Scheme = Literal["light", "dark"]
 APP = "fed-browser-app"
 
 
@@ -58,9 +57,7 @@ def open_sign_in(page: Page, ready: Federation, redirect_uri: str, **extra: str)
     page.goto(f"{ready.downstream.issuer}/authorize?{urlencode(params)}")
 
 
-@pytest.mark.parametrize(
-    ("width", "scheme"), [(1280, "light"), (390, "light"), (1280, "dark"), (390, "dark")]
-)
+@SCREENS
 def test_signing_in_with_the_upstream_in_chromium(
     chromium: Browser,
     ready: Federation,  # noqa: F811
@@ -120,9 +117,7 @@ def test_signing_in_with_the_upstream_in_chromium(
     context.close()
 
 
-@pytest.mark.parametrize(
-    ("width", "scheme"), [(1280, "light"), (390, "light"), (1280, "dark"), (390, "dark")]
-)
+@SCREENS
 def test_the_account_page_offers_to_link_the_provider(
     chromium: Browser,
     ready: Federation,  # noqa: F811

@@ -6,7 +6,7 @@ sign in with a password. Screenshots of the changed pages at 1280 and 390 px, li
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import jwt
 import pytest
@@ -14,12 +14,12 @@ import requests
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from oauth_core import constants
+from tests.browser.conftest import SCREENS, Scheme
 from tests.browser.test_login_flow import APP, app_callback, browser_app_client  # noqa: F401
 from tests.e2e.conftest import LocalStack
 from tests.e2e.flows import authorize_params, pkce_pair, query_of
 from tests.e2e.test_security_client_credentials import oauthctl
 
-Scheme = Literal["light", "dark"]
 PASSWORD = "passkey browser pw 1"
 
 
@@ -64,9 +64,7 @@ def authorize_url(site: str, redirect_uri: str, challenge: str) -> tuple[str, di
     return f"{site}/authorize?{query}", params
 
 
-@pytest.mark.parametrize(
-    ("width", "scheme"), [(1280, "light"), (390, "light"), (1280, "dark"), (390, "dark")]
-)
+@SCREENS
 def test_a_passkey_added_on_the_account_page_signs_in_for_an_app_alone(
     chromium: Browser,
     stack: LocalStack,

@@ -4,18 +4,15 @@ app; screenshots at 1280 and 390 px, light and dark."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
 
-import pytest
 import requests
 from playwright.sync_api import Browser, expect
 
+from tests.browser.conftest import SCREENS, Scheme
 from tests.browser.test_login_flow import APP, app_callback, browser_app_client  # noqa: F401
 from tests.e2e.conftest import LocalStack
 from tests.e2e.flows import authorize_params, pkce_pair
 from tests.e2e.test_security_client_credentials import oauthctl
-
-Scheme = Literal["light", "dark"]
 
 
 def reset_to_temporary(stack: LocalStack, username: str) -> None:
@@ -33,9 +30,7 @@ def reset_to_temporary(stack: LocalStack, username: str) -> None:
     assert reset.returncode == 0, reset.stderr
 
 
-@pytest.mark.parametrize(
-    ("width", "scheme"), [(1280, "light"), (390, "light"), (1280, "dark"), (390, "dark")]
-)
+@SCREENS
 def test_a_temporary_password_is_replaced_in_the_browser(
     chromium: Browser,
     stack: LocalStack,
