@@ -26,7 +26,7 @@ METRICS: dict[str, frozenset[str]] = {
     "LoginSucceeded": frozenset(),
     "LoginFailed": frozenset(),
     "LoggedOut": frozenset(),
-    "PasswordChanged": frozenset({"by"}),  # by: sign-in (a temporary one) or account
+    "PasswordChanged": frozenset({"by"}),  # by: sign-in (a temporary one), account or reset
     "SignedOutEverywhere": frozenset(),  # the account page
     "CsrfRejected": frozenset(),
     CODE_REPLAY: frozenset(),
@@ -48,6 +48,13 @@ METRICS: dict[str, frozenset[str]] = {
     "BackchannelLogoutDelivered": frozenset(),
     "BackchannelLogoutFailed": frozenset(),
     "BackchannelLogoutNotSent": frozenset(),
+    # Recovery and verification by e-mail (purpose: reset, verify, signup, notice): handed to
+    # SES; refused by SES (or unreachable); not sent because the address or username was asked
+    # for too often lately.
+    "EmailSent": frozenset({"purpose"}),
+    "EmailNotSent": frozenset({"purpose"}),
+    "EmailSuppressed": frozenset({"purpose"}),
+    "UserSignedUp": frozenset(),
 }
 
 

@@ -22,6 +22,7 @@ from oauth_core.http.dispatch import Endpoints, FunctionHandler
 
 if TYPE_CHECKING:  # built on demand: a function loads only what it serves
     from oauth_core.admin.access import UserAccess
+    from oauth_core.admin.account_emails import AccountEmails
     from oauth_core.admin.backchannel_logout import BackchannelNotifier, LogoutNotices
     from oauth_core.admin.catalog import ApiAdmin, AttributeAdmin, ScopeAdmin
     from oauth_core.admin.registry import ClientRegistry
@@ -36,13 +37,17 @@ if TYPE_CHECKING:  # built on demand: a function loads only what it serves
         CatalogStore,
         ClientSecretStore,
         ClientStore,
+        EmailLinkStore,
         GrantStore,
         KeyStore,
         LogoutDispatch,
+        Mailer,
         RateLimiter,
+        UserEmailIndex,
         UserStore,
     )
     from oauth_core.rules.client_auth import ClientAuthenticator, ThrottledAuthenticator
+    from oauth_core.rules.email_limits import EmailLimits
     from oauth_core.rules.throttle import FailureThrottle
     from oauth_core.tokens.bearer import JwksCache
     from oauth_core.tokens.dpop import ProofChecker, UseOnce
@@ -69,6 +74,13 @@ class Components:
     catalog: CatalogSource  # the catalog requests read: cached per container on AWS
     clock: Clock = field(default_factory=SystemClock)
     random: Random = field(default_factory=SystemRandom)
+    # Recovery and verification by e-mail, when the stack has a sender: what sends (None: SES,
+    # its client made on the first message), where the links are kept (None: the grants
+    # table), and how users are found by their verified address (None: the users table's
+    # by-email index).
+    mailer: Mailer | None = None
+    email_links: EmailLinkStore | None = None
+    email_index: UserEmailIndex | None = None
 
     @cached_property
     def authenticator(self) -> ClientAuthenticator:
@@ -195,6 +207,44 @@ class Components:
         return UserDirectory(self.users, self.clock, self.grants, self.catalog)
 
     @cached_property
+    def email_limits(self) -> EmailLimits:
+        from oauth_core.rules.email_limits import EmailLimits
+
+        return EmailLimits(self.rate_limiter, self.settings, self.clock)
+
+    @cached_property
+    def account_emails(self) -> AccountEmails | None:
+        """Links mailed to users (a reset, an address to confirm, a sign-up to finish); None
+        when the stack sends no e-mail. Nothing of SES is loaded until a message is sent."""
+        if not self.settings.email_sender:
+            return None
+        from oauth_core.admin.account_emails import AccountEmails
+
+        mailer, links, index = self.mailer, self.email_links, self.email_index
+        if mailer is None:
+            from oauth_core.storage.ses import SesMailer
+
+            mailer = SesMailer(self.settings.email_sender, self.settings.email_configuration_set)
+        if links is None:
+            from oauth_core.storage.dynamodb_email_links import DynamoEmailLinkStore
+
+            links = DynamoEmailLinkStore(self.settings.grants_table)
+        if index is None:
+            from oauth_core.storage.dynamodb import DynamoUserStore
+
+            index = DynamoUserStore(self.settings.users_table)
+        return AccountEmails(
+            self.users,
+            index,
+            self.user_directory,
+            links,
+            mailer,
+            self.email_limits,
+            self.clock,
+            self.random,
+        )
+
+    @cached_property
     def logout_notifier(self) -> BackchannelNotifier:
         """Signs and sends back-channel logout tokens (the logout notifier function's work)."""
         return logout_notifier_of(self.settings, self.clients, self.keys, self.clock, self.random)
@@ -246,14 +296,20 @@ def login_endpoints(c: Components, jwks: JwksCache | None = None) -> Endpoints:
     over HTTP as an app reads it: the login function holds no signing key)."""
     from oauth_core.admin.access import UserAccess
     from oauth_core.endpoints.account import AccountPages
+    from oauth_core.endpoints.email_links import AnswerPace, EmailLinkPages
     from oauth_core.endpoints.end_session import EndSessionEndpoint
     from oauth_core.endpoints.login import LoginPages
+    from oauth_core.endpoints.sign_up import SignUpPages
     from oauth_core.endpoints.signin import PasswordSignIn
 
     sign_in = PasswordSignIn(
         c.flow, c.users, c.grants, c.throttle, c.user_directory, c.settings, c.clock, c.random
     )
-    pages = LoginPages(c.flow, sign_in, c.clients, c.grants, c.sealer, c.random)
+    pages = LoginPages(c.flow, sign_in, c.clients, c.grants, c.sealer, c.random, c.settings)
+    emails = c.account_emails
+    pace = AnswerPace(c.clock, c.settings.email_answer_ms)
+    links = EmailLinkPages(c.flow, emails, c.email_limits, c.settings, pace, c.random)
+    sign_up = SignUpPages(c.flow, emails, c.email_limits, c.settings, pace, c.random)
     account = AccountPages(
         c.flow,
         sign_in,
@@ -266,6 +322,7 @@ def login_endpoints(c: Components, jwks: JwksCache | None = None) -> Endpoints:
         c.clock,
         c.random,
         c.logout_notices,
+        emails,
     )
     end_session = EndSessionEndpoint(c.flow, c.clients, c.grants, c.logout_notices, c.random, jwks)
     return {
@@ -280,6 +337,17 @@ def login_endpoints(c: Components, jwks: JwksCache | None = None) -> Endpoints:
         "logout_page": end_session.get,
         "logout": end_session.post,
         "password": pages.password,
+        "account_email": account.email,
+        "forgot_password_page": links.forgot_page,
+        "forgot_password": links.forgot,
+        "reset_password_page": links.reset_page,
+        "reset_password": links.reset,
+        "verify_email_page": links.verify_page,
+        "verify_email": links.verify,
+        "sign_up_page": sign_up.sign_up_page,
+        "sign_up": sign_up.sign_up,
+        "sign_up_confirm_page": sign_up.confirm_page,
+        "sign_up_confirm": sign_up.confirm,
     }
 
 
@@ -487,12 +555,14 @@ def memory_components(
         MemorySecretStore,
         MemoryUserStore,
     )
+    from oauth_core.storage.memory_email import MemoryEmailLinkStore, MemoryMailer
     from oauth_core.tokens.sealed_requests import StaticSealingSecrets
 
     settings = settings or Settings()
     clock = clock or SystemClock()
     key_store = MemoryKeyStore(keys or KeySet.initial(clock.now()))
     catalog_store = MemoryCatalogStore()
+    users = MemoryUserStore()
     return Components(
         settings=settings,
         clients=with_client_documents(MemoryClientStore(), settings, clock),
@@ -500,13 +570,16 @@ def memory_components(
         keys=key_store,
         published_keys=key_store,
         grants=MemoryGrantStore(clock),
-        users=MemoryUserStore(),
+        users=users,
         rate_limiter=MemoryRateLimiter(),
         sealing_secrets=StaticSealingSecrets(),
         catalog_store=catalog_store,
         catalog=catalog_store,
         clock=clock,
         random=SystemRandom(),
+        mailer=MemoryMailer(),
+        email_links=MemoryEmailLinkStore(),
+        email_index=users,
     )
 
 
@@ -553,6 +626,7 @@ def aws_components(settings: Settings | None = None, *, cached: bool = True) -> 
         published_keys = CachedKeyStore(keys, settings.jwks_cache_ttl)
         keys = CachedKeyStore(keys, settings.secret_cache_ttl)
     clients = with_client_documents(clients, settings, clock)
+    users = DynamoUserStore(settings.users_table)
     return Components(
         settings,
         clients,
@@ -560,7 +634,7 @@ def aws_components(settings: Settings | None = None, *, cached: bool = True) -> 
         keys,
         published_keys,
         grants=DynamoGrantStore(settings.grants_table, clock=clock),
-        users=DynamoUserStore(settings.users_table),
+        users=users,
         rate_limiter=DynamoRateLimiter(settings.grants_table),
         sealing_secrets=SecretsManagerSealingSecrets(
             settings.request_sealing_secret, settings.secret_cache_ttl
@@ -568,4 +642,5 @@ def aws_components(settings: Settings | None = None, *, cached: bool = True) -> 
         catalog_store=catalog_store,
         catalog=catalog,
         clock=clock,
+        email_index=users,  # its by-email index (the sender and the links: made when used)
     )

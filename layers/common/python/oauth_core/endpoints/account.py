@@ -15,9 +15,11 @@ import time
 
 from oauth_core import audit
 from oauth_core.admin.access import UserAccess
+from oauth_core.admin.account_emails import AccountEmails
 from oauth_core.admin.backchannel_logout import LogoutNotices
 from oauth_core.admin.users import InvalidUser, UserDirectory
 from oauth_core.clock import Clock, Random
+from oauth_core.constants import FORGOT_PASSWORD_PATH
 from oauth_core.endpoints.flow import AuthorizationFlow
 from oauth_core.endpoints.signin import (
     BAD_CREDENTIALS,
@@ -28,6 +30,7 @@ from oauth_core.endpoints.signin import (
     verified_form,
 )
 from oauth_core.errors import InvalidRequest
+from oauth_core.http.email_pages import email_section
 from oauth_core.http.forms import parse_query
 from oauth_core.http.pages import (
     SESSION_COOKIE,
@@ -58,6 +61,20 @@ NOTICES = {
     "allowed will ask you to sign in again.",
     "removed": "The app's access was removed. It will ask you again if you use it.",
     "signed_out": "You were signed out everywhere. Sign in again to manage your account.",
+    # Recovery and verification by e-mail (oauth_core.endpoints.email_links, .sign_up).
+    "reset": "Your password was changed and you were signed out everywhere. Sign in with your "
+    "new password.",
+    "email_verified": "Your e-mail address is confirmed.",
+    "created": "Your account is ready. Sign in with the password you chose.",
+}
+# What the e-mail section says after a change, by a word in the query (#email).
+EMAIL_NOTICES = {
+    "email_changed": "Your e-mail address was changed. Follow the link we sent to it to "
+    "confirm it.",
+    "email_sent": "We sent the link again. It works once, within 24 hours.",
+    "email_same": "That is the address your account has already.",
+    "email_not_sent": "No link was sent just now: one was asked for this address lately, or "
+    "it could not be sent. Try again later.",
 }
 
 
@@ -75,8 +92,11 @@ class AccountPages:
         clock: Clock,
         random: Random,
         notices: LogoutNotices,
+        emails: AccountEmails | None = None,
     ):
         self._notices = notices
+        # Recovery and verification by e-mail: only when the stack sends e-mail.
+        self._emails = emails
         self._flow = flow
         self._sign_in = sign_in
         self._access = access
@@ -91,11 +111,12 @@ class AccountPages:
     # --- GET /account ---------------------------------------------------------------------------
 
     def account_page(self, request: HttpRequest) -> HttpResponse:
-        notice = NOTICES.get(parse_query(request).get("done", ""))
+        done = parse_query(request).get("done", "")
+        notice = NOTICES.get(done)
         user = self._signed_in_user(request)
         if user is None:
             return self._sign_in_form(request, notice=notice)
-        return self._overview(request, user, notice=notice)
+        return self._overview(request, user, notice=notice, email_notice=EMAIL_NOTICES.get(done))
 
     def _signed_in_user(self, request: HttpRequest) -> User | None:
         session = self._flow.live_session(request)
@@ -112,7 +133,10 @@ class AccountPages:
         notice: str | None = None,
     ) -> HttpResponse:
         csrf, cookies = csrf_of(self._flow.cookies, request, self._random)
-        body = account_sign_in_form(csrf=csrf, username=username, error=error, notice=notice)
+        forgot = FORGOT_PASSWORD_PATH if self._emails is not None else None
+        body = account_sign_in_form(
+            csrf=csrf, username=username, error=error, notice=notice, forgot_href=forgot
+        )
         return page(TITLE, body, cookies=cookies)
 
     def _overview(
@@ -123,8 +147,20 @@ class AccountPages:
         notice: str | None = None,
         error: str | None = None,
         status: int = 200,
+        email_notice: str | None = None,
+        email_error: str | None = None,
     ) -> HttpResponse:
         csrf, cookies = csrf_of(self._flow.cookies, request, self._random)
+        section = ""
+        if self._emails is not None:
+            address = user.claims.get("email")
+            section = email_section(
+                csrf=csrf,
+                email=address if isinstance(address, str) and address else None,
+                verified=user.claims.get("email_verified") is True,
+                error=email_error,
+                notice=email_notice,
+            )
         profile = [("Username", user.username)]
         for label, claim in (("Name", "name"), ("Email", "email")):
             if user.claims.get(claim):
@@ -136,6 +172,7 @@ class AccountPages:
             apps=self._apps(user),
             notice=notice,
             error=error,
+            email_section=section,
         )
         return page(TITLE, body, status=status, cookies=cookies, wide=True)
 
@@ -290,6 +327,39 @@ class AccountPages:
         audit.emit(audit.PASSWORD_CHANGED, sub=user.sub, username=user.username, by="account")
         # The change ended every session (D8): this browser gets a fresh one.
         return self._signed_in_now(request, changed, "password")
+
+    # --- POST /account/email: the address, changed or confirmed again ----------------------------
+
+    def email(self, request: HttpRequest) -> HttpResponse:
+        form = verified_form(self._flow.cookies, request)
+        user = self._signed_in_user(request)
+        if user is None:
+            return see_other(ACCOUNT_PATH)  # signed out meanwhile: the sign-in form
+        if self._emails is None:
+            raise InvalidRequest("this server sends no e-mail")
+        issuer = self._flow.issuer(request)
+        action = form.get("action", "")
+        if action == "resend":
+            sent = self._emails.send_verification(user, issuer)
+            done = "email_sent" if sent else "email_not_sent"
+            return see_other(f"{ACCOUNT_PATH}?done={done}#email")
+        if action != "change":
+            raise InvalidRequest("unknown action")
+        # The address recovers the account: changing it takes the current password, checked
+        # and counted as a sign-in is.
+        current = form.get("current_password", "")
+        if self._sign_in.check(request, user.username, current, None) is None:
+            return self._overview(
+                request, user, email_error="Your current password is not right.", status=400
+            )
+        try:
+            outcome = self._emails.change_email(user, form.get("email", ""), issuer)
+        except InvalidUser:
+            return self._overview(
+                request, user, email_error="Type the new address as name@example.com.", status=400
+            )
+        done = {"sent": "email_changed", "same": "email_same"}.get(outcome, "email_not_sent")
+        return see_other(f"{ACCOUNT_PATH}?done={done}#email")
 
 
 def _date(epoch: int) -> str:

@@ -15,6 +15,8 @@ from dataclasses import replace
 
 from oauth_core import audit
 from oauth_core.clock import Random
+from oauth_core.config import Settings
+from oauth_core.constants import FORGOT_PASSWORD_PATH, SIGN_UP_PATH
 from oauth_core.endpoints.authorization_request import registered_redirect_uri
 from oauth_core.endpoints.flow import AuthorizationFlow, resumed
 from oauth_core.endpoints.signin import (
@@ -54,7 +56,12 @@ class LoginPages:
         grants: GrantStore,
         sealer: RequestSealer,
         random: Random,
+        settings: Settings | None = None,
     ):
+        """`settings`: whether the sign-in page offers "Forgot your password?" and "Create an
+        account" (a stack that sends e-mail; with self sign-up on)."""
+        self._offers_recovery = settings is not None and settings.sends_email
+        self._offers_sign_up = settings is not None and settings.offers_sign_up
         self.flow = flow
         self._sign_in = sign_in
         self._clients = clients
@@ -110,12 +117,16 @@ class LoginPages:
         error: str | None = None,
     ) -> HttpResponse:
         csrf, cookies = self._csrf(request)
+        carried = {"request_id": handle}
+        forgot = with_query(FORGOT_PASSWORD_PATH, carried) if self._offers_recovery else None
         body = login_form(
             request_id=handle,
             csrf=csrf,
             client_name=client.client_name or client.client_id,
             username=username,
             error=error,
+            forgot_href=forgot,
+            sign_up_href=with_query(SIGN_UP_PATH, carried) if self._offers_sign_up else None,
         )
         return self._page("Sign in", body, pending, cookies)
 

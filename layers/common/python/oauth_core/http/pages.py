@@ -33,7 +33,7 @@ border:1px solid var(--line);border-radius:12px;box-shadow:0 1px 3px rgba(0,0,0,
 h1{font-size:1.375rem;margin:0 0 .25rem}
 p{margin:.25rem 0 1rem;color:var(--muted)}
 label{display:block;font-weight:600;margin:1rem 0 .375rem}
-input[type=text],input[type=password]{width:100%;padding:.625rem .75rem;font:inherit;color:inherit;
+input[type=text],input[type=password],input[type=email]{width:100%;padding:.625rem .75rem;font:inherit;color:inherit;
 background:transparent;border:1px solid var(--input-line);border-radius:8px}
 input:focus-visible,button:focus-visible{outline:3px solid var(--accent);outline-offset:2px}
 button{width:100%;margin-top:1.5rem;padding:.7rem;font:inherit;font-weight:600;border:0;
@@ -57,6 +57,7 @@ dl{display:grid;grid-template-columns:auto 1fr;gap:.25rem 1rem;margin:.75rem 0 0
 dt{color:var(--muted)}dd{margin:0;overflow-wrap:anywhere}
 footer{margin-top:1.5rem;font-size:.8125rem;color:var(--muted);text-align:center}
 .reference{font-size:.875rem;margin-bottom:0}
+.other{margin:1rem 0 0;text-align:center;font-size:.9375rem}
 .reference code{font:.875rem ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;color:var(--fg);overflow-wrap:anywhere}
 """
 
@@ -235,14 +236,39 @@ def _sign_in_fields(action: str, hidden: str, username: str, error: str | None) 
 
 
 def login_form(
-    *, request_id: str, csrf: str, client_name: str, username: str = "", error: str | None = None
+    *,
+    request_id: str,
+    csrf: str,
+    client_name: str,
+    username: str = "",
+    error: str | None = None,
+    forgot_href: str | None = None,
+    sign_up_href: str | None = None,
 ) -> str:
+    """`forgot_href`, `sign_up_href`: where "Forgot your password?" and "Create an account" go,
+    when the stack offers them (oauth_core.http.email_pages)."""
     hidden = f"{_hidden('request_id', request_id)}{_hidden('csrf_token', csrf)}"
     return (
         "<h1>Sign in</h1>"
         f'<p>to continue to <span class="app">{escape(client_name)}</span></p>'
-        f"{_sign_in_fields('/login', hidden, username, error)}{ACCOUNT_LINK}"
+        f"{_sign_in_fields('/login', hidden, username, error)}"
+        f"{other_ways(forgot_href, sign_up_href)}{ACCOUNT_LINK}"
     )
+
+
+def other_ways(forgot_href: str | None, sign_up_href: str | None = None) -> str:
+    """The links under a sign-in form: a forgotten password, a new account."""
+    forgot = (
+        f'<p class="other"><a href="{escape(forgot_href)}">Forgot your password?</a></p>'
+        if forgot_href
+        else ""
+    )
+    sign_up = (
+        f'<p class="other">New here? <a href="{escape(sign_up_href)}">Create an account</a></p>'
+        if sign_up_href
+        else ""
+    )
+    return forgot + sign_up
 
 
 def password_change_form(
@@ -262,14 +288,22 @@ def password_change_form(
         f"{_hidden('request_id', request_id)}{_hidden('csrf_token', csrf)}"
         # For password managers: whose password this is.
         f'<input type="hidden" name="username" value="{escape(username)}" autocomplete="username">'
+        f"{new_password_fields(described)}"
+        '<button type="submit">Save and continue</button>'
+        "</form>"
+    )
+
+
+def new_password_fields(described: str = "", autofocus: bool = True) -> str:
+    """The two fields that choose a password (the same on every page that does)."""
+    focus = " autofocus" if autofocus else ""
+    return (
         '<label for="new_password">New password</label>'
         '<input type="password" id="new_password" name="new_password" autocomplete="new-password" '
-        f'minlength="{constants.MIN_PASSWORD_LENGTH}" required autofocus{described}>'
+        f'minlength="{constants.MIN_PASSWORD_LENGTH}" required{focus}{described}>'
         '<label for="confirm_password">New password, again</label>'
         '<input type="password" id="confirm_password" name="confirm_password" '
         f'autocomplete="new-password" required{described}>'
-        '<button type="submit">Save and continue</button>'
-        "</form>"
     )
 
 
@@ -384,12 +418,18 @@ class AllowedApp:
 
 
 def account_sign_in_form(
-    *, csrf: str, username: str = "", error: str | None = None, notice: str | None = None
+    *,
+    csrf: str,
+    username: str = "",
+    error: str | None = None,
+    notice: str | None = None,
+    forgot_href: str | None = None,
 ) -> str:
     said = f'<p class="notice" role="status">{escape(notice)}</p>' if notice else ""
     return (
         f"<h1>Your account</h1><p>Sign in to see and manage your account.</p>{said}"
         f"{_sign_in_fields('/account/login', _hidden('csrf_token', csrf), username, error)}"
+        f"{other_ways(forgot_href)}"
     )
 
 
@@ -410,8 +450,10 @@ def account_overview(
     apps: list[AllowedApp],
     notice: str | None = None,
     error: str | None = None,
+    email_section: str = "",
 ) -> str:
-    """Who I am, the apps I allowed (each with "Remove access"), my password, sign-out."""
+    """Who I am, the apps I allowed (each with "Remove access"), my e-mail address (when the
+    stack sends e-mail: oauth_core.http.email_pages), my password, sign-out."""
     said = f'<p class="notice" role="status">{escape(notice)}</p>' if notice else ""
     alert = (
         f'<p class="error" role="alert" id="password-error">{escape(error)}</p>' if error else ""
@@ -461,6 +503,7 @@ def account_overview(
         f"<h1>Your account</h1><p>Signed in as {escape(username)}</p>{said}"
         f"<dl>{rows}</dl>"
         f'<h2 id="apps">Apps you allowed</h2>{apps_html}'
+        f"{email_section}"
         f'<h2 id="password">Password</h2>{alert}{password}'
         '<h2 id="sessions">Sign-ins</h2><p>Sign out of this server in every browser and on every '
         "device. Apps you allowed keep their access until you remove it.</p>"
