@@ -269,7 +269,7 @@ class EmailLinkStore(Protocol):
 
 
 class UserEmailIndex(Protocol):
-    def usernames_with_email(self, email: str) -> list[str]:
-        """The users whose verified address is `email` (normalized); the index may lag a
-        change by a moment."""
+    def users_with_email(self, email: str) -> list[User]:
+        """The users whose verified address is `email` (normalized), at most ten, found in one
+        read (the index may lag a change by a moment)."""
         ...

@@ -128,10 +128,9 @@ class AccountEmails:
                 found[user.username] = user
         email = normalized_email(typed)
         if email is not None:
-            for name in self._index.usernames_with_email(email)[:MAX_ACCOUNTS_PER_ADDRESS]:
-                user = found.get(name) or self._users.get(name)
-                if user is not None and verified_email(user.claims) == email:
-                    found[user.username] = user
+            for user in self._index.users_with_email(email)[:MAX_ACCOUNTS_PER_ADDRESS]:
+                if verified_email(user.claims) == email:  # the index may lag a change
+                    found.setdefault(user.username, user)
         return list(found.values())
 
     def request_reset(self, typed: str, issuer: str) -> int:
@@ -273,7 +272,9 @@ class AccountEmails:
         in every case (SECURITY R6): only the address's owner learns which."""
         allowed = self._limits.may_mail(address)
         taken = self._users.get(username) is not None
-        owners = self._index.usernames_with_email(address)[:MAX_ACCOUNTS_PER_ADDRESS]
+        owners = [u.username for u in self._index.users_with_email(address)][
+            :MAX_ACCOUNTS_PER_ADDRESS
+        ]
         if not allowed:
             count("EmailSuppressed", purpose=SIGN_UP)
             return

@@ -92,7 +92,7 @@ class DynamoUserStore:
         with aws_errors("write user"):
             self._db.put_item(TableName=self._table, Item=to_attrs(item), **extra)
 
-    def usernames_with_email(self, email: str) -> list[str]:
+    def users_with_email(self, email: str) -> list[User]:
         with aws_errors("find users by e-mail"):
             response = self._db.query(
                 TableName=self._table,
@@ -102,7 +102,8 @@ class DynamoUserStore:
                 ExpressionAttributeValues={":email": {"S": email}},
                 Limit=10,
             )
-        return sorted(str(item["username"]["S"]) for item in response.get("Items", []))
+        users = [User.from_item(from_attrs(item)) for item in response.get("Items", [])]
+        return sorted(users, key=lambda user: user.username)
 
     def delete(self, username: str) -> bool:
         with aws_errors("delete user"):

@@ -164,8 +164,8 @@ class MemoryUserStore:
     def list(self) -> list[User]:
         return sorted(self._users.values(), key=lambda u: u.username)
 
-    def usernames_with_email(self, email: str) -> builtins.list[str]:
-        return sorted(u.username for u in self.list() if verified_email(u.claims) == email)[:10]
+    def users_with_email(self, email: str) -> builtins.list[User]:
+        return [u for u in self.list() if verified_email(u.claims) == email][:10]
 
 
 class MemoryGrantStore:
