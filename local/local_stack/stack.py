@@ -6,7 +6,12 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from local_stack import AUDIT_FILE_PARAMETER, DEFAULT_AUDIT_FILE, ISSUER_PARAMETER
+from local_stack import (
+    AUDIT_FILE_PARAMETER,
+    DEFAULT_AUDIT_FILE,
+    ISSUER_PARAMETER,
+    LOCAL_EMAIL_SENDER,
+)
 from local_stack.aws import MotoServer, create_resources, use_local_aws
 from local_stack.gateway import LocalGateway
 from local_stack.seed import CatalogAdmins, Seed, SeedResult, apply_seed, read_seed
@@ -40,6 +45,7 @@ def start(host: str = "127.0.0.1", port: int = 8000, seed_path: Path | None = No
     audit_file = use_audit_file()
     gateway = LocalGateway(host, port)
     os.environ[constants.ENV_ISSUER] = gateway.url
+    os.environ.setdefault(constants.ENV_EMAIL_SENDER, LOCAL_EMAIL_SENDER)
     settings = Settings.from_env()
     clock = SystemClock()
     create_resources(settings, clock.now())
