@@ -49,6 +49,8 @@ CHANGES: dict[str, str | None] = {
     "users disable": "username",
     "users enable": "username",
     "users delete": "username",
+    # It writes a link (hashed) to the grants table and mails it.
+    "users send-verification": "username",
     "scopes create": "name",
     "scopes update": "name",
     "scopes delete": "name",
