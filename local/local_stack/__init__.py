@@ -18,3 +18,5 @@ ISSUER_PARAMETER = "/oauth-server/local/issuer"
 # another (an empty one: no e-mail). Moto's SES keeps every message; `python -m
 # local_stack.mailbox` shows them.
 LOCAL_EMAIL_SENDER = "Local sign-in <no-reply@example.com>"
+# Where a running local stack says which sender it uses, for oauthctl (users send-verification).
+EMAIL_SENDER_PARAMETER = "/oauth-server/local/email-sender"

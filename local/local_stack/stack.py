@@ -9,6 +9,7 @@ from pathlib import Path
 from local_stack import (
     AUDIT_FILE_PARAMETER,
     DEFAULT_AUDIT_FILE,
+    EMAIL_SENDER_PARAMETER,
     ISSUER_PARAMETER,
     LOCAL_EMAIL_SENDER,
 )
@@ -56,6 +57,10 @@ def start(host: str = "127.0.0.1", port: int = 8000, seed_path: Path | None = No
         Name=AUDIT_FILE_PARAMETER, Value=str(audit_file), Type="String", Overwrite=True
     )
     ssm.put_parameter(Name=ISSUER_PARAMETER, Value=gateway.url, Type="String", Overwrite=True)
+    if settings.email_sender:
+        ssm.put_parameter(
+            Name=EMAIL_SENDER_PARAMETER, Value=settings.email_sender, Type="String", Overwrite=True
+        )
     services = aws_components(settings, cached=False)
     admins = CatalogAdmins(services.scope_admin, services.api_admin, services.attribute_admin)
     seeded = apply_seed(seed, services.registry, services.user_directory, admins)

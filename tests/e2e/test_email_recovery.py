@@ -105,8 +105,8 @@ def test_r1_every_forgot_password_request_gets_the_same_answer(stack: LocalStack
         }
         answers.add((answer.status_code, tuple(sorted(headers.items())), answer.content))
     assert len(answers) == 1
-    ((status, headers, _),) = answers
-    assert status == 303 and dict(headers)["location"] == "/forgot-password?sent=1"
+    ((status, sent_headers, _),) = answers
+    assert status == 303 and dict(sent_headers)["location"] == "/forgot-password?sent=1"
     assert len(mails_to(stack, "r1-verified@example.org")) == 2
     for address in ("r1-unverified@example.org", "r1-disabled@example.org"):
         assert mails_to(stack, address) == []

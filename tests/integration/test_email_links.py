@@ -98,8 +98,8 @@ def test_ses_gets_one_message_with_a_text_and_an_html_part(aws: Settings) -> Non
     assert message["Subject"] == "Reset your password"
     assert message["Auto-Submitted"] == "auto-generated"
     parts = {part.get_content_type(): part.get_payload(decode=True) for part in message.walk()}
-    assert parts["text/plain"].decode().strip() == "the text"
-    assert parts["text/html"].decode().strip() == "<p>the html</p>"
+    assert parts["text/plain"] == b"the text\r\n"
+    assert parts["text/html"] == b"<p>the html</p>\r\n"
 
 
 def test_ses_refusing_the_sender_is_a_storage_error(aws: Settings) -> None:

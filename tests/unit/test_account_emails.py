@@ -3,7 +3,10 @@ links they mail (read from the fake mailer) and what following them does."""
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
+import sys
 import threading
 from dataclasses import replace
 from html import unescape
@@ -193,7 +196,7 @@ class SlowMailer(MemoryMailer):
     [("alice", "nobody", "bob"), ("alice@example.org", "no@example.org", "bob@example.org")],
 )
 def test_r1_the_same_lookups_and_the_same_time_whoever_is_named(
-    clock: FixedClock, session_keys: KeySet, typed: tuple[str, str]
+    clock: FixedClock, session_keys: KeySet, typed: tuple[str, str, str]
 ) -> None:
     components = memory_components(
         settings(email_answer_ms=HOLD_MS), clock=clock, keys=session_keys
@@ -302,13 +305,17 @@ def test_r2_a_reset_link_expires_after_15_minutes(services: Components, clock: F
     assert "works once, within 15 minutes" in mailer(services).sent[-1].text
     clock.advance(constants.RESET_LINK_TTL)
     assert choose(pages, token).status_code == 400
-    assert services.users.get("alice").password_hash == make_hash_of(services, "alice")
+    assert stored(services, "alice").password_hash == make_hash_of(services, "alice")
 
 
 def make_hash_of(services: Components, username: str) -> str:
+    return stored(services, username).password_hash
+
+
+def stored(services: Components, username: str) -> User:
     user = services.users.get(username)
     assert user is not None
-    return user.password_hash
+    return user
 
 
 def test_r2_only_the_tokens_hash_is_stored(services: Components) -> None:
@@ -329,7 +336,7 @@ def test_r2_any_password_change_voids_the_link(services: Components, clock: Fixe
         pages.call("reset_password_page", method="GET", query=f"token={token}").status_code == 400
     )
     assert choose(pages, token).status_code == 400
-    assert services.users.get("alice").password_hash == make_hash_of(services, "alice")
+    assert stored(services, "alice").password_hash == make_hash_of(services, "alice")
 
 
 def test_r2_a_link_for_an_address_no_longer_verified_is_void(services: Components) -> None:
@@ -493,10 +500,10 @@ def test_r5_a_new_address_is_unverified_until_its_link_is_followed(
     pages = Pages(services)
     shown = pages.call("verify_email_page", method="GET", query=f"token={token}")
     assert shown.status_code == 200 and "alice@new.example" in shown.body
-    assert services.users.get("alice").claims["email_verified"] is False  # a look is no click
+    assert stored(services, "alice").claims["email_verified"] is False  # a look is no click
     done = pages.call("verify_email", {"token": token})
     assert done.status_code == 303 and done.headers["Location"] == "/account?done=email_verified"
-    assert services.users.get("alice").claims["email_verified"] is True
+    assert stored(services, "alice").claims["email_verified"] is True
     state = services.grants.get_subject_state(user.sub)
     assert state is not None and state.profile is not None
     assert state.profile["email_verified"] is True
@@ -516,7 +523,7 @@ def test_r5_a_verification_link_expires_and_a_newer_address_voids_it(
     _, token = link_in(mailer(services).sent[-1])
     services.user_directory.update("alice", {"email": "elsewhere@example.org"})
     assert pages.call("verify_email", {"token": token}).status_code == 400
-    assert services.users.get("alice").claims["email_verified"] is False
+    assert stored(services, "alice").claims["email_verified"] is False
 
 
 def test_r5_the_directory_unverifies_a_changed_address_unless_told_otherwise(
@@ -710,3 +717,33 @@ def test_the_letters_say_where_from_how_long_and_carry_no_tracking(services: Com
     assert re.findall(r'href="([^"]+)"', message.html) == [
         f"{ISSUER}{constants.RESET_PASSWORD_PATH}?token={link_in(message)[1]}"
     ]
+
+
+LOGIN_CHILD = r"""
+import json, sys
+from oauth_core.config import Settings
+from oauth_core.wiring import login_endpoints, memory_components
+endpoints = login_endpoints(memory_components(Settings(email_sender="a@example.com")))
+loaded = sorted(m for m in sys.modules if m in {forbidden!r} or m.split(".")[0] in {forbidden!r})
+print(json.dumps(loaded))
+"""
+
+
+def test_the_login_functions_endpoints_load_nothing_of_e_mail_until_asked() -> None:
+    """A container that serves sign-ins makes no SES client and loads no e-mail page (the
+    login function's cold start stays lean): all of it is made on the first e-mail page."""
+    forbidden = [
+        "oauth_core.storage.ses",
+        "oauth_core.admin.account_emails",
+        "oauth_core.endpoints.email_links",
+        "oauth_core.endpoints.sign_up",
+        "oauth_core.http.email_pages",
+        "boto3",
+    ]
+    result = subprocess.run(
+        [sys.executable, "-c", LOGIN_CHILD.format(forbidden=forbidden)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == []

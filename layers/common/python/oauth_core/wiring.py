@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from random import seed as reseed_random
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from oauth_core import constants
 from oauth_core.clock import Clock, Random, SystemClock, SystemRandom
@@ -28,7 +28,9 @@ if TYPE_CHECKING:  # built on demand: a function loads only what it serves
     from oauth_core.admin.registry import ClientRegistry
     from oauth_core.admin.users import UserDirectory
     from oauth_core.endpoints.authorization_request import AuthorizationRequests
+    from oauth_core.endpoints.email_links import EmailLinkPages
     from oauth_core.endpoints.flow import AuthorizationFlow
+    from oauth_core.endpoints.sign_up import SignUpPages
     from oauth_core.grants import Grant
     from oauth_core.http.outbound import SafeFetcher
     from oauth_core.keys import KeySet
@@ -296,20 +298,31 @@ def login_endpoints(c: Components, jwks: JwksCache | None = None) -> Endpoints:
     over HTTP as an app reads it: the login function holds no signing key)."""
     from oauth_core.admin.access import UserAccess
     from oauth_core.endpoints.account import AccountPages
-    from oauth_core.endpoints.email_links import AnswerPace, EmailLinkPages
     from oauth_core.endpoints.end_session import EndSessionEndpoint
     from oauth_core.endpoints.login import LoginPages
-    from oauth_core.endpoints.sign_up import SignUpPages
     from oauth_core.endpoints.signin import PasswordSignIn
 
     sign_in = PasswordSignIn(
         c.flow, c.users, c.grants, c.throttle, c.user_directory, c.settings, c.clock, c.random
     )
     pages = LoginPages(c.flow, sign_in, c.clients, c.grants, c.sealer, c.random, c.settings)
-    emails = c.account_emails
-    pace = AnswerPace(c.clock, c.settings.email_answer_ms)
-    links = EmailLinkPages(c.flow, emails, c.email_limits, c.settings, pace, c.random)
-    sign_up = SignUpPages(c.flow, emails, c.email_limits, c.settings, pace, c.random)
+
+    # The e-mail pages, and what mails their links, are made when one of them is first asked
+    # for: a container that serves only sign-ins loads none of it.
+    def email_link_pages() -> EmailLinkPages:
+        from oauth_core.endpoints.email_links import AnswerPace, EmailLinkPages
+
+        pace = AnswerPace(c.clock, c.settings.email_answer_ms)
+        return EmailLinkPages(c.flow, c.account_emails, c.email_limits, c.settings, pace, c.random)
+
+    def sign_up_pages() -> SignUpPages:
+        from oauth_core.endpoints.email_links import AnswerPace
+        from oauth_core.endpoints.sign_up import SignUpPages
+
+        pace = AnswerPace(c.clock, c.settings.email_answer_ms)
+        return SignUpPages(c.flow, c.account_emails, c.email_limits, c.settings, pace, c.random)
+
+    links, sign_up = _made_once(email_link_pages), _made_once(sign_up_pages)
     account = AccountPages(
         c.flow,
         sign_in,
@@ -322,7 +335,7 @@ def login_endpoints(c: Components, jwks: JwksCache | None = None) -> Endpoints:
         c.clock,
         c.random,
         c.logout_notices,
-        emails,
+        lambda: c.account_emails,
     )
     end_session = EndSessionEndpoint(c.flow, c.clients, c.grants, c.logout_notices, c.random, jwks)
     return {
@@ -338,17 +351,32 @@ def login_endpoints(c: Components, jwks: JwksCache | None = None) -> Endpoints:
         "logout": end_session.post,
         "password": pages.password,
         "account_email": account.email,
-        "forgot_password_page": links.forgot_page,
-        "forgot_password": links.forgot,
-        "reset_password_page": links.reset_page,
-        "reset_password": links.reset,
-        "verify_email_page": links.verify_page,
-        "verify_email": links.verify,
-        "sign_up_page": sign_up.sign_up_page,
-        "sign_up": sign_up.sign_up,
-        "sign_up_confirm_page": sign_up.confirm_page,
-        "sign_up_confirm": sign_up.confirm,
+        "forgot_password_page": lambda request: links().forgot_page(request),
+        "forgot_password": lambda request: links().forgot(request),
+        "reset_password_page": lambda request: links().reset_page(request),
+        "reset_password": lambda request: links().reset(request),
+        "verify_email_page": lambda request: links().verify_page(request),
+        "verify_email": lambda request: links().verify(request),
+        "sign_up_page": lambda request: sign_up().sign_up_page(request),
+        "sign_up": lambda request: sign_up().sign_up(request),
+        "sign_up_confirm_page": lambda request: sign_up().confirm_page(request),
+        "sign_up_confirm": lambda request: sign_up().confirm(request),
     }
+
+
+T = TypeVar("T")
+
+
+def _made_once(make: Callable[[], T]) -> Callable[[], T]:
+    """`make`'s result, made on the first call and kept."""
+    made: list[T] = []
+
+    def get() -> T:
+        if not made:
+            made.append(make())
+        return made[0]
+
+    return get
 
 
 def token_endpoints(c: Components) -> Endpoints:

@@ -12,10 +12,11 @@ by a fixed notice chosen by a word in the query: nothing the caller writes is ec
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from oauth_core import audit
 from oauth_core.admin.access import UserAccess
-from oauth_core.admin.account_emails import AccountEmails
 from oauth_core.admin.backchannel_logout import LogoutNotices
 from oauth_core.admin.users import InvalidUser, UserDirectory
 from oauth_core.clock import Clock, Random
@@ -30,7 +31,6 @@ from oauth_core.endpoints.signin import (
     verified_form,
 )
 from oauth_core.errors import InvalidRequest
-from oauth_core.http.email_pages import email_section
 from oauth_core.http.forms import parse_query
 from oauth_core.http.pages import (
     SESSION_COOKIE,
@@ -49,6 +49,9 @@ from oauth_core.observability import count
 from oauth_core.ports import ClientStore, GrantStore, UserStore
 from oauth_core.rules import scope
 from oauth_core.tokens.sealed_requests import RequestSealer
+
+if TYPE_CHECKING:  # made on first use: a container that shows no e-mail loads none of it
+    from oauth_core.admin.account_emails import AccountEmails
 
 ACCOUNT_PATH = "/account"
 TITLE = "Your account"
@@ -92,11 +95,12 @@ class AccountPages:
         clock: Clock,
         random: Random,
         notices: LogoutNotices,
-        emails: AccountEmails | None = None,
+        emails: Callable[[], AccountEmails | None] | None = None,
     ):
+        """`emails`: what mails links (oauth_core.admin.account_emails), made when first asked
+        for; it gives None when the stack sends no e-mail."""
         self._notices = notices
-        # Recovery and verification by e-mail: only when the stack sends e-mail.
-        self._emails = emails
+        self._emails_of = emails or (lambda: None)
         self._flow = flow
         self._sign_in = sign_in
         self._access = access
@@ -133,7 +137,7 @@ class AccountPages:
         notice: str | None = None,
     ) -> HttpResponse:
         csrf, cookies = csrf_of(self._flow.cookies, request, self._random)
-        forgot = FORGOT_PASSWORD_PATH if self._emails is not None else None
+        forgot = FORGOT_PASSWORD_PATH if self._emails_of() is not None else None
         body = account_sign_in_form(
             csrf=csrf, username=username, error=error, notice=notice, forgot_href=forgot
         )
@@ -152,7 +156,9 @@ class AccountPages:
     ) -> HttpResponse:
         csrf, cookies = csrf_of(self._flow.cookies, request, self._random)
         section = ""
-        if self._emails is not None:
+        if self._emails_of() is not None:
+            from oauth_core.http.email_pages import email_section
+
             address = user.claims.get("email")
             section = email_section(
                 csrf=csrf,
@@ -335,12 +341,13 @@ class AccountPages:
         user = self._signed_in_user(request)
         if user is None:
             return see_other(ACCOUNT_PATH)  # signed out meanwhile: the sign-in form
-        if self._emails is None:
+        emails = self._emails_of()
+        if emails is None:
             raise InvalidRequest("this server sends no e-mail")
         issuer = self._flow.issuer(request)
         action = form.get("action", "")
         if action == "resend":
-            sent = self._emails.send_verification(user, issuer)
+            sent = emails.send_verification(user, issuer)
             done = "email_sent" if sent else "email_not_sent"
             return see_other(f"{ACCOUNT_PATH}?done={done}#email")
         if action != "change":
@@ -353,7 +360,7 @@ class AccountPages:
                 request, user, email_error="Your current password is not right.", status=400
             )
         try:
-            outcome = self._emails.change_email(user, form.get("email", ""), issuer)
+            outcome = emails.change_email(user, form.get("email", ""), issuer)
         except InvalidUser:
             return self._overview(
                 request, user, email_error="Type the new address as name@example.com.", status=400

@@ -157,7 +157,7 @@ def email_section(
         f'<form method="post" action="{constants.ACCOUNT_EMAIL_PATH}" novalidate>'
         f"{_hidden('csrf_token', csrf)}{_hidden('action', 'change')}"
         '<label for="new_email">New e-mail address</label>'
-        '<input type="email" id="new_email" name="email" autocomplete="email" '
+        '<input type="text" inputmode="email" id="new_email" name="email" autocomplete="email" '
         f'autocapitalize="none" spellcheck="false" required{described}>'
         '<label for="email_current_password">Current password</label>'
         '<input type="password" id="email_current_password" name="current_password" '
@@ -192,7 +192,7 @@ def sign_up_form(
         'autocomplete="username" autocapitalize="none" spellcheck="false" maxlength="128" '
         f"required autofocus{described}>"
         '<label for="email">E-mail address</label>'
-        f'<input type="email" id="email" name="email" value="{escape(email)}" '
+        f'<input type="text" inputmode="email" id="email" name="email" value="{escape(email)}" '
         f'autocomplete="email" autocapitalize="none" spellcheck="false" required{described}>'
         f"{new_password_fields(described, autofocus=False)}"
         '<button type="submit">Create account</button>'

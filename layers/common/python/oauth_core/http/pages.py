@@ -33,7 +33,7 @@ border:1px solid var(--line);border-radius:12px;box-shadow:0 1px 3px rgba(0,0,0,
 h1{font-size:1.375rem;margin:0 0 .25rem}
 p{margin:.25rem 0 1rem;color:var(--muted)}
 label{display:block;font-weight:600;margin:1rem 0 .375rem}
-input[type=text],input[type=password],input[type=email]{width:100%;padding:.625rem .75rem;font:inherit;color:inherit;
+input[type=text],input[type=password]{width:100%;padding:.625rem .75rem;font:inherit;color:inherit;
 background:transparent;border:1px solid var(--input-line);border-radius:8px}
 input:focus-visible,button:focus-visible{outline:3px solid var(--accent);outline-offset:2px}
 button{width:100%;margin-top:1.5rem;padding:.7rem;font:inherit;font-weight:600;border:0;

@@ -9,9 +9,6 @@ message, so a container that sends none (most sign-in pages) never loads it.
 
 from __future__ import annotations
 
-from email.message import EmailMessage
-from email.policy import SMTP
-from email.utils import formatdate, make_msgid, parseaddr
 from typing import Any
 
 from oauth_core.storage.aws import aws_errors, client
@@ -22,7 +19,7 @@ class SesMailer:
         """`sender`: the From header, an address an SES identity covers, with or without a
         display name ("Example <no-reply@example.com>")."""
         self._sender = sender
-        self._from_address = parseaddr(sender)[1]
+        self._from_address = address_of(sender)
         self._configuration_set = configuration_set
         self._ses = sesv2
 
@@ -40,14 +37,27 @@ class SesMailer:
             self._ses.send_email(**request)
 
 
+def address_of(sender: str) -> str:
+    """The address of a From value, with or without a display name (no `email.utils`: the
+    e-mail modules load only when a message is built)."""
+    if "<" in sender:
+        return sender.rpartition("<")[2].partition(">")[0].strip()
+    return sender.strip()
+
+
 def mime_message(sender: str, to: str, subject: str, text: str, html: str) -> bytes:
     """One message: headers, the text part, the HTML part (multipart/alternative)."""
+    # Imported here: tens of milliseconds a container pays only when it sends.
+    from email.message import EmailMessage
+    from email.policy import SMTP
+    from email.utils import formatdate, make_msgid
+
     message = EmailMessage(policy=SMTP)
     message["From"] = sender
     message["To"] = to
     message["Subject"] = subject
     message["Date"] = formatdate(usegmt=True)
-    message["Message-ID"] = make_msgid(domain=parseaddr(sender)[1].rpartition("@")[2] or None)
+    message["Message-ID"] = make_msgid(domain=address_of(sender).rpartition("@")[2] or None)
     # Mail that is sent by a program, not a person: auto-responders should not answer it.
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(text)
