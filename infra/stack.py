@@ -67,6 +67,7 @@ class OAuthServerStack(Stack):
             self.functions.rotation,
             self.audit,
             self.logout.function,
+            sends_email=self.email is not None,
         )
 
         outputs = {

@@ -121,3 +121,25 @@ def test_an_identity_arn_is_taken_as_it_is() -> None:
     config.validate()
     assert config.ses_identity_name == "example.com"
     assert StackConfig(ses_sender=SENDER).ses_identity_name == "no-reply@example.com"
+
+
+def alarm_names(resources: Resources) -> set[str]:
+    return {
+        str(r["Properties"].get("MetricName"))
+        for r in of_type(resources, "AWS::CloudWatch::Alarm").values()
+    }
+
+
+def test_an_e_mail_ses_refused_alarms_on_a_stack_that_sends(
+    resources: Resources, mailing: tuple[Resources, dict[str, Any]]
+) -> None:
+    assert "EmailNotSent" not in alarm_names(resources)
+    sending, _ = mailing
+    (alarm,) = [
+        r
+        for r in of_type(sending, "AWS::CloudWatch::Alarm").values()
+        if r["Properties"].get("MetricName") == "EmailNotSent"
+    ]
+    # The dimensions count() publishes EmailNotSent with: the service alone (SECURITY O2).
+    assert [d["Name"] for d in alarm["Properties"]["Dimensions"]] == ["service"]
+    assert alarm["Properties"]["AlarmActions"]

@@ -49,10 +49,10 @@ METRICS: dict[str, frozenset[str]] = {
     "BackchannelLogoutFailed": frozenset(),
     "BackchannelLogoutNotSent": frozenset(),
     # Recovery and verification by e-mail (purpose: reset, verify, signup, notice): handed to
-    # SES; refused by SES (or unreachable); not sent because the address or username was asked
-    # for too often lately.
+    # SES; refused by SES or unreachable (one alarm, whatever the purpose: its log line says
+    # which); not sent because the address or username was asked for too often lately.
     "EmailSent": frozenset({"purpose"}),
-    "EmailNotSent": frozenset({"purpose"}),
+    "EmailNotSent": frozenset(),
     "EmailSuppressed": frozenset({"purpose"}),
     "UserSignedUp": frozenset(),
 }

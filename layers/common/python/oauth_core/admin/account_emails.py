@@ -98,7 +98,7 @@ class AccountEmails:
         try:
             self._mailer.send(to, letter.subject, letter.text, letter.html)
         except StorageError:
-            count("EmailNotSent", purpose=purpose)
+            count("EmailNotSent")
             logger.error("an e-mail could not be sent", extra={"purpose": purpose})
             return False
         count("EmailSent", purpose=purpose)
