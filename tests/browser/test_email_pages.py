@@ -122,11 +122,11 @@ def test_an_address_changed_and_confirmed(
     page.get_by_role("button", name="Sign in").click()
     new_address = f"{username}-new@example.org"
     page.get_by_label("New e-mail address").fill(new_address)
-    page.get_by_label("Current password").nth(0).fill("not my password")
+    page.get_by_label("Your password, to confirm it is you").fill("not my password")
     page.get_by_role("button", name="Change e-mail address").click()
     expect(page.get_by_role("alert")).to_have_text("Your current password is not right.")
     page.get_by_label("New e-mail address").fill(new_address)
-    page.locator("#email_current_password").fill(PASSWORD)
+    page.get_by_label("Your password, to confirm it is you").fill(PASSWORD)
     page.get_by_role("button", name="Change e-mail address").click()
     expect(page.get_by_role("status")).to_contain_text("Follow the link we sent")
     shot(page, output_dir, "account-email-unconfirmed", width, scheme)

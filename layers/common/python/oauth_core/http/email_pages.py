@@ -159,7 +159,8 @@ def email_section(
         '<label for="new_email">New e-mail address</label>'
         '<input type="text" inputmode="email" id="new_email" name="email" autocomplete="email" '
         f'autocapitalize="none" spellcheck="false" required{described}>'
-        '<label for="email_current_password">Current password</label>'
+        # Not "Current password": the password section below has that label.
+        '<label for="email_current_password">Your password, to confirm it is you</label>'
         '<input type="password" id="email_current_password" name="current_password" '
         f'autocomplete="current-password" required{described}>'
         '<button type="submit">Change e-mail address</button></form>'
