@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from email.utils import parseaddr
 from typing import Any
 
 from aws_cdk import RemovalPolicy
@@ -10,6 +12,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 
 from oauth_core import constants
+from oauth_core.emails import normalized_email
 
 _RETENTION = {
     1: logs.RetentionDays.ONE_DAY,
@@ -31,6 +34,10 @@ _AUDIT_RETENTION = {
     2557: logs.RetentionDays.SEVEN_YEARS,
     3653: logs.RetentionDays.TEN_YEARS,
 }
+
+
+# SES configuration set names: letters, digits, _ and -, at most 64.
+_CONFIGURATION_SET = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 class ConfigError(ValueError):
@@ -125,6 +132,14 @@ class StackConfig:
     # of it, so the apps on that domain can use the same passkeys. Passkeys are bound to it for
     # good: choose before users add any.
     passkey_rp_id: str | None = None
+    # Recovery and verification by e-mail (infra/email.py): the From address (an SES identity
+    # must cover it; unset: no e-mail, no "Forgot your password?"), that identity (a domain, an
+    # address, or its ARN; default: the sender's address), an SES configuration set, and self
+    # sign-up (needs a sender).
+    ses_sender: str | None = None
+    ses_identity: str | None = None
+    ses_configuration_set: str | None = None
+    self_sign_up: bool = False
 
     @classmethod
     def from_context(cls, get: Any) -> StackConfig:
@@ -176,11 +191,41 @@ class StackConfig:
             value = getattr(self, name)
             if not low <= value <= high:
                 raise ConfigError(f"{name}: from {low} to {high}, not {value}")
+        self._validate_email()
         if self.refresh_token_idle_ttl > self.refresh_token_absolute_ttl:
             raise ConfigError(
                 "refresh_token_idle_ttl: no longer than refresh_token_absolute_ttl "
                 f"({self.refresh_token_idle_ttl} > {self.refresh_token_absolute_ttl})"
             )
+
+    def _validate_email(self) -> None:
+        if self.ses_sender is None:
+            for name in ("ses_identity", "ses_configuration_set"):
+                if getattr(self, name):
+                    raise ConfigError(f"{name}: needs ses_sender, the address e-mail comes from")
+            if self.self_sign_up:
+                raise ConfigError(
+                    "self_sign_up: needs ses_sender (its e-mail link creates the account)"
+                )
+            return
+        address = normalized_email(parseaddr(self.ses_sender)[1])
+        if address is None:
+            raise ConfigError(f"ses_sender: an e-mail address, not {self.ses_sender!r}")
+        name = self.ses_identity_name
+        if "@" in name:
+            covers = normalized_email(name) == address
+        else:
+            covers = address.endswith(f"@{name.lower()}")
+        if not covers:
+            raise ConfigError(f"ses_identity: {name!r} must be the sender's address or its domain")
+        if self.ses_configuration_set and not _CONFIGURATION_SET.match(self.ses_configuration_set):
+            raise ConfigError(f"ses_configuration_set: not a name: {self.ses_configuration_set!r}")
+
+    @property
+    def ses_identity_name(self) -> str:
+        """The SES identity that sends: a domain or an address (from an ARN, its name)."""
+        identity = self.ses_identity or parseaddr(self.ses_sender or "")[1]
+        return identity.rsplit(":identity/", 1)[-1] if identity.startswith("arn:") else identity
 
     @property
     def lambda_architecture(self) -> lambda_.Architecture:

@@ -60,6 +60,7 @@ class Monitoring(Construct):
         rotation: lambda_.Function,
         audit: Audit | None = None,
         logout_notifier: lambda_.Function | None = None,
+        sends_email: bool = False,
     ):
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
@@ -122,6 +123,15 @@ class Monitoring(Construct):
                 1,
                 "Audit records the forwarder could not deliver wait in its dead-letter queue "
                 "(docs/operate.md: replaying them).",
+            )
+        if sends_email:
+            self._alarm(
+                "EmailNotSent",
+                project_metric("EmailNotSent"),
+                1,
+                "SES refused an e-mail or could not be reached: users asking for a reset or a "
+                "confirmation get no link (the pages answer as ever). Read the login function's "
+                "errors; often the identity, the sandbox or the configuration set.",
             )
         if logout_notifier is not None:
             self._alarm(

@@ -10,6 +10,7 @@ from infra.api import Api
 from infra.audit import Audit
 from infra.config import StackConfig
 from infra.data import Data
+from infra.email import Email
 from infra.functions import RUNTIME, Functions
 from infra.logout import LogoutNotifier
 from infra.monitoring import Monitoring
@@ -48,6 +49,11 @@ class OAuthServerStack(Stack):
             self.functions.functions["login"],
         )
         self.logout.function.node.add_dependency(initial_keys)
+        self.email = (
+            Email(self, "Email", config, self.data, self.functions.functions["login"])
+            if config.ses_sender
+            else None
+        )
         self.api = Api(self, "Api", config, dict(self.functions.targets))
         self.audit = Audit(
             self, "Audit", config, self.functions.layer, RUNTIME, self.functions.functions
@@ -61,6 +67,7 @@ class OAuthServerStack(Stack):
             self.functions.rotation,
             self.audit,
             self.logout.function,
+            sends_email=self.email is not None,
         )
 
         outputs = {
@@ -87,6 +94,8 @@ class OAuthServerStack(Stack):
         }
         if self.audit.bus is not None:
             outputs[audit.OUTPUT_AUDIT_EVENT_BUS] = self.audit.bus.event_bus_name
+        if self.email is not None:
+            outputs[constants.OUTPUT_EMAIL_SENDER] = self.email.sender
         for name, value in outputs.items():
             CfnOutput(self, name, value=value)
         if config.custom_domain:

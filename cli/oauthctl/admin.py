@@ -11,6 +11,7 @@ import boto3
 
 from oauth_core import constants
 from oauth_core.admin.access import UserAccess
+from oauth_core.admin.account_emails import AccountEmails
 from oauth_core.admin.backchannel_logout import (
     LOGOUT_POST_TIMEOUT,
     BackchannelNotifier,
@@ -26,9 +27,11 @@ from oauth_core.clock import SystemClock, SystemRandom
 from oauth_core.config import Settings
 from oauth_core.http.outbound import SafeFetcher
 from oauth_core.keys import KeySet
+from oauth_core.rules.email_limits import EmailLimits
 from oauth_core.storage.dynamodb import DynamoClientStore, DynamoUserStore
+from oauth_core.storage.dynamodb_email_links import DynamoEmailLinkStore
 from oauth_core.storage.dynamodb_factors import DynamoFactorStore
-from oauth_core.storage.dynamodb_grants import DynamoGrantStore
+from oauth_core.storage.dynamodb_grants import DynamoGrantStore, DynamoRateLimiter
 from oauth_core.storage.dynamodb_links import DynamoIdentityLinkStore
 from oauth_core.storage.dynamodb_registry import DynamoCatalogStore
 from oauth_core.storage.logout_dispatch import LambdaLogoutDispatch
@@ -37,6 +40,7 @@ from oauth_core.storage.secrets_manager import (
     SecretsManagerProviderSecrets,
     SecretsManagerSecretStore,
 )
+from oauth_core.storage.ses import SesMailer
 
 _OUTPUTS = {
     constants.OUTPUT_CLIENTS_TABLE: "clients_table",
@@ -166,6 +170,39 @@ class Admin:
         """Users' second factors (oauthctl never reads a secret out of them)."""
         return DynamoFactorStore(self.settings.factors_table, dynamodb=self.client("dynamodb"))
 
+    def account_emails(self) -> tuple[AccountEmails, str] | None:
+        """What mails users their links (as the login function does), and the issuer the links
+        point at: the stack's sender (its EmailSender output; EMAIL_SENDER; a running local
+        stack's), its grants table for the links, SES for the mail. None when the stack sends
+        no e-mail or its issuer is unknown."""
+        sender = self.outputs.get(constants.OUTPUT_EMAIL_SENDER) or self.settings.email_sender
+        issuer = self.settings.issuer
+        if self.is_local:
+            from local_stack import EMAIL_SENDER_PARAMETER
+
+            sender = sender or self._local_parameter(EMAIL_SENDER_PARAMETER)
+            issuer = issuer or self._local_issuer()
+        if not sender or not issuer:
+            return None
+        dynamodb = self.client("dynamodb")
+        settings = replace(self.settings, email_sender=sender)
+        users = DynamoUserStore(settings.users_table, dynamodb=dynamodb)
+        grants = DynamoGrantStore(settings.grants_table, dynamodb=dynamodb)
+        directory = UserDirectory(users, SystemClock(), grants, self.catalog_store())
+        emails = AccountEmails(
+            users,
+            users,
+            directory,
+            DynamoEmailLinkStore(settings.grants_table, dynamodb=dynamodb),
+            SesMailer(sender, settings.email_configuration_set, sesv2=self.client("sesv2")),
+            EmailLimits(
+                DynamoRateLimiter(settings.grants_table, dynamodb=dynamodb), settings, SystemClock()
+            ),
+            SystemClock(),
+            SystemRandom(),
+        )
+        return emails, issuer
+
     def grant_store(self) -> DynamoGrantStore:
         return DynamoGrantStore(self.settings.grants_table, dynamodb=self.client("dynamodb"))
 
@@ -196,12 +233,16 @@ class Admin:
         return LogoutNotices(clients, InlineLogoutDispatch(notifier)), issuer
 
     def _local_issuer(self) -> str | None:
-        from botocore.exceptions import ClientError
-
         from local_stack import ISSUER_PARAMETER
 
+        return self._local_parameter(ISSUER_PARAMETER)
+
+    def _local_parameter(self, name: str) -> str | None:
+        """What a running local stack says in its embedded AWS (SSM Parameter Store)."""
+        from botocore.exceptions import ClientError
+
         try:
-            found = self.client("ssm").get_parameter(Name=ISSUER_PARAMETER)
+            found = self.client("ssm").get_parameter(Name=name)
         except ClientError:
             return None
         return str(found["Parameter"]["Value"])

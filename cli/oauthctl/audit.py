@@ -50,6 +50,8 @@ CHANGES: dict[str, str | None] = {
     "users enable": "username",
     "users delete": "username",
     "users mfa reset": "username",
+    # It writes a link (hashed) to the grants table and mails it.
+    "users send-verification": "username",
     "scopes create": "name",
     "scopes update": "name",
     "scopes delete": "name",

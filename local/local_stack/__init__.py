@@ -14,3 +14,9 @@ AUDIT_FILE_PARAMETER = "/oauth-server/local/audit-file"
 # And its issuer, for what oauthctl signs in its name (back-channel logout tokens, when an
 # operator ends a user's sessions).
 ISSUER_PARAMETER = "/oauth-server/local/issuer"
+# The sender of the local stack's e-mail (recovery and verification), unless EMAIL_SENDER names
+# another (an empty one: no e-mail). Moto's SES keeps every message; `python -m
+# local_stack.mailbox` shows them.
+LOCAL_EMAIL_SENDER = "Local sign-in <no-reply@example.com>"
+# Where a running local stack says which sender it uses, for oauthctl (users send-verification).
+EMAIL_SENDER_PARAMETER = "/oauth-server/local/email-sender"

@@ -33,6 +33,11 @@ def banner(running: stack.RunningStack, seed_path: Path | None = None) -> str:
         f"  local AWS: {running.moto.endpoint_url}   (moto; for oauthctl: "
         f"export AWS_ENDPOINT_URL={running.moto.endpoint_url})",
         f"  audit log: {running.audit_file}   (oauthctl audit tail reads it)",
+        *(
+            ["  e-mail:    kept by the local SES   (python -m local_stack.mailbox shows it)"]
+            if Settings.from_env().sends_email
+            else []
+        ),
         "",
         "Demo clients:" if demo else f"Clients of the seed {seed_path}:",
     ]

@@ -6,6 +6,7 @@ import os
 import secrets
 import threading
 from collections.abc import Callable, Iterable
+from email.utils import parseaddr
 from typing import Any
 
 from local_stack.gateway import host_and_port
@@ -105,11 +106,22 @@ def create_request_sealing_secret(secretsmanager: Any, name: str) -> None:
         secretsmanager.create_secret(Name=name, SecretString=secrets.token_urlsafe(48))
 
 
+def verify_sender(sesv2: Any, sender: str) -> None:
+    """The sender's address as a verified SES identity (the deployed stack's operator verifies
+    theirs: docs/deploy.md); moto refuses mail from any other."""
+    address = parseaddr(sender)[1]
+    known = {i["IdentityName"] for i in sesv2.list_email_identities().get("EmailIdentities", [])}
+    if address not in known:
+        sesv2.create_email_identity(EmailIdentity=address)
+
+
 def create_resources(settings: Settings, now: int) -> None:
-    """Tables and secrets, as the deployed stack has them."""
+    """Tables, secrets and the e-mail sender, as the deployed stack has them."""
     import boto3
 
     create_request_sealing_secret(boto3.client("secretsmanager"), settings.request_sealing_secret)
+    if settings.email_sender:
+        verify_sender(boto3.client("sesv2"), settings.email_sender)
 
     dynamodb = boto3.client("dynamodb")
     existing = set(dynamodb.list_tables().get("TableNames", []))

@@ -6,7 +6,13 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from local_stack import AUDIT_FILE_PARAMETER, DEFAULT_AUDIT_FILE, ISSUER_PARAMETER
+from local_stack import (
+    AUDIT_FILE_PARAMETER,
+    DEFAULT_AUDIT_FILE,
+    EMAIL_SENDER_PARAMETER,
+    ISSUER_PARAMETER,
+    LOCAL_EMAIL_SENDER,
+)
 from local_stack.aws import MotoServer, create_resources, use_local_aws
 from local_stack.gateway import LocalGateway
 from local_stack.seed import CatalogAdmins, Seed, SeedResult, apply_seed, read_seed
@@ -40,6 +46,7 @@ def start(host: str = "127.0.0.1", port: int = 8000, seed_path: Path | None = No
     audit_file = use_audit_file()
     gateway = LocalGateway(host, port)
     os.environ[constants.ENV_ISSUER] = gateway.url
+    os.environ.setdefault(constants.ENV_EMAIL_SENDER, LOCAL_EMAIL_SENDER)
     settings = Settings.from_env()
     clock = SystemClock()
     create_resources(settings, clock.now())
@@ -50,6 +57,10 @@ def start(host: str = "127.0.0.1", port: int = 8000, seed_path: Path | None = No
         Name=AUDIT_FILE_PARAMETER, Value=str(audit_file), Type="String", Overwrite=True
     )
     ssm.put_parameter(Name=ISSUER_PARAMETER, Value=gateway.url, Type="String", Overwrite=True)
+    if settings.email_sender:
+        ssm.put_parameter(
+            Name=EMAIL_SENDER_PARAMETER, Value=settings.email_sender, Type="String", Overwrite=True
+        )
     services = aws_components(settings, cached=False)
     admins = CatalogAdmins(services.scope_admin, services.api_admin, services.attribute_admin)
     seeded = apply_seed(seed, services.registry, services.user_directory, admins)

@@ -62,6 +62,7 @@ def test_every_stack_output_is_explained() -> None:
         custom_domain="id.example.com",
         certificate_arn="arn:aws:acm:us-east-1:123456789012:certificate/abc",
         audit_event_bus=True,
+        ses_sender="no-reply@example.com",
     )
     from aws_cdk.assertions import Template
 

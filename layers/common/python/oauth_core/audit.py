@@ -109,6 +109,10 @@ PASSKEY_ADDED = "passkey.added"
 PASSKEY_REMOVED = "passkey.removed"
 PASSKEY_REFUSED = "passkey.refused"
 PASSKEY_SUSPENDED = "passkey.suspended"
+EMAIL_LINK_SENT = "email.link_sent"
+EMAIL_VERIFIED = "email.verified"
+EMAIL_CHANGED = "email.changed"
+USER_SIGNED_UP = "user.signed_up"
 
 # Event name -> its outcome, the detail fields it may carry, and what it records.
 EVENTS: dict[str, AuditEvent] = {
@@ -136,9 +140,29 @@ EVENTS: dict[str, AuditEvent] = {
     ),
     PASSWORD_CHANGED: _event(
         SUCCESS,
-        "A user changed their password: by sign-in (a temporary one replaced) or account (the "
-        "account page, the current one given). Every earlier sign-in and grant ends.",
+        "A user changed their password: by sign-in (a temporary one replaced), account (the "
+        "account page, the current one given) or reset (a link mailed to their verified "
+        "address). Every earlier sign-in and grant ends.",
         "by",
+    ),
+    EMAIL_LINK_SENT: _event(
+        SUCCESS,
+        "A link was mailed: purpose reset (to an account's verified address), verify (to a "
+        "new address, to confirm it) or signup (to finish a self sign-up; no sub yet). Never "
+        "the link or the address.",
+        "purpose",
+    ),
+    EMAIL_VERIFIED: _event(
+        SUCCESS, "A user followed the link mailed to their new address: it is verified now."
+    ),
+    EMAIL_CHANGED: _event(
+        SUCCESS,
+        "A user gave a new e-mail address on the account page (by account): unverified until "
+        "its link is followed; the old verified address is told.",
+        "by",
+    ),
+    USER_SIGNED_UP: _event(
+        SUCCESS, "A self sign-up was finished by its e-mail link: the account exists now."
     ),
     SESSIONS_ENDED: _event(
         SUCCESS,

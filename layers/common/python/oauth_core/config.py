@@ -108,6 +108,17 @@ class Settings:
     logout_notifier_function: str | None = None
     # The passkeys' RP ID when not the issuer's host: a registrable suffix of it (None: the host).
     passkey_rp_id: str | None = None
+    # Recovery and verification by e-mail: the From address (an SES identity; None: no e-mail
+    # is sent and the pages that would send one are not offered), an SES configuration set,
+    # self sign-up, the limits an hour (requests from one source; e-mails asked for one
+    # address or username), and how long an answer that may send one is held (ms).
+    email_sender: str | None = None
+    email_configuration_set: str | None = None
+    self_sign_up: bool = False
+    recoveries_per_source: int = 20
+    sign_ups_per_source: int = 10
+    emails_per_address: int = 5
+    email_answer_ms: int = 1000
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -160,6 +171,17 @@ class Settings:
         if not domain_name:
             raise ValueError("no issuer configured and no domain name in the request context")
         return f"https://{domain_name}"
+
+    @property
+    def sends_email(self) -> bool:
+        """Whether the stack has a sender: recovery and verification by e-mail are offered."""
+        return bool(self.email_sender)
+
+    @property
+    def offers_sign_up(self) -> bool:
+        """Self sign-up: only when switched on, and only with a sender (the e-mail link is what
+        creates the account)."""
+        return self.self_sign_up and self.sends_email
 
     @property
     def uses_client_documents(self) -> bool:
@@ -220,10 +242,13 @@ _OPTIONAL = {
     "revocations_uri": constants.ENV_REVOCATIONS_URI,
     "logout_notifier_function": constants.ENV_LOGOUT_NOTIFIER_FUNCTION,
     "passkey_rp_id": constants.ENV_PASSKEY_RP_ID,
+    "email_sender": constants.ENV_EMAIL_SENDER,
+    "email_configuration_set": constants.ENV_EMAIL_CONFIGURATION_SET,
 }
 _FLAGS = {
     "require_pushed_authorization_requests": constants.ENV_REQUIRE_PUSHED_REQUESTS,
     "require_mfa": constants.ENV_REQUIRE_MFA,
+    "self_sign_up": constants.ENV_SELF_SIGN_UP,
 }
 _NUMBERS = {
     "access_token_ttl": constants.ENV_ACCESS_TOKEN_TTL,
@@ -244,4 +269,8 @@ _NUMBERS = {
     "registrations_per_source": constants.ENV_REGISTRATIONS_PER_SOURCE,
     "public_pushes_per_source": constants.ENV_PUBLIC_PUSHES_PER_SOURCE,
     "revocations_per_client": constants.ENV_REVOCATIONS_PER_CLIENT,
+    "recoveries_per_source": constants.ENV_RECOVERIES_PER_SOURCE,
+    "sign_ups_per_source": constants.ENV_SIGN_UPS_PER_SOURCE,
+    "emails_per_address": constants.ENV_EMAILS_PER_ADDRESS,
+    "email_answer_ms": constants.ENV_EMAIL_ANSWER_MS,
 }

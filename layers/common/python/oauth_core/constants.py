@@ -183,3 +183,27 @@ PASSKEY_CHALLENGE_TTL = 300
 MAX_PASSKEYS_PER_USER = 20
 # Where the pages' one script is served (the only script any page loads).
 PASSKEY_SCRIPT_PATH = "/passkeys.js"
+# Recovery and verification by e-mail (oauth_core.endpoints.recovery, .email_verification,
+# .sign_up): the sender (unset: the stack sends no e-mail, and none of these pages is offered),
+# an SES configuration set, self sign-up on or off, the limits an hour, and how long an answer
+# that may send an e-mail is held (so that it takes as long whether or not one was sent).
+ENV_EMAIL_SENDER = "EMAIL_SENDER"
+ENV_EMAIL_CONFIGURATION_SET = "EMAIL_CONFIGURATION_SET"
+ENV_SELF_SIGN_UP = "SELF_SIGN_UP"
+ENV_RECOVERIES_PER_SOURCE = "RECOVERIES_PER_SOURCE"
+ENV_SIGN_UPS_PER_SOURCE = "SIGN_UPS_PER_SOURCE"
+ENV_EMAILS_PER_ADDRESS = "EMAILS_PER_ADDRESS"
+ENV_EMAIL_ANSWER_MS = "EMAIL_ANSWER_MS"
+OUTPUT_EMAIL_SENDER = "EmailSender"
+# How long each kind of link works: a reset briefly (it opens the account), a confirmation of
+# an address for a day (mail can be slow, and it grants nothing by itself).
+RESET_LINK_TTL = 15 * 60
+VERIFY_LINK_TTL = 24 * 3600
+SIGN_UP_LINK_TTL = 24 * 3600
+# The pages.
+FORGOT_PASSWORD_PATH = "/forgot-password"
+RESET_PASSWORD_PATH = "/reset-password"
+VERIFY_EMAIL_PATH = "/verify-email"
+SIGN_UP_PATH = "/sign-up"
+SIGN_UP_CONFIRM_PATH = "/sign-up/confirm"
+ACCOUNT_EMAIL_PATH = "/account/email"

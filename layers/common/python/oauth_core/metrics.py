@@ -26,7 +26,7 @@ METRICS: dict[str, frozenset[str]] = {
     "LoginSucceeded": frozenset(),
     "LoginFailed": frozenset(),
     "LoggedOut": frozenset(),
-    "PasswordChanged": frozenset({"by"}),  # by: sign-in (a temporary one) or account
+    "PasswordChanged": frozenset({"by"}),  # by: sign-in (a temporary one), account or reset
     "SignedOutEverywhere": frozenset(),  # the account page
     # Second factors: given (method: totp or recovery_code), refused, set up (by: account or
     # sign-in) and removed (by: account or operator).
@@ -63,6 +63,13 @@ METRICS: dict[str, frozenset[str]] = {
     "PasskeyAdded": frozenset(),
     "PasskeyRegistrationFailed": frozenset(),
     "PasskeyRemoved": frozenset(),
+    # Recovery and verification by e-mail (purpose: reset, verify, signup, notice): handed to
+    # SES; refused by SES or unreachable (one alarm, whatever the purpose: its log line says
+    # which); not sent because the address or username was asked for too often lately.
+    "EmailSent": frozenset({"purpose"}),
+    "EmailNotSent": frozenset(),
+    "EmailSuppressed": frozenset({"purpose"}),
+    "UserSignedUp": frozenset(),
 }
 
 

@@ -22,6 +22,7 @@ from oauth_core.models import (
 
 if TYPE_CHECKING:  # types only: the resource function loads no key or bucket code
     from oauth_core.catalog import Catalog, Definition
+    from oauth_core.emails import EmailLink
     from oauth_core.keys import KeySet
     from oauth_core.rate_limit import Limit
 
@@ -332,4 +333,32 @@ class PasskeyStore(Protocol):
 
     def remove(self, credential_id: str, sub: str) -> bool:
         """Delete the passkey if it is `sub`'s; whether it was."""
+
+
+class Mailer(Protocol):
+    def send(self, to: str, subject: str, text: str, html: str) -> None:
+        """Send one message, plain text with an HTML alternative, from the stack's sender.
+        Raises StorageError if it could not be handed over."""
+        ...
+
+
+class EmailLinkStore(Protocol):
+    """Links mailed to users (oauth_core.emails), kept by the hash of their token."""
+
+    def put_email_link(self, link: EmailLink) -> None: ...
+
+    def get_email_link(self, link_hash: str, now: int) -> EmailLink | None:
+        """The link, if it exists and has not expired (nothing is used up)."""
+        ...
+
+    def take_email_link(self, link_hash: str, purpose: str, now: int) -> EmailLink | None:
+        """The link, if it exists, is for `purpose` and has not expired, removed in the same
+        atomic step (single use: of two requests taking it at once, one gets it); else None."""
+        ...
+
+
+class UserEmailIndex(Protocol):
+    def users_with_email(self, email: str) -> list[User]:
+        """The users whose verified address is `email` (normalized), at most ten, found in one
+        read (the index may lag a change by a moment)."""
         ...

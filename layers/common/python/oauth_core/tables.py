@@ -27,7 +27,11 @@ class TableSpec:
 
 # Clients registered by themselves (RFC 7591) carry `purge_at`: TTL deletes them when unused.
 CLIENTS = TableSpec("Clients", constants.ENV_CLIENTS_TABLE, "client_id", ttl_attribute="purge_at")
-USERS = TableSpec("Users", constants.ENV_USERS_TABLE, "username")
+# A sparse index: only users whose e-mail address is verified carry `email_key` (the address in
+# lower case, oauth_core.emails), so "forgot password" finds an account by its address. It
+# projects the whole item: one Query answers, whether it finds an account or not (SECURITY R1).
+USERS_BY_EMAIL = IndexSpec("by-email", "email_key")
+USERS = TableSpec("Users", constants.ENV_USERS_TABLE, "username", indexes=(USERS_BY_EMAIL,))
 # A sparse index: only token families and sessions carry `owner_sub`, so disabling a user can
 # find and revoke them without a scan.
 GRANTS_BY_OWNER = IndexSpec("by-owner", "owner_sub", projection="KEYS_ONLY")

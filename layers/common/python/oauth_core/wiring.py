@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from random import seed as reseed_random
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from oauth_core import constants
 from oauth_core.clock import Clock, Random, SystemClock, SystemRandom
@@ -22,15 +22,18 @@ from oauth_core.http.dispatch import Endpoints, FunctionHandler
 
 if TYPE_CHECKING:  # built on demand: a function loads only what it serves
     from oauth_core.admin.access import UserAccess
+    from oauth_core.admin.account_emails import AccountEmails
     from oauth_core.admin.backchannel_logout import BackchannelNotifier, LogoutNotices
     from oauth_core.admin.catalog import ApiAdmin, AttributeAdmin, ScopeAdmin
     from oauth_core.admin.providers import IdentityLinks, ProviderAdmin
     from oauth_core.admin.registry import ClientRegistry
     from oauth_core.admin.users import UserDirectory
     from oauth_core.endpoints.authorization_request import AuthorizationRequests
+    from oauth_core.endpoints.email_links import EmailLinkPages
     from oauth_core.endpoints.federation import FederatedSignIn
     from oauth_core.endpoints.flow import AuthorizationFlow
     from oauth_core.endpoints.login import LoginPages
+    from oauth_core.endpoints.sign_up import SignUpPages
     from oauth_core.endpoints.signin import PasswordSignIn
     from oauth_core.grants import Grant
     from oauth_core.http.outbound import SafeFetcher
@@ -40,17 +43,21 @@ if TYPE_CHECKING:  # built on demand: a function loads only what it serves
         CatalogStore,
         ClientSecretStore,
         ClientStore,
+        EmailLinkStore,
         FactorStore,
         GrantStore,
         IdentityLinkStore,
         KeyStore,
         LogoutDispatch,
+        Mailer,
         PasskeyStore,
         ProviderSecretStore,
         RateLimiter,
+        UserEmailIndex,
         UserStore,
     )
     from oauth_core.rules.client_auth import ClientAuthenticator, ThrottledAuthenticator
+    from oauth_core.rules.email_limits import EmailLimits
     from oauth_core.rules.passkeys import PasskeyVerifier
     from oauth_core.rules.throttle import FailureThrottle
     from oauth_core.tokens.bearer import JwksCache
@@ -84,6 +91,13 @@ class Components:
     passkeys: PasskeyStore  # users' passkeys (WebAuthn credentials)
     clock: Clock = field(default_factory=SystemClock)
     random: Random = field(default_factory=SystemRandom)
+    # Recovery and verification by e-mail, when the stack has a sender: what sends (None: SES,
+    # its client made on the first message), where the links are kept (None: the grants
+    # table), and how users are found by their verified address (None: the users table's
+    # by-email index).
+    mailer: Mailer | None = None
+    email_links: EmailLinkStore | None = None
+    email_index: UserEmailIndex | None = None
 
     @cached_property
     def authenticator(self) -> ClientAuthenticator:
@@ -251,6 +265,44 @@ class Components:
         return upstream.UpstreamProviders(fetcher.fetch_json, fetcher.post_form_json, self.clock)
 
     @cached_property
+    def email_limits(self) -> EmailLimits:
+        from oauth_core.rules.email_limits import EmailLimits
+
+        return EmailLimits(self.rate_limiter, self.settings, self.clock)
+
+    @cached_property
+    def account_emails(self) -> AccountEmails | None:
+        """Links mailed to users (a reset, an address to confirm, a sign-up to finish); None
+        when the stack sends no e-mail. Nothing of SES is loaded until a message is sent."""
+        if not self.settings.email_sender:
+            return None
+        from oauth_core.admin.account_emails import AccountEmails
+
+        mailer, links, index = self.mailer, self.email_links, self.email_index
+        if mailer is None:
+            from oauth_core.storage.ses import SesMailer
+
+            mailer = SesMailer(self.settings.email_sender, self.settings.email_configuration_set)
+        if links is None:
+            from oauth_core.storage.dynamodb_email_links import DynamoEmailLinkStore
+
+            links = DynamoEmailLinkStore(self.settings.grants_table)
+        if index is None:
+            from oauth_core.storage.dynamodb import DynamoUserStore
+
+            index = DynamoUserStore(self.settings.users_table)
+        return AccountEmails(
+            self.users,
+            index,
+            self.user_directory,
+            links,
+            mailer,
+            self.email_limits,
+            self.clock,
+            self.random,
+        )
+
+    @cached_property
     def logout_notifier(self) -> BackchannelNotifier:
         """Signs and sends back-channel logout tokens (the logout notifier function's work)."""
         return logout_notifier_of(self.settings, self.clients, self.keys, self.clock, self.random)
@@ -337,10 +389,28 @@ def login_endpoints(c: Components, jwks: JwksCache | None = None) -> Endpoints:
         c.grants,
         c.sealer,
         c.random,
+        c.settings,
         second_factor=second_factor,
         passkeys=passkey_sign_in,
     )
     federation = _federation(c, pages, sign_in)
+
+    # The e-mail pages, and what mails their links, are made when one of them is first asked
+    # for: a container that serves only sign-ins loads none of it.
+    def email_link_pages() -> EmailLinkPages:
+        from oauth_core.endpoints.email_links import AnswerPace, EmailLinkPages
+
+        pace = AnswerPace(c.clock, c.settings.email_answer_ms)
+        return EmailLinkPages(c.flow, c.account_emails, c.email_limits, c.settings, pace, c.random)
+
+    def sign_up_pages() -> SignUpPages:
+        from oauth_core.endpoints.email_links import AnswerPace
+        from oauth_core.endpoints.sign_up import SignUpPages
+
+        pace = AnswerPace(c.clock, c.settings.email_answer_ms)
+        return SignUpPages(c.flow, c.account_emails, c.email_limits, c.settings, pace, c.random)
+
+    links, sign_up = _made_once(email_link_pages), _made_once(sign_up_pages)
     account = AccountPages(
         c.flow,
         sign_in,
@@ -360,6 +430,7 @@ def login_endpoints(c: Components, jwks: JwksCache | None = None) -> Endpoints:
         second_factor,
         passkey_sign_in,
         passkey_account,
+        lambda: c.account_emails,
     )
     end_session = EndSessionEndpoint(c.flow, c.clients, c.grants, c.logout_notices, c.random, jwks)
     return {
@@ -384,7 +455,33 @@ def login_endpoints(c: Components, jwks: JwksCache | None = None) -> Endpoints:
         "account_passkey_login": passkey_sign_in.account_login,
         "account_passkeys": passkey_account.manage,
         "passkey_script": passkey_sign_in.serve_script,
+        "account_email": account.email,
+        "forgot_password_page": lambda request: links().forgot_page(request),
+        "forgot_password": lambda request: links().forgot(request),
+        "reset_password_page": lambda request: links().reset_page(request),
+        "reset_password": lambda request: links().reset(request),
+        "verify_email_page": lambda request: links().verify_page(request),
+        "verify_email": lambda request: links().verify(request),
+        "sign_up_page": lambda request: sign_up().sign_up_page(request),
+        "sign_up": lambda request: sign_up().sign_up(request),
+        "sign_up_confirm_page": lambda request: sign_up().confirm_page(request),
+        "sign_up_confirm": lambda request: sign_up().confirm(request),
     }
+
+
+T = TypeVar("T")
+
+
+def _made_once(make: Callable[[], T]) -> Callable[[], T]:
+    """`make`'s result, made on the first call and kept."""
+    made: list[T] = []
+
+    def get() -> T:
+        if not made:
+            made.append(make())
+        return made[0]
+
+    return get
 
 
 def _federation(
@@ -392,32 +489,27 @@ def _federation(
 ) -> Callable[[], FederatedSignIn]:
     """Federation's endpoints, built (and their modules imported) on the first request that
     uses them: a login function whose stack declares no provider never loads them."""
-    built: list[FederatedSignIn] = []
 
     def federation() -> FederatedSignIn:
-        if not built:
-            from oauth_core.endpoints.federation import FederatedSignIn
-            from oauth_core.tokens.federation_state import AttemptSealer
+        from oauth_core.endpoints.federation import FederatedSignIn
+        from oauth_core.tokens.federation_state import AttemptSealer
 
-            built.append(
-                FederatedSignIn(
-                    c.flow,
-                    pages,
-                    sign_in,
-                    c.upstream,
-                    c.identity_links,
-                    c.provider_secrets,
-                    AttemptSealer(c.sealing_secrets, c.clock),
-                    c.grants,
-                    c.users,
-                    c.settings,
-                    c.clock,
-                    c.random,
-                )
-            )
-        return built[0]
+        return FederatedSignIn(
+            c.flow,
+            pages,
+            sign_in,
+            c.upstream,
+            c.identity_links,
+            c.provider_secrets,
+            AttemptSealer(c.sealing_secrets, c.clock),
+            c.grants,
+            c.users,
+            c.settings,
+            c.clock,
+            c.random,
+        )
 
-    return federation
+    return _made_once(federation)
 
 
 def token_endpoints(c: Components) -> Endpoints:
@@ -628,6 +720,7 @@ def memory_components(
         MemorySecretStore,
         MemoryUserStore,
     )
+    from oauth_core.storage.memory_email import MemoryEmailLinkStore, MemoryMailer
     from oauth_core.storage.memory_passkeys import MemoryPasskeyStore
     from oauth_core.tokens.sealed_requests import StaticSealingSecrets
 
@@ -635,6 +728,7 @@ def memory_components(
     clock = clock or SystemClock()
     key_store = MemoryKeyStore(keys or KeySet.initial(clock.now()))
     catalog_store = MemoryCatalogStore()
+    users = MemoryUserStore()
     return Components(
         settings=settings,
         clients=with_client_documents(MemoryClientStore(), settings, clock),
@@ -642,7 +736,7 @@ def memory_components(
         keys=key_store,
         published_keys=key_store,
         grants=MemoryGrantStore(clock),
-        users=MemoryUserStore(),
+        users=users,
         rate_limiter=MemoryRateLimiter(),
         sealing_secrets=StaticSealingSecrets(),
         catalog_store=catalog_store,
@@ -653,6 +747,9 @@ def memory_components(
         passkeys=MemoryPasskeyStore(),
         clock=clock,
         random=SystemRandom(),
+        mailer=MemoryMailer(),
+        email_links=MemoryEmailLinkStore(),
+        email_index=users,
     )
 
 
@@ -711,6 +808,7 @@ def aws_components(settings: Settings | None = None, *, cached: bool = True) -> 
         published_keys = CachedKeyStore(keys, settings.jwks_cache_ttl)
         keys = CachedKeyStore(keys, settings.secret_cache_ttl)
     clients = with_client_documents(clients, settings, clock)
+    users = DynamoUserStore(settings.users_table)
     return Components(
         settings,
         clients,
@@ -718,7 +816,7 @@ def aws_components(settings: Settings | None = None, *, cached: bool = True) -> 
         keys,
         published_keys,
         grants=DynamoGrantStore(settings.grants_table, clock=clock),
-        users=DynamoUserStore(settings.users_table),
+        users=users,
         rate_limiter=DynamoRateLimiter(settings.grants_table),
         sealing_secrets=SecretsManagerSealingSecrets(
             settings.request_sealing_secret, settings.secret_cache_ttl
@@ -730,4 +828,5 @@ def aws_components(settings: Settings | None = None, *, cached: bool = True) -> 
         factors=DynamoFactorStore(settings.factors_table),
         passkeys=DynamoPasskeyStore(settings.passkeys_table),
         clock=clock,
+        email_index=users,  # its by-email index (the sender and the links: made when used)
     )

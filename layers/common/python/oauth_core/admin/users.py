@@ -26,6 +26,26 @@ MAX_GROUPS = 100
 _FILTER = re.compile(r'^\s*([A-Za-z_][A-Za-z0-9_:.-]*)\s*(\^=|=)\s*"?([^"]*)"?\s*\Z')
 
 
+def _email_verified_after(
+    before: Mapping[str, Any], after: dict[str, Any], given: Mapping[str, Any]
+) -> dict[str, Any]:
+    """A new address is not verified until its owner follows the link mailed to it (SECURITY
+    R5), unless this very change says it is (an operator who checked it); no address, no
+    verification."""
+    if "email" not in after:
+        if "email" in before:  # the address removed: nothing left that is verified
+            after.pop("email_verified", None)
+    elif "email_verified" not in given and _address(after["email"]) != _address(
+        before.get("email")
+    ):
+        after["email_verified"] = False
+    return after
+
+
+def _address(value: Any) -> str:
+    return value.strip().lower() if isinstance(value, str) else ""
+
+
 class InvalidUser(ValueError):
     def __init__(self, field: str, message: str):
         super().__init__(f"{field}: {message}")
@@ -138,6 +158,25 @@ class UserDirectory:
         self._publish(user)
         return user
 
+    def create_signed_up(self, username: str, password_hash: str, email: str) -> User:
+        """An account a self sign-up made, once its address was confirmed by the link mailed to
+        it (oauth_core.admin.account_emails): the password was hashed when it was chosen."""
+        if not USERNAME_PATTERN.match(username):
+            raise InvalidUser("username", "must be 1-128 characters of [A-Za-z0-9._@+-]")
+        user = User(
+            username=canonical_username(username),
+            sub=str(uuid.uuid4()),
+            password_hash=password_hash,
+            claims=check_claims({"email": email, "email_verified": True}),
+            created_at=self._clock.now(),
+        )
+        try:
+            self._users.put(user, must_not_exist=True)
+        except ConditionFailed as exc:
+            raise InvalidUser("username", "is already taken") from exc
+        self._publish(user)
+        return user
+
     def get(self, username: str) -> User | None:
         """The user, by any case of the name. A record kept under its exact name by a version
         before usernames were case-insensitive is found too, so it can still be managed."""
@@ -182,6 +221,7 @@ class UserDirectory:
             if name not in PROFILE_CLAIMS:
                 raise InvalidUser(name, "is not an OpenID Connect profile claim")
             merged.pop(name, None)
+        merged = _email_verified_after(current.claims, merged, claims or {})
         user = replace(current, claims=merged)
         self._users.put(user)
         self._publish(user)

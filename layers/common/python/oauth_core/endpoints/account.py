@@ -14,13 +14,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from oauth_core import audit
 from oauth_core.admin.access import UserAccess
 from oauth_core.admin.backchannel_logout import LogoutNotices
 from oauth_core.admin.users import InvalidUser, UserDirectory
 from oauth_core.clock import Clock, Random
-from oauth_core.constants import ACR_PASSWORD
+from oauth_core.constants import ACR_PASSWORD, FORGOT_PASSWORD_PATH
 from oauth_core.endpoints.flow import AuthorizationFlow
 from oauth_core.endpoints.passkeys import PasskeyAccount, PasskeySignIn
 from oauth_core.endpoints.second_factor import SecondFactorStep
@@ -53,6 +54,9 @@ from oauth_core.ports import ClientStore, GrantStore, UserStore
 from oauth_core.rules import scope
 from oauth_core.tokens.sealed_requests import RequestSealer
 
+if TYPE_CHECKING:  # made on first use: a container that shows no e-mail loads none of it
+    from oauth_core.admin.account_emails import AccountEmails
+
 ACCOUNT_PATH = "/account"
 TITLE = "Your account"
 # How long a temporary password's replacement may wait after an account sign-in.
@@ -79,6 +83,20 @@ NOTICES = {
     "passkey_failed": "That passkey could not sign you in. Try again, or use your password.",
     "passkey_suspended": "That passkey can no longer be used: its use counter went backwards, "
     "which can mean it was copied. Sign in with your password and remove it.",
+    # Recovery and verification by e-mail (oauth_core.endpoints.email_links, .sign_up).
+    "reset": "Your password was changed and you were signed out everywhere. Sign in with your "
+    "new password.",
+    "email_verified": "Your e-mail address is confirmed.",
+    "created": "Your account is ready. Sign in with the password you chose.",
+}
+# What the e-mail section says after a change, by a word in the query (#email).
+EMAIL_NOTICES = {
+    "email_changed": "Your e-mail address was changed. Follow the link we sent to it to "
+    "confirm it.",
+    "email_sent": "We sent the link again. It works once, within 24 hours.",
+    "email_same": "That is the address your account has already.",
+    "email_not_sent": "No link was sent just now: one was asked for this address lately, or "
+    "it could not be sent. Try again later.",
 }
 # The account page's section of upstream providers (federation): its HTML for a user, given
 # the CSRF token, and the origins its forms may end up at.
@@ -103,12 +121,16 @@ class AccountPages:
         second_factor: SecondFactorStep | None = None,
         passkey_sign_in: PasskeySignIn | None = None,
         passkeys: PasskeyAccount | None = None,
+        emails: Callable[[], AccountEmails | None] | None = None,
     ):
+        """`emails`: what mails links (oauth_core.admin.account_emails), made when first asked
+        for; it gives None when the stack sends no e-mail."""
         self._notices = notices
         self._providers_section = providers_section
         self._second_factor = second_factor
         self._passkey_sign_in = passkey_sign_in
         self._passkeys = passkeys
+        self._emails_of = emails or (lambda: None)
         self._flow = flow
         self._sign_in = sign_in
         self._access = access
@@ -123,15 +145,14 @@ class AccountPages:
     # --- GET /account ---------------------------------------------------------------------------
 
     def account_page(self, request: HttpRequest) -> HttpResponse:
-        notice = NOTICES.get(parse_query(request).get("done", ""))
+        done = parse_query(request).get("done", "")
+        notice = NOTICES.get(done)
         found = self._signed_in(request)
         if found is None:
             return self._sign_in_form(request, notice=notice)
-        return self._overview(request, found[0], notice=notice, session=found[1])
-
-    def _signed_in_user(self, request: HttpRequest) -> User | None:
-        found = self._signed_in(request)
-        return found[0] if found else None
+        return self._overview(
+            request, found[0], notice=notice, session=found[1], email_notice=EMAIL_NOTICES.get(done)
+        )
 
     def _signed_in(self, request: HttpRequest) -> tuple[User, Session] | None:
         session = self._flow.live_session(request)
@@ -155,6 +176,7 @@ class AccountPages:
             error=error,
             notice=notice,
             passkey_options=passkeys.for_account(request, csrf) if passkeys else None,
+            forgot_href=FORGOT_PASSWORD_PATH if self._emails_of() is not None else None,
         )
         script = passkeys.script(request) if passkeys else None
         return page(TITLE, body, cookies=cookies, script=script)
@@ -169,12 +191,26 @@ class AccountPages:
         status: int = 200,
         session: Session | None = None,
         factor_error: str | None = None,
+        email_notice: str | None = None,
+        email_error: str | None = None,
     ) -> HttpResponse:
         csrf, cookies = csrf_of(self._flow.cookies, request, self._random)
         second_factor = ""
         if self._second_factor is not None and session is not None:
             status_of = self._second_factor.status(user, session)
             second_factor = account_section(csrf=csrf, status=status_of, error=factor_error)
+        section = ""
+        if self._emails_of() is not None:
+            from oauth_core.http.email_pages import email_section
+
+            address = user.claims.get("email")
+            section = email_section(
+                csrf=csrf,
+                email=address if isinstance(address, str) and address else None,
+                verified=user.claims.get("email_verified") is True,
+                error=email_error,
+                notice=email_notice,
+            )
         profile = [("Username", user.username)]
         for label, claim in (("Name", "name"), ("Email", "email")):
             if user.claims.get(claim):
@@ -193,6 +229,7 @@ class AccountPages:
             sections=sections,
             second_factor=second_factor,
             passkeys_html=passkeys.section(request, user, csrf) if passkeys else "",
+            email_section=section,
         )
         script = passkeys.script(request) if passkeys else None
         return page(
@@ -396,6 +433,49 @@ class AccountPages:
         amr, acr = session.amr, session.acr or ACR_PASSWORD
         signed_in = self._sign_in.start_session(request, changed, None, amr=amr, acr=acr)
         return see_other(f"{ACCOUNT_PATH}?done=password", [signed_in.cookie])
+
+    # --- POST /account/email: the address, changed or confirmed again ----------------------------
+
+    def email(self, request: HttpRequest) -> HttpResponse:
+        form = verified_form(self._flow.cookies, request)
+        found = self._signed_in(request)
+        if found is None:
+            return see_other(ACCOUNT_PATH)  # signed out meanwhile: the sign-in form
+        user, session = found
+        emails = self._emails_of()
+        if emails is None:
+            raise InvalidRequest("this server sends no e-mail")
+        issuer = self._flow.issuer(request)
+        action = form.get("action", "")
+        if action == "resend":
+            sent = emails.send_verification(user, issuer)
+            done = "email_sent" if sent else "email_not_sent"
+            return see_other(f"{ACCOUNT_PATH}?done={done}#email")
+        if action != "change":
+            raise InvalidRequest("unknown action")
+        # The address recovers the account: changing it takes the current password, checked
+        # and counted as a sign-in is.
+        current = form.get("current_password", "")
+        if self._sign_in.check(request, user.username, current, None) is None:
+            return self._overview(
+                request,
+                user,
+                session=session,
+                email_error="Your current password is not right.",
+                status=400,
+            )
+        try:
+            outcome = emails.change_email(user, form.get("email", ""), issuer)
+        except InvalidUser:
+            return self._overview(
+                request,
+                user,
+                session=session,
+                email_error="Type the new address as name@example.com.",
+                status=400,
+            )
+        done = {"sent": "email_changed", "same": "email_same"}.get(outcome, "email_not_sent")
+        return see_other(f"{ACCOUNT_PATH}?done={done}#email")
 
 
 def _date(epoch: int) -> str:

@@ -15,6 +15,8 @@ from dataclasses import replace
 
 from oauth_core import audit, constants
 from oauth_core.clock import Random
+from oauth_core.config import Settings
+from oauth_core.constants import FORGOT_PASSWORD_PATH, SIGN_UP_PATH
 from oauth_core.endpoints.authorization_request import registered_redirect_uri
 from oauth_core.endpoints.flow import AuthorizationFlow, resumed
 from oauth_core.endpoints.passkeys import PasskeySignIn
@@ -58,9 +60,14 @@ class LoginPages:
         grants: GrantStore,
         sealer: RequestSealer,
         random: Random,
+        settings: Settings | None = None,
         second_factor: SecondFactorStep | None = None,
         passkeys: PasskeySignIn | None = None,
     ):
+        """`settings`: whether the sign-in page offers "Forgot your password?" and "Create an
+        account" (a stack that sends e-mail; with self sign-up on)."""
+        self._offers_recovery = settings is not None and settings.sends_email
+        self._offers_sign_up = settings is not None and settings.offers_sign_up
         self.flow = flow
         # After a right password: the second factor, or setting one up (SECURITY M1-M6).
         self._second_factor = second_factor
@@ -131,6 +138,8 @@ class LoginPages:
     ) -> HttpResponse:
         csrf, cookies = self._csrf(request)
         passkeys = self._passkeys
+        carried = {"request_id": handle}
+        forgot = with_query(FORGOT_PASSWORD_PATH, carried) if self._offers_recovery else None
         body = login_form(
             request_id=handle,
             csrf=csrf,
@@ -139,6 +148,8 @@ class LoginPages:
             error=error,
             providers=self._providers(),
             passkey_options=passkeys.for_request(request, pending, csrf) if passkeys else None,
+            forgot_href=forgot,
+            sign_up_href=with_query(SIGN_UP_PATH, carried) if self._offers_sign_up else None,
         )
         script = passkeys.script(request) if passkeys else None
         return self._page("Sign in", body, pending, cookies, script)

@@ -64,6 +64,7 @@ dl{display:grid;grid-template-columns:auto 1fr;gap:.25rem 1rem;margin:.75rem 0 0
 dt{color:var(--muted)}dd{margin:0;overflow-wrap:anywhere}
 footer{margin-top:1.5rem;font-size:.8125rem;color:var(--muted);text-align:center}
 .reference{font-size:.875rem;margin-bottom:0}
+.other{margin:1rem 0 0;text-align:center;font-size:.9375rem}
 .reference code{font:.875rem ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;color:var(--fg);overflow-wrap:anywhere}
 .or{display:flex;align-items:center;gap:.75rem;margin:1.5rem 0 0;font-size:.875rem}
 .or::before,.or::after{content:"";flex:1;border-top:1px solid var(--line)}
@@ -307,18 +308,22 @@ def login_form(
     error: str | None = None,
     providers: Sequence[tuple[str, str]] = (),
     passkey_options: str | None = None,
+    forgot_href: str | None = None,
+    sign_up_href: str | None = None,
 ) -> str:
     """`providers`: (name, display name) of the upstream providers offered beside the password
     (docs/federation.md): a link each, so it works without JavaScript and without a form.
     `passkey_options`: the WebAuthn request options (JSON) of a passkey sign-in, offered beside
-    the password."""
+    the password. `forgot_href`, `sign_up_href`: where "Forgot your password?" and "Create an
+    account" go, when the stack offers them (oauth_core.http.email_pages)."""
     hidden = f"{_hidden('request_id', request_id)}{_hidden('csrf_token', csrf)}"
     passkey = passkey_offer("/login/passkey", passkey_options) if passkey_options else ""
     fields = _sign_in_fields("/login", hidden, username, error, passkey)
     return (
         "<h1>Sign in</h1>"
         f'<p>to continue to <span class="app">{escape(client_name)}</span></p>'
-        f"{fields}{provider_links(request_id, providers)}{ACCOUNT_LINK}"
+        f"{fields}{other_ways(forgot_href, sign_up_href)}{provider_links(request_id, providers)}"
+        f"{ACCOUNT_LINK}"
     )
 
 
@@ -354,6 +359,21 @@ def provider_links(request_id: str, providers: Sequence[tuple[str, str]]) -> str
     return f'<p class="or">or</p><nav aria-label="Other ways to sign in">{"".join(links)}</nav>'
 
 
+def other_ways(forgot_href: str | None, sign_up_href: str | None = None) -> str:
+    """The links under a sign-in form: a forgotten password, a new account."""
+    forgot = (
+        f'<p class="other"><a href="{escape(forgot_href)}">Forgot your password?</a></p>'
+        if forgot_href
+        else ""
+    )
+    sign_up = (
+        f'<p class="other">New here? <a href="{escape(sign_up_href)}">Create an account</a></p>'
+        if sign_up_href
+        else ""
+    )
+    return forgot + sign_up
+
+
 def password_change_form(
     *, action: str, request_id: str, csrf: str, username: str, error: str | None = None
 ) -> str:
@@ -371,14 +391,22 @@ def password_change_form(
         f"{_hidden('request_id', request_id)}{_hidden('csrf_token', csrf)}"
         # For password managers: whose password this is.
         f'<input type="hidden" name="username" value="{escape(username)}" autocomplete="username">'
+        f"{new_password_fields(described)}"
+        '<button type="submit">Save and continue</button>'
+        "</form>"
+    )
+
+
+def new_password_fields(described: str = "", autofocus: bool = True) -> str:
+    """The two fields that choose a password (the same on every page that does)."""
+    focus = " autofocus" if autofocus else ""
+    return (
         '<label for="new_password">New password</label>'
         '<input type="password" id="new_password" name="new_password" autocomplete="new-password" '
-        f'minlength="{constants.MIN_PASSWORD_LENGTH}" required autofocus{described}>'
+        f'minlength="{constants.MIN_PASSWORD_LENGTH}" required{focus}{described}>'
         '<label for="confirm_password">New password, again</label>'
         '<input type="password" id="confirm_password" name="confirm_password" '
         f'autocomplete="new-password" required{described}>'
-        '<button type="submit">Save and continue</button>'
-        "</form>"
     )
 
 
@@ -499,13 +527,17 @@ def account_sign_in_form(
     error: str | None = None,
     notice: str | None = None,
     passkey_options: str | None = None,
+    forgot_href: str | None = None,
 ) -> str:
     said = f'<p class="notice" role="status">{escape(notice)}</p>' if notice else ""
     passkey = passkey_offer("/account/passkey-login", passkey_options) if passkey_options else ""
     fields = _sign_in_fields(
         "/account/login", _hidden("csrf_token", csrf), username, error, passkey
     )
-    return f"<h1>Your account</h1><p>Sign in to see and manage your account.</p>{said}{fields}"
+    return (
+        f"<h1>Your account</h1><p>Sign in to see and manage your account.</p>{said}{fields}"
+        f"{other_ways(forgot_href)}"
+    )
 
 
 def _action_form(csrf: str, action: str, fields: str, button: str, secondary: bool) -> str:
@@ -528,11 +560,13 @@ def account_overview(
     sections: str = "",
     second_factor: str = "",
     passkeys_html: str = "",
+    email_section: str = "",
 ) -> str:
-    """Who I am, the apps I allowed (each with "Remove access"), my passkeys (`passkeys_html`,
-    passkeys_section), my password, my second factor (`second_factor`: its section,
-    oauth_core.http.factor_pages), sign-out; `sections`: more of the page's sections (HTML),
-    before the sign-ins."""
+    """Who I am, the apps I allowed (each with "Remove access"), my e-mail address
+    (`email_section`, when the stack sends e-mail: oauth_core.http.email_pages), my passkeys
+    (`passkeys_html`, passkeys_section), my password, my second factor (`second_factor`: its
+    section, oauth_core.http.factor_pages), sign-out; `sections`: more of the page's sections
+    (HTML), before the sign-ins."""
     said = f'<p class="notice" role="status">{escape(notice)}</p>' if notice else ""
     alert = (
         f'<p class="error" role="alert" id="password-error">{escape(error)}</p>' if error else ""
@@ -582,7 +616,7 @@ def account_overview(
         f"<h1>Your account</h1><p>Signed in as {escape(username)}</p>{said}"
         f"<dl>{rows}</dl>"
         f'<h2 id="apps">Apps you allowed</h2>{apps_html}'
-        f"{passkeys_html}"
+        f"{email_section}{passkeys_html}"
         f'<h2 id="password">Password</h2>{alert}{password}{second_factor}{sections}'
         '<h2 id="sessions">Sign-ins</h2><p>Sign out of this server in every browser and on every '
         "device. Apps you allowed keep their access until you remove it.</p>"

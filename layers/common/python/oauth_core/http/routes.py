@@ -5,13 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from oauth_core.constants import (
+    ACCOUNT_EMAIL_PATH,
     CONTINUE_PATH,
     FEDERATED_CALLBACK_PATH,
+    FORGOT_PASSWORD_PATH,
     PASSKEY_SCRIPT_PATH,
     PROTECTED_RESOURCE_METADATA_PATH,
     PUSHED_REQUEST_PATH,
     REGISTRATION_PATH,
+    RESET_PASSWORD_PATH,
     SECOND_FACTOR_PATH,
+    SIGN_UP_CONFIRM_PATH,
+    SIGN_UP_PATH,
+    VERIFY_EMAIL_PATH,
 )
 
 
@@ -94,6 +100,19 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/account/passkey-login", "login", "account_passkey_login"),
     Route("POST", "/account/passkeys", "login", "account_passkeys"),
     Route("GET", PASSKEY_SCRIPT_PATH, "login", "passkey_script"),
+    # Recovery and verification by e-mail, and self sign-up (answered "not offered" on a stack
+    # that sends no e-mail, or has sign-up off).
+    Route("POST", ACCOUNT_EMAIL_PATH, "login", "account_email"),
+    Route("GET", FORGOT_PASSWORD_PATH, "login", "forgot_password_page"),
+    Route("POST", FORGOT_PASSWORD_PATH, "login", "forgot_password"),
+    Route("GET", RESET_PASSWORD_PATH, "login", "reset_password_page"),
+    Route("POST", RESET_PASSWORD_PATH, "login", "reset_password"),
+    Route("GET", VERIFY_EMAIL_PATH, "login", "verify_email_page"),
+    Route("POST", VERIFY_EMAIL_PATH, "login", "verify_email"),
+    Route("GET", SIGN_UP_PATH, "login", "sign_up_page"),
+    Route("POST", SIGN_UP_PATH, "login", "sign_up"),
+    Route("GET", SIGN_UP_CONFIRM_PATH, "login", "sign_up_confirm_page"),
+    Route("POST", SIGN_UP_CONFIRM_PATH, "login", "sign_up_confirm"),
     # ANY: a GET or PUT must reach the function to be answered invalid_request (RFC 6749 3.2),
     # not API Gateway's bare 404; an OPTIONS preflight reaches it too.
     Route("ANY", "/token", "token", "token", cors=True),

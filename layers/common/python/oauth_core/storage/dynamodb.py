@@ -6,8 +6,10 @@ from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
+from oauth_core.emails import EMAIL_KEY_ATTRIBUTE, verified_email
 from oauth_core.models import Client, User
 from oauth_core.storage.aws import aws_errors, client
+from oauth_core.tables import USERS_BY_EMAIL
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -84,8 +86,24 @@ class DynamoUserStore:
         extra: dict[str, Any] = {}
         if must_not_exist:
             extra["ConditionExpression"] = "attribute_not_exists(username)"
+        item = user.to_item()
+        # The by-email index holds verified addresses only (oauth_core.tables).
+        item[EMAIL_KEY_ATTRIBUTE] = verified_email(user.claims)
         with aws_errors("write user"):
-            self._db.put_item(TableName=self._table, Item=to_attrs(user.to_item()), **extra)
+            self._db.put_item(TableName=self._table, Item=to_attrs(item), **extra)
+
+    def users_with_email(self, email: str) -> list[User]:
+        with aws_errors("find users by e-mail"):
+            response = self._db.query(
+                TableName=self._table,
+                IndexName=USERS_BY_EMAIL.name,
+                KeyConditionExpression="#key = :email",
+                ExpressionAttributeNames={"#key": EMAIL_KEY_ATTRIBUTE},
+                ExpressionAttributeValues={":email": {"S": email}},
+                Limit=10,
+            )
+        users = [User.from_item(from_attrs(item)) for item in response.get("Items", [])]
+        return sorted(users, key=lambda user: user.username)
 
     def delete(self, username: str) -> bool:
         with aws_errors("delete user"):

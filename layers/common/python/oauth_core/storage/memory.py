@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import builtins
 import threading
 from dataclasses import replace
 
 from oauth_core import revocation
 from oauth_core.catalog import KINDS, Catalog, Definition
 from oauth_core.clock import Clock, SystemClock
+from oauth_core.emails import verified_email
 from oauth_core.errors import ConditionFailed
 from oauth_core.keys import KeySet
 from oauth_core.models import (
@@ -163,6 +165,9 @@ class MemoryUserStore:
 
     def list(self) -> list[User]:
         return sorted(self._users.values(), key=lambda u: u.username)
+
+    def users_with_email(self, email: str) -> builtins.list[User]:
+        return [u for u in self.list() if verified_email(u.claims) == email][:10]
 
 
 class MemoryGrantStore:
