@@ -138,9 +138,9 @@ class EmailLinkPages:
 
     def forgot(self, request: HttpRequest) -> HttpResponse:
         started = self._pace.start()
+        form = verified_form(self._flow.cookies, request)  # a cross-site POST: 403 (G1)
         if self._emails is None:
             return not_offered()
-        form = verified_form(self._flow.cookies, request)
         handle = carried_handle(form.get("request_id"))
         typed = form.get("identifier", "").strip()[:MAX_IDENTIFIER_LENGTH]
         if not typed:
@@ -175,9 +175,9 @@ class EmailLinkPages:
         return page("Choose a new password", body, status=400 if error else 200, cookies=cookies)
 
     def reset(self, request: HttpRequest) -> HttpResponse:
+        form = verified_form(self._flow.cookies, request)  # a cross-site POST: 403 (G1)
         if self._emails is None:
             return not_offered()
-        form = verified_form(self._flow.cookies, request)
         token = form.get("token", "")
         user = self._emails.reset_link(token)
         if user is None:
@@ -207,9 +207,9 @@ class EmailLinkPages:
         return page("Confirm your e-mail address", body, cookies=cookies)
 
     def verify(self, request: HttpRequest) -> HttpResponse:
+        form = verified_form(self._flow.cookies, request)  # a cross-site POST: 403 (G1)
         if self._emails is None:
             return not_offered()
-        form = verified_form(self._flow.cookies, request)
         if self._emails.verify(form.get("token", "")) is None:
             return self._refused(constants.VERIFY_EMAIL_PATH)
         return see_other("/account?done=email_verified")

@@ -83,9 +83,9 @@ class SignUpPages:
 
     def sign_up(self, request: HttpRequest) -> HttpResponse:
         started = self._pace.start()
+        form = verified_form(self._flow.cookies, request)  # a cross-site POST: 403 (G1)
         if self._emails is None:
             return not_offered()
-        form = verified_form(self._flow.cookies, request)
         handle = carried_handle(form.get("request_id"))
         typed_name = form.get("username", "").strip()[:128]
         typed_email = form.get("email", "").strip()[:254]
@@ -131,9 +131,9 @@ class SignUpPages:
         return page("Finish creating your account", body, cookies=cookies)
 
     def confirm(self, request: HttpRequest) -> HttpResponse:
+        form = verified_form(self._flow.cookies, request)  # a cross-site POST: 403 (G1)
         if self._emails is None:
             return not_offered()
-        form = verified_form(self._flow.cookies, request)
         created = self._emails.complete_sign_up(form.get("token", ""))
         if created is None:
             return self._refused()
