@@ -98,6 +98,20 @@ def warm_target_lines(timings: dict[str, Any]) -> list[str]:
             1.5,
             "(new)",
         ),
+        (
+            "sign-in page GET /login CPU (issue 16) × PyJWT ES256 signing floor",
+            timings["sign-in page (GET /login)"].median_us
+            / timings["floor: PyJWT ES256 sign (sign-in page)"].median_us,
+            2.0,
+            "(new)",
+        ),
+        (
+            "sign-in POST CPU (issue 16) × Argon2id verifying the user's hash alone",
+            timings["sign-in POST (password, Argon2id)"].median_us
+            / timings["floor: Argon2id verify (sign-in)"].median_us,
+            1.1,
+            "(new)",
+        ),
     ]
     lines = [
         "### Warm targets (issue 11; ratios to floors measured in this run, same process)",
