@@ -14,16 +14,19 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from html import unescape
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import jwt
 
+from oauth_core import constants
 from tests import support
 from tests.deployed.api import ApiResponse, Browser, HttpApi
 from tests.deployed.deployment import Deployment
 from tests.deployed.stack import Subscription
 from tests.dpop_keys import DpopKey
+from tests.passkey_authenticator import SoftPasskey
 from tests.support import form_fields, pkce_pair, query_of
 
 SERVICE = "deployed-service"
@@ -33,6 +36,7 @@ USER, PASSWORD = "dana", "dana-password-0123456789"
 TEMPORARY_USER = "tomas"
 ACCOUNT_USER = "ari"
 FACTOR_USER = "fumi"
+PASSKEY_USER = "pia"
 USER_CLAIMS = {"name": "Dana Deployed", "email": "dana@example.com", "email_verified": True}
 CODE_FLOW_SCOPE = "openid profile email offline_access read:data"
 
@@ -141,6 +145,15 @@ class World:
         )
         return claims
 
+    def passkey_origin(self, options: dict[str, Any]) -> str:
+        """The origin a browser's passkey ceremony reports: the page's, which is the issuer's
+        (this suite's stack has no custom domain). WebAuthn lets a page use only an RP ID its
+        host is or ends with; the options name the host itself (Settings.passkey_relying_party:
+        no PASSKEY_RP_ID set), so the authenticator is asked for the issuer's host."""
+        rp_id = options["rp"]["id"] if "rp" in options else options["rpId"]
+        assert rp_id == urlsplit(self.api.url).hostname, (rp_id, self.api.url)
+        return self.api.url
+
     # --- steps the flows share ------------------------------------------------------------
 
     def service_token(self, scope: str = "read:data") -> str:
@@ -155,12 +168,14 @@ class World:
         password: str = PASSWORD,
         new_password: str | None = None,
         pushed: bool = False,
+        passkey: SoftPasskey | None = None,
         **extra: str,
     ) -> tuple[dict[str, str], str, str]:
         """The code flow in a browser up to the client's callback: its query, the PKCE
-        verifier and the nonce. Signs in (choosing `new_password` if the server asks for one)
-        and consents where the server asks. With `pushed`, the client pushes the request to
-        /par (RFC 9126) and sends the browser with only its client_id and the request_uri."""
+        verifier and the nonce. Signs in (choosing `new_password` if the server asks for one;
+        with `passkey` alone instead of the password, as the page's script would) and consents
+        where the server asks. With `pushed`, the client pushes the request to /par (RFC 9126)
+        and sends the browser with only its client_id and the request_uri."""
         verifier, challenge = pkce_pair()
         state, nonce = secrets.token_urlsafe(12), secrets.token_urlsafe(12)
         query = {
@@ -194,6 +209,11 @@ class World:
                 fields.update(new_password=new_password, confirm_password=new_password)
                 answer = browser.post_form("/login/password", fields)
                 response = self.expect(answer, 303, "new password")
+            elif location.startswith("/login") and passkey is not None:
+                options = passkey_options(page.body, "data-passkey-get")
+                fields["credential"] = passkey.get(options, origin=self.passkey_origin(options))
+                answer = browser.post_form("/login/passkey", fields)
+                response = self.expect(answer, 303, "passkey sign-in")
             elif location.startswith("/login"):
                 fields.update(username=username, password=password)
                 response = self.expect(browser.post_form("/login", fields), 303, "sign-in")
@@ -208,10 +228,14 @@ class World:
         return callback, verifier, nonce
 
     def code_tokens(
-        self, browser: Browser | None = None, username: str = USER, password: str = PASSWORD
+        self,
+        browser: Browser | None = None,
+        username: str = USER,
+        password: str = PASSWORD,
+        passkey: SoftPasskey | None = None,
     ) -> Tokens:
         callback, verifier, nonce = self.sign_in_and_consent(
-            browser or Browser(self.api), username, password
+            browser or Browser(self.api), username, password, passkey=passkey
         )
         fields = {
             "grant_type": "authorization_code",
@@ -565,6 +589,68 @@ def second_factor(world: World) -> None:
     assert "Set up an authenticator app" in page, page
 
 
+def passkeys(world: World) -> None:
+    """Passkeys through the login function: one added on the account page after a password
+    sign-in (the passkeys table's conditional put), then signing in for an app with it alone
+    (read by its id, its counter moved by a conditional update): the code's ID token says so;
+    then removed (a conditional delete on its owner), and refused from then on."""
+    world.deployment.admin().users().create(PASSKEY_USER, "passkey-password-0123456789", {})
+    account = Browser(world.api)
+    sign_in = world.expect(account.get("/account"), 200, "GET /account")
+    fields = _account_form(sign_in.body, "/account/login")
+    fields.update(username=PASSKEY_USER, password="passkey-password-0123456789")
+    world.expect(account.post_form("/account/login", fields), 303, "account sign-in")
+    page = world.expect(account.get("/account"), 200, "GET /account signed in").body
+    options = passkey_options(page, "data-passkey-create")
+    key = SoftPasskey(options["rp"]["id"])  # hardware-bound: not synced, it counts its uses
+    add = _account_form(page, "/account/passkeys", action="add")
+    add.update(
+        name="Deployed key", credential=key.create(options, origin=world.passkey_origin(options))
+    )
+    added = world.expect(account.post_form("/account/passkeys", add), 303, "add a passkey")
+    assert added.location == "/account?done=passkey_added#passkeys", added.location
+    page = world.expect(account.get("/account"), 200, "GET /account with a passkey").body
+    assert "Remove Deployed key" in page and "Not used yet." in page, page
+
+    tokens = world.code_tokens(passkey=key)  # no username: the passkey names its user
+    claims = world.verify(tokens.id_token, WEB)
+    assert claims["nonce"] == tokens.nonce, claims
+    amr = (constants.AMR_HARDWARE_KEY, constants.AMR_USER_PRESENCE, constants.AMR_MULTI_FACTOR)
+    assert tuple(claims["amr"]) == amr and claims["acr"] == constants.ACR_PASSKEY, claims
+    assert world.verify(tokens.access_token, f"{world.api.url}/resource")["sub"] == claims["sub"]
+    assert key.sign_count == 1
+    page = world.expect(account.get("/account"), 200, "GET /account after its use").body
+    assert "Last used" in page and "Not used yet." not in page, page  # the counter's update
+
+    remove = _account_form(page, "/account/passkeys", action="remove", credential_id=key.id)
+    removed = world.expect(account.post_form("/account/passkeys", remove), 303, "remove it")
+    assert removed.location == "/account?done=passkey_removed#passkeys", removed.location
+    page = world.expect(account.get("/account"), 200, "GET /account after removal").body
+    assert "You have no passkeys yet" in page, page
+    # Removed: the account page's passkey sign-in finds no such passkey.
+    other = Browser(world.api)
+    sign_in = world.expect(other.get("/account"), 200, "GET /account, another browser")
+    options = passkey_options(sign_in.body, "data-passkey-get")
+    attempt = {
+        "csrf_token": _account_form(sign_in.body, "/account/login")["csrf_token"],
+        "credential": key.get(options, origin=world.passkey_origin(options)),
+    }
+    refused = world.expect(
+        other.post_form("/account/passkey-login", attempt), 303, "the removed passkey"
+    )
+    assert refused.location == "/account?done=passkey_failed", refused.location
+    assert not any("session" in name for name in other.cookies), other.cookies
+
+
+def passkey_options(html: str, attribute: str) -> dict[str, Any]:
+    """The WebAuthn options a page hands its script in `attribute` (data-passkey-create or
+    data-passkey-get)."""
+    found = re.search(rf'{attribute}="([^"]+)"', html)
+    assert found, f"no {attribute} in the page"
+    options: dict[str, Any] = json.loads(unescape(found.group(1)))
+    return options
+
+
 def _account_form(html: str, target: str, **wanted: str) -> dict[str, str]:
     """The hidden fields of the page's form posting to `target` with `wanted` among them."""
     for action, body in re.findall(r'<form method="post" action="([^"]+)"[^>]*>(.*?)</form>', html):
@@ -618,6 +704,8 @@ def audit_trail(world: World) -> None:
     assert {"token.issued", "signin.success", "consent.given"} <= events, events
     if "account_page" in world.done:
         assert {"consent.withdrawn", "password.changed", "sessions.ended"} <= events, events
+    if "passkeys" in world.done:
+        assert {"passkey.added", "passkey.removed", "passkey.refused"} <= events, events
     printed = [
         json.loads(line)["audit"]
         for line in deployment.log_lines_of_group(forwarder.log_group)
@@ -681,6 +769,7 @@ FLOWS: dict[str, Callable[[World], Any]] = {
     "temporary_password": temporary_password,
     "account_page": account_page,
     "second_factor": second_factor,
+    "passkeys": passkeys,
     "dynamic_registration": dynamic_registration,
     # Last: it forwards what the flows before it printed.
     "audit_trail": audit_trail,

@@ -74,5 +74,9 @@ def test_m4_two_step_verification_through_the_login_function(world: World) -> No
     world.run("second_factor")
 
 
+def test_passkeys_added_used_alone_and_removed_through_the_login_function(world: World) -> None:
+    world.run("passkeys")
+
+
 def test_dynamic_client_registration(world: World) -> None:
     world.run("dynamic_registration")

@@ -17,13 +17,6 @@ from tests.deployed.flows import World
 pytestmark = pytest.mark.xdist_group("deployed")
 
 # (function, action, resource label): why no flow of the suite can use it.
-# Not yet shown by a deployed flow (issue 16 follow-up: a passkey flow driven by the software
-# authenticator of tests/passkey_authenticator.py); shown by e2e/test_security_passkeys.py and
-# integration/test_passkey_store.py on the local stack and moto.
-PASSKEYS_NOT_SHOWN = (
-    "A passkey needs an authenticator; no deployed flow drives one yet. The e2e tests add, use "
-    "and suspend passkeys on the local stack, and the store's conditional writes run on moto."
-)
 NOT_SHOWN_BY_FLOWS: dict[tuple[str, str, str], str] = {
     (
         "login",
@@ -31,10 +24,6 @@ NOT_SHOWN_BY_FLOWS: dict[tuple[str, str, str], str] = {
         "arn:aws:secretsmanager:us-east-1:123456789012:secret:OAuthServer/oauth/providers/*",
     ): "A federated sign-in needs an upstream OpenID Connect provider, which this suite does not "
     "run; tests/e2e/test_federation.py signs in through one (a second local stack).",
-    ("login", "dynamodb:DeleteItem", "Data/Passkeys"): PASSKEYS_NOT_SHOWN,
-    ("login", "dynamodb:GetItem", "Data/Passkeys"): PASSKEYS_NOT_SHOWN,
-    ("login", "dynamodb:PutItem", "Data/Passkeys"): PASSKEYS_NOT_SHOWN,
-    ("login", "dynamodb:UpdateItem", "Data/Passkeys"): PASSKEYS_NOT_SHOWN,
 }
 
 
