@@ -8,20 +8,18 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Literal
 
 import pytest
 import requests
 from playwright.sync_api import Browser, Page, expect
 
 from local_stack import mailbox
+from tests.browser.conftest import SCREENS, Scheme
 from tests.browser.test_login_flow import APP, app_callback, browser_app_client  # noqa: F401
 from tests.e2e.conftest import LocalStack, local_stack
 from tests.e2e.flows import SPA, SPA_REDIRECT, authorize_params, pkce_pair
 from tests.e2e.test_security_client_credentials import oauthctl
 
-Scheme = Literal["light", "dark"]
-SIZES = [(1280, "light"), (390, "light"), (1280, "dark"), (390, "dark")]
 PASSWORD = "browser first pw 1"
 NEW_PASSWORD = "browser chosen pw 2"
 LINK = re.compile(r"http://127\.0\.0\.1:\d+/[a-z/-]+\?token=[A-Za-z0-9_-]+")
@@ -54,7 +52,7 @@ def create_user(stack: LocalStack, username: str, email: str, verified: bool) ->
     assert made.returncode in (0, 2), made.stderr  # 2: made by an earlier run in this stack
 
 
-@pytest.mark.parametrize(("width", "scheme"), SIZES)
+@SCREENS
 def test_forgot_password_by_e_mail_then_on_to_the_app(
     chromium: Browser,
     stack: LocalStack,
@@ -108,7 +106,7 @@ def test_forgot_password_by_e_mail_then_on_to_the_app(
     context.close()
 
 
-@pytest.mark.parametrize(("width", "scheme"), SIZES)
+@SCREENS
 def test_an_address_changed_and_confirmed(
     chromium: Browser, stack: LocalStack, output_dir: Path, width: int, scheme: Scheme
 ) -> None:
@@ -152,7 +150,7 @@ def sign_up_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalSta
         yield running
 
 
-@pytest.mark.parametrize(("width", "scheme"), SIZES)
+@SCREENS
 def test_a_self_sign_up_finished_by_its_e_mail_link(
     chromium: Browser, sign_up_stack: LocalStack, output_dir: Path, width: int, scheme: Scheme
 ) -> None:
