@@ -154,6 +154,12 @@ class AccountPages:
             request, found[0], notice=notice, session=found[1], email_notice=EMAIL_NOTICES.get(done)
         )
 
+    def _signed_in_post(self, request: HttpRequest) -> tuple[dict[str, str], User, Session] | None:
+        """A signed-in user's form, its CSRF token checked first (G1); None: signed out."""
+        form = verified_form(self._flow.cookies, request)
+        found = self._signed_in(request)
+        return (form, *found) if found is not None else None
+
     def _signed_in(self, request: HttpRequest) -> tuple[User, Session] | None:
         session = self._flow.live_session(request)
         user = self._users.get(session.username) if session is not None else None
@@ -349,11 +355,10 @@ class AccountPages:
     # --- POST /account: what the signed-in user does ---------------------------------------------
 
     def act(self, request: HttpRequest) -> HttpResponse:
-        form = verified_form(self._flow.cookies, request)
-        found = self._signed_in(request)
-        if found is None:
+        posted = self._signed_in_post(request)
+        if posted is None:
             return see_other(ACCOUNT_PATH)  # signed out meanwhile: the sign-in form
-        user, session = found
+        form, user, session = posted
         action = form.get("action", "")
         if action in ("totp_start", "totp_remove", "recovery_new") and self._second_factor:
             return self._second_factor_action(request, user, session, action, form)
@@ -437,11 +442,10 @@ class AccountPages:
     # --- POST /account/email: the address, changed or confirmed again ----------------------------
 
     def email(self, request: HttpRequest) -> HttpResponse:
-        form = verified_form(self._flow.cookies, request)
-        found = self._signed_in(request)
-        if found is None:
+        posted = self._signed_in_post(request)
+        if posted is None:
             return see_other(ACCOUNT_PATH)  # signed out meanwhile: the sign-in form
-        user, session = found
+        form, user, session = posted
         emails = self._emails_of()
         if emails is None:
             raise InvalidRequest("this server sends no e-mail")
