@@ -30,6 +30,7 @@ from oauth_core.storage.dynamodb import DynamoClientStore, DynamoUserStore
 from oauth_core.storage.dynamodb_factors import DynamoFactorStore
 from oauth_core.storage.dynamodb_grants import DynamoGrantStore
 from oauth_core.storage.dynamodb_links import DynamoIdentityLinkStore
+from oauth_core.storage.dynamodb_passkeys import DynamoPasskeyStore
 from oauth_core.storage.dynamodb_registry import DynamoCatalogStore
 from oauth_core.storage.logout_dispatch import LambdaLogoutDispatch
 from oauth_core.storage.secrets_manager import (
@@ -165,6 +166,10 @@ class Admin:
     def factors(self) -> DynamoFactorStore:
         """Users' second factors (oauthctl never reads a secret out of them)."""
         return DynamoFactorStore(self.settings.factors_table, dynamodb=self.client("dynamodb"))
+
+    def passkeys(self) -> DynamoPasskeyStore:
+        """Users' passkeys (public keys: nothing secret in them)."""
+        return DynamoPasskeyStore(self.settings.passkeys_table, dynamodb=self.client("dynamodb"))
 
     def grant_store(self) -> DynamoGrantStore:
         return DynamoGrantStore(self.settings.grants_table, dynamodb=self.client("dynamodb"))

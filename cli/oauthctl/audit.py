@@ -50,6 +50,7 @@ CHANGES: dict[str, str | None] = {
     "users enable": "username",
     "users delete": "username",
     "users mfa reset": "username",
+    "users passkeys remove": "username",
     "scopes create": "name",
     "scopes update": "name",
     "scopes delete": "name",
@@ -81,6 +82,7 @@ READS = frozenset(
         "users sessions",
         "users grants",
         "users consents",
+        "users passkeys list",
         "scopes list",
         "scopes show",
         "apis list",
@@ -96,7 +98,8 @@ READS = frozenset(
 )
 # Arguments that are not options of the change: where oauthctl points, how it prints.
 _NOT_OPTIONS = frozenset(
-    {"group", "command", "membership", "mfa_action", "command_name", "run", "offline", "output"}
+    {"group", "command", "membership", "mfa_action", "passkeys_action", "command_name", "run"}
+    | {"offline", "output"}
     | {"stack"}
     | {"endpoint_url", "region"}
 )
