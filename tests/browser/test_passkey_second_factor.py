@@ -116,8 +116,12 @@ def test_k6_a_passkey_added_at_sign_in_is_then_the_second_factor(
     claims = jwt.decode(tokens["id_token"], options={"verify_signature": False})
     assert (claims["amr"], claims["acr"]) == (["pwd", "hwk", "mfa"], constants.ACR_MFA)
 
-    # With an authenticator app as well, the step offers both: the passkey first.
+    # The account page says the passkey is the second step; with an authenticator app as well,
+    # the step offers both: the passkey first.
     page.goto(f"{site}/account")
+    expect(page.get_by_text("On, with your passkeys")).to_be_visible()
+    page.locator("#two-step").scroll_into_view_if_needed()
+    shot("account-two-step-passkeys")
     page.get_by_role("button", name="Set up an authenticator app").click()
     secret = page.locator("#secret").inner_text().replace(" ", "")
     page.get_by_label("Code from the app").fill(pyotp.TOTP(secret).now())
@@ -198,4 +202,35 @@ def test_k8_without_javascript_no_offer_and_the_step_says_what_a_passkey_needs(
     expect(page.get_by_text("needs a browser that supports passkeys")).to_be_visible()
     page.screenshot(path=str(output_dir / "two-step-passkey-no-javascript.png"), full_page=True)
     assert not callbacks
+    context.close()
+
+
+def test_k7_a_passkey_sign_in_with_a_temporary_password_is_told_to_replace_it(
+    chromium: Browser,
+    stack: LocalStack,
+    output_dir: Path,
+    app_callback: tuple[str, list[str]],  # noqa: F811
+) -> None:
+    username = "pk-temporary"
+    new_user(stack, username)
+    redirect_uri, callbacks = app_callback
+    context = chromium.new_context(viewport={"width": 390, "height": 800})
+    context.add_init_script(NO_CONDITIONAL_MEDIATION)
+    page = context.new_page()
+    virtual_authenticator(context, page)
+    site = site_of(stack)
+    sign_in_with_password(page, authorize_url(site, redirect_uri, pkce_pair()[1])[0], username)
+    page.get_by_role("button", name="Add a passkey").click()
+    page.wait_for_url(f"{site}/consent**")
+    sign_out(page, site)
+    reset = oauthctl(
+        stack, "users", "set-password", username, "--password-stdin", "--temporary",
+        stdin="a temporary password 1",
+    )  # fmt: skip
+    assert reset.returncode == 0, reset.stderr
+    page.goto(authorize_url(site, redirect_uri, pkce_pair()[1])[0])
+    page.get_by_role("button", name="Sign in with a passkey").click()
+    expect(page.get_by_role("alert")).to_contain_text("Your password was reset")
+    page.screenshot(path=str(output_dir / "login-passkey-temporary-password.png"), full_page=True)
+    assert "/login" in page.url and not callbacks
     context.close()
