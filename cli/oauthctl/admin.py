@@ -33,6 +33,7 @@ from oauth_core.storage.dynamodb_email_links import DynamoEmailLinkStore
 from oauth_core.storage.dynamodb_factors import DynamoFactorStore
 from oauth_core.storage.dynamodb_grants import DynamoGrantStore, DynamoRateLimiter
 from oauth_core.storage.dynamodb_links import DynamoIdentityLinkStore
+from oauth_core.storage.dynamodb_passkeys import DynamoPasskeyStore
 from oauth_core.storage.dynamodb_registry import DynamoCatalogStore
 from oauth_core.storage.logout_dispatch import LambdaLogoutDispatch
 from oauth_core.storage.secrets_manager import (
@@ -202,6 +203,10 @@ class Admin:
             SystemRandom(),
         )
         return emails, issuer
+
+    def passkeys(self) -> DynamoPasskeyStore:
+        """Users' passkeys (public keys: nothing secret in them)."""
+        return DynamoPasskeyStore(self.settings.passkeys_table, dynamodb=self.client("dynamodb"))
 
     def grant_store(self) -> DynamoGrantStore:
         return DynamoGrantStore(self.settings.grants_table, dynamodb=self.client("dynamodb"))

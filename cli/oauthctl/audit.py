@@ -52,6 +52,7 @@ CHANGES: dict[str, str | None] = {
     "users mfa reset": "username",
     # It writes a link (hashed) to the grants table and mails it.
     "users send-verification": "username",
+    "users passkeys remove": "username",
     "scopes create": "name",
     "scopes update": "name",
     "scopes delete": "name",
@@ -83,6 +84,7 @@ READS = frozenset(
         "users sessions",
         "users grants",
         "users consents",
+        "users passkeys list",
         "scopes list",
         "scopes show",
         "apis list",
@@ -98,7 +100,8 @@ READS = frozenset(
 )
 # Arguments that are not options of the change: where oauthctl points, how it prints.
 _NOT_OPTIONS = frozenset(
-    {"group", "command", "membership", "mfa_action", "command_name", "run", "offline", "output"}
+    {"group", "command", "membership", "mfa_action", "passkeys_action", "command_name", "run"}
+    | {"offline", "output"}
     | {"stack"}
     | {"endpoint_url", "region"}
 )

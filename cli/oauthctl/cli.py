@@ -16,7 +16,18 @@ import sys
 from collections.abc import Sequence
 from importlib import metadata
 
-from oauthctl import access, apis, audit, clients, keys, providers, registration, scopes, users
+from oauthctl import (
+    access,
+    apis,
+    audit,
+    clients,
+    keys,
+    passkeys,
+    providers,
+    registration,
+    scopes,
+    users,
+)
 from oauthctl.admin import Admin
 from oauthctl.errors import EXIT_OK, CommandError, Invalid, Unreachable
 from oauthctl.parsing import command
@@ -62,7 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--region", help="AWS region (default: AWS_REGION / your profile's)")
     groups = parser.add_subparsers(dest="group", required=True, metavar="GROUP")
     access.register_client_views(clients.register(groups))
-    access.register_user_views(users.register(groups))
+    user_commands = users.register(groups)
+    access.register_user_views(user_commands)
+    passkeys.register_user_commands(user_commands)
     scopes.register(groups)
     apis.register(groups)
     providers.register(groups)

@@ -207,6 +207,9 @@ def delete(admin: Admin, args: argparse.Namespace) -> None:
     if user is None or not admin.users().delete(args.username):
         raise NotFound(f"no user {args.username!r}")
     admin.factors().delete(user.sub)  # their second factors go with them
+    passkeys = admin.passkeys()  # and their passkeys (by the owner index: see docs/oauthctl.md)
+    for passkey in passkeys.of_user(user.sub):
+        passkeys.remove(passkey.credential_id, user.sub)
     print(f"deleted {args.username}")
 
 

@@ -94,3 +94,15 @@ def test_k1_the_passkey_rp_id_reaches_the_functions() -> None:
             }
         },
     )
+
+
+def test_oauthctl_finds_the_passkeys_table_in_a_deployed_stacks_outputs(template: Template) -> None:
+    """`oauthctl --stack NAME users passkeys list|remove` and `users delete` use the operator's
+    own credentials (no role of the stack's: the functions' roles above are the login
+    function's alone); they find the table by the stack's output."""
+    from oauthctl.admin import _settings_of
+
+    outputs = template.to_json()["Outputs"]
+    assert constants.OUTPUT_PASSKEYS_TABLE in outputs
+    named = _settings_of({constants.OUTPUT_PASSKEYS_TABLE: "the-stacks-passkeys"})
+    assert named == {"passkeys_table": "the-stacks-passkeys"}

@@ -245,9 +245,9 @@ EVENTS: dict[str, AuditEvent] = {
     ),
     SECOND_FACTOR_SUCCESS: _event(
         SUCCESS,
-        "A user gave their second factor: method totp or recovery_code (then remaining: how "
-        "many recovery codes are left); step_up true when it raised a session signed in with "
-        "a password alone.",
+        "A user gave their second factor: method totp, recovery_code (then remaining: how "
+        "many recovery codes are left) or passkey; step_up true when it raised a session "
+        "signed in with a password alone.",
         "method",
         "remaining",
         "step_up",
@@ -255,7 +255,8 @@ EVENTS: dict[str, AuditEvent] = {
     SECOND_FACTOR_FAILURE: _event(
         FAILURE,
         "A second factor was refused: reason bad_code (no current code nor an unused recovery "
-        "code) or replayed (a TOTP code of a time step already used).",
+        "code) or replayed (a TOTP code of a time step already used); for a passkey, the "
+        "reason a passkey.refused would say (wrong_user: another user's passkey).",
         "reason",
     ),
     SECOND_FACTOR_LOCKOUT: _event(
@@ -292,19 +293,26 @@ EVENTS: dict[str, AuditEvent] = {
     ),
     PASSKEY_ADDED: _event(
         SUCCESS,
-        "A user added a passkey on the account page; synced: whether it is backup eligible (a "
-        "passkey kept by a password manager or platform account).",
+        "A user added a passkey: by account (the account page) or sign-in (offered after a "
+        "password sign-in); synced: whether it is backup eligible (a passkey kept by a "
+        "password manager or platform account).",
         "synced",
+        "by",
     ),
-    PASSKEY_REMOVED: _event(SUCCESS, "A user removed one of their passkeys on the account page."),
+    PASSKEY_REMOVED: _event(
+        SUCCESS,
+        "A user removed one of their passkeys on the account page; an operator's oauthctl "
+        "users passkeys remove is an admin.change.",
+    ),
     PASSKEY_REFUSED: _event(
         FAILURE,
         "A passkey was refused: at sign-in (client_id when for an app) or when added (sub, "
         "username). reason: malformed, challenge (not ours, expired, or for another browser, "
         "request or ceremony), unknown_credential, wrong_user, suspended, bad_assertion or "
         "bad_attestation (origin, RP ID, user verification or signature), replayed, "
-        "counter_regression, counter_raced, unknown_user, user_disabled, too_many or "
-        "already_registered.",
+        "counter_regression, counter_raced, unknown_user, user_disabled, "
+        "password_change_required (signed in by the passkey, told to replace their temporary "
+        "password first), too_many or already_registered.",
         "reason",
     ),
     PASSKEY_SUSPENDED: _event(

@@ -356,6 +356,8 @@ def login_endpoints(c: Components, jwks: JwksCache | None = None) -> Endpoints:
     from oauth_core.endpoints.account import AccountPages
     from oauth_core.endpoints.end_session import EndSessionEndpoint
     from oauth_core.endpoints.login import LoginPages
+    from oauth_core.endpoints.passkey_factor import PasskeyFactor
+    from oauth_core.endpoints.passkey_offer import PasskeyOffer
     from oauth_core.endpoints.passkeys import PasskeyAccount, PasskeySignIn
     from oauth_core.endpoints.second_factor import SecondFactorStep
     from oauth_core.endpoints.signin import PasswordSignIn
@@ -375,6 +377,7 @@ def login_endpoints(c: Components, jwks: JwksCache | None = None) -> Endpoints:
         c.settings,
         c.clock,
         c.random,
+        passkeys=PasskeyFactor(c.flow, c.passkey_verifier, c.passkeys, c.settings),
     )
     passkey_sign_in = PasskeySignIn(
         c.flow, c.passkey_verifier, c.users, c.throttle, sign_in, c.settings
@@ -382,6 +385,10 @@ def login_endpoints(c: Components, jwks: JwksCache | None = None) -> Endpoints:
     passkey_account = PasskeyAccount(
         c.flow, passkey_sign_in, c.passkey_verifier, c.passkeys, sign_in, c.users, c.clock
     )
+    passkey_offer = PasskeyOffer(
+        c.flow, c.passkey_verifier, c.passkeys, c.clients, c.users, c.sealer, c.settings,
+        c.clock, c.random,
+    )  # fmt: skip
     pages = LoginPages(
         c.flow,
         sign_in,
@@ -392,6 +399,7 @@ def login_endpoints(c: Components, jwks: JwksCache | None = None) -> Endpoints:
         c.settings,
         second_factor=second_factor,
         passkeys=passkey_sign_in,
+        passkey_offer=passkey_offer,
     )
     federation = _federation(c, pages, sign_in)
 
@@ -452,6 +460,7 @@ def login_endpoints(c: Components, jwks: JwksCache | None = None) -> Endpoints:
         "second_factor": second_factor.submit,
         "continue": second_factor.go_on,
         "passkey_login": pages.passkey_login,
+        "passkey_offer": passkey_offer.answer,
         "account_passkey_login": passkey_sign_in.account_login,
         "account_passkeys": passkey_account.manage,
         "passkey_script": passkey_sign_in.serve_script,

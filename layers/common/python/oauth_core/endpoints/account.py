@@ -83,6 +83,8 @@ NOTICES = {
     "passkey_failed": "That passkey could not sign you in. Try again, or use your password.",
     "passkey_suspended": "That passkey can no longer be used: its use counter went backwards, "
     "which can mean it was copied. Sign in with your password and remove it.",
+    "passkey_password_change": "Your password was reset. Sign in with the temporary password "
+    "you were given and choose a new one; then your passkey signs you in again.",
     # Recovery and verification by e-mail (oauth_core.endpoints.email_links, .sign_up).
     "reset": "Your password was changed and you were signed out everywhere. Sign in with your "
     "new password.",

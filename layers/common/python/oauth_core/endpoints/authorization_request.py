@@ -89,6 +89,19 @@ def registered_redirect_uri(client: Client, requested: str) -> bool:
     return redirect_uri.find_registered(requested, client.redirect_uris, native=native) is not None
 
 
+def client_still_for(clients: ClientStore, pending: PendingAuthorization) -> Client | None:
+    """The request's client, if it is still good for a request sealed earlier: enabled, the same
+    registration (D8), the redirect URI still registered."""
+    client = clients.get(pending.client_id)
+    if client is None or client.disabled:
+        return None
+    if client.registration_id != pending.client_registration:
+        return None
+    if not registered_redirect_uri(client, pending.redirect_uri):
+        return None
+    return client
+
+
 def single(values: dict[str, list[str]], name: str) -> str | None:
     found = values.get(name)
     if not found:

@@ -19,6 +19,7 @@ from oauth_core.config import Settings
 from oauth_core.constants import FORGOT_PASSWORD_PATH, SIGN_UP_PATH
 from oauth_core.endpoints.authorization_request import registered_redirect_uri
 from oauth_core.endpoints.flow import AuthorizationFlow, resumed
+from oauth_core.endpoints.passkey_offer import PasskeyOffer
 from oauth_core.endpoints.passkeys import PasskeySignIn
 from oauth_core.endpoints.second_factor import SecondFactorStep
 from oauth_core.endpoints.signin import (
@@ -63,12 +64,15 @@ class LoginPages:
         settings: Settings | None = None,
         second_factor: SecondFactorStep | None = None,
         passkeys: PasskeySignIn | None = None,
+        passkey_offer: PasskeyOffer | None = None,
     ):
         """`settings`: whether the sign-in page offers "Forgot your password?" and "Create an
         account" (a stack that sends e-mail; with self sign-up on)."""
         self._offers_recovery = settings is not None and settings.sends_email
         self._offers_sign_up = settings is not None and settings.offers_sign_up
         self.flow = flow
+        # After a password sign-in that needs nothing more: "Add a passkey?" (SECURITY K8).
+        self._passkey_offer = passkey_offer
         # After a right password: the second factor, or setting one up (SECURITY M1-M6).
         self._second_factor = second_factor
         self._passkeys = passkeys
@@ -174,7 +178,9 @@ class LoginPages:
             # Right, but temporary: nothing opens until the user has chosen their own.
             marked = replace(pending, password_change=password_change_mark(user))
             return self._password_form(request, self._sealer.seal(marked), pending, user)
-        return self._signed_in_now(request, user, pending, client)
+        # The script says, in `offer_passkey`, that this device could keep a passkey.
+        device = form.get("offer_passkey") == "1"
+        return self._signed_in_now(request, user, pending, client, offer_passkey=device)
 
     def passkey_login(self, request: HttpRequest) -> HttpResponse:
         """POST /login/passkey: signed in by a passkey alone (SECURITY K1-K5)."""
@@ -205,6 +211,7 @@ class LoginPages:
         *,
         amr: tuple[str, ...] = (constants.AMR_PASSWORD,),
         acr: str = constants.ACR_PASSWORD,
+        offer_passkey: bool = False,
     ) -> HttpResponse:
         # A password alone may need a second factor next; a passkey is two factors already.
         if self._second_factor is not None and constants.AMR_PASSWORD in amr:
@@ -213,13 +220,14 @@ class LoginPages:
                 return second
         signed_in = self._sign_in.start_session(request, user, client.client_id, amr=amr, acr=acr)
         session = signed_in.session
-        response = self.flow.next_step(
-            request,
-            client,
-            resumed(replace(pending, password_change=None), session),
-            session,
-            from_page=True,
-        )
+        going_on = resumed(replace(pending, password_change=None), session)
+        offer = self._passkey_offer
+        if offer_passkey and offer is not None:
+            offered = offer.after_password(request, user, session, going_on, offer_passkey)
+            if offered is not None:
+                offered.cookies.append(signed_in.cookie)
+                return offered
+        response = self.flow.next_step(request, client, going_on, session, from_page=True)
         response.cookies.append(signed_in.cookie)
         return response
 

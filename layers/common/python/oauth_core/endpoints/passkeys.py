@@ -1,10 +1,12 @@
-"""Passkeys on the pages (SECURITY K1-K5): signing in with a passkey alone, on the sign-in page
-(an authorization request waiting) and on the account page; adding and removing passkeys on the
-account page; and the script those pages load.
+"""Passkeys on the pages (SECURITY K1-K5, K7): signing in with a passkey alone, on the sign-in
+page (an authorization request waiting) and on the account page; adding and removing passkeys on
+the account page; and the script those pages load.
 
 A passkey sign-in is throttled as a password one is, by its source (it names no username before
 it verifies), and makes a fresh session whose `amr` says how the user signed in (`hwk` or `swk`,
-`user`, `mfa`: oauth_core.rules.passkeys.VerifiedPasskey). Adding or removing a passkey needs a
+`user`, `mfa`: oauth_core.rules.passkeys.VerifiedPasskey); a user whose password is temporary is
+told to sign in with it and choose their own first, as a password sign-in would make them do
+(no session, nothing opened). Adding or removing a passkey needs a
 sign-in of the last ten minutes, or the password typed again (checked and counted as a sign-in
 is). Each ceremony's challenge is bound to this browser's CSRF token and to the request or
 session it serves (oauth_core.rules.passkey_challenges), so the pages store nothing until a
@@ -55,8 +57,15 @@ SUSPENDED = (
     "That passkey can no longer be used: its use counter went backwards, which can mean it was "
     "copied. Sign in with your password and remove it from your account."
 )
+# A user whose password is temporary (an operator set it) chooses their own first, as a password
+# sign-in makes them do (SECURITY K7): a passkey does not skip that.
+PASSWORD_CHANGE_FIRST = (
+    "Your password was reset. Sign in with the temporary password you were given and choose a "
+    "new one; then your passkey signs you in again."
+)
 ACCOUNT_SIGN_IN_FAILED = "passkey_failed"
 ACCOUNT_SIGN_IN_SUSPENDED = "passkey_suspended"
+ACCOUNT_SIGN_IN_PASSWORD_CHANGE = "passkey_password_change"
 
 
 def _binding(*parts: str) -> str:
@@ -132,7 +141,13 @@ class PasskeySignIn:
             audit.emit(audit.PASSKEY_REFUSED, client_id=client_id, reason=refused.reason, **named)
             suspended = refused.reason in ("counter_regression", "suspended")
             return SUSPENDED if suspended else REFUSED
-        self._throttle.give_back(keys)
+        self._throttle.give_back(keys)  # the passkey was right: no guess to count
+        if user.password_change_required:
+            audit.emit(
+                audit.PASSKEY_REFUSED, client_id=client_id, sub=user.sub, username=user.username,
+                reason="password_change_required",
+            )  # fmt: skip
+            return PASSWORD_CHANGE_FIRST
         return user, verified
 
     def account_login(self, request: HttpRequest) -> HttpResponse:
@@ -146,7 +161,10 @@ class PasskeySignIn:
             None,
         )
         if isinstance(outcome, str):
-            notice = ACCOUNT_SIGN_IN_SUSPENDED if outcome == SUSPENDED else ACCOUNT_SIGN_IN_FAILED
+            notice = {
+                SUSPENDED: ACCOUNT_SIGN_IN_SUSPENDED,
+                PASSWORD_CHANGE_FIRST: ACCOUNT_SIGN_IN_PASSWORD_CHANGE,
+            }.get(outcome, ACCOUNT_SIGN_IN_FAILED)
             return see_other(f"{ACCOUNT_PATH}?done={notice}")
         user, verified = outcome
         signed_in = self._sign_in.start_session(
@@ -262,8 +280,9 @@ class PasskeyAccount:
             return see_other(f"{ACCOUNT_PATH}?done=passkey_not_added#passkeys")
         count("PasskeyAdded")
         audit.emit(
-            audit.PASSKEY_ADDED, sub=user.sub, username=user.username, synced=added.backup_eligible
-        )
+            audit.PASSKEY_ADDED, sub=user.sub, username=user.username,
+            synced=added.backup_eligible, by="account",
+        )  # fmt: skip
         return see_other(f"{ACCOUNT_PATH}?done=passkey_added#passkeys")
 
     def _remove(self, user: User, credential_id: str) -> HttpResponse:

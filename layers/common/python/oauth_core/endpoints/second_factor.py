@@ -10,9 +10,10 @@ user's secret, counted per user and source and per source before it is checked (
 G7, oauth_core.rules.throttle), and a TOTP code's time step is taken with a conditional write,
 so no code works twice; a recovery code is removed by one.
 
-The step offers each `SecondFactor` the user has: `OtpFactor` (an authenticator app's code, or
-a recovery code) is the first; another method (a passkey) is one more implementation of the
-protocol, offered on the same page under the same mark.
+The step offers each `SecondFactor` the user has, each in a form of its own on the same page
+under the same mark: `OtpFactor` (an authenticator app's code, or a recovery code), and a passkey
+(oauth_core.endpoints.passkey_factor, given to the step by the wiring). A user who has any of
+them gives one after every right password.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from urllib.parse import urlsplit
 from oauth_core import audit, constants
 from oauth_core.clock import Clock, Random
 from oauth_core.config import Settings
-from oauth_core.endpoints.authorization_request import registered_redirect_uri
+from oauth_core.endpoints.authorization_request import client_still_for
 from oauth_core.endpoints.flow import AuthorizationFlow, resumed
 from oauth_core.endpoints.signin import PasswordSignIn, csrf_of, verified_form
 from oauth_core.errors import RequestCompleted
@@ -33,7 +34,7 @@ from oauth_core.http import factor_pages
 from oauth_core.http.answers import EXPIRED
 from oauth_core.http.factor_pages import FactorStatus
 from oauth_core.http.forms import parse_query
-from oauth_core.http.pages import error_page, origin_of, page, see_other, with_query
+from oauth_core.http.pages import Script, error_page, origin_of, page, see_other, with_query
 from oauth_core.http.request import HttpRequest
 from oauth_core.http.response import HttpResponse
 from oauth_core.models import Client, PendingAuthorization, SecondFactors, Session, User
@@ -58,28 +59,50 @@ class Verdict:
     """What checking a second factor found: accepted or not, and for the audit record."""
 
     accepted: bool
-    method: str  # totp or recovery_code
-    reason: str | None = None  # bad_code or replayed
+    method: str  # totp, recovery_code or passkey
+    reason: str | None = None  # bad_code or replayed; a refused passkey's reason
     remaining: int | None = None  # recovery codes left
+    # The session's amr once accepted, when the method's own `amr` does not say it all (which
+    # kind of passkey answered); empty: the method's.
+    amr: tuple[str, ...] = ()
+    message: str | None = None  # what the page says when refused; None: BAD_CODE
+
+
+@dataclass(frozen=True)
+class StepContext:
+    """The step as a method sees it on one request: the user, their authenticator app (if any),
+    the mark that opens the step and this browser's CSRF token (what a passkey's challenge is
+    bound to)."""
+
+    request: HttpRequest
+    user: User
+    factors: SecondFactors | None
+    mark: StepMark
+    csrf: str
 
 
 class SecondFactor(Protocol):
-    """One way to give a second factor on the step's page (an authenticator app's code; a
-    passkey next)."""
+    """One way to give a second factor on the step's page: an authenticator app's code, or a
+    passkey."""
 
     method: str  # the form's `method` value
     amr: tuple[str, ...]  # the session's amr once it is given (RFC 8176)
 
-    def offered(self, factors: SecondFactors) -> bool:
-        """Whether the user has this factor."""
+    def offered(self, user: User, factors: SecondFactors | None) -> bool:
+        """Whether the user has this factor (`factors`: their authenticator app, if any)."""
         ...
 
-    def fields(self, error: bool) -> str:
-        """Its form's fields (HTML); `error`: tie them to the page's announced error."""
+    def fields(self, context: StepContext, error: bool) -> str:
+        """Its form's fields and button (HTML); `error`: tie them to the page's announced
+        error."""
         ...
 
-    def check(self, factors: SecondFactors, form: dict[str, str]) -> Verdict:
+    def check(self, context: StepContext, form: dict[str, str]) -> Verdict:
         """Check what the form gives, spending it (one conditional write) if accepted."""
+        ...
+
+    def script(self, request: HttpRequest) -> Script | None:
+        """The script its fields need (the CSP names it), if any."""
         ...
 
 
@@ -94,13 +117,21 @@ class OtpFactor:
         self._factors = factors
         self._clock = clock
 
-    def offered(self, factors: SecondFactors) -> bool:
-        return factors.enrolled
+    def offered(self, user: User, factors: SecondFactors | None) -> bool:
+        return factors is not None and factors.enrolled
 
-    def fields(self, error: bool) -> str:
+    def fields(self, context: StepContext, error: bool) -> str:
         return factor_pages.otp_fields(error)
 
-    def check(self, factors: SecondFactors, form: dict[str, str]) -> Verdict:
+    def script(self, request: HttpRequest) -> Script | None:
+        return None
+
+    def check(self, context: StepContext, form: dict[str, str]) -> Verdict:
+        assert context.factors is not None  # offered only to a user with an app
+        return self.check_code(context.factors, form)
+
+    def check_code(self, factors: SecondFactors, form: dict[str, str]) -> Verdict:
+        """The form's `code`: a current TOTP code, or an unused recovery code (spent)."""
         typed = form.get("code", "")[:64]
         code = totp.normalized_code(typed)
         if code is not None:
@@ -159,7 +190,7 @@ class SecondFactorStep:
         settings: Settings,
         clock: Clock,
         random: Random,
-        methods: tuple[SecondFactor, ...] | None = None,
+        passkeys: SecondFactor | None = None,
     ):
         self._flow = flow
         self._sign_in = sign_in
@@ -173,7 +204,10 @@ class SecondFactorStep:
         self._clock = clock
         self._random = random
         self._otp = OtpFactor(factors, clock)
-        self.methods: tuple[SecondFactor, ...] = methods or (self._otp,)
+        # A passkey first, where the user has one: one gesture, and nothing to phish.
+        self.methods: tuple[SecondFactor, ...] = (
+            (passkeys, self._otp) if passkeys is not None else (self._otp,)
+        )
 
     # --- after a right password -------------------------------------------------------------
 
@@ -184,13 +218,13 @@ class SecondFactorStep:
         A user with a second factor always gives it; one without sets one up when the request
         needs more than a password (acr_values, the client's or the stack's policy)."""
         factors = self._factors.get(user.sub)
-        enrolled = factors is not None and any(m.offered(factors) for m in self.methods)
-        if not enrolled and assurance.satisfies(constants.ACR_PASSWORD, pending.required_acr):
+        offered = self._offered(user, factors)
+        if not offered and assurance.satisfies(constants.ACR_PASSWORD, pending.required_acr):
             return None
         mark = step_marks.after_password(user, self._random)
         marked = replace(cleared(pending), second_factor=mark.render())
-        if factors is not None and enrolled:
-            return self._code_page(request, marked, mark.username, factors)
+        if offered:
+            return self._code_page(request, marked, user, factors, mark, offered)
         return self._enrol_page(request, marked, mark.enrolling(totp.new_secret(self._random)))
 
     # --- GET /login/second-factor: a session stepped up ---------------------------------------
@@ -202,8 +236,9 @@ class SecondFactorStep:
         if step is None or step.mark.kind != SESSION_STEP or step.mark.secret:
             return error_page(EXPIRED, title="Sign-in expired")
         factors = self._factors.get(step.user.sub)
-        if factors is not None and any(m.offered(factors) for m in self.methods):
-            return self._code_page(request, step.pending, step.user.username, factors)
+        offered = self._offered(step.user, factors)
+        if offered:
+            return self._code_page(request, step.pending, step.user, factors, step.mark, offered)
         secret = totp.new_secret(self._random)
         return self._enrol_page(request, step.pending, step.mark.enrolling(secret))
 
@@ -220,11 +255,18 @@ class SecondFactorStep:
         method = next(
             (m for m in self.methods if m.method == form.get("method", self._otp.method)), None
         )
-        if factors is None or method is None or not method.offered(factors):
+        if method is None or not method.offered(step.user, factors):
             return error_page(EXPIRED, title="Sign-in expired")
-        verdict = self._checked(request, step.user, lambda: method.check(factors, form))
+        context = StepContext(request, step.user, factors, step.mark, form.get("csrf_token", ""))
+        verdict = self._checked(request, step.user, lambda: method.check(context, form))
         if not verdict.accepted:
-            return self._code_page(request, step.pending, step.user.username, factors, BAD_CODE)
+            offered = self._offered(step.user, factors)
+            if not offered:  # its last passkey refused from now on (suspended): nothing to give
+                return error_page(verdict.message or BAD_CODE, title=TITLE)
+            return self._code_page(
+                request, step.pending, step.user, factors, step.mark, offered,
+                verdict.message or BAD_CODE,
+            )  # fmt: skip
         self._spend(step)
         audit.emit(
             audit.SECOND_FACTOR_SUCCESS, sub=step.user.sub, username=step.user.username,
@@ -232,7 +274,7 @@ class SecondFactorStep:
             remaining=verdict.remaining, step_up=step.mark.kind == SESSION_STEP,
         )  # fmt: skip
         count("SecondFactorSucceeded", method=verdict.method)
-        return self._go_on(request, step, method.amr)
+        return self._go_on(request, step, verdict.amr or method.amr)
 
     def _checked(self, request: HttpRequest, user: User, check: _Check) -> Verdict:
         """A check counted in the second-factor buckets before it runs (parallel guesses each
@@ -360,7 +402,9 @@ class SecondFactorStep:
     def status(self, user: User, session: Session) -> FactorStatus:
         factors = self._factors.get(user.sub)
         if factors is None or not factors.enrolled:
-            return FactorStatus(enrolled=False)
+            # A passkey is a second step too (after a password), without an app.
+            others = any(m.offered(user, factors) for m in self.methods if m is not self._otp)
+            return FactorStatus(enrolled=False, passkeys=others)
         return FactorStatus(
             enrolled=True,
             since=time.strftime("%-d %b %Y", time.gmtime(factors.enrolled_at)),
@@ -392,7 +436,7 @@ class SecondFactorStep:
         if factors is None or not factors.enrolled:
             return "Two-step verification is off."
         if form.get("code", "").strip():
-            verdict = self._checked(request, user, lambda: self._otp.check(factors, form))
+            verdict = self._checked(request, user, lambda: self._otp.check_code(factors, form))
             return factors if verdict.accepted else BAD_CODE
         password = form.get("password", "")
         if password and constants.AMR_MFA in session.amr:
@@ -420,14 +464,7 @@ class SecondFactorStep:
 
     def _client_of(self, pending: PendingAuthorization) -> Client | None:
         """The request's client, if it is still good for it (as the sign-in page checks)."""
-        client = self._clients.get(pending.client_id)
-        if client is None or client.disabled:
-            return None
-        if client.registration_id != pending.client_registration:
-            return None
-        if not registered_redirect_uri(client, pending.redirect_uri):
-            return None
-        return client
+        return client_still_for(self._clients, pending)
 
     def _resume(self, request: HttpRequest, handle: str | None) -> Step | None:
         """The step a handle opens: its request still good, its mark one this server made for
@@ -459,29 +496,40 @@ class SecondFactorStep:
         return Step(pending, mark, client, user, session)
 
     def _page(
-        self, title: str, body: str, pending: PendingAuthorization, cookies: list[str]
+        self,
+        title: str,
+        body: str,
+        pending: PendingAuthorization,
+        cookies: list[str],
+        script: Script | None = None,
     ) -> HttpResponse:
         # After a client's request the form's answer may redirect to the client (G4, CSP).
         targets = (origin_of(pending.redirect_uri),) if pending.client_id else ()
-        return page(title, body, cookies=cookies, form_targets=targets)
+        return page(title, body, cookies=cookies, form_targets=targets, script=script)
+
+    def _offered(self, user: User, factors: SecondFactors | None) -> list[SecondFactor]:
+        """The methods this user has, in the page's order."""
+        return [m for m in self.methods if m.offered(user, factors)]
 
     def _code_page(
         self,
         request: HttpRequest,
         pending: PendingAuthorization,
-        username: str,
-        factors: SecondFactors,
+        user: User,
+        factors: SecondFactors | None,
+        mark: StepMark,
+        offered: list[SecondFactor],
         error: str | None = None,
     ) -> HttpResponse:
         csrf, cookies = csrf_of(self._flow.cookies, request, self._random)
-        offered = [
-            (m.method, m.fields(error is not None)) for m in self.methods if m.offered(factors)
-        ]
+        context = StepContext(request, user, factors, mark, csrf)
         body = factor_pages.second_factor_form(
-            request_id=self._sealer.seal(pending), csrf=csrf, username=username,
-            methods=offered, error=error,
+            request_id=self._sealer.seal(pending), csrf=csrf, username=user.username,
+            methods=[(m.method, m.fields(context, error is not None)) for m in offered],
+            error=error,
         )  # fmt: skip
-        return self._page(TITLE, body, pending, cookies)
+        script = next(filter(None, (m.script(request) for m in offered)), None)
+        return self._page(TITLE, body, pending, cookies, script)
 
     def _enrol_page(
         self,

@@ -1,8 +1,8 @@
 """The pages of second factors: the second-factor step after a password (or to step a session
 up), setting up an authenticator app (a QR code and the key in text), the recovery codes shown
 once, and the account page's section. Same hardening as every page (oauth_core.http.pages):
-no script, the CSRF token in every form; the QR code is an inline SVG element, so the page
-loads nothing else.
+the CSRF token in every form, no script but the passkey script where a passkey is offered; the
+QR code is an inline SVG element, so the page loads nothing else.
 """
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from html import escape
 
-from oauth_core.http.pages import _hidden
+from oauth_core import constants
+from oauth_core.http.pages import _hidden, passkey_offer
 
 CODE_LABEL = "Code from your authenticator app, or a recovery code"
 ERROR_ID = "code-error"
@@ -27,13 +28,33 @@ def _alert(error: str | None, error_id: str) -> tuple[str, str]:
 
 
 def otp_fields(error: bool) -> str:
-    """The one-time code field (TOTP or a recovery code): the `otp` second factor's part."""
+    """The one-time code field (TOTP or a recovery code) and its button: the `otp` second
+    factor's part."""
     described = f' aria-describedby="{ERROR_ID}"' if error else ""
     return (
+        "<p>Open your authenticator app and enter the 6-digit code it shows, or use one of your "
+        "recovery codes.</p>"
         f'<label for="code">{CODE_LABEL}</label>'
         '<input type="text" id="code" name="code" autocomplete="one-time-code" '
         'autocapitalize="none" spellcheck="false" maxlength="32" required autofocus'
         f"{described}>"
+        '<button type="submit">Verify</button>'
+    )
+
+
+def passkey_fields(options: str) -> str:
+    """The `passkey` second factor's part: its button, shown by the passkey script where the
+    browser can use a passkey (it posts the browser's answer in the form's `credential`), and
+    else a sentence saying what it needs. `options`: the WebAuthn request options (JSON)."""
+    offer = passkey_offer(
+        constants.SECOND_FACTOR_PATH, options, label="Use your passkey", first=True
+    )
+    return (
+        "<p>Confirm it is you with your passkey: your fingerprint, face or screen lock, or your "
+        "security key.</p>"
+        f"{offer}"
+        '<p id="passkey-unsupported">Using your passkey needs a browser that supports '
+        "passkeys, with JavaScript on.</p>"
     )
 
 
@@ -45,23 +66,18 @@ def second_factor_form(
     methods: list[tuple[str, str]],
     error: str | None = None,
 ) -> str:
-    """The second-factor step: for each method offered (its name, and its fields as
-    `SecondFactor.fields` renders them), a form. Errors are announced as `code-error`."""
+    """The second-factor step: for each method offered (its name, and its fields and button as
+    `SecondFactor.fields` renders them), a form, one after the other. Errors are announced as
+    `code-error`."""
     alert = _alert(error, ERROR_ID)[0]
-    forms = "".join(
-        f'<form method="post" action="/login/second-factor" novalidate>'
+    forms = '<p class="or">or</p>'.join(
+        f'<form method="post" action="{constants.SECOND_FACTOR_PATH}" novalidate>'
         f"{_hidden('request_id', request_id)}{_hidden('csrf_token', csrf)}"
         f"{_hidden('method', method)}"
-        f"{fields}"
-        '<button type="submit">Verify</button></form>'
+        f"{fields}</form>"
         for method, fields in methods
     )
-    return (
-        "<h1>Two-step verification</h1>"
-        f"<p>Signing in as {escape(username)}. Open your authenticator app and enter the "
-        "6-digit code it shows, or use one of your recovery codes.</p>"
-        f"{alert}{forms}"
-    )
+    return f"<h1>Two-step verification</h1><p>Signing in as {escape(username)}.</p>{alert}{forms}"
 
 
 def _grouped(secret: str) -> str:
@@ -143,6 +159,7 @@ class FactorStatus:
     since: str = ""  # a date
     codes_left: int = 0
     password_accepted: bool = False  # the session itself gave a second factor
+    passkeys: bool = False  # without an app: the user's passkeys are their second step
 
 
 def account_section(*, csrf: str, status: FactorStatus, error: str | None = None) -> str:
@@ -158,6 +175,13 @@ def account_section(*, csrf: str, status: FactorStatus, error: str | None = None
         )
 
     heading = '<h2 id="two-step">Two-step verification</h2>'
+    if not status.enrolled and status.passkeys:
+        return (
+            f"{heading}<p>On, with your passkeys: after your password, you confirm with one of "
+            "them. You can also add a code from an authenticator app, for a device without "
+            "your passkeys.</p>"
+            f"{alert}{form('totp_start', '', 'Set up an authenticator app')}"
+        )
     if not status.enrolled:
         return (
             f"{heading}<p>Off. Add a code from an authenticator app to every sign-in, so your "
@@ -198,4 +222,46 @@ def account_section(*, csrf: str, status: FactorStatus, error: str | None = None
         f"{form('totp_remove', off_field + password_field, 'Turn off two-step verification')}"
         "<p>Used some recovery codes, or lost them? New ones replace them all.</p>"
         f"{form('recovery_new', renewal_field, 'Get new recovery codes')}"
+    )
+
+
+# --- "Add a passkey?" after a password sign-in (oauth_core.endpoints.passkey_offer) -----------
+
+
+def passkey_offer_page(
+    *,
+    action: str,
+    request_id: str,
+    csrf: str,
+    username: str,
+    creation_options: str | None,
+    user_handle: str,
+    error: str | None = None,
+) -> str:
+    """Add a passkey, or not now. The first form (the WebAuthn `creation_options`; None: it can
+    no longer be added here) is shown by the passkey script, which makes the passkey and posts
+    it; "Not now" is a plain form and goes on with the sign-in in any browser."""
+    hidden = f"{_hidden('request_id', request_id)}{_hidden('csrf_token', csrf)}"
+    alert = _alert(error, "offer-error")[0]
+    add = ""
+    if creation_options is not None:
+        add = (
+            f'<form method="post" action="{action}" id="passkey-create" '
+            f'data-passkey-create="{escape(creation_options)}" hidden novalidate>'
+            f"{hidden}{_hidden('action', 'add')}{_hidden('user_handle', user_handle)}"
+            '<input type="hidden" name="credential" value="">'
+            f'<input type="hidden" name="username" value="{escape(username)}" '
+            'autocomplete="username">'
+            '<button type="submit">Add a passkey</button>'
+            '<p class="passkey-status" id="passkey-status" role="status" aria-live="polite"></p>'
+            "</form>"
+        )
+    return (
+        "<h1>Sign in faster next time?</h1>"
+        f"<p>Add a passkey for {escape(username)}: your fingerprint, face or screen lock signs "
+        "you in, with no password to type and nothing a fake site could use.</p>"
+        f"{alert}{add}"
+        f'<form method="post" action="{action}">{hidden}{_hidden("action", "later")}'
+        '<button type="submit" class="secondary">Not now</button></form>'
+        "<p>You can add or remove passkeys on your account page at any time.</p>"
     )

@@ -314,10 +314,16 @@ def login_form(
     """`providers`: (name, display name) of the upstream providers offered beside the password
     (docs/federation.md): a link each, so it works without JavaScript and without a form.
     `passkey_options`: the WebAuthn request options (JSON) of a passkey sign-in, offered beside
-    the password. `forgot_href`, `sign_up_href`: where "Forgot your password?" and "Create an
-    account" go, when the stack offers them (oauth_core.http.email_pages)."""
+    the password; with them, `offer_passkey`, which the script sets where this device could keep
+    a passkey (oauth_core.endpoints.passkey_offer). `forgot_href`, `sign_up_href`: where "Forgot
+    your password?" and "Create an account" go, when the stack offers them
+    (oauth_core.http.email_pages)."""
     hidden = f"{_hidden('request_id', request_id)}{_hidden('csrf_token', csrf)}"
-    passkey = passkey_offer("/login/passkey", passkey_options) if passkey_options else ""
+    passkey = (
+        passkey_offer("/login/passkey", passkey_options) + _hidden("offer_passkey", "")
+        if passkey_options
+        else ""
+    )
     fields = _sign_in_fields("/login", hidden, username, error, passkey)
     return (
         "<h1>Sign in</h1>"
@@ -327,19 +333,23 @@ def login_form(
     )
 
 
-def passkey_offer(action: str, options: str) -> str:
+def passkey_offer(
+    action: str, options: str, *, label: str = "Sign in with a passkey", first: bool = False
+) -> str:
     """ "Sign in with a passkey", inside the sign-in form (its request id and CSRF token, once
     on the page): hidden until the script finds the browser able (a page without JavaScript
     shows the password alone). The script fills `credential` with the browser's answer and
     posts the form to `action`; it also offers the passkeys in the username field's autofill
-    (conditional mediation). A password sign-in posts `credential` empty, which /login
-    ignores."""
+    (conditional mediation), where the form has one. A password sign-in posts `credential`
+    empty, which /login ignores. `first`: the form's only way (a second-factor step's passkey):
+    a primary button, no "or" before it."""
+    style, before = ("", "") if first else (' class="secondary"', '<p class="or">or</p>')
     return (
         '<input type="hidden" name="credential" value="">'
         f'<div id="passkey-sign-in" data-passkey-action="{escape(action)}" '
         f'data-passkey-get="{escape(options)}" hidden>'
-        '<p class="or">or</p>'
-        '<button type="button" class="secondary" id="passkey-button">Sign in with a passkey'
+        f"{before}"
+        f'<button type="button"{style} id="passkey-button">{escape(label)}'
         "</button>"
         '<p class="passkey-status" id="passkey-status" role="status" aria-live="polite"></p>'
         "</div>"

@@ -1,8 +1,11 @@
-// Passkeys on the sign-in and account pages (oauth_core.http.pages). The server puts the
-// WebAuthn options in the form's data attribute; this script asks the browser for a passkey,
-// writes the answer (base64url, WebAuthn L3's JSON forms) into the form's `credential` field and
-// posts the form, CSRF token and all. Without this script, or a browser able to use passkeys,
-// the passkey forms stay hidden and the password works as before.
+// Passkeys on the sign-in, second-factor, account and "add a passkey?" pages
+// (oauth_core.http.pages). The server puts the WebAuthn options in the form's data attribute;
+// this script asks the browser for a passkey, writes the answer (base64url, WebAuthn L3's JSON
+// forms) into the form's `credential` field and posts the form, CSRF token and all. Without this
+// script, or a browser able to use passkeys, the passkey forms stay hidden and the password works
+// as before. On the sign-in page it also tells the server, in the password form's
+// `offer_passkey`, that this device could keep a passkey (a platform authenticator that verifies
+// its user): only then may a password sign-in be followed by the offer to add one.
 "use strict";
 (function () {
   const supported = typeof window.PublicKeyCredential === "function" && !!navigator.credentials;
@@ -75,7 +78,7 @@
     if (status) status.textContent = message;
   }
 
-  function failed(error, creating) {
+  function failed(error, creating, withPassword) {
     // NotAllowedError: the user closed the browser's dialog, or it timed out.
     const name = error && error.name;
     if (creating) {
@@ -83,16 +86,20 @@
       if (name === "NotAllowedError") return "No passkey was made. Try again when you are ready.";
       return "Your browser could not make a passkey here.";
     }
-    if (name === "NotAllowedError") return "No passkey was used. Try again, or use your password.";
-    return "Your browser could not use a passkey here. Try again, or use your password.";
+    const next = withPassword ? " Try again, or use your password." : " Try again.";
+    if (name === "NotAllowedError") return "No passkey was used." + next;
+    return "Your browser could not use a passkey here." + next;
   }
 
   function signIn(offer) {
     // The offer sits inside the sign-in form, whose request id and CSRF token it posts.
     const json = offer.dataset.passkeyGet;
     const form = offer.closest("form");
+    const unsupported = document.getElementById("passkey-unsupported");
     let pending = null;
     offer.hidden = false;
+    if (unsupported) unsupported.hidden = true;
+    tellIfThisDeviceCanKeepOne(form);
 
     function submit(credential) {
       form.elements.credential.value = assertionJSON(credential);
@@ -102,7 +109,9 @@
     }
 
     async function offerInAutofill() {
-      // Conditional mediation: the browser lists passkeys in the username field's suggestions.
+      // Conditional mediation: the browser lists passkeys in the username field's suggestions
+      // (a form without such a field, a second-factor step's, has only the button).
+      if (!form.querySelector('input[autocomplete~="webauthn"]')) return;
       if (typeof PublicKeyCredential.isConditionalMediationAvailable !== "function") return;
       if (!(await PublicKeyCredential.isConditionalMediationAvailable())) return;
       pending = new AbortController();
@@ -126,11 +135,23 @@
         const credential = await navigator.credentials.get({ publicKey: requestOptions(json) });
         if (credential) submit(credential);
       } catch (error) {
-        say(offer, failed(error, false));
+        say(offer, failed(error, false, !!form.elements.password));
         offerInAutofill();
       }
     });
     offerInAutofill();
+  }
+
+  function tellIfThisDeviceCanKeepOne(form) {
+    const field = form.elements.offer_passkey;
+    const check = PublicKeyCredential.isUserVerifyingPlatformAuthenticatorAvailable;
+    if (!field || typeof check !== "function") return;
+    check.call(PublicKeyCredential).then(
+      (able) => {
+        if (able) field.value = "1";
+      },
+      () => {},
+    );
   }
 
   function register(form) {

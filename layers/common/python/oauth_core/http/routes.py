@@ -97,6 +97,7 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/account/federated", "login", "federated_account"),
     # Passkeys (WebAuthn): signing in with one, adding and removing them, and the pages' script.
     Route("POST", "/login/passkey", "login", "passkey_login"),
+    Route("POST", "/login/passkey-offer", "login", "passkey_offer"),
     Route("POST", "/account/passkey-login", "login", "account_passkey_login"),
     Route("POST", "/account/passkeys", "login", "account_passkeys"),
     Route("GET", PASSKEY_SCRIPT_PATH, "login", "passkey_script"),

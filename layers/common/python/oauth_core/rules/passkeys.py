@@ -15,8 +15,9 @@ last use are written by one conditional update on the counter read, so of two si
 counter value only one moves it.
 
 The same verifier serves a second-factor step (a user already known from their password): call
-`verify(rp, response, SECOND_FACTOR, binding, user=user)` with a challenge issued by
-`request_options(rp, SECOND_FACTOR, binding, allow=<the user's passkeys>)`.
+`verify(rp, response, SECOND_FACTOR, binding, user=user, require_user_verification=False)` with
+a challenge issued by `request_options(rp, SECOND_FACTOR, binding, allow=<the user's passkeys>,
+user_verification="preferred")` (oauth_core.endpoints.passkey_factor).
 """
 
 from __future__ import annotations
@@ -144,16 +145,25 @@ class PasskeyVerifier:
     # --- what the page hands the browser ---------------------------------------------------------
 
     def request_options(
-        self, rp: RelyingParty, purpose: str, binding: str, allow: list[Passkey] | None = None
+        self,
+        rp: RelyingParty,
+        purpose: str,
+        binding: str,
+        allow: list[Passkey] | None = None,
+        *,
+        user_verification: str = "required",
     ) -> dict[str, Any]:
         """PublicKeyCredentialRequestOptionsJSON (WebAuthn L3 5.5) with a fresh challenge.
-        No `allow`: any discoverable credential of this RP (the passkey names its user)."""
+        No `allow`: any discoverable credential of this RP (the passkey names its user).
+        `user_verification`: "required" for a passkey alone; "preferred" for a second factor,
+        where the password is what the user knows (verify with require_user_verification
+        False)."""
         challenge = self._challenges.issue(purpose, binding)
         return {
             "challenge": b64url(challenge),
             "rpId": rp.rp_id,
             "timeout": constants.PASSKEY_CHALLENGE_TTL * 1000,
-            "userVerification": "required",
+            "userVerification": user_verification,
             "allowCredentials": [_descriptor(p) for p in allow or []],
         }
 
