@@ -1,9 +1,10 @@
-"""A passkey as the second factor, and "Add a passkey?" after a password sign-in, in Chromium with a
-virtual authenticator (SECURITY K6, K8): a user signs in with their password, is offered to add a
-passkey and adds it; signed out, they sign in with their password again and the second-factor
-step asks for the passkey, whose code's ID token says both factors. "Not now" goes on and is not
-asked again in that browser; without JavaScript no offer is made, and the step says what a
-passkey needs. Screenshots of the offer and the step at 1280 and 390 px, light and dark."""
+"""A passkey as the second factor, and "Add a passkey?" after a password sign-in, in Chromium
+with a virtual authenticator (SECURITY K6, K8): a user signs in with their password, is offered
+to add a passkey and adds it; signed out, they sign in with their password again for an app
+that asks for more than a password, and the second-factor step asks for the passkey, whose
+code's ID token says both factors. "Not now" goes on and is not asked again in that browser;
+without JavaScript no offer is made, and the step says what a passkey needs. Screenshots of the
+offer and the step at 1280 and 390 px, light and dark."""
 
 from __future__ import annotations
 
@@ -29,6 +30,8 @@ from tests.e2e.flows import pkce_pair, query_of
 from tests.e2e.test_security_client_credentials import oauthctl
 
 PASSWORD = "passkey second step pw 1"
+# An app asking for more than a password (acr_values): a passkey is then the second factor.
+MFA = f"&acr_values={requests.utils.quote(constants.ACR_MFA, safe='')}"
 
 
 def new_user(stack: LocalStack, username: str) -> None:
@@ -86,11 +89,12 @@ def test_k6_a_passkey_added_at_sign_in_is_then_the_second_factor(
     (held,) = cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator})["credentials"]
     assert held["isResidentCredential"] is True and held["rpId"] == "localhost"
 
-    # Signed out, then the password again: the passkey is the second factor now.
+    # Signed out, then the password again, for an app that asks for more than a password: the
+    # passkey is the second factor.
     sign_out(page, site)
     verifier, challenge = pkce_pair()
     url, params = authorize_url(site, redirect_uri, challenge)
-    sign_in_with_password(page, url, username)
+    sign_in_with_password(page, url + MFA, username)
     expect(page.get_by_role("heading", name="Two-step verification")).to_be_visible()
     use = page.get_by_role("button", name="Use your passkey")
     expect(use).to_be_visible()
@@ -116,10 +120,10 @@ def test_k6_a_passkey_added_at_sign_in_is_then_the_second_factor(
     claims = jwt.decode(tokens["id_token"], options={"verify_signature": False})
     assert (claims["amr"], claims["acr"]) == (["pwd", "hwk", "mfa"], constants.ACR_MFA)
 
-    # The account page says the passkey is the second step; with an authenticator app as well,
-    # the step offers both: the passkey first.
+    # The account page says where the passkey is the second step; with an authenticator app as
+    # well, every password sign-in has the step, and it offers both: the passkey first.
     page.goto(f"{site}/account")
-    expect(page.get_by_text("On, with your passkeys")).to_be_visible()
+    expect(page.get_by_text("Where an app asks for more than your password")).to_be_visible()
     page.locator("#two-step").scroll_into_view_if_needed()
     shot("account-two-step-passkeys")
     page.get_by_role("button", name="Set up an authenticator app").click()
@@ -196,7 +200,8 @@ def test_k8_without_javascript_no_offer_and_the_step_says_what_a_passkey_needs(
     with_script.close()
     context = chromium.new_context(java_script_enabled=False)
     page = context.new_page()
-    sign_in_with_password(page, authorize_url(site, redirect_uri, pkce_pair()[1])[0], username)
+    url = authorize_url(site, redirect_uri, pkce_pair()[1])[0]
+    sign_in_with_password(page, url + MFA, username)
     expect(page.get_by_role("heading", name="Two-step verification")).to_be_visible()
     expect(page.get_by_role("button", name="Use your passkey")).to_be_hidden()
     expect(page.get_by_text("needs a browser that supports passkeys")).to_be_visible()

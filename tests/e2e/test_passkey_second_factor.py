@@ -16,7 +16,15 @@ import requests
 
 from oauth_core import constants
 from tests.e2e.conftest import LocalStack
-from tests.e2e.flows import Browser, CodeResult, exchange
+from tests.e2e.flows import (
+    SPA,
+    SPA_REDIRECT,
+    Browser,
+    CodeResult,
+    authorize_params,
+    exchange,
+    pkce_pair,
+)
 from tests.e2e.test_account_page import PASSWORD, form_for, tail
 from tests.e2e.test_security_client_credentials import oauthctl
 from tests.e2e.test_security_passkeys import login_page, options_in, origin_of, user_with_passkey
@@ -24,11 +32,19 @@ from tests.passkey_authenticator import SoftPasskey
 from tests.support import query_of
 
 
-def password_step(stack: LocalStack, username: str, **fields: str) -> tuple[Browser, Any, str]:
-    """A browser that gave `username`'s right password for the SPA: it, the answer, and the PKCE
-    verifier."""
+def password_step(
+    stack: LocalStack, username: str, *, acr_values: str | None = None, **fields: str
+) -> tuple[Browser, Any, str]:
+    """A browser that gave `username`'s right password for the SPA (asking for `acr_values`):
+    it, the answer, and the PKCE verifier."""
     browser = Browser(stack)
-    _, form, verifier = login_page(browser)
+    if acr_values is None:
+        _, form, verifier = login_page(browser)
+    else:
+        verifier, challenge = pkce_pair()
+        params = authorize_params(SPA, SPA_REDIRECT, challenge, scope="openid")
+        started = browser.authorize(**params, acr_values=acr_values)
+        form = form_for(browser.get(started.headers["Location"]).text, "/login")
     answer = browser.post("/login", {**form, "username": username, "password": PASSWORD, **fields})
     return browser, answer, verifier
 
@@ -56,7 +72,12 @@ def id_token(stack: LocalStack, browser: Browser, answer: Any, verifier: str) ->
 def test_k6_a_passkey_is_the_second_factor_and_only_the_users_own(stack: LocalStack) -> None:
     _, key = user_with_passkey(stack, "pk-2fa-e2e")
     _, strangers = user_with_passkey(stack, "pk-2fa-e2e-other")
-    browser, asked, verifier = password_step(stack, "pk-2fa-e2e")
+    # A password alone signs this user in (a passkey does not turn two-step verification on).
+    alone, answer, verifier = password_step(stack, "pk-2fa-e2e")
+    assert answer.status_code == 303
+    assert id_token(stack, alone, answer, verifier)["amr"] == ["pwd"]
+    # An app that asks for more than a password: the passkey is the second factor.
+    browser, asked, verifier = password_step(stack, "pk-2fa-e2e", acr_values=constants.ACR_MFA)
     assert asked.status_code == 200 and "Use your passkey" in asked.text
     assert browser.http.cookies.get("session") is None
     # Another user's passkey, answering this step's challenge: refused, and no session.

@@ -43,6 +43,8 @@ from tests.unit.test_passkeys import RP, registered
 from tests.unit.test_second_factor import code_now, enrolled
 
 OTHER, OTHER_PASSWORD = "other-user", "other user password"
+# An app asking for more than a password (OpenID Connect acr_values).
+MFA = {"acr_values": constants.ACR_MFA}
 
 
 @pytest.fixture
@@ -113,13 +115,13 @@ def signed_in(browser: MemoryBrowser) -> bool:
 # --- K6: a passkey as the second factor ------------------------------------------------------
 
 
-def test_k6_a_user_with_a_passkey_gives_it_after_the_password(
+def test_k6_a_passkey_is_the_second_factor_where_one_is_asked_for(
     services: Components, trail: Any
 ) -> None:
     key = with_passkey(services)
     with_passkey(services, OTHER)  # someone else's: never offered to this user
     browser = MemoryBrowser(services)
-    asked = password_step(browser)
+    asked = password_step(browser, **MFA)  # an app asks for more than a password
     assert asked["statusCode"] == 200 and "Two-step verification" in asked["body"]
     assert not signed_in(browser), "no session before the second factor"
     page = asked["body"]
@@ -143,7 +145,7 @@ def test_k6_a_synced_passkey_says_swk_and_user_verification_is_not_needed(
 ) -> None:
     key = with_passkey(services, synced=True, counts=False)
     browser = MemoryBrowser(services)
-    asked = password_step(browser)
+    asked = password_step(browser, **MFA)
     # The password is what the user knows: a passkey that only saw its user's presence does.
     done = browser.post(constants.SECOND_FACTOR_PATH, passkey_answer(asked, key, verified=False))
     assert issued_code(services, done).amr == ("pwd", "swk", "mfa")
@@ -173,7 +175,7 @@ def test_k6_another_users_passkey_is_refused_and_counted_as_a_wrong_code(
     own = with_passkey(services, counts=False)
     others = with_passkey(services, OTHER, counts=False)
     browser = MemoryBrowser(services)
-    asked = password_step(browser)
+    asked = password_step(browser, **MFA)
     # The other user's passkey answers this step's own challenge: the signature is good, the
     # passkey is not this user's.
     refused = browser.post(constants.SECOND_FACTOR_PATH, passkey_answer(asked, others))
@@ -194,7 +196,7 @@ def test_k6_another_users_passkey_is_refused_and_counted_as_a_wrong_code(
     assert not signed_in(browser)
     # From another source the user goes on (G7's rule).
     elsewhere = MemoryBrowser(services, source=OTHER_SOURCE)
-    asked = password_step(elsewhere)
+    asked = password_step(elsewhere, **MFA)
     done = elsewhere.post(constants.SECOND_FACTOR_PATH, passkey_answer(asked, own))
     assert issued_code(services, done).acr == constants.ACR_MFA
 
@@ -202,7 +204,7 @@ def test_k6_another_users_passkey_is_refused_and_counted_as_a_wrong_code(
 def test_k6_the_challenge_answers_only_its_own_step_once(services: Components) -> None:
     key = with_passkey(services, counts=False)
     first, second = MemoryBrowser(services), MemoryBrowser(services)
-    page_one, page_two = password_step(first), password_step(second)
+    page_one, page_two = password_step(first, **MFA), password_step(second, **MFA)
     # The first step's challenge, answered in the second step (another browser and mark).
     answer = key.get(options_in(page_one["body"]), origin=RP.origin)
     fields_two = form_with(page_two["body"], constants.SECOND_FACTOR_PATH, method="passkey")
@@ -210,7 +212,7 @@ def test_k6_the_challenge_answers_only_its_own_step_once(services: Components) -
     assert passkey_factor.REFUSED in unescape(crossed["body"]) and not signed_in(second)
     # Nor in another step of the same browser: the same CSRF cookie, another password step.
     fields_one = form_with(page_one["body"], constants.SECOND_FACTOR_PATH, method="passkey")
-    third = password_step(first)
+    third = password_step(first, **MFA)
     fields_three = form_with(third["body"], constants.SECOND_FACTOR_PATH, method="passkey")
     assert fields_three["csrf_token"] == fields_one["csrf_token"]
     crossed = first.post(constants.SECOND_FACTOR_PATH, {**fields_three, "credential": answer})
@@ -264,7 +266,10 @@ def test_k6_a_password_session_is_stepped_up_with_a_passkey(
     assert issued_code(services, authorize(browser, acr_values=constants.ACR_MFA))
 
 
-def test_k6_the_account_page_sign_in_asks_for_the_passkey_too(services: Components) -> None:
+def test_k6_the_account_page_sign_in_asks_for_the_passkey_too(
+    services: Components, clock: FixedClock
+) -> None:
+    enrolled(services, clock)  # two-step verification on: the account sign-in takes a passkey
     key = with_passkey(services)
     browser = MemoryBrowser(services)
     form = browser.get("/account")
@@ -274,8 +279,20 @@ def test_k6_the_account_page_sign_in_asks_for_the_passkey_too(services: Componen
     assert not signed_in(browser)
     done = browser.post(constants.SECOND_FACTOR_PATH, passkey_answer(asked, key))
     assert location(done) == "/account?done=signed_in" and signed_in(browser)
+
+
+def test_k6_a_passkey_alone_does_not_turn_two_step_verification_on(
+    services: Components,
+) -> None:
+    """Added on one device, a passkey must not lock its user out of a password sign-in on
+    another (nor out of recovery by e-mail): the password alone still signs in, and says so."""
+    with_passkey(services)
+    browser = MemoryBrowser(services)
+    code = issued_code(services, password_step(browser))
+    assert (code.amr, code.acr) == (("pwd",), constants.ACR_PASSWORD)
     overview = browser.get("/account")
-    assert "On, with your passkeys" in overview["body"]
+    assert "Where an app asks for more than your password" in unescape(overview["body"])
+    assert "Set up an authenticator app" in overview["body"]
 
 
 def test_k6_a_suspended_passkey_is_not_a_second_factor(
@@ -303,11 +320,11 @@ def test_k6_a_counter_gone_back_at_the_second_step_suspends_the_passkey(
 ) -> None:
     key = with_passkey(services)
     browser = MemoryBrowser(services)
-    asked = password_step(browser)
+    asked = password_step(browser, **MFA)
     done = browser.post(constants.SECOND_FACTOR_PATH, passkey_answer(asked, key, sign_count=9))
     assert issued_code(services, done)
     cloned = MemoryBrowser(services)
-    asked = password_step(cloned)
+    asked = password_step(cloned, **MFA)
     refused = cloned.post(constants.SECOND_FACTOR_PATH, passkey_answer(asked, key, sign_count=3))
     # Its only factor is suspended: nothing is left to give here, and it is said why.
     assert refused["statusCode"] == 400 and "its use counter went backwards" in refused["body"]
@@ -345,8 +362,9 @@ def test_k7_a_passkey_does_not_skip_replacing_a_temporary_password(
     )
     assert location(told) == "/account?done=passkey_password_change" and not signed_in(browser)
     assert "Your password was reset" in browser.get(location(told))["body"]
-    # The temporary password, then one of the user's own, then the passkey as second factor.
-    login = browser.get(location(authorize(browser)))
+    # The temporary password, then one of the user's own, then the passkey as second factor
+    # (for an app that asks for one).
+    login = browser.get(location(authorize(browser, **MFA)))
     fields = {**form_with(login["body"], "/login"), "username": USER}
     change = browser.post("/login", {**fields, "password": "a temporary password"})
     assert "Choose a new password" in change["body"]
@@ -431,10 +449,10 @@ def test_k8_a_passkey_added_at_the_offer_is_the_users_and_the_sign_in_goes_on(
     assert kept.credential_id == key.id and kept.name == "Passkey"
     added = [r for r in trail() if r["event"] == audit.PASSKEY_ADDED][-1]
     assert added["detail"] == {"synced": False, "by": "sign-in"}
-    # From now on: the passkey alone signs in, and after a password it is the second factor
-    # (no offer).
-    next_time = sign_in_saying(MemoryBrowser(services), "1")
-    assert "Use your passkey" in next_time["body"]
+    # From now on the passkey signs in alone; a password sign-in is not offered one again, and
+    # needs no second step for it (K6: a passkey does not turn two-step verification on).
+    next_time = MemoryBrowser(services)
+    assert issued_code(services, sign_in_saying(next_time, "1")).amr == ("pwd",)
 
 
 def test_k8_the_offers_forms_are_csrf_protected_and_bound_to_their_sign_in(

@@ -12,8 +12,9 @@ so no code works twice; a recovery code is removed by one.
 
 The step offers each `SecondFactor` the user has, each in a form of its own on the same page
 under the same mark: `OtpFactor` (an authenticator app's code, or a recovery code), and a passkey
-(oauth_core.endpoints.passkey_factor, given to the step by the wiring). A user who has any of
-them gives one after every right password.
+(oauth_core.endpoints.passkey_factor, given to the step by the wiring). A user with an
+authenticator app gives one after every right password; a passkey alone is asked for only where
+the request needs more than a password (SECURITY K6).
 """
 
 from __future__ import annotations
@@ -215,12 +216,17 @@ class SecondFactorStep:
         self, request: HttpRequest, user: User, pending: PendingAuthorization
     ) -> HttpResponse | None:
         """The second-factor step a right password leads to, or None: the password is enough.
-        A user with a second factor always gives it; one without sets one up when the request
-        needs more than a password (acr_values, the client's or the stack's policy)."""
+        A user with an authenticator app always gives a second factor; so does any user when
+        the request needs more than a password (acr_values, the client's or the stack's
+        policy), with a passkey or the app, or by setting an app up. A passkey alone does not
+        turn two-step verification on: added on one device (or at the offer after a sign-in),
+        it must not lock its user out of a password sign-in on another device, nor out of
+        recovering the account by e-mail."""
         factors = self._factors.get(user.sub)
-        offered = self._offered(user, factors)
-        if not offered and assurance.satisfies(constants.ACR_PASSWORD, pending.required_acr):
+        has_app = self._otp.offered(user, factors)
+        if not has_app and assurance.satisfies(constants.ACR_PASSWORD, pending.required_acr):
             return None
+        offered = self._offered(user, factors)
         mark = step_marks.after_password(user, self._random)
         marked = replace(cleared(pending), second_factor=mark.render())
         if offered:
@@ -402,7 +408,7 @@ class SecondFactorStep:
     def status(self, user: User, session: Session) -> FactorStatus:
         factors = self._factors.get(user.sub)
         if factors is None or not factors.enrolled:
-            # A passkey is a second step too (after a password), without an app.
+            # Without an app, a passkey is the second step where an app asks for one.
             others = any(m.offered(user, factors) for m in self.methods if m is not self._otp)
             return FactorStatus(enrolled=False, passkeys=others)
         return FactorStatus(

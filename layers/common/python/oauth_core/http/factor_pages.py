@@ -159,7 +159,7 @@ class FactorStatus:
     since: str = ""  # a date
     codes_left: int = 0
     password_accepted: bool = False  # the session itself gave a second factor
-    passkeys: bool = False  # without an app: the user's passkeys are their second step
+    passkeys: bool = False  # without an app: a passkey is the second step where one is asked for
 
 
 def account_section(*, csrf: str, status: FactorStatus, error: str | None = None) -> str:
@@ -177,10 +177,10 @@ def account_section(*, csrf: str, status: FactorStatus, error: str | None = None
     heading = '<h2 id="two-step">Two-step verification</h2>'
     if not status.enrolled and status.passkeys:
         return (
-            f"{heading}<p>On, with your passkeys: after your password, you confirm with one of "
-            "them. You can also add a code from an authenticator app, for a device without "
-            "your passkeys.</p>"
-            f"{alert}{form('totp_start', '', 'Set up an authenticator app')}"
+            f"{heading}<p>Off. Where an app asks for more than your password, you confirm with "
+            "one of your passkeys. Add a code from an authenticator app to every sign-in, so "
+            "your password alone is never enough.</p>"
+            f"{alert}{form('totp_start', '', 'Set up an authenticator app', secondary=False)}"
         )
     if not status.enrolled:
         return (
