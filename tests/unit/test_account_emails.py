@@ -526,6 +526,30 @@ def test_r5_a_verification_link_expires_and_a_newer_address_voids_it(
     assert stored(services, "alice").claims["email_verified"] is False
 
 
+def test_r5_a_link_verifies_only_its_own_address_when_the_address_changes_meanwhile(
+    services: Components, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The owner follows the link mailed to an address they hold while, in a parallel request,
+    they change the account's address to one they do not hold: the link must not verify the
+    new one (it would reach apps as `email_verified: true`)."""
+    user = make_user(services, "mallory", "mallory@example.org", verified=False)
+    emails(services).send_verification(user, ISSUER)
+    _, token = link_in(mailer(services).sent[-1])
+    found = AccountEmails._verify_holds
+
+    def then_changed(self: AccountEmails, link: Any) -> User | None:
+        held = found(self, link)  # the link still holds here...
+        services.user_directory.update("mallory", {"email": "victim@example.org"})  # ...not now
+        return held
+
+    monkeypatch.setattr(AccountEmails, "_verify_holds", then_changed)
+    Pages(services).call("verify_email", {"token": token})
+    claims = stored(services, "mallory").claims
+    assert not (claims["email"] == "victim@example.org" and claims["email_verified"] is True)
+    assert services.email_index is not None
+    assert services.email_index.users_with_email("victim@example.org") == []
+
+
 def test_r5_the_directory_unverifies_a_changed_address_unless_told_otherwise(
     services: Components,
 ) -> None:

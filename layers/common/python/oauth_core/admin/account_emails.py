@@ -244,7 +244,10 @@ class AccountEmails:
         user = self._verify_holds(link) if link is not None else None
         if user is None:
             return None
-        verified = self._directory.update(user.username, {"email_verified": True})
+        # The address goes in the same write as the flag: an address changed by a request in
+        # between is overwritten by the one the link proved, never marked verified itself.
+        proven = {"email": user.claims["email"], "email_verified": True}
+        verified = self._directory.update(user.username, proven)
         audit.emit(audit.EMAIL_VERIFIED, sub=user.sub, username=user.username)
         return verified
 
