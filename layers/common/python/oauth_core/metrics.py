@@ -70,6 +70,8 @@ METRICS: dict[str, frozenset[str]] = {
     "EmailNotSent": frozenset(),
     "EmailSuppressed": frozenset({"purpose"}),
     "UserSignedUp": frozenset(),
+    # A sign-up's link followed with a password that is not the one chosen at sign-up.
+    "SignUpConfirmFailed": frozenset(),
 }
 
 

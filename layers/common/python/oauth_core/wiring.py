@@ -416,7 +416,9 @@ def login_endpoints(c: Components, jwks: JwksCache | None = None) -> Endpoints:
         from oauth_core.endpoints.sign_up import SignUpPages
 
         pace = AnswerPace(c.clock, c.settings.email_answer_ms)
-        return SignUpPages(c.flow, c.account_emails, c.email_limits, c.settings, pace, c.random)
+        return SignUpPages(
+            c.flow, c.account_emails, c.email_limits, c.settings, pace, c.random, c.throttle
+        )
 
     links, sign_up = _made_once(email_link_pages), _made_once(sign_up_pages)
     account = AccountPages(

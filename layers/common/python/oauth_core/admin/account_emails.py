@@ -8,8 +8,10 @@ following one does, and who gets one.
   and grant of the old one.
 - A new address is unverified until the link mailed to it is followed; a verification link is
   bound to the account and to that address, so changing the address again voids it.
-- A self sign-up creates nothing until the link mailed to the given address is followed: the
-  pending account (username, address, the password's Argon2id hash) waits in the link.
+- A self sign-up creates nothing until the link mailed to the given address is followed and
+  the password chosen at sign-up is typed again: the pending account (username, address, the
+  password's Argon2id hash) waits in the link. The link alone proves the address, not who
+  signed up; the password proves that.
 
 Every link is a random token (256 bits) mailed once and kept only as its SHA-256, used once by
 a conditional delete, and expiring (15 minutes for a reset, a day for the others). Nothing here
@@ -48,6 +50,7 @@ from oauth_core.observability import count, logger
 from oauth_core.ports import EmailLinkStore, Mailer, UserEmailIndex, UserStore
 from oauth_core.rules.email_limits import EmailLimits
 from oauth_core.rules.hashing import token_hash
+from oauth_core.rules.passwords import verify_password
 
 LINK_TOKEN_BYTES = 32
 # What a presented token may look like (oauth_core.clock.Random: URL-safe base64); anything
@@ -55,6 +58,8 @@ LINK_TOKEN_BYTES = 32
 TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]{20,100}\Z")
 # At most this many accounts that share one verified address get a reset link each.
 MAX_ACCOUNTS_PER_ADDRESS = 3
+# What complete_sign_up says of a password that is not the one chosen at sign-up.
+WRONG_PASSWORD = "wrong-password"
 
 
 def password_fingerprint(user: User) -> str:
@@ -307,12 +312,22 @@ class AccountEmails:
         """The sign-up a link would finish (nothing used up)."""
         return self._peek(token, SIGN_UP)
 
-    def complete_sign_up(self, token: str) -> User | str | None:
-        """Use the link (once) and create the account, its address verified. None: no such
-        link; "taken": the username was taken after the link was sent."""
-        link = self._take(token, SIGN_UP)
+    def complete_sign_up(self, token: str, password: str) -> User | str | None:
+        """Create the account, its address verified, for whoever proves they chose it: the
+        password typed at sign-up, checked against the hash the link keeps (Argon2id, in
+        constant time). Without that check, whoever signed up with someone else's address and a
+        password of their own would get an account in that person's name the moment its owner
+        followed the link (SECURITY R6). None: no such link; WRONG_PASSWORD: not the password
+        chosen at sign-up (nothing used up: the caller counts the failure); "taken": the
+        username was taken after the link was sent. The link is used once, after the check."""
+        link = self._peek(token, SIGN_UP)
         if link is None:
             return None
+        if not verify_password(password, link.password_hash):
+            return WRONG_PASSWORD
+        link = self._take(token, SIGN_UP)
+        if link is None:
+            return None  # used by a request in between
         try:
             user = self._directory.create_signed_up(link.username, link.password_hash, link.email)
         except InvalidUser:

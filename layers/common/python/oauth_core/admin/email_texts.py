@@ -7,6 +7,7 @@ how long its link works, in words, and what to do if it was not expected.
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from html import escape
@@ -20,6 +21,38 @@ class Letter:
     subject: str
     text: str
     html: str
+
+
+@dataclass(frozen=True)
+class _Name:
+    """A name someone chose, a username: anyone signing up picks it, and it is mailed to an
+    address that may not be theirs. The HTML part sets it apart in <code>, its dots and @ each
+    in an element of their own, so that mail programs that turn text like "pay.example" into a
+    link find no such run of text (the plain-text part can only show it as it is)."""
+
+    value: str
+
+
+# A paragraph: words, or words and names.
+Paragraph = str | tuple[str | _Name, ...]
+
+
+def _plain(paragraph: Paragraph) -> str:
+    if isinstance(paragraph, str):
+        return paragraph
+    return "".join(part.value if isinstance(part, _Name) else part for part in paragraph)
+
+
+def _name_html(name: str) -> str:
+    return "<code>" + re.sub(r"([.@])", r"<span>\1</span>", escape(name)) + "</code>"
+
+
+def _html(paragraph: Paragraph) -> str:
+    if isinstance(paragraph, str):
+        return escape(paragraph)
+    return "".join(
+        _name_html(part.value) if isinstance(part, _Name) else escape(part) for part in paragraph
+    )
 
 
 def _host(issuer: str) -> str:
@@ -38,11 +71,13 @@ def _until(expires_at: int) -> str:
     return time.strftime("%H:%M UTC on %-d %B %Y", time.gmtime(expires_at))
 
 
-def _letter(subject: str, paragraphs: list[str], link: str | None = None, after: int = 1) -> Letter:
+def _letter(
+    subject: str, paragraphs: list[Paragraph], link: str | None = None, after: int = 1
+) -> Letter:
     """`paragraphs` in plain words; the link, if any, on a line of its own after the first
     `after` of them."""
-    text_parts = list(paragraphs)
-    html_parts = [f"<p>{escape(p)}</p>" for p in paragraphs]
+    text_parts = [_plain(p) for p in paragraphs]
+    html_parts = [f"<p>{_html(p)}</p>" for p in paragraphs]
     if link:
         text_parts.insert(after, link)
         html_parts.insert(
@@ -66,8 +101,11 @@ def reset_letter(issuer: str, username: str, link: str, expires_at: int) -> Lett
     return _letter(
         "Reset your password",
         [
-            f"Someone asked to reset the password of your account {username} at "
-            f"{_host(issuer)}. To choose a new password, open this link:",
+            (
+                "Someone asked to reset the password of your account ",
+                _Name(username),
+                f" at {_host(issuer)}. To choose a new password, open this link:",
+            ),
             f"{_works(constants.RESET_LINK_TTL, expires_at)} A new password signs you out "
             "everywhere, and apps will ask you to sign in again.",
             "If you did not ask for this, ignore this message: your password stays as it is.",
@@ -80,8 +118,12 @@ def verify_letter(issuer: str, username: str, link: str, expires_at: int) -> Let
     return _letter(
         "Confirm your e-mail address",
         [
-            f"The account {username} at {_host(issuer)} now gives this e-mail address. To "
-            "confirm that it is yours, open this link:",
+            (
+                "The account ",
+                _Name(username),
+                f" at {_host(issuer)} now gives this e-mail address. To confirm that it is "
+                "yours, open this link:",
+            ),
             f"{_works(constants.VERIFY_LINK_TTL, expires_at)} Until then the address is not "
             "used to recover the account.",
             "If you did not expect this, ignore this message: the address stays unconfirmed.",
@@ -94,11 +136,15 @@ def sign_up_letter(issuer: str, username: str, link: str, expires_at: int) -> Le
     return _letter(
         "Finish creating your account",
         [
-            f"Someone, we hope you, asked to create the account {username} at "
-            f"{_host(issuer)} with this e-mail address. To create it, open this link:",
-            f"{_works(constants.SIGN_UP_LINK_TTL, expires_at)} Then sign in with the password "
-            "you chose.",
-            "If it was not you, ignore this message: no account is created.",
+            (
+                "Someone, we hope you, asked to create the account ",
+                _Name(username),
+                f" at {_host(issuer)} with this e-mail address. To finish, open this link and "
+                "type the password chosen at sign-up:",
+            ),
+            f"{_works(constants.SIGN_UP_LINK_TTL, expires_at)} Only the person who signed up "
+            "can finish it, with the password they chose; then they sign in with it.",
+            "If this was not you, ignore this e-mail: no account is made.",
         ],
         link,
     )
@@ -108,8 +154,11 @@ def sign_up_taken_letter(issuer: str, username: str) -> Letter:
     return _letter(
         "Your sign-up could not be finished",
         [
-            f"Someone, we hope you, asked to create an account named {username} at "
-            f"{_host(issuer)} with this e-mail address, but that username is taken.",
+            (
+                "Someone, we hope you, asked to create an account named ",
+                _Name(username),
+                f" at {_host(issuer)} with this e-mail address, but that username is taken.",
+            ),
             f"To choose another, sign up again at {issuer}{constants.SIGN_UP_PATH}. If the "
             "account is yours and you forgot its password, ask for a new one at "
             f"{issuer}{constants.FORGOT_PASSWORD_PATH}.",
@@ -119,12 +168,19 @@ def sign_up_taken_letter(issuer: str, username: str) -> Letter:
 
 
 def sign_up_exists_letter(issuer: str, usernames: list[str]) -> Letter:
-    named = ", ".join(usernames)
+    named: list[str | _Name] = []
+    for position, username in enumerate(usernames):
+        named += [", "] if position else []
+        named.append(_Name(username))
     return _letter(
         "You already have an account",
         [
-            f"Someone, we hope you, asked to create an account at {_host(issuer)} with this "
-            f"e-mail address, which already belongs to your account {named}.",
+            (
+                f"Someone, we hope you, asked to create an account at {_host(issuer)} with "
+                "this e-mail address, which already belongs to your account ",
+                *named,
+                ".",
+            ),
             "Sign in with it instead. If you forgot its password, ask for a new one at "
             f"{issuer}{constants.FORGOT_PASSWORD_PATH}.",
             "If it was not you, ignore this message: nothing was created or changed.",
@@ -136,8 +192,12 @@ def email_changed_letter(issuer: str, username: str) -> Letter:
     return _letter(
         "Your e-mail address was changed",
         [
-            f"The e-mail address of your account {username} at {_host(issuer)} was just "
-            "changed, so this address no longer receives messages about it.",
+            (
+                "The e-mail address of your account ",
+                _Name(username),
+                f" at {_host(issuer)} was just changed, so this address no longer receives "
+                "messages about it.",
+            ),
             "If you did not change it, sign in at once, change your password and set your "
             f"address again at {issuer}/account, or tell the service's support team.",
         ],

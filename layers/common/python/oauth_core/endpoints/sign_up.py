@@ -8,12 +8,20 @@ has an account: the e-mail tells its owner which (oauth_core.admin.account_email
 answer is held for the same time in every case. What stays unavoidable: a username is unique,
 so whoever controls an address can learn, one e-mail at a time and within the limits, that a
 username is taken (docs/security.md). Sign-ups are counted per source (429 beyond).
+
+Following the link proves the address, not who signed up: anyone can type someone else's
+address. So the confirm page asks again for the password chosen at sign-up, and only that
+creates the account; otherwise whoever signed up with a victim's address and a password of
+their own would own the victim's verified account the moment the victim clicked. A wrong
+password uses nothing up, and is counted as a failed sign-in of the pending username from that
+source (oauth_core.rules.throttle, purpose SIGN_IN): the same buckets, so guessing a password
+at this page and at sign-in share one budget, and the link (24 hours) cannot be brute-forced.
 """
 
 from __future__ import annotations
 
 from oauth_core import constants
-from oauth_core.admin.account_emails import AccountEmails
+from oauth_core.admin.account_emails import WRONG_PASSWORD, AccountEmails
 from oauth_core.clock import Random
 from oauth_core.config import Settings
 from oauth_core.emails import normalized_email
@@ -33,11 +41,16 @@ from oauth_core.http.pages import error_page, page, see_other, with_query
 from oauth_core.http.request import HttpRequest
 from oauth_core.http.response import HttpResponse
 from oauth_core.models import USERNAME_PATTERN, canonical_username
+from oauth_core.observability import count
 from oauth_core.rules.email_limits import SIGN_UP, EmailLimits
 from oauth_core.rules.passwords import hash_password
+from oauth_core.rules.throttle import SIGN_IN, FailureThrottle
 
 BAD_USERNAME = "Choose a username of 1 to 128 letters, digits and the signs . _ @ + -"
 BAD_EMAIL = "Type your e-mail address, as name@example.com."
+WRONG_SIGN_UP_PASSWORD = (
+    "That is not the password chosen at sign-up. Type the password you chose when you signed up."
+)
 
 
 class SignUpPages:
@@ -49,12 +62,14 @@ class SignUpPages:
         settings: Settings,
         pace: AnswerPace,
         random: Random,
+        throttle: FailureThrottle,
     ):
         self._flow = flow
         self._emails = emails if settings.offers_sign_up else None
         self._limits = limits
         self._pace = pace
         self._random = random
+        self._throttle = throttle
 
     def _form(
         self,
@@ -119,6 +134,21 @@ class SignUpPages:
             "This link does not work", link_refused(constants.SIGN_UP_CONFIRM_PATH), status=400
         )
 
+    def _confirm_form(
+        self,
+        request: HttpRequest,
+        token: str,
+        username: str,
+        email: str,
+        error: str | None = None,
+    ) -> HttpResponse:
+        csrf, cookies = csrf_of(self._flow.cookies, request, self._random)
+        body = sign_up_confirm(
+            csrf=csrf, token=token, username=username, email=email, error=error
+        )
+        status = 400 if error else 200
+        return page("Finish creating your account", body, status=status, cookies=cookies)
+
     def confirm_page(self, request: HttpRequest) -> HttpResponse:
         if self._emails is None:
             return not_offered()
@@ -126,15 +156,29 @@ class SignUpPages:
         link = self._emails.sign_up_link(token)
         if link is None:
             return self._refused()
-        csrf, cookies = csrf_of(self._flow.cookies, request, self._random)
-        body = sign_up_confirm(csrf=csrf, token=token, username=link.username, email=link.email)
-        return page("Finish creating your account", body, cookies=cookies)
+        return self._confirm_form(request, token, link.username, link.email)
 
     def confirm(self, request: HttpRequest) -> HttpResponse:
         form = verified_form(self._flow.cookies, request)  # a cross-site POST: 403 (G1)
         if self._emails is None:
             return not_offered()
-        created = self._emails.complete_sign_up(form.get("token", ""))
+        token = form.get("token", "")
+        link = self._emails.sign_up_link(token)
+        if link is None:
+            return self._refused()
+        # Counted before the password is checked, as at sign-in: parallel guesses each count.
+        keys = self._throttle.keys(SIGN_IN, link.username, request.source_ip)
+        try:
+            self._throttle.reserve(keys)
+        except TooManyRequests as exc:
+            return too_many(exc)
+        created = self._emails.complete_sign_up(token, form.get("password", ""))
+        if created == WRONG_PASSWORD:
+            count("SignUpConfirmFailed")
+            return self._confirm_form(
+                request, token, link.username, link.email, WRONG_SIGN_UP_PASSWORD
+            )
+        self._throttle.give_back(keys)  # the password was right: no failure
         if created is None:
             return self._refused()
         if created == "taken":

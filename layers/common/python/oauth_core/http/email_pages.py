@@ -213,11 +213,26 @@ def sign_up_sent(*, request_id: str | None) -> str:
     )
 
 
-def sign_up_confirm(*, csrf: str, token: str, username: str, email: str) -> str:
+def sign_up_confirm(
+    *, csrf: str, token: str, username: str, email: str, error: str | None = None
+) -> str:
+    """The link proves the address; the password chosen at sign-up proves who signed up
+    (SECURITY R6): someone who typed another person's address cannot have that person make
+    the account for them."""
+    alert, described = _alert(error, "sign-up-password-error")
     return (
         "<h1>Finish creating your account</h1>"
-        f"<p>Create the account <strong>{escape(username)}</strong> for {escape(email)}?</p>"
-        f'<form method="post" action="{constants.SIGN_UP_CONFIRM_PATH}">'
+        f"<p>To create the account <strong>{escape(username)}</strong> for {escape(email)}, "
+        "type the password chosen when signing up.</p>"
+        f"{alert}"
+        f'<form method="post" action="{constants.SIGN_UP_CONFIRM_PATH}" novalidate>'
         f"{_hidden('csrf_token', csrf)}{_hidden('token', token)}"
+        # For password managers: whose password this is.
+        f'<input type="hidden" name="username" value="{escape(username)}" autocomplete="username">'
+        '<label for="password">Password chosen at sign-up</label>'
+        '<input type="password" id="password" name="password" autocomplete="current-password" '
+        f"required autofocus{described}>"
         '<button type="submit">Create account</button></form>'
+        "<p>Did not sign up yourself? Then someone else typed your address: leave this page, "
+        "and no account is made.</p>"
     )
