@@ -270,11 +270,42 @@ def test_r6_a_sign_up_is_created_by_its_mailed_link_only(sign_up_stack: LocalSta
     path, token = link_of(mail)
     assert path == "/sign-up/confirm"
     page = browser.get(f"{path}?token={token}")
-    created = browser.post(path, form_fields(page.text))
+    fields = form_fields(page.text)
+    # The link alone creates nothing: the password chosen at sign-up must be typed again.
+    for typed in ("", "not the one chosen 7"):
+        refused = browser.post(path, {**fields, "password": typed})
+        assert refused.status_code == 400 and "not the password chosen at sign-up" in refused.text
+    assert (
+        "Incorrect username or password" in sign_in_at_account(browser, "r6-new", NEW_PASSWORD).text
+    )  # nothing was made, and the link was not used up
+    created = browser.post(path, {**fields, "password": NEW_PASSWORD})
     assert created.status_code == 303 and created.headers["Location"] == "/account?done=created"
     assert sign_in_at_account(browser, "r6-new", NEW_PASSWORD).status_code == 303
     shown = oauthctl(stack, "users", "show", "r6-new")
     assert '"email_verified": true' in shown.stdout
+
+
+def test_r6_a_sign_up_with_someone_elses_address_is_not_theirs_to_finish(
+    sign_up_stack: LocalStack,
+) -> None:
+    """Pre-registration: the attacker signs up with the victim's address; the victim's clicks,
+    without the attacker's password, make nothing, and are limited like sign-in failures."""
+    stack = sign_up_stack
+    attacker = Browser(stack, session_from("127.0.0.25"))
+    assert sign_up(attacker, "r6-victim", "r6-victim@example.org").status_code == 303
+    (mail,) = mails_to(stack, "r6-victim@example.org")
+    assert "If this was not you, ignore this e-mail: no account is made." in mail.text
+    path, token = link_of(mail)
+    victim = Browser(stack, session_from("127.0.0.26"))
+    fields = form_fields(victim.get(f"{path}?token={token}").text)
+    answers = [
+        victim.post(path, {**fields, "password": f"victim guess {n}"}).status_code
+        for n in range(12)
+    ]
+    assert answers == [400] * 10 + [429] * 2  # MAX_FAILED_ATTEMPTS (10) a username and source
+    assert victim.post(path, {**fields, "password": NEW_PASSWORD}).status_code == 429
+    shown = oauthctl(stack, "users", "show", "r6-victim")
+    assert shown.returncode != 0  # no account
 
 
 def test_r6_a_taken_username_and_a_used_address_get_the_same_answer(

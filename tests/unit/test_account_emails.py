@@ -20,6 +20,7 @@ from oauth_core.clock import FixedClock
 from oauth_core.config import Settings
 from oauth_core.endpoints.email_links import AnswerPace, EmailLinkPages
 from oauth_core.endpoints.signin import PasswordSignIn
+from oauth_core.errors import TooManyRequests
 from oauth_core.http.answers import page_answer
 from oauth_core.http.request import HttpRequest
 from oauth_core.http.response import HttpResponse
@@ -599,6 +600,11 @@ def sign_up(pages: Pages, username: str, email: str, password: str = NEW_PASSWOR
     )  # fmt: skip
 
 
+def confirm(pages: Pages, token: str, password: str = NEW_PASSWORD) -> HttpResponse:
+    """The sign-up's link followed, with the password typed again."""
+    return pages.call("sign_up_confirm", {"token": token, "password": password})
+
+
 def test_r6_nothing_is_created_until_the_link_is_followed(services: Components) -> None:
     pages = Pages(services)
     answer = sign_up(pages, "Newcomer", "Newcomer@Example.org")
@@ -613,12 +619,13 @@ def test_r6_nothing_is_created_until_the_link_is_followed(services: Components) 
     shown = pages.call("sign_up_confirm_page", method="GET", query=f"token={token}")
     assert shown.status_code == 200 and "newcomer" in shown.body
     assert services.users.get("newcomer") is None
-    created = pages.call("sign_up_confirm", {"token": token})
+    assert 'name="password"' in shown.body and 'autocomplete="current-password"' in shown.body
+    created = confirm(pages, token)
     assert created.status_code == 303 and created.headers["Location"] == "/account?done=created"
     user = services.users.get("newcomer")
     assert user is not None
     assert user.claims == {"email": "newcomer@example.org", "email_verified": True}
-    assert pages.call("sign_up_confirm", {"token": token}).status_code == 400  # once
+    assert confirm(pages, token).status_code == 400  # once
     request = replace(form_request({}, path="/login"), source_ip="203.0.113.77")
     sign_in = PasswordSignIn(
         services.flow, services.users, services.grants, services.throttle,
@@ -667,10 +674,91 @@ def test_r6_a_username_taken_before_the_link_is_followed_creates_nothing(
     sign_up(pages, "racer", "racer@example.org")
     _, token = link_in(mailer(services).sent[-1])
     make_user(services, "racer", "first@example.org")
-    answer = pages.call("sign_up_confirm", {"token": token})
+    answer = confirm(pages, token)
     assert answer.status_code == 409 and "taken" in answer.body
     user = services.users.get("racer")
     assert user is not None and user.claims["email"] == "first@example.org"
+
+
+def test_r6_the_link_alone_creates_nothing_without_the_password_chosen_at_sign_up(
+    services: Components,
+) -> None:
+    """Pre-registration: someone signs up with the victim's address and a password of their
+    own. The victim follows the link and clicks, without that password: nothing is made."""
+    attacker = Pages(services, source="203.0.113.9")
+    sign_up(attacker, "victim-name", "victim@example.org", password="attacker chosen pw 9")
+    (message,) = mailer(services).sent
+    _, token = link_in(message)
+    victim = Pages(services, source="198.51.100.50")
+    for typed in ("", NEW_PASSWORD, "attacker chosen pw 8"):
+        refused = confirm(victim, token, typed)
+        assert refused.status_code == 400, typed
+        assert "not the password chosen at sign-up" in refused.body
+        assert 'name="token"' in refused.body  # the form again, to try once more
+        assert services.users.get("victim-name") is None
+    # No password is given back in the page, and the link is not used up by a wrong one: the
+    # one who signed up still finishes it (the victim never sees an account made).
+    assert "attacker chosen" not in refused.body
+    assert confirm(attacker, token, "attacker chosen pw 9").status_code == 303
+    assert services.users.get("victim-name") is not None
+
+
+def test_r6_wrong_passwords_at_the_confirm_page_count_as_failed_sign_ins(
+    clock: FixedClock, session_keys: KeySet
+) -> None:
+    components = memory_components(
+        settings(self_sign_up=True, max_failures=3), clock=clock, keys=session_keys
+    )
+    pages = Pages(components)
+    sign_up(pages, "guessed", "guessed@example.org")
+    _, token = link_in(mailer(components).sent[-1])
+    for attempt in range(3):
+        assert confirm(pages, token, f"wrong guess {attempt}").status_code == 400
+    # The bucket of that username from that source is full: the right password waits too
+    # (the answer must not tell a guesser when it guessed right), and nothing is made.
+    refused = confirm(pages, token)
+    assert refused.status_code == 429 and "Retry-After" in refused.headers
+    assert components.users.get("guessed") is None
+    # The same bucket as a sign-in of that username from that source: one budget for both.
+    request = replace(form_request({}, path="/login"), source_ip=pages.source)
+    keys = components.throttle.keys("signin", "guessed", request.source_ip)
+    with pytest.raises(TooManyRequests):
+        components.throttle.reserve(keys)
+    # Another source is not locked out by these failures (E9), and the link still works.
+    assert confirm(Pages(components, source="192.0.2.80"), token).status_code == 303
+    assert components.users.get("guessed") is not None
+
+
+def test_r6_a_right_password_is_no_failure(clock: FixedClock, session_keys: KeySet) -> None:
+    components = memory_components(
+        settings(self_sign_up=True, max_failures_per_ip=2), clock=clock, keys=session_keys
+    )
+    pages = Pages(components)  # one source: its bucket would be full after two failures
+    for name in ("first-one", "second-one", "third-one"):
+        sign_up(pages, name, f"{name}@example.org")
+    for message in mailer(components).sent:
+        assert confirm(pages, link_in(message)[1]).status_code == 303
+
+
+def test_r6_the_letter_says_only_who_signed_up_can_finish_it(services: Components) -> None:
+    sign_up(Pages(services), "pay.example", "someone@example.org")
+    (message,) = mailer(services).sent
+    for part in (message.text, unescape(re.sub(r"<[^>]+>", "", message.html))):
+        assert "type the password chosen at sign-up" in part
+        assert "Only the person who signed up can finish it" in part
+        assert "If this was not you, ignore this e-mail: no account is made." in part
+    # The chosen name is plain in the text part; in the HTML part, no run of text a mail
+    # program would make a link of.
+    assert "account pay.example at" in message.text
+    assert "pay.example" not in message.html
+    assert "<code>pay<span>.</span>example</code>" in message.html
+
+
+def test_r6_a_taken_username_is_not_a_link_in_the_letter_either(services: Components) -> None:
+    make_user(services, "shop.example", "owner@example.org")
+    sign_up(Pages(services), "shop.example", "victim@example.org")
+    (message,) = mailer(services).sent
+    assert "that username is taken" in message.text and "shop.example" not in message.html
 
 
 @pytest.mark.parametrize(
