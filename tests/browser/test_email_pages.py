@@ -151,7 +151,7 @@ def sign_up_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalSta
 
 
 @SCREENS
-def test_a_self_sign_up_finished_by_its_e_mail_link(
+def test_r6_a_self_sign_up_finished_by_its_e_mail_link_and_password(
     chromium: Browser, sign_up_stack: LocalStack, output_dir: Path, width: int, scheme: Scheme
 ) -> None:
     stack = sign_up_stack
@@ -179,7 +179,14 @@ def test_a_self_sign_up_finished_by_its_e_mail_link(
 
     page.goto(link_to(stack, address))
     expect(page.get_by_role("heading", name="Finish creating your account")).to_be_visible()
+    expect(page.get_by_label("Password chosen at sign-up")).to_be_focused()
     shot(page, output_dir, "sign-up-confirm", width, scheme)
+    # The link alone creates nothing: the password chosen at sign-up is typed again (R6).
+    page.get_by_label("Password chosen at sign-up").fill("not the chosen one 3")
+    page.get_by_role("button", name="Create account").click()
+    expect(page.get_by_role("alert")).to_contain_text("not the password chosen at sign-up")
+    shot(page, output_dir, "sign-up-confirm-error", width, scheme)
+    page.get_by_label("Password chosen at sign-up").fill(NEW_PASSWORD)
     page.get_by_role("button", name="Create account").click()
     expect(page.get_by_role("status")).to_have_text(
         "Your account is ready. Sign in with the password you chose."
