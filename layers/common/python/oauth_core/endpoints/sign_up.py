@@ -143,9 +143,7 @@ class SignUpPages:
         error: str | None = None,
     ) -> HttpResponse:
         csrf, cookies = csrf_of(self._flow.cookies, request, self._random)
-        body = sign_up_confirm(
-            csrf=csrf, token=token, username=username, email=email, error=error
-        )
+        body = sign_up_confirm(csrf=csrf, token=token, username=username, email=email, error=error)
         status = 400 if error else 200
         return page("Finish creating your account", body, status=status, cookies=cookies)
 
