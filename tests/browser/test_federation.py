@@ -11,6 +11,12 @@ from urllib.parse import urlencode
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from oauth_core import constants
+from oauth_core.clock import FixedClock
+from oauth_core.config import Settings
+from oauth_core.keys import KeySet
+from oauth_core.tokens.upstream import UpstreamProviders
+from oauth_core.wiring import memory_components
 from tests.browser.conftest import SCREENS, Scheme
 from tests.browser.test_login_flow import app_callback  # noqa: F401 - the app's redirect URI
 from tests.e2e.flows import authorize_params, pkce_pair
@@ -23,6 +29,7 @@ from tests.e2e.test_federation import (  # noqa: F401 - the two stacks
     upstream_user,
 )
 from tests.e2e.test_security_client_credentials import oauthctl
+from tests.support import ISSUER, form_fields
 
 APP = "fed-browser-app"
 
@@ -145,4 +152,50 @@ def test_the_account_page_offers_to_link_the_provider(
     page.get_by_role("button", name=f"Link {DISPLAY}").click()
     page.wait_for_url(f"{ready.upstream.issuer}/login**")
     expect(page.get_by_label("Username")).to_be_visible()
+    context.close()
+
+
+@SCREENS
+def test_u6_the_account_page_asks_for_the_password_to_link_after_ten_minutes(
+    chromium: Browser, session_keys: KeySet, output_dir: Path, width: int, scheme: Scheme
+) -> None:
+    """The providers' section of a sign-in older than ten minutes, rendered by the in-memory
+    server on a fixed clock (a live stack's clock cannot be moved) and served to Chromium with
+    its own headers (its CSP too)."""
+    from tests.unit.test_federation import Browser as MemoryBrowser
+    from tests.unit.test_federation import FakeProvider, declare
+
+    clock = FixedClock()
+    services = memory_components(Settings(issuer=ISSUER), clock=clock, keys=session_keys)
+    fake = FakeProvider(clock)
+    services.upstream = UpstreamProviders(fake.fetch, fake.post, clock)
+    services.user_directory.create("ivy", "ivy's own password", {})
+    declare(services, jit_create=False)
+    memory = MemoryBrowser(services)
+    fields = form_fields(memory.get("/account").body)
+    signed = memory.post(
+        "/account/login", {**fields, "username": "ivy", "password": "ivy's own password"}
+    )
+    assert signed.status_code == 303
+    clock.advance(constants.REAUTHENTICATION_WINDOW + 1)
+    served = memory.get("/account")
+    assert served.status_code == 200
+    context = chromium.new_context(viewport={"width": width, "height": 800}, color_scheme=scheme)
+    page = context.new_page()
+    page.route(
+        f"{ISSUER}/account",
+        lambda route: route.fulfill(status=200, headers=served.headers, body=served.body),
+    )
+    page.goto(f"{ISSUER}/account")
+    providers = page.get_by_role("heading", name="Sign-in providers")
+    expect(providers).to_be_visible()
+    expect(page.get_by_text("To link a provider, type your password too")).to_be_visible()
+    field = page.locator("#link_password_0")
+    expect(field).to_be_visible()
+    assert field.get_attribute("autocomplete") == "current-password"
+    expect(page.get_by_role("button", name="Link Corp SSO")).to_be_visible()
+    providers.scroll_into_view_if_needed()
+    page.screenshot(
+        path=str(output_dir / f"federation-account-password-{width}-{scheme}.png"), full_page=True
+    )
     context.close()

@@ -5,7 +5,8 @@ offers "Sign in with Company SSO". A user clicks it, signs in at the upstream, c
 an account (just in time), and the downstream's app gets its code and an ID token whose `amr`
 says "fed". Then the attacks: a changed state, another `iss`, another nonce (sent to the
 upstream in place of ours, so its ID token carries it), a replayed answer, and an unverified
-e-mail address that matches an existing user (SECURITY U1-U4)."""
+e-mail address that matches an existing user (SECURITY U1-U4). A provider's answer is a first
+factor: the second-factor step follows it before any session (M7)."""
 
 from __future__ import annotations
 
@@ -356,3 +357,46 @@ def test_u5_the_downstream_never_shows_the_secret_nor_logs_it(
     log = ready.downstream.output.read_text()
     assert ready.client_secret not in log
     assert urlsplit(ready.upstream.issuer).hostname == "127.0.0.1"
+
+
+def test_m7_a_provider_sign_in_then_the_second_factor_before_any_session(
+    ready: Federation,
+) -> None:
+    import pyotp
+
+    downstream = ready.downstream
+    upstream_user(ready.upstream, "dana-up", "dana@corp.example", verified=True)
+    # The app asks for a second factor: the account made just in time has none, so it sets one
+    # up right after the upstream's answer, before any session here.
+    person = Person(ready, hosts_apart=True)  # the downstream's cookies apart from the upstream's
+    authorize_url, verifier = person.button({"acr_values": constants.ACR_MFA})
+    enrol = person.back_at_downstream(person.at_upstream(authorize_url, "dana-up"))
+    assert enrol.status_code == 200 and "Set up an authenticator app" in enrol.text
+    assert "Location" not in enrol.headers
+    here = person.jars[urlsplit(downstream.issuer).netloc].cookies
+    assert not [c.name for c in here if "session" in c.name], here  # no session yet
+    found = re.search(r'<code id="secret">([A-Z2-7 ]+)</code>', enrol.text)
+    assert found
+    secret = found.group(1).replace(" ", "")
+    saved = person.post(
+        f"{downstream.issuer}/login/second-factor",
+        {**form_fields(enrol.text), "code": pyotp.TOTP(secret).now()},
+    )
+    assert saved.status_code == 200 and "Save your recovery codes" in saved.text
+    done = person.post(f"{downstream.issuer}/login/continue", form_fields(saved.text))
+    assert done.status_code == 303 and done.headers["Location"].startswith(WEB_REDIRECT)
+    tokens = exchange(downstream, query_of(done.headers["Location"])["code"], verifier)
+    id_token = claims_of(tokens["id_token"])
+    assert id_token["amr"] == ["fed", "otp", "mfa"] and id_token["acr"] == constants.ACR_MFA
+    # From now on the user with an app gives a code after every provider sign-in, asked or not.
+    again = Person(ready)
+    authorize_url, verifier = again.button()
+    asked = again.back_at_downstream(again.at_upstream(authorize_url, "dana-up"))
+    assert asked.status_code == 200 and "Two-step verification" in asked.text
+    code = str(pyotp.TOTP(secret).at(time.time() + 30))  # the current step is spent
+    back = again.post(
+        f"{downstream.issuer}/login/second-factor", {**form_fields(asked.text), "code": code}
+    )
+    assert back.status_code == 303 and back.headers["Location"].startswith(WEB_REDIRECT)
+    tokens = exchange(downstream, query_of(back.headers["Location"])["code"], verifier)
+    assert claims_of(tokens["id_token"])["amr"] == ["fed", "otp", "mfa"]

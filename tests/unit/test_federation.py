@@ -863,3 +863,138 @@ def test_the_token_request_sends_the_verifier_and_client_secret_basic(
     # FakeProvider.post refuses anything else: a sign-in that works proves both.
     declare(services)
     assert location(sign_in_via_provider(services, provider)).startswith(APP_REDIRECT)
+
+
+# --- M7: a provider's answer is a first factor; the second follows before any session -----------
+
+
+def with_app(services: Components, username: str, password: str, corp: ProviderDefinition) -> str:
+    """A user linked to the provider's identity, with an authenticator app: its secret."""
+    from oauth_core.models import SecondFactors
+    from oauth_core.rules import totp
+
+    user = services.user_directory.create(username, password, {})
+    services.identity_links.link(corp, UPSTREAM, "idp-user-1", user)
+    secret = totp.new_secret(services.random)
+    services.factors.enrol(SecondFactors(sub=user.sub, totp_secret=secret, enrolled_at=1))
+    return secret
+
+
+def issued(services: Components, answer: HttpResponse) -> Any:
+    """The authorization code an answer sent the app."""
+    code = query_of(location(answer))["code"]
+    return services.grants.get_code(token_hash(code))
+
+
+def test_m7_a_user_with_an_app_gives_a_code_after_the_provider_before_any_session(
+    services: Components, provider: FakeProvider, app: str, clock: FixedClock
+) -> None:
+    from oauth_core.rules import totp
+
+    secret = with_app(services, "gail", "gail's own password", declare(services, jit_create=False))
+    browser = Browser(services)
+    step = sign_in_via_provider(services, provider, browser)
+    assert step.status_code == 200 and "Two-step verification" in step.body
+    assert "Location" not in step.headers
+    assert services.flow.cookies.name("session") not in browser.cookies  # no session yet
+    assert services.flow.cookies.name("federation") not in browser.cookies
+    # The handle is in the page's form only, never in a URL.
+    assert "request_id" not in "".join(re.findall(r'href="([^"]*)"', step.body))
+    # A wrong code: the step again, still no session.
+    again = browser.post("/login/second-factor", {**form_fields(step.body), "code": "000000"})
+    assert again.status_code == 200 and "not right" in again.body
+    assert services.flow.cookies.name("session") not in browser.cookies
+    code = totp.code_at(secret, totp.time_step(clock.now()))
+    done = browser.post("/login/second-factor", {**form_fields(again.body), "code": code})
+    assert location(done).startswith(f"{APP_REDIRECT}?code=")
+    session = session_of(services, browser)
+    assert session.amr == ("fed", "otp", "mfa") and session.acr == constants.ACR_MFA
+    granted = issued(services, done)
+    assert granted.amr == ("fed", "otp", "mfa") and granted.acr == constants.ACR_MFA
+    # The mark opens one second factor: the same form once more opens nothing.
+    from oauth_core.errors import RequestCompleted
+
+    clock.advance(totp.STEP_SECONDS)
+    fresh = totp.code_at(secret, totp.time_step(clock.now()))
+    with pytest.raises(RequestCompleted):
+        browser.post("/login/second-factor", {**form_fields(again.body), "code": fresh})
+
+
+def test_m7_a_request_needing_mfa_is_not_met_by_a_provider_sign_in_alone(
+    services: Components, provider: FakeProvider, app: str, clock: FixedClock
+) -> None:
+    from oauth_core.rules import totp
+    from tests.unit.second_factor_support import secret_shown
+
+    declare(services)  # accounts made just in time: no app
+    browser = Browser(services)
+    at_provider = start(browser, request_handle(services, required_acr=constants.ACR_MFA))
+    enrol = browser.get(provider.authorize(at_provider))
+    assert enrol.status_code == 200 and "Set up an authenticator app" in enrol.body
+    assert services.flow.cookies.name("session") not in browser.cookies  # no session yet
+    secret = secret_shown(enrol.body)
+    code = totp.code_at(secret, totp.time_step(clock.now()))
+    saved = browser.post("/login/second-factor", {**form_fields(enrol.body), "code": code})
+    assert saved.status_code == 200 and "Save your recovery codes" in saved.body
+    session = session_of(services, browser)
+    assert session.amr == ("fed", "otp", "mfa") and session.acr == constants.ACR_MFA
+    done = browser.post("/login/continue", form_fields(saved.body))
+    assert issued(services, done).acr == constants.ACR_MFA
+
+
+def test_m7_without_an_app_or_a_need_for_more_the_provider_signs_in_alone(
+    services: Components, provider: FakeProvider, app: str
+) -> None:
+    declare(services)
+    browser = Browser(services)
+    done = sign_in_via_provider(services, provider, browser)
+    granted = issued(services, done)
+    assert granted.amr == ("fed",) and granted.acr == constants.ACR_PASSWORD
+    assert session_of(services, browser).amr == ("fed",)
+
+
+# --- U6: linking needs a recent sign-in, or the password again ----------------------------------
+
+
+def test_u6_linking_needs_a_recent_sign_in_or_the_password(
+    services: Components,
+    provider: FakeProvider,
+    app: str,
+    clock: FixedClock,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    user = services.user_directory.create("hank", "hank's own password", {})
+    declare(services, jit_create=False)
+    browser = Browser(services)
+    account = browser.get("/account")
+    browser.post(
+        "/account/login",
+        {**form_fields(account.body), "username": "hank", "password": "hank's own password"},
+    )
+    (recent_form,) = re.findall(
+        r'action="/account/federated">(.*?)</form>', browser.get("/account").body
+    )
+    assert 'name="current_password"' not in recent_form  # just signed in: no password asked
+    clock.advance(constants.REAUTHENTICATION_WINDOW + 1)
+    page = browser.get("/account")
+    (link_form,) = re.findall(r'action="/account/federated">(.*?)</form>', page.body)
+    assert 'name="current_password"' in link_form and 'autocomplete="current-password"' in link_form
+    assert "type your password too" in page.body
+    capsys.readouterr()
+    for typed in ("", "not hank's password"):
+        refused = browser.post(
+            "/account/federated", {**form_fields(link_form), "current_password": typed}
+        )
+        assert location(refused) == "/account?done=link_password#providers"
+        assert services.flow.cookies.name("federation") not in browser.cookies  # not begun
+    failures = [line for line in capsys.readouterr().out.splitlines() if "signin.failure" in line]
+    assert len(failures) == 2  # counted as a sign-in's failures are
+    assert "no provider was linked" in browser.get("/account?done=link_password").body
+    at_provider = location(
+        browser.post(
+            "/account/federated",
+            {**form_fields(link_form), "current_password": "hank's own password"},
+        )
+    )
+    assert location(browser.get(provider.authorize(at_provider))) == "/account?done=linked"
+    assert [link.username for link in services.links.links_of(user.sub)] == ["hank"]

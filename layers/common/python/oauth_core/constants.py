@@ -152,6 +152,9 @@ DEFAULT_PROVIDER_SECRET_PREFIX = "oauth/providers/"
 OUTPUT_PROVIDER_SECRET_PREFIX = "ProviderSecretPrefix"
 FEDERATED_CALLBACK_PATH = "/login/federated/callback"
 AMR_FEDERATED = "fed"
+# A sign-in this recent is re-authentication enough for the account page's weightier changes
+# (adding or removing a passkey, linking a provider); older, the password is typed again.
+REAUTHENTICATION_WINDOW = 600
 
 # Authentication assurance (OIDC Core 2, RFC 8176): the `acr` values this server says and takes
 # in `acr_values`, weakest first, and the `amr` values of what a user did.

@@ -33,6 +33,7 @@ if TYPE_CHECKING:  # built on demand: a function loads only what it serves
     from oauth_core.endpoints.federation import FederatedSignIn
     from oauth_core.endpoints.flow import AuthorizationFlow
     from oauth_core.endpoints.login import LoginPages
+    from oauth_core.endpoints.second_factor import SecondFactorStep
     from oauth_core.endpoints.sign_up import SignUpPages
     from oauth_core.endpoints.signin import PasswordSignIn
     from oauth_core.grants import Grant
@@ -401,7 +402,7 @@ def login_endpoints(c: Components, jwks: JwksCache | None = None) -> Endpoints:
         passkeys=passkey_sign_in,
         passkey_offer=passkey_offer,
     )
-    federation = _federation(c, pages, sign_in)
+    federation = _federation(c, pages, sign_in, second_factor)
 
     # The e-mail pages, and what mails their links, are made when one of them is first asked
     # for: a container that serves only sign-ins loads none of it.
@@ -434,8 +435,10 @@ def login_endpoints(c: Components, jwks: JwksCache | None = None) -> Endpoints:
         c.random,
         c.logout_notices,
         # Only a stack with providers declared builds (and imports) federation for the page.
-        lambda csrf, user: (
-            federation().account_section(csrf, user) if c.flow.catalog().providers else ("", ())
+        lambda request, csrf, user: (
+            federation().account_section(request, csrf, user)
+            if c.flow.catalog().providers
+            else ("", ())
         ),
         second_factor,
         passkey_sign_in,
@@ -496,7 +499,7 @@ def _made_once(make: Callable[[], T]) -> Callable[[], T]:
 
 
 def _federation(
-    c: Components, pages: LoginPages, sign_in: PasswordSignIn
+    c: Components, pages: LoginPages, sign_in: PasswordSignIn, second_factor: SecondFactorStep
 ) -> Callable[[], FederatedSignIn]:
     """Federation's endpoints, built (and their modules imported) on the first request that
     uses them: a login function whose stack declares no provider never loads them."""
@@ -518,6 +521,7 @@ def _federation(
             c.settings,
             c.clock,
             c.random,
+            second_factor,
         )
 
     return _made_once(federation)

@@ -72,6 +72,7 @@ NOTICES = {
     "linked": "The provider was linked: you can sign in with it now.",
     "unlinked": "The provider was unlinked. Sign in with your password from now on.",
     "link_not_removable": "Your account was made with that provider, so it stays linked.",
+    "link_password": "Your password was not right, so no provider was linked.",
     "mfa_on": "Two-step verification is on. You will enter a code from your app at each sign-in.",
     "mfa_off": "Two-step verification is off. Your password alone signs you in.",
     "codes": "You have new recovery codes. The old ones no longer work.",
@@ -101,8 +102,9 @@ EMAIL_NOTICES = {
     "it could not be sent. Try again later.",
 }
 # The account page's section of upstream providers (federation): its HTML for a user, given
-# the CSRF token, and the origins its forms may end up at.
-ProvidersSection = Callable[[str, User], tuple[str, tuple[str, ...]]]
+# the request (how recent its sign-in is) and the CSRF token, and the origins its forms may end
+# up at.
+ProvidersSection = Callable[[HttpRequest, str, User], tuple[str, tuple[str, ...]]]
 
 
 class AccountPages:
@@ -224,7 +226,7 @@ class AccountPages:
             if user.claims.get(claim):
                 profile.append((label, str(user.claims[claim])))
         sections, targets = (
-            self._providers_section(csrf, user) if self._providers_section else ("", ())
+            self._providers_section(request, csrf, user) if self._providers_section else ("", ())
         )
         passkeys = self._passkeys
         body = account_overview(

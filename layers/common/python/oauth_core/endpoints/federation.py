@@ -12,9 +12,16 @@ linking an identity from the account page.
    verifier and the ID token checked (signature, `iss`, `aud`, `azp`, `exp`, `iat`, `nonce`:
    U3); the state is then spent, once (a single-use record), and the identity (its `iss` and
    `sub`, never its e-mail) finds its account, is given one just in time, or is refused (U4).
-3. The session says `amr` ["fed"]: the provider's own `amr` is not passed on (this server
-   cannot vouch for how another one checked its user); the request then goes on as after a
-   password (consent, then a code).
+3. The answer is a first factor, as a right password is: the second-factor step follows it
+   exactly as after a password (SECURITY M7), before any session exists, for a user with an
+   authenticator app and wherever the request needs more than one factor. The session says
+   `amr` ["fed"] (["fed", "otp", "mfa"] after a code): the provider's own `amr` is not passed
+   on (this server cannot vouch for how another one checked its user); the request then goes
+   on as after a password (consent, then a code).
+
+Linking an identity from the account page needs a sign-in of the last ten minutes or the
+password typed again (SECURITY U6): a link outlives a password reset, so a stolen session
+cookie alone must not be able to make one.
 """
 
 from __future__ import annotations
@@ -39,6 +46,7 @@ from oauth_core.config import Settings
 from oauth_core.constants import OPAQUE_TOKEN_BYTES
 from oauth_core.endpoints.flow import AuthorizationFlow, resumed
 from oauth_core.endpoints.login import LoginPages
+from oauth_core.endpoints.second_factor import SecondFactorStep
 from oauth_core.endpoints.signin import PasswordSignIn, verified_form
 from oauth_core.errors import InvalidRequest
 from oauth_core.http.answers import EXPIRED
@@ -52,7 +60,7 @@ from oauth_core.http.forms import parse_query
 from oauth_core.http.pages import error_page, origin_of, see_other, with_query
 from oauth_core.http.request import HttpRequest
 from oauth_core.http.response import HttpResponse
-from oauth_core.models import Client, PendingAuthorization, User
+from oauth_core.models import Client, PendingAuthorization, Session, User
 from oauth_core.observability import count
 from oauth_core.ports import GrantStore, ProviderSecretStore, UserStore
 from oauth_core.rules.pkce import challenge_of
@@ -63,6 +71,7 @@ from oauth_core.tokens.federation_state import (
     AttemptSealer,
     FederatedAttempt,
 )
+from oauth_core.tokens.step_marks import FEDERATED_STEP
 from oauth_core.tokens.upstream import (
     MAX_CODE_LENGTH,
     ProviderMetadata,
@@ -104,8 +113,10 @@ class FederatedSignIn:
         settings: Settings,
         clock: Clock,
         random: Random,
+        second_factor: SecondFactorStep | None = None,
     ):
         self._flow = flow
+        self._second_factor = second_factor
         self._login = login
         self._sign_in = sign_in
         self._upstream = upstream
@@ -400,6 +411,15 @@ class FederatedSignIn:
                 provider=provider.name,
                 by="jit",
             )
+        if self._second_factor is not None:
+            # The provider's answer is a first factor: the second follows as after a password
+            # (M7), and no session exists before it is given.
+            second = self._second_factor.after_password(
+                request, account.user, pending, FEDERATED_STEP
+            )
+            if second is not None:
+                second.cookies.append(self._flow.cookies.clear(FEDERATION_COOKIE))
+                return second
         signed_in = self._sign_in.start_session(
             request, account.user, client.client_id, amr=(constants.AMR_FEDERATED,)
         )
@@ -455,6 +475,11 @@ class FederatedSignIn:
             return None
         return user
 
+    def _recently_signed_in(self, session: Session | None) -> bool:
+        """Signed in within the last ten minutes: re-authentication enough to link (U6)."""
+        window = constants.REAUTHENTICATION_WINDOW * 1000
+        return session is not None and session.signed_in_ms >= self._clock.now_ms() - window
+
     def _link(
         self,
         request: HttpRequest,
@@ -502,6 +527,11 @@ class FederatedSignIn:
             raise InvalidRequest("unknown action")
         if provider is None:
             return see_other(ACCOUNT_PATH)
+        # U6: a link outlives a password reset, so a session alone is not enough to make one.
+        if not self._recently_signed_in(self._flow.live_session(request)):
+            typed = form.get("current_password", "")
+            if self._sign_in.check(request, user.username, typed, None) is None:
+                return see_other(f"{ACCOUNT_PATH}?done=link_password#providers")
         back = (ACCOUNT_PATH, "Back to your account")
         try:
             metadata = self._upstream.metadata(provider)
@@ -548,9 +578,12 @@ class FederatedSignIn:
                 )
         return see_other(f"{ACCOUNT_PATH}?done=unlinked")
 
-    def account_section(self, csrf: str, user: User) -> tuple[str, tuple[str, ...]]:
+    def account_section(
+        self, request: HttpRequest, csrf: str, user: User
+    ) -> tuple[str, tuple[str, ...]]:
         """The account page's section of providers (HTML), and the origins its forms may end
-        up at (the providers' issuers: form-action, which Chrome applies to the redirect)."""
+        up at (the providers' issuers: form-action, which Chrome applies to the redirect). Its
+        "Link" forms ask for the password when the sign-in is not recent (U6)."""
         providers = sorted(
             self._flow.catalog().providers.values(), key=lambda p: p.display_name.lower()
         )
@@ -572,7 +605,8 @@ class FederatedSignIn:
                 )
             )
         targets = tuple(sorted({origin_of(p.issuer) for p in providers}))
-        return providers_section(csrf, rows), targets
+        needs_password = not self._recently_signed_in(self._flow.live_session(request))
+        return providers_section(csrf, rows, needs_password=needs_password), targets
 
 
 def _date(epoch: int) -> str:

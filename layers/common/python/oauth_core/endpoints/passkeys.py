@@ -49,7 +49,7 @@ from oauth_core.rules.throttle import FailureThrottle
 
 ACCOUNT_PATH = "/account"
 # A sign-in this recent is re-authentication enough to add or remove a passkey.
-REAUTHENTICATION_WINDOW = 600
+REAUTHENTICATION_WINDOW = constants.REAUTHENTICATION_WINDOW
 # What a refused passkey sign-in is told: the same, whatever the reason (the audit record says
 # which), but for a suspended passkey, whose owner must act.
 REFUSED = "That passkey could not sign you in. Try again, or use your password."

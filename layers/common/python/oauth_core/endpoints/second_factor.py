@@ -1,10 +1,11 @@
-"""The second-factor step (SECURITY M1-M6): after a right password, or to step up a session
-signed in with a password alone, the user gives a second factor, or sets one up when the sign-in
-needs one and they have none; and the account page's part (set up, turn off, new recovery
-codes).
+"""The second-factor step (SECURITY M1-M7): after a right password or an upstream provider's
+verified answer (federation, M7), or to step up a session signed in with one factor alone, the
+user gives a second factor, or sets one up when the sign-in needs one and they have none; and
+the account page's part (set up, turn off, new recovery codes).
 
 What opens the step is a mark in the sealed request (oauth_core.tokens.step_marks): made only
-by a right password in this request (never put in a URL), or for the browser's own session. The
+by a right password or a provider's verified answer in this request (never put in a URL), or
+for the browser's own session. The
 mark is spent once (GrantStore.use_once) when the step succeeds. A code is checked against the
 user's secret, counted per user and source and per source before it is checked (the buckets of
 G7, oauth_core.rules.throttle), and a TOTP code's time step is taken with a conditional write,
@@ -46,7 +47,13 @@ from oauth_core.rules.hashing import token_hash
 from oauth_core.rules.throttle import SECOND_FACTOR, FailureThrottle
 from oauth_core.tokens import step_marks
 from oauth_core.tokens.sealed_requests import RequestSealer
-from oauth_core.tokens.step_marks import PASSWORD_STEP, SESSION_STEP, StepMark
+from oauth_core.tokens.step_marks import (
+    FEDERATED_STEP,
+    FIRST_STEPS,
+    PASSWORD_STEP,
+    SESSION_STEP,
+    StepMark,
+)
 
 ACCOUNT_PATH = "/account"
 BAD_CODE = "That code is not right. Check the code in your app (it changes every 30 seconds) " \
@@ -213,7 +220,11 @@ class SecondFactorStep:
     # --- after a right password -------------------------------------------------------------
 
     def after_password(
-        self, request: HttpRequest, user: User, pending: PendingAuthorization
+        self,
+        request: HttpRequest,
+        user: User,
+        pending: PendingAuthorization,
+        kind: str = PASSWORD_STEP,
     ) -> HttpResponse | None:
         """The second-factor step a right password leads to, or None: the password is enough.
         A user with an authenticator app always gives a second factor; so does any user when
@@ -221,13 +232,16 @@ class SecondFactorStep:
         policy), with a passkey or the app, or by setting an app up. A passkey alone does not
         turn two-step verification on: added on one device (or at the offer after a sign-in),
         it must not lock its user out of a password sign-in on another device, nor out of
-        recovering the account by e-mail."""
+        recovering the account by e-mail.
+
+        `kind` FEDERATED_STEP: the same step after an upstream provider's verified answer
+        (M7), before any session: what signs in then says `fed` where a password says `pwd`."""
         factors = self._factors.get(user.sub)
         has_app = self._otp.offered(user, factors)
         if not has_app and assurance.satisfies(constants.ACR_PASSWORD, pending.required_acr):
             return None
         offered = self._offered(user, factors)
-        mark = step_marks.after_password(user, self._random)
+        mark = step_marks.after_password(user, self._random, kind)
         marked = replace(cleared(pending), second_factor=mark.render())
         if offered:
             return self._code_page(request, marked, user, factors, mark, offered)
@@ -310,7 +324,7 @@ class SecondFactorStep:
         if step.client is None:
             return see_other(f"{ACCOUNT_PATH}?done=signed_in", cookies)
         pending = cleared(step.pending)
-        if step.mark.kind == PASSWORD_STEP:
+        if step.mark.kind in FIRST_STEPS:
             pending = resumed(pending, session)
         response = self._flow.next_step(request, step.client, pending, session, from_page=True)
         response.cookies.extend(cookies)
@@ -319,16 +333,22 @@ class SecondFactorStep:
     def _assured_session(
         self, request: HttpRequest, step: Step, amr: tuple[str, ...]
     ) -> tuple[Session, list[str]]:
-        """After a password step, a fresh session (G2) that says both factors; after a step-up,
-        the same session (its `auth_time` too: the first sign-in's) with its amr and acr
-        raised (M6)."""
-        if step.mark.kind == PASSWORD_STEP:
+        """After a password (or federated) step, a fresh session (G2) that says both factors;
+        after a step-up, the same session (its `auth_time` too: the first sign-in's) with its
+        amr and acr raised (M6). A method's amr names a password first: after a provider's
+        answer it says `fed` instead (M7)."""
+        if step.mark.kind == FEDERATED_STEP:
+            amr = assurance.after_first_factor(constants.AMR_FEDERATED, amr)
+        if step.mark.kind in FIRST_STEPS:
             client_id = step.client.client_id if step.client else None
             signed_in = self._sign_in.start_session(
                 request, step.user, client_id, amr=amr, acr=constants.ACR_MFA
             )
             return signed_in.session, [signed_in.cookie]
         assert step.session is not None  # a session mark resumes only with its session
+        federated = constants.AMR_FEDERATED in step.session.amr
+        if federated and constants.AMR_PASSWORD not in step.session.amr:  # a provider's alone
+            amr = assurance.after_first_factor(constants.AMR_FEDERATED, amr)
         raised = replace(
             step.session,
             amr=assurance.with_second_factor(step.session.amr, amr),
@@ -383,7 +403,7 @@ class SecondFactorStep:
             next_step = factor_pages.account_return("mfa_on")
         else:
             pending = cleared(step.pending)
-            if step.mark.kind == PASSWORD_STEP:
+            if step.mark.kind in FIRST_STEPS:
                 pending = resumed(pending, session)
             next_step = factor_pages.continue_form(request_id=self._sealer.seal(pending), csrf=csrf)
         body = factor_pages.recovery_codes_page(codes=codes, next_step=next_step)
@@ -490,10 +510,11 @@ class SecondFactorStep:
         if user is None or user.sub != mark.sub or user.disabled:
             return None
         session = None
-        if mark.kind == PASSWORD_STEP:
-            # A new password (or a temporary one set) since the password step spends the mark.
+        if mark.kind in FIRST_STEPS:
+            # A new password (or a temporary one set) since the first step spends the mark.
             fresh = step_marks.password_fingerprint(user) == mark.proof
-            if not fresh or user.password_change_required:
+            temporary = mark.kind == PASSWORD_STEP and user.password_change_required
+            if not fresh or temporary:
                 return None
         else:
             session = self._flow.live_session(request)

@@ -68,28 +68,41 @@ class ProviderRow:
     removable: bool = True  # False: the link made the account (just in time)
 
 
-def _form(csrf: str, fields: dict[str, str], button: str) -> str:
+def _form(csrf: str, fields: dict[str, str], button: str, extra: str = "") -> str:
     hidden = "".join(
         f'<input type="hidden" name="{escape(k)}" value="{escape(v)}">'
         for k, v in {"csrf_token": csrf, **fields}.items()
     )
     return (
-        f'<form method="post" action="{ACCOUNT_FEDERATED_PATH}">{hidden}'
+        f'<form method="post" action="{ACCOUNT_FEDERATED_PATH}">{hidden}{extra}'
         f'<button type="submit" class="secondary">{escape(button)}</button></form>'
     )
 
 
-def providers_section(csrf: str, rows: Sequence[ProviderRow]) -> str:
-    """The account page's "Sign-in providers": link one, or unlink one linked."""
+def _password_again(field_id: str) -> str:
+    """The current password, asked when the sign-in is not recent (re-authentication, U6)."""
+    return (
+        f'<label for="{field_id}">Your password</label>'
+        f'<input type="password" id="{field_id}" name="current_password" '
+        'autocomplete="current-password" required>'
+    )
+
+
+def providers_section(
+    csrf: str, rows: Sequence[ProviderRow], *, needs_password: bool = False
+) -> str:
+    """The account page's "Sign-in providers": link one, or unlink one linked. Linking needs a
+    recent sign-in, or the password (`needs_password`)."""
     if not rows:
         return ""
     items = []
-    for row in rows:
+    for index, row in enumerate(rows):
         name = escape(row.display_name)
         if row.linked_on is None:
             said = "<p>Not linked.</p>"
             fields = {"action": "link", "provider": row.name}
-            action = _form(csrf, fields, f"Link {row.display_name}")
+            password = _password_again(f"link_password_{index}") if needs_password else ""
+            action = _form(csrf, fields, f"Link {row.display_name}", password)
         elif row.removable:
             said = f"<p>Linked on {escape(row.linked_on)}: you can sign in with it.</p>"
             fields = {"action": "unlink", "provider": row.name, "subject": row.subject}
@@ -101,9 +114,15 @@ def providers_section(csrf: str, rows: Sequence[ProviderRow]) -> str:
             )
             action = ""
         items.append(f'<li><span class="app">{name}</span>{said}{action}</li>')
+    linkable = any(row.linked_on is None for row in rows)
+    confirm = (
+        "<p>To link a provider, type your password too (or sign out and sign in again).</p>"
+        if needs_password and linkable
+        else ""
+    )
     return (
         '<h2 id="providers">Sign-in providers</h2>'
         "<p>Sign in with an account you have elsewhere instead of your password. Linking "
-        "asks you to sign in there.</p>"
+        f"asks you to sign in there.</p>{confirm}"
         f'<ul class="apps">{"".join(items)}</ul>'
     )

@@ -57,3 +57,9 @@ def with_second_factor(amr: tuple[str, ...], added: tuple[str, ...]) -> tuple[st
         if method not in merged:
             merged.append(method)
     return tuple(merged)
+
+
+def after_first_factor(first: str, amr: tuple[str, ...]) -> tuple[str, ...]:
+    """A second factor's `amr`, which names a password as the first, after another first
+    factor: a federated sign-in's `fed`."""
+    return tuple(first if method == AMR_PASSWORD else method for method in amr)
