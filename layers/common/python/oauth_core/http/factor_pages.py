@@ -100,7 +100,7 @@ def enrol_form(
     why = (
         "This sign-in needs a second step. Set up an authenticator app to go on."
         if required
-        else "Each time you sign in, you will enter a code from the app after your password."
+        else "Each time you sign in, you will also enter a code from the app."
     )
     return (
         "<h1>Set up an authenticator app</h1>"
