@@ -38,9 +38,8 @@ from oauth_core.http.pages import (
     consent_form,
     error_page,
     login_form,
-    origin_of,
-    page,
     password_change_form,
+    request_page,
     see_other,
     with_query,
 )
@@ -117,9 +116,7 @@ class LoginPages:
         cookies: list[str],
         script: Script | None = None,
     ) -> HttpResponse:
-        # Chrome applies form-action to the redirect after a POST: the client's origin too.
-        targets = (origin_of(pending.redirect_uri),)
-        return page(title, body, cookies=cookies, form_targets=targets, script=script)
+        return request_page(title, body, pending.redirect_uri, cookies=cookies, script=script)
 
     # --- /login --------------------------------------------------------------------------------
 

@@ -26,7 +26,7 @@ from oauth_core.endpoints.flow import AuthorizationFlow
 from oauth_core.endpoints.signin import csrf_of, verified_form
 from oauth_core.http import factor_pages
 from oauth_core.http.answers import EXPIRED
-from oauth_core.http.pages import error_page, origin_of, page, passkey_script_ref
+from oauth_core.http.pages import error_page, passkey_script_ref, request_page
 from oauth_core.http.request import HttpRequest
 from oauth_core.http.response import HttpResponse
 from oauth_core.models import Client, PendingAuthorization, Session, User
@@ -196,14 +196,8 @@ class PasskeyOffer:
             action=OFFER_PATH, request_id=handle, csrf=csrf, username=user.username,
             creation_options=options, user_handle=user_handle, error=error,
         )  # fmt: skip
-        # The answer may redirect to the client (G4: Chrome applies form-action to it).
-        return page(
-            TITLE,
-            body,
-            cookies=cookies,
-            form_targets=(origin_of(pending.redirect_uri),),
-            script=passkey_script_ref(rp.origin),
-        )
+        script = passkey_script_ref(rp.origin)
+        return request_page(TITLE, body, pending.redirect_uri, cookies=cookies, script=script)
 
 
 def _binding(csrf: str, session: Session, pending: PendingAuthorization) -> str:

@@ -36,7 +36,14 @@ from oauth_core.http import factor_pages
 from oauth_core.http.answers import EXPIRED
 from oauth_core.http.factor_pages import FactorStatus
 from oauth_core.http.forms import parse_query
-from oauth_core.http.pages import Script, error_page, origin_of, page, see_other, with_query
+from oauth_core.http.pages import (
+    Script,
+    error_page,
+    page,
+    request_page,
+    see_other,
+    with_query,
+)
 from oauth_core.http.request import HttpRequest
 from oauth_core.http.response import HttpResponse
 from oauth_core.models import Client, PendingAuthorization, SecondFactors, Session, User
@@ -530,9 +537,8 @@ class SecondFactorStep:
         cookies: list[str],
         script: Script | None = None,
     ) -> HttpResponse:
-        # After a client's request the form's answer may redirect to the client (G4, CSP).
-        targets = (origin_of(pending.redirect_uri),) if pending.client_id else ()
-        return page(title, body, cookies=cookies, form_targets=targets, script=script)
+        redirect_uri = pending.redirect_uri if pending.client_id else None
+        return request_page(title, body, redirect_uri, cookies=cookies, script=script)
 
     def _offered(self, user: User, factors: SecondFactors | None) -> list[SecondFactor]:
         """The methods this user has, in the page's order."""

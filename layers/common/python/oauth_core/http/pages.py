@@ -177,6 +177,22 @@ def origin_of(uri: str) -> str:
     return f"{parts.scheme}:"
 
 
+def request_page(
+    title: str,
+    body_html: str,
+    redirect_uri: str | None,
+    *,
+    cookies: list[str] | None = None,
+    script: Script | None = None,
+) -> HttpResponse:
+    """A page of an app's authorization request (sign-in, second factor, the passkey offer):
+    its form's answer may redirect to the app's `redirect_uri`, and Chrome applies form-action
+    to the redirect after a POST (G4), so the app's origin is a form target too. None: the
+    account page's own request, which redirects nowhere else."""
+    targets = (origin_of(redirect_uri),) if redirect_uri else ()
+    return page(title, body_html, cookies=cookies, form_targets=targets, script=script)
+
+
 def page(
     title: str,
     body_html: str,
