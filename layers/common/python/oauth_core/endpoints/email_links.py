@@ -91,7 +91,10 @@ def password_problem(chosen: str, again: str) -> str | None:
     return None
 
 
-class EmailLinkPages:
+class MailingPages:
+    """What the pages that mail a link share: the mailer (None where the stack does not offer
+    them: `offered`), the e-mail limits, the answer's pace, and the CSRF cookie."""
+
     def __init__(
         self,
         flow: AuthorizationFlow,
@@ -102,13 +105,21 @@ class EmailLinkPages:
         random: Random,
     ):
         self._flow = flow
-        self._emails = emails if settings.sends_email else None
+        self._emails = emails if self.offered(settings) else None
         self._limits = limits
         self._pace = pace
         self._random = random
 
+    @staticmethod
+    def offered(settings: Settings) -> bool:
+        return settings.sends_email
+
     def _csrf(self, request: HttpRequest) -> tuple[str, list[str]]:
         return csrf_of(self._flow.cookies, request, self._random)
+
+
+class EmailLinkPages(MailingPages):
+    """ "Forgot your password?", the reset page, and confirming an address."""
 
     def _refused(self, path: str) -> HttpResponse:
         return page("This link does not work", link_refused(path), status=400)

@@ -27,13 +27,14 @@ from oauth_core.config import Settings
 from oauth_core.emails import normalized_email
 from oauth_core.endpoints.email_links import (
     AnswerPace,
+    MailingPages,
     carried_handle,
     not_offered,
     password_problem,
     too_many,
 )
 from oauth_core.endpoints.flow import AuthorizationFlow
-from oauth_core.endpoints.signin import csrf_of, verified_form
+from oauth_core.endpoints.signin import verified_form
 from oauth_core.errors import TooManyRequests
 from oauth_core.http.email_pages import link_refused, sign_up_confirm, sign_up_form, sign_up_sent
 from oauth_core.http.forms import parse_query
@@ -53,7 +54,7 @@ WRONG_SIGN_UP_PASSWORD = (
 )
 
 
-class SignUpPages:
+class SignUpPages(MailingPages):
     def __init__(
         self,
         flow: AuthorizationFlow,
@@ -64,12 +65,12 @@ class SignUpPages:
         random: Random,
         throttle: FailureThrottle,
     ):
-        self._flow = flow
-        self._emails = emails if settings.offers_sign_up else None
-        self._limits = limits
-        self._pace = pace
-        self._random = random
+        super().__init__(flow, emails, limits, settings, pace, random)
         self._throttle = throttle
+
+    @staticmethod
+    def offered(settings: Settings) -> bool:
+        return settings.offers_sign_up
 
     def _form(
         self,
@@ -79,7 +80,7 @@ class SignUpPages:
         email: str = "",
         error: str | None = None,
     ) -> HttpResponse:
-        csrf, cookies = csrf_of(self._flow.cookies, request, self._random)
+        csrf, cookies = self._csrf(request)
         body = sign_up_form(
             csrf=csrf, request_id=handle, username=username, email=email, error=error
         )
@@ -142,7 +143,7 @@ class SignUpPages:
         email: str,
         error: str | None = None,
     ) -> HttpResponse:
-        csrf, cookies = csrf_of(self._flow.cookies, request, self._random)
+        csrf, cookies = self._csrf(request)
         body = sign_up_confirm(csrf=csrf, token=token, username=username, email=email, error=error)
         status = 400 if error else 200
         return page("Finish creating your account", body, status=status, cookies=cookies)
