@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import replace
 
 from oauth_core import audit, constants
@@ -51,6 +52,9 @@ from oauth_core.ports import EmailLinkStore, Mailer, UserEmailIndex, UserStore
 from oauth_core.rules.email_limits import EmailLimits
 from oauth_core.rules.hashing import token_hash
 from oauth_core.rules.passwords import verify_password
+
+# A letter that carries a link: (issuer, username, link URL, expires_at) -> its words.
+LinkLetter = Callable[[str, str, str, int], Letter]
 
 LINK_TOKEN_BYTES = 32
 # What a presented token may look like (oauth_core.clock.Random: URL-safe base64); anything
@@ -95,6 +99,29 @@ class AccountEmails:
         token = self._random.token(LINK_TOKEN_BYTES)
         self._links.put_email_link(replace(link, link_hash=token_hash(token)))
         return f"{issuer}{path}?token={token}"
+
+    def _mail_link(self, issuer: str, path: str, link: EmailLink, letter: LinkLetter) -> bool:
+        """Mint the link and mail it to its address (its letter names the account, carries the
+        URL and says until when it works); audited when handed over; whether it was."""
+        url = self._mint(issuer, path, link)
+        words = letter(issuer, link.username, url, link.expires_at)
+        if not self._send(link.email, words, link.purpose):
+            return False
+        audit.emit(
+            audit.EMAIL_LINK_SENT,
+            sub=link.sub or None,
+            username=link.username,
+            purpose=link.purpose,
+        )
+        return True
+
+    def _account_of(self, link: EmailLink) -> User | None:
+        """The enabled account a link was mailed for, if it is still that account (a user
+        deleted and made again under the same name is not)."""
+        user = self._users.get(link.username)
+        if user is None or user.sub != link.sub or user.disabled:
+            return None
+        return user
 
     def _send(self, to: str, letter: Letter, purpose: str) -> bool:
         """Hand one message to the mailer. A failure is counted and logged (the purpose, never
@@ -152,34 +179,23 @@ class AccountEmails:
             address = verified_email(user.claims)
             if address is None or user.disabled:
                 continue
-            expires_at = self._clock.now() + constants.RESET_LINK_TTL
-            url = self._mint(
-                issuer,
-                constants.RESET_PASSWORD_PATH,
-                EmailLink(
-                    link_hash="",
-                    purpose=RESET,
-                    email=address,
-                    expires_at=expires_at,
-                    username=user.username,
-                    sub=user.sub,
-                    binding=password_fingerprint(user),
-                ),
+            link = EmailLink(
+                link_hash="",
+                purpose=RESET,
+                email=address,
+                expires_at=self._clock.now() + constants.RESET_LINK_TTL,
+                username=user.username,
+                sub=user.sub,
+                binding=password_fingerprint(user),
             )
-            if self._send(address, reset_letter(issuer, user.username, url, expires_at), RESET):
-                sent += 1
-                audit.emit(
-                    audit.EMAIL_LINK_SENT, sub=user.sub, username=user.username, purpose=RESET
-                )
+            sent += self._mail_link(issuer, constants.RESET_PASSWORD_PATH, link, reset_letter)
         return sent
 
     def _reset_holds(self, link: EmailLink) -> User | None:
         """The account a reset link is for, while the link still holds: same account, same
         password, same verified address, enabled."""
-        user = self._users.get(link.username)
-        if user is None or user.sub != link.sub or user.disabled:
-            return None
-        if password_fingerprint(user) != link.binding:
+        user = self._account_of(link)
+        if user is None or password_fingerprint(user) != link.binding:
             return None  # the password changed since: the link is spent
         return user if verified_email(user.claims) == link.email else None
 
@@ -212,27 +228,19 @@ class AccountEmails:
         if not self._limits.may_mail(address):
             count("EmailSuppressed", purpose=VERIFY)
             return False
-        expires_at = self._clock.now() + constants.VERIFY_LINK_TTL
-        url = self._mint(
-            issuer,
-            constants.VERIFY_EMAIL_PATH,
-            EmailLink(
-                link_hash="",
-                purpose=VERIFY,
-                email=address,
-                expires_at=expires_at,
-                username=user.username,
-                sub=user.sub,
-            ),
+        link = EmailLink(
+            link_hash="",
+            purpose=VERIFY,
+            email=address,
+            expires_at=self._clock.now() + constants.VERIFY_LINK_TTL,
+            username=user.username,
+            sub=user.sub,
         )
-        if not self._send(address, verify_letter(issuer, user.username, url, expires_at), VERIFY):
-            return False
-        audit.emit(audit.EMAIL_LINK_SENT, sub=user.sub, username=user.username, purpose=VERIFY)
-        return True
+        return self._mail_link(issuer, constants.VERIFY_EMAIL_PATH, link, verify_letter)
 
     def _verify_holds(self, link: EmailLink) -> User | None:
-        user = self._users.get(link.username)
-        if user is None or user.sub != link.sub or user.disabled:
+        user = self._account_of(link)
+        if user is None:
             return None
         return user if normalized_email(user.claims.get("email")) == link.email else None
 
@@ -292,21 +300,15 @@ class AccountEmails:
         if owners:
             self._send(address, sign_up_exists_letter(issuer, owners), "notice")
             return
-        expires_at = self._clock.now() + constants.SIGN_UP_LINK_TTL
-        url = self._mint(
-            issuer,
-            constants.SIGN_UP_CONFIRM_PATH,
-            EmailLink(
-                link_hash="",
-                purpose=SIGN_UP,
-                email=address,
-                expires_at=expires_at,
-                username=username,
-                password_hash=password_hash,
-            ),
+        link = EmailLink(
+            link_hash="",
+            purpose=SIGN_UP,
+            email=address,
+            expires_at=self._clock.now() + constants.SIGN_UP_LINK_TTL,
+            username=username,
+            password_hash=password_hash,
         )
-        if self._send(address, sign_up_letter(issuer, username, url, expires_at), SIGN_UP):
-            audit.emit(audit.EMAIL_LINK_SENT, username=username, purpose=SIGN_UP)
+        self._mail_link(issuer, constants.SIGN_UP_CONFIRM_PATH, link, sign_up_letter)
 
     def sign_up_link(self, token: str) -> EmailLink | None:
         """The sign-up a link would finish (nothing used up)."""
