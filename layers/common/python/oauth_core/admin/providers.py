@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
@@ -322,7 +322,3 @@ class IdentityLinks:
         if link.created_account and not by_operator:
             raise LinkRefused(NOT_YOURS)
         return self._links.delete(issuer, subject)
-
-
-def provider_of(providers: Sequence[ProviderDefinition], name: str) -> ProviderDefinition | None:
-    return next((p for p in providers if p.name == name), None)

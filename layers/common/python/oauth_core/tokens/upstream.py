@@ -165,11 +165,6 @@ class UpstreamProviders:
         )
         return found
 
-    def cached_metadata(self, provider: ProviderDefinition) -> ProviderMetadata | None:
-        """The metadata this container holds already, without fetching."""
-        kept = self._kept.get(f"metadata {provider.discovery_url}")
-        return kept.value if kept is not None else None
-
     def keys(self, metadata: ProviderMetadata, *, refresh: bool = False) -> list[dict[str, Any]]:
         def load() -> list[dict[str, Any]]:
             document = self._fetch(metadata.jwks_uri)
