@@ -483,7 +483,7 @@ def test_k8_the_offers_forms_are_csrf_protected_and_bound_to_their_sign_in(
     session_hash = token_hash(next(v for k, v in browser.jar.items() if "session" in k))
     session = services.grants.get_session(session_hash)
     assert session is not None
-    window_ms = (passkey_offer.SIGN_IN_WINDOW + 1) * 1000
+    window_ms = (constants.REAUTHENTICATION_WINDOW + 1) * 1000
     services.grants.put_session(replace(session, signed_in_ms=session.signed_in_ms - window_ms))
     fresh = form_with(wrong["body"], passkey_offer.OFFER_PATH, action="later")
     late = browser.post(passkey_offer.OFFER_PATH, {**fresh, "action": "add", "credential": made})

@@ -277,6 +277,13 @@ class Session:
     amr: tuple[str, ...] = ("pwd",)
     acr: str = ""
 
+    def signed_in_within(
+        self, now_ms: int, seconds: int = constants.REAUTHENTICATION_WINDOW
+    ) -> bool:
+        """Signed in within the last `seconds` (ten minutes): recent enough to stand for the
+        password typed again, before a change that lasts (a passkey added, a provider linked)."""
+        return self.signed_in_ms >= now_ms - seconds * 1000
+
     @cached_property
     def sid(self) -> str:
         """The session's `sid` claim (OIDC Back-Channel Logout 2.1): derived one way from the

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import time
 from dataclasses import replace
 
 from oauth_core import audit, constants
@@ -57,7 +56,7 @@ from oauth_core.http.federation_pages import (
     providers_section,
 )
 from oauth_core.http.forms import parse_query
-from oauth_core.http.pages import error_page, origin_of, see_other, with_query
+from oauth_core.http.pages import error_page, origin_of, see_other, short_date, with_query
 from oauth_core.http.request import HttpRequest
 from oauth_core.http.response import HttpResponse
 from oauth_core.models import Client, PendingAuthorization, Session, User
@@ -477,8 +476,7 @@ class FederatedSignIn:
 
     def _recently_signed_in(self, session: Session | None) -> bool:
         """Signed in within the last ten minutes: re-authentication enough to link (U6)."""
-        window = constants.REAUTHENTICATION_WINDOW * 1000
-        return session is not None and session.signed_in_ms >= self._clock.now_ms() - window
+        return session is not None and session.signed_in_within(self._clock.now_ms())
 
     def _link(
         self,
@@ -599,7 +597,7 @@ class FederatedSignIn:
                 ProviderRow(
                     provider.name,
                     provider.display_name,
-                    _date(link.created_at) if link else None,
+                    short_date(link.created_at) if link else None,
                     link.subject if link else "",
                     not link.created_account if link else True,
                 )
@@ -607,7 +605,3 @@ class FederatedSignIn:
         targets = tuple(sorted({origin_of(p.issuer) for p in providers}))
         needs_password = not self._recently_signed_in(self._flow.live_session(request))
         return providers_section(csrf, rows, needs_password=needs_password), targets
-
-
-def _date(epoch: int) -> str:
-    return time.strftime("%-d %b %Y", time.gmtime(epoch))

@@ -29,7 +29,7 @@ from oauth_core.http.answers import EXPIRED
 from oauth_core.http.pages import error_page, passkey_script_ref, request_page
 from oauth_core.http.request import HttpRequest
 from oauth_core.http.response import HttpResponse
-from oauth_core.models import Client, PendingAuthorization, Session, User
+from oauth_core.models import Client, Passkey, PendingAuthorization, Session, User
 from oauth_core.observability import count
 from oauth_core.ports import ClientStore, PasskeyStore, UserStore
 from oauth_core.rules.passkeys import PasskeyRefused, PasskeyVerifier, RelyingParty
@@ -40,8 +40,6 @@ TITLE = "Add a passkey?"
 # "Not now": not asked again in this browser for this long.
 DECLINED_COOKIE = "passkey_offer"
 QUIET_FOR = 30 * 24 * 3600
-# Adding a passkey needs a sign-in this recent (as on the account page).
-SIGN_IN_WINDOW = 600
 NOT_ADDED = "The passkey could not be added. Try again, or choose Not now."
 TOO_LATE = (
     "It has been a while since you signed in, so the passkey cannot be added here. Choose Not "
@@ -91,7 +89,8 @@ class PasskeyOffer:
             return None
         if self._passkeys.of_user(user.sub):
             return None  # the offer is for a first passkey: the account page adds more
-        return self._page(request, user, session, self._sealer.seal(pending), pending)
+        handle = self._sealer.seal(pending)
+        return self._page(request, user, session, handle, pending, existing=[])
 
     # --- POST /login/passkey-offer: add one, or not now ----------------------------------------
 
@@ -173,7 +172,7 @@ class PasskeyOffer:
     # --- helpers -------------------------------------------------------------------------------
 
     def _recent(self, session: Session) -> bool:
-        return session.signed_in_ms >= self._clock.now_ms() - SIGN_IN_WINDOW * 1000
+        return session.signed_in_within(self._clock.now_ms())
 
     def _page(
         self,
@@ -183,13 +182,18 @@ class PasskeyOffer:
         handle: str,
         pending: PendingAuthorization,
         error: str | None = None,
+        existing: list[Passkey] | None = None,
     ) -> HttpResponse:
+        """`existing`: the user's passkeys, when the caller has just read them."""
         csrf, cookies = csrf_of(self._flow.cookies, request, self._random)
         rp = self._relying_party(request)
         options, user_handle = None, ""
         if self._recent(session):
             found = self._verifier.creation_options(
-                rp, user, _binding(csrf, session, pending), self._passkeys.of_user(user.sub)
+                rp,
+                user,
+                _binding(csrf, session, pending),
+                self._passkeys.of_user(user.sub) if existing is None else existing,
             )
             options, user_handle = json.dumps(found, separators=(",", ":")), found["user"]["id"]
         body = factor_pages.passkey_offer_page(

@@ -16,7 +16,6 @@ passkey answers.
 from __future__ import annotations
 
 import json
-import time
 
 from oauth_core import audit, constants
 from oauth_core.clock import Clock
@@ -30,6 +29,7 @@ from oauth_core.http.pages import (
     passkey_script_ref,
     passkeys_section,
     see_other,
+    short_date,
 )
 from oauth_core.http.request import HttpRequest
 from oauth_core.http.response import HttpResponse
@@ -49,7 +49,6 @@ from oauth_core.rules.throttle import FailureThrottle
 
 ACCOUNT_PATH = "/account"
 # A sign-in this recent is re-authentication enough to add or remove a passkey.
-REAUTHENTICATION_WINDOW = constants.REAUTHENTICATION_WINDOW
 # What a refused passkey sign-in is told: the same, whatever the reason (the audit record says
 # which), but for a suspended passkey, whose owner must act.
 REFUSED = "That passkey could not sign you in. Try again, or use your password."
@@ -208,9 +207,7 @@ class PasskeyAccount:
 
     def _recently_signed_in(self, request: HttpRequest) -> bool:
         session = self._flow.live_session(request)
-        if session is None:
-            return False
-        return session.signed_in_ms >= self._clock.now_ms() - REAUTHENTICATION_WINDOW * 1000
+        return session is not None and session.signed_in_within(self._clock.now_ms())
 
     def _session_hash(self, request: HttpRequest) -> str:
         session = self._flow.live_session(request)
@@ -299,12 +296,8 @@ def _listed(passkey: Passkey) -> ListedPasskey:
     return ListedPasskey(
         credential_id=passkey.credential_id,
         name=passkey.name,
-        created=_date(passkey.created_at),
-        last_used=_date(passkey.last_used_at) if passkey.last_used_at else None,
+        created=short_date(passkey.created_at),
+        last_used=short_date(passkey.last_used_at) if passkey.last_used_at else None,
         synced=passkey.backup_eligible,
         suspended=bool(passkey.suspended_at),
     )
-
-
-def _date(epoch: int) -> str:
-    return time.strftime("%-d %b %Y", time.gmtime(epoch))
