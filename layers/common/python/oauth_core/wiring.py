@@ -443,7 +443,7 @@ def login_endpoints(c: Components, jwks: JwksCache | None = None) -> Endpoints:
         second_factor,
         passkey_sign_in,
         passkey_account,
-        lambda: c.account_emails,
+        (lambda: c.account_emails) if c.settings.sends_email else None,
     )
     end_session = EndSessionEndpoint(c.flow, c.clients, c.grants, c.logout_notices, c.random, jwks)
     return {

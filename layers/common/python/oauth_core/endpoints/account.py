@@ -11,7 +11,6 @@ by a fixed notice chosen by a word in the query: nothing the caller writes is ec
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING
@@ -45,6 +44,7 @@ from oauth_core.http.pages import (
     page,
     password_change_form,
     see_other,
+    short_date,
 )
 from oauth_core.http.request import HttpRequest
 from oauth_core.http.response import HttpResponse
@@ -128,13 +128,15 @@ class AccountPages:
         emails: Callable[[], AccountEmails | None] | None = None,
     ):
         """`emails`: what mails links (oauth_core.admin.account_emails), made when first asked
-        for; it gives None when the stack sends no e-mail."""
+        for (by a change of address): None when the stack sends no e-mail. Showing the page
+        makes none of it."""
         self._notices = notices
         self._providers_section = providers_section
         self._second_factor = second_factor
         self._passkey_sign_in = passkey_sign_in
         self._passkeys = passkeys
         self._emails_of = emails or (lambda: None)
+        self._sends_email = emails is not None
         self._flow = flow
         self._sign_in = sign_in
         self._access = access
@@ -186,7 +188,7 @@ class AccountPages:
             error=error,
             notice=notice,
             passkey_options=passkeys.for_account(request, csrf) if passkeys else None,
-            forgot_href=FORGOT_PASSWORD_PATH if self._emails_of() is not None else None,
+            forgot_href=FORGOT_PASSWORD_PATH if self._sends_email else None,
         )
         script = passkeys.script(request) if passkeys else None
         return page(TITLE, body, cookies=cookies, script=script)
@@ -210,7 +212,7 @@ class AccountPages:
             status_of = self._second_factor.status(user, session)
             second_factor = account_section(csrf=csrf, status=status_of, error=factor_error)
         section = ""
-        if self._emails_of() is not None:
+        if self._sends_email:
             from oauth_core.http.email_pages import email_section
 
             address = user.claims.get("email")
@@ -276,7 +278,7 @@ class AccountPages:
                     client_id=client_id,
                     name=client.client_name or client_id,
                     allowed=words,
-                    last_used=_date(last_used[client_id]) if client_id in last_used else None,
+                    last_used=short_date(last_used[client_id]) if client_id in last_used else None,
                     keeps_access=client_id in keeps,
                 )
             )
@@ -484,7 +486,3 @@ class AccountPages:
             )
         done = {"sent": "email_changed", "same": "email_same"}.get(outcome, "email_not_sent")
         return see_other(f"{ACCOUNT_PATH}?done={done}#email")
-
-
-def _date(epoch: int) -> str:
-    return time.strftime("%-d %b %Y", time.gmtime(epoch))

@@ -20,7 +20,6 @@ the request needs more than a password (SECURITY K6).
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, replace
 from typing import Protocol
 from urllib.parse import urlsplit
@@ -42,6 +41,7 @@ from oauth_core.http.pages import (
     page,
     request_page,
     see_other,
+    short_date,
     with_query,
 )
 from oauth_core.http.request import HttpRequest
@@ -440,7 +440,7 @@ class SecondFactorStep:
             return FactorStatus(enrolled=False, passkeys=others)
         return FactorStatus(
             enrolled=True,
-            since=time.strftime("%-d %b %Y", time.gmtime(factors.enrolled_at)),
+            since=short_date(factors.enrolled_at),
             codes_left=len(factors.recovery_codes),
             password_accepted=constants.AMR_MFA in session.amr,
         )

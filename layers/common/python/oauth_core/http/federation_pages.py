@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
 
-from oauth_core.http.pages import page
+from oauth_core.http.pages import page, password_again
 from oauth_core.http.request import HttpRequest
 from oauth_core.http.response import HttpResponse
 from oauth_core.observability import logger
@@ -79,15 +79,6 @@ def _form(csrf: str, fields: dict[str, str], button: str, extra: str = "") -> st
     )
 
 
-def _password_again(field_id: str) -> str:
-    """The current password, asked when the sign-in is not recent (re-authentication, U6)."""
-    return (
-        f'<label for="{field_id}">Your password</label>'
-        f'<input type="password" id="{field_id}" name="current_password" '
-        'autocomplete="current-password" required>'
-    )
-
-
 def providers_section(
     csrf: str, rows: Sequence[ProviderRow], *, needs_password: bool = False
 ) -> str:
@@ -101,7 +92,7 @@ def providers_section(
         if row.linked_on is None:
             said = "<p>Not linked.</p>"
             fields = {"action": "link", "provider": row.name}
-            password = _password_again(f"link_password_{index}") if needs_password else ""
+            password = password_again(f"link_password_{index}") if needs_password else ""
             action = _form(csrf, fields, f"Link {row.display_name}", password)
         elif row.removable:
             said = f"<p>Linked on {escape(row.linked_on)}: you can sign in with it.</p>"

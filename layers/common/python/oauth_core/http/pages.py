@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -175,6 +176,11 @@ def origin_of(uri: str) -> str:
     if parts.scheme in ("http", "https"):
         return f"{parts.scheme}://{parts.netloc}"
     return f"{parts.scheme}:"
+
+
+def short_date(epoch: int) -> str:
+    """A day as the pages say it: "30 Nov 2026" (UTC)."""
+    return time.strftime("%-d %b %Y", time.gmtime(epoch))
 
 
 def request_page(
@@ -666,7 +672,7 @@ class ListedPasskey:
     suspended: bool  # refused since its counter went backwards
 
 
-def _password_again(field_id: str) -> str:
+def password_again(field_id: str) -> str:
     """The current password, asked when the sign-in is not recent (re-authentication)."""
     return (
         f'<label for="{field_id}">Your password</label>'
@@ -702,7 +708,7 @@ def passkeys_section(
             if passkey.suspended
             else ""
         )
-        password = _password_again(f"remove_password_{index}") if needs_password else ""
+        password = password_again(f"remove_password_{index}") if needs_password else ""
         remove = (
             '<form method="post" action="/account/passkeys">'
             f"{_hidden('csrf_token', csrf)}{_hidden('action', 'remove')}"
@@ -724,7 +730,7 @@ def passkeys_section(
     if creation_options is None:
         add = f"<p>You have as many passkeys as an account can keep ({len(passkeys)}).</p>"
     else:
-        password = _password_again("add_password") if needs_password else ""
+        password = password_again("add_password") if needs_password else ""
         add = (
             '<form method="post" action="/account/passkeys" id="passkey-create" '
             f'data-passkey-create="{escape(creation_options)}" hidden novalidate>'
