@@ -435,8 +435,8 @@ def login_endpoints(c: Components, jwks: JwksCache | None = None) -> Endpoints:
         c.random,
         c.logout_notices,
         # Only a stack with providers declared builds (and imports) federation for the page.
-        lambda request, csrf, user: (
-            federation().account_section(request, csrf, user)
+        lambda session, csrf, user: (
+            federation().account_section(session, csrf, user)
             if c.flow.catalog().providers
             else ("", ())
         ),

@@ -30,6 +30,7 @@ from oauth_core.endpoints.signin import (
     PasswordSignIn,
     csrf_of,
     password_change_mark,
+    signed_in_user,
     verified_form,
 )
 from oauth_core.errors import InvalidRequest
@@ -104,7 +105,7 @@ EMAIL_NOTICES = {
 # The account page's section of upstream providers (federation): its HTML for a user, given
 # the request (how recent its sign-in is) and the CSRF token, and the origins its forms may end
 # up at.
-ProvidersSection = Callable[[HttpRequest, str, User], tuple[str, tuple[str, ...]]]
+ProvidersSection = Callable[[Session, str, User], tuple[str, tuple[str, ...]]]
 
 
 class AccountPages:
@@ -167,11 +168,7 @@ class AccountPages:
         return (form, *found) if found is not None else None
 
     def _signed_in(self, request: HttpRequest) -> tuple[User, Session] | None:
-        session = self._flow.live_session(request)
-        user = self._users.get(session.username) if session is not None else None
-        if session is None or user is None or user.sub != session.sub or user.disabled:
-            return None
-        return user, session
+        return signed_in_user(self._flow, self._users, request)
 
     def _sign_in_form(
         self,
@@ -201,14 +198,14 @@ class AccountPages:
         notice: str | None = None,
         error: str | None = None,
         status: int = 200,
-        session: Session | None = None,
+        session: Session,
         factor_error: str | None = None,
         email_notice: str | None = None,
         email_error: str | None = None,
     ) -> HttpResponse:
         csrf, cookies = csrf_of(self._flow.cookies, request, self._random)
         second_factor = ""
-        if self._second_factor is not None and session is not None:
+        if self._second_factor is not None:
             status_of = self._second_factor.status(user, session)
             second_factor = account_section(csrf=csrf, status=status_of, error=factor_error)
         section = ""
@@ -228,7 +225,7 @@ class AccountPages:
             if user.claims.get(claim):
                 profile.append((label, str(user.claims[claim])))
         sections, targets = (
-            self._providers_section(request, csrf, user) if self._providers_section else ("", ())
+            self._providers_section(session, csrf, user) if self._providers_section else ("", ())
         )
         passkeys = self._passkeys
         body = account_overview(
@@ -240,7 +237,7 @@ class AccountPages:
             error=error,
             sections=sections,
             second_factor=second_factor,
-            passkeys_html=passkeys.section(request, user, csrf) if passkeys else "",
+            passkeys_html=passkeys.section(request, user, session, csrf) if passkeys else "",
             email_section=section,
         )
         script = passkeys.script(request) if passkeys else None

@@ -46,7 +46,7 @@ from oauth_core.constants import OPAQUE_TOKEN_BYTES
 from oauth_core.endpoints.flow import AuthorizationFlow, resumed
 from oauth_core.endpoints.login import LoginPages
 from oauth_core.endpoints.second_factor import SecondFactorStep
-from oauth_core.endpoints.signin import PasswordSignIn, verified_form
+from oauth_core.endpoints.signin import PasswordSignIn, signed_in_user, verified_form
 from oauth_core.errors import InvalidRequest
 from oauth_core.http.answers import EXPIRED
 from oauth_core.http.federation_pages import (
@@ -466,14 +466,6 @@ class FederatedSignIn:
 
     # --- linking, from the account page ---------------------------------------------------------
 
-    def _account_user(self, request: HttpRequest) -> User | None:
-        """The signed-in user, as the account page finds them."""
-        session = self._flow.live_session(request)
-        user = self._users.get(session.username) if session is not None else None
-        if session is None or user is None or user.sub != session.sub or user.disabled:
-            return None
-        return user
-
     def _recently_signed_in(self, session: Session | None) -> bool:
         """Signed in within the last ten minutes: re-authentication enough to link (U6)."""
         return session is not None and session.signed_in_within(self._clock.now_ms())
@@ -487,7 +479,8 @@ class FederatedSignIn:
         claims: dict[str, object],
     ) -> HttpResponse:
         back = self._back(attempt)
-        user = self._account_user(request)
+        found = signed_in_user(self._flow, self._users, request)
+        user = found[0] if found is not None else None
         if user is None or user.sub != attempt.account_sub:
             return self._refused(
                 request,
@@ -514,9 +507,10 @@ class FederatedSignIn:
     def account_action(self, request: HttpRequest) -> HttpResponse:
         """POST /account/federated: link a provider (off to sign in there), or unlink one."""
         form = verified_form(self._flow.cookies, request)
-        user = self._account_user(request)
-        if user is None:
+        found = signed_in_user(self._flow, self._users, request)
+        if found is None:
             return see_other(ACCOUNT_PATH)  # signed out meanwhile: the sign-in form
+        user, session = found
         provider = self._provider(form.get("provider"))
         action = form.get("action", "")
         if action == "unlink":
@@ -526,7 +520,7 @@ class FederatedSignIn:
         if provider is None:
             return see_other(ACCOUNT_PATH)
         # U6: a link outlives a password reset, so a session alone is not enough to make one.
-        if not self._recently_signed_in(self._flow.live_session(request)):
+        if not self._recently_signed_in(session):
             typed = form.get("current_password", "")
             if self._sign_in.check(request, user.username, typed, None) is None:
                 return see_other(f"{ACCOUNT_PATH}?done=link_password#providers")
@@ -577,7 +571,7 @@ class FederatedSignIn:
         return see_other(f"{ACCOUNT_PATH}?done=unlinked")
 
     def account_section(
-        self, request: HttpRequest, csrf: str, user: User
+        self, session: Session, csrf: str, user: User
     ) -> tuple[str, tuple[str, ...]]:
         """The account page's section of providers (HTML), and the origins its forms may end
         up at (the providers' issuers: form-action, which Chrome applies to the redirect). Its
@@ -603,5 +597,5 @@ class FederatedSignIn:
                 )
             )
         targets = tuple(sorted({origin_of(p.issuer) for p in providers}))
-        needs_password = not self._recently_signed_in(self._flow.live_session(request))
+        needs_password = not self._recently_signed_in(session)
         return providers_section(csrf, rows, needs_password=needs_password), targets

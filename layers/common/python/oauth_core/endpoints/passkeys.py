@@ -21,7 +21,7 @@ from oauth_core import audit, constants
 from oauth_core.clock import Clock
 from oauth_core.config import Settings
 from oauth_core.endpoints.flow import AuthorizationFlow
-from oauth_core.endpoints.signin import PasswordSignIn, verified_form
+from oauth_core.endpoints.signin import PasswordSignIn, signed_in_user, verified_form
 from oauth_core.http.pages import (
     ListedPasskey,
     Script,
@@ -33,7 +33,7 @@ from oauth_core.http.pages import (
 )
 from oauth_core.http.request import HttpRequest
 from oauth_core.http.response import HttpResponse
-from oauth_core.models import Passkey, PendingAuthorization, User
+from oauth_core.models import Passkey, PendingAuthorization, Session, User
 from oauth_core.observability import count, logger
 from oauth_core.ports import PasskeyStore, UserStore
 from oauth_core.rules.passkey_challenges import ACCOUNT_SIGN_IN, SIGN_IN
@@ -205,23 +205,15 @@ class PasskeyAccount:
         self._users = users
         self._clock = clock
 
-    def _recently_signed_in(self, request: HttpRequest) -> bool:
-        session = self._flow.live_session(request)
-        return session is not None and session.signed_in_within(self._clock.now_ms())
-
-    def _session_hash(self, request: HttpRequest) -> str:
-        session = self._flow.live_session(request)
-        return session.session_hash if session is not None else ""
-
-    def section(self, request: HttpRequest, user: User, csrf: str) -> str:
-        """The account page's "Passkeys" section for the signed-in `user`."""
+    def section(self, request: HttpRequest, user: User, session: Session, csrf: str) -> str:
+        """The account page's "Passkeys" section for the signed-in `user` (of `session`)."""
         mine = self._passkeys.of_user(user.sub)
         options, handle = None, ""
         if len(mine) < constants.MAX_PASSKEYS_PER_USER:
             found = self._verifier.creation_options(
                 self._passkey_sign_in.relying_party(request),
                 user,
-                _binding(csrf, self._session_hash(request)),
+                _binding(csrf, session.session_hash),
                 mine,
             )
             options, handle = json.dumps(found, separators=(",", ":")), found["user"]["id"]
@@ -231,7 +223,7 @@ class PasskeyAccount:
             passkeys=[_listed(p) for p in mine],
             creation_options=options,
             user_handle=handle,
-            needs_password=not self._recently_signed_in(request),
+            needs_password=not session.signed_in_within(self._clock.now_ms()),
         )
 
     def script(self, request: HttpRequest) -> Script:
@@ -240,11 +232,11 @@ class PasskeyAccount:
     def manage(self, request: HttpRequest) -> HttpResponse:
         """POST /account/passkeys: add (a registration response) or remove one (SECURITY K5)."""
         form = verified_form(self._flow.cookies, request)
-        session = self._flow.live_session(request)
-        user = self._users.get(session.username) if session is not None else None
-        if session is None or user is None or user.sub != session.sub or user.disabled:
+        found = signed_in_user(self._flow, self._users, request)
+        if found is None:
             return see_other(ACCOUNT_PATH)  # signed out meanwhile: the sign-in form
-        if not self._recently_signed_in(request):
+        user, session = found
+        if not session.signed_in_within(self._clock.now_ms()):
             typed = form.get("current_password", "")
             if self._sign_in.check(request, user.username, typed, None) is None:
                 return see_other(f"{ACCOUNT_PATH}?done=passkey_password#passkeys")

@@ -177,6 +177,18 @@ def password_change_mark(user: User) -> str:
 # --- every form of ours: the CSRF double-submit (G1) ---------------------------------------------
 
 
+def signed_in_user(
+    flow: AuthorizationFlow, users: UserStore, request: HttpRequest
+) -> tuple[User, Session] | None:
+    """The browser's live session and its user, if that user still is the session's and is
+    enabled (the account page and what it links to act only for them)."""
+    session = flow.live_session(request)
+    user = users.get(session.username) if session is not None else None
+    if session is None or user is None or user.sub != session.sub or user.disabled:
+        return None
+    return user, session
+
+
 def csrf_of(cookies: CookiePolicy, request: HttpRequest, random: Random) -> tuple[str, list[str]]:
     """The CSRF token of this browser (double-submit cookie), minted if it has none; and the
     Set-Cookie that mints it."""
