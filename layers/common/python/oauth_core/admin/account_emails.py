@@ -165,11 +165,11 @@ class AccountEmails:
                     found.setdefault(user.username, user)
         return list(found.values())
 
-    def request_reset(self, typed: str, issuer: str) -> int:
+    def request_reset(self, typed: str, issuer: str, source: str = "") -> int:
         """Mail a reset link to each account the username or address names that has a verified
         address and is enabled. How many were sent is for the tests: the page says the same
         whatever it is."""
-        allowed = self._limits.may_mail(typed)  # counted for every input, known or not
+        allowed = self._limits.may_mail(typed, source)  # for every input, known or not
         accounts = self.accounts_named(typed)
         if not allowed:
             count("EmailSuppressed", purpose=RESET)
@@ -219,13 +219,13 @@ class AccountEmails:
 
     # --- a new address confirmed ----------------------------------------------------------------
 
-    def send_verification(self, user: User, issuer: str) -> bool:
+    def send_verification(self, user: User, issuer: str, source: str = "") -> bool:
         """Mail a verification link to the user's address, if it has one that is not verified
         yet and it was not asked for too often lately; whether one was sent."""
         address = normalized_email(user.claims.get("email"))
         if address is None or user.claims.get("email_verified") is True:
             return False
-        if not self._limits.may_mail(address):
+        if not self._limits.may_mail(address, source):
             count("EmailSuppressed", purpose=VERIFY)
             return False
         link = EmailLink(
@@ -264,7 +264,7 @@ class AccountEmails:
         audit.emit(audit.EMAIL_VERIFIED, sub=user.sub, username=user.username)
         return verified
 
-    def change_email(self, user: User, typed: str, issuer: str) -> str:
+    def change_email(self, user: User, typed: str, issuer: str, source: str = "") -> str:
         """A user's new address (the caller checked who asks): unverified until the link mailed
         to it is followed; the old verified address is told. Says what happened: "sent" (a link
         went to the new address), "unsent" (changed, but no link could go now) or "same"."""
@@ -278,15 +278,17 @@ class AccountEmails:
         audit.emit(audit.EMAIL_CHANGED, sub=user.sub, username=user.username, by="account")
         if old is not None:
             self._send(old, email_changed_letter(issuer, user.username), "notice")
-        return "sent" if self.send_verification(changed, issuer) else "unsent"
+        return "sent" if self.send_verification(changed, issuer, source) else "unsent"
 
     # --- self sign-up -------------------------------------------------------------------------
 
-    def start_sign_up(self, username: str, address: str, password_hash: str, issuer: str) -> None:
+    def start_sign_up(
+        self, username: str, address: str, password_hash: str, issuer: str, source: str = ""
+    ) -> None:
         """Mail what the address should know: the link that creates the account, or that the
         username is taken, or that the address has an account already. The page says the same
         in every case (SECURITY R6): only the address's owner learns which."""
-        allowed = self._limits.may_mail(address)
+        allowed = self._limits.may_mail(address, source)
         taken = self._users.get(username) is not None
         owners = [u.username for u in self._index.users_with_email(address)][
             :MAX_ACCOUNTS_PER_ADDRESS

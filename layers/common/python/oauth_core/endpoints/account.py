@@ -455,7 +455,7 @@ class AccountPages:
         issuer = self._flow.issuer(request)
         action = form.get("action", "")
         if action == "resend":
-            sent = emails.send_verification(user, issuer)
+            sent = emails.send_verification(user, issuer, request.source_ip)
             done = "email_sent" if sent else "email_not_sent"
             return see_other(f"{ACCOUNT_PATH}?done={done}#email")
         if action != "change":
@@ -472,7 +472,7 @@ class AccountPages:
                 status=400,
             )
         try:
-            outcome = emails.change_email(user, form.get("email", ""), issuer)
+            outcome = emails.change_email(user, form.get("email", ""), issuer, request.source_ip)
         except InvalidUser:
             return self._overview(
                 request,

@@ -162,7 +162,7 @@ class EmailLinkPages(MailingPages):
             self._limits.count_source(RECOVERY, request.source_ip)
         except TooManyRequests as exc:
             return too_many(exc)
-        self._emails.request_reset(typed, self._flow.issuer(request))
+        self._emails.request_reset(typed, self._flow.issuer(request), request.source_ip)
         self._pace.hold(started)
         sent = {"sent": "1", **({"request_id": handle} if handle else {})}
         return see_other(with_query(constants.FORGOT_PASSWORD_PATH, sent))

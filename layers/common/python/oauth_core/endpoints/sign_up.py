@@ -123,7 +123,8 @@ class SignUpPages(MailingPages):
             return self._form(request, handle, typed_name, typed_email, problem or BAD_EMAIL)
         # Hashed now, for every sign-up alike: the pending account keeps only the hash.
         password_hash = hash_password(chosen)
-        self._emails.start_sign_up(username, email, password_hash, self._flow.issuer(request))
+        issuer = self._flow.issuer(request)
+        self._emails.start_sign_up(username, email, password_hash, issuer, request.source_ip)
         self._pace.hold(started)
         sent = {"sent": "1", **({"request_id": handle} if handle else {})}
         return see_other(with_query(constants.SIGN_UP_PATH, sent))
