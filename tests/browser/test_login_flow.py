@@ -19,6 +19,29 @@ from tests.e2e.conftest import LocalStack
 from tests.e2e.flows import authorize_params, pkce_pair, query_of
 
 APP = "browser-app"
+
+
+def redeem_code(
+    stack: LocalStack,
+    callback: dict[str, str],
+    redirect_uri: str,
+    verifier: str,
+    client_id: str = APP,
+) -> requests.Response:
+    """The app's redemption of the code its callback got (RFC 6749 4.1.3, with PKCE)."""
+    return requests.post(
+        f"{stack.issuer}/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": callback["code"],
+            "redirect_uri": redirect_uri,
+            "client_id": client_id,
+            "code_verifier": verifier,
+        },
+        timeout=10,
+    )
+
+
 CLIENT_CACHE_SECONDS = 2  # CLIENT_CACHE_TTL of the test stack (tests/e2e/conftest.py)
 PUSHING_APP = "browser-par-app"
 
@@ -114,17 +137,7 @@ def test_code_flow_in_chromium(
     callback = query_of(callbacks[-1])
     assert callback["state"] == params["state"]
     assert callback["iss"] == stack.issuer
-    tokens = requests.post(
-        f"{stack.issuer}/token",
-        data={
-            "grant_type": "authorization_code",
-            "code": callback["code"],
-            "redirect_uri": redirect_uri,
-            "client_id": APP,
-            "code_verifier": verifier,
-        },
-        timeout=10,
-    ).json()
+    tokens = redeem_code(stack, callback, redirect_uri, verifier).json()
     bearer = {"Authorization": f"Bearer {tokens['access_token']}"}
     assert requests.get(f"{stack.issuer}/resource", headers=bearer, timeout=10).status_code == 200
     assert requests.get(f"{stack.issuer}/userinfo", headers=bearer, timeout=10).json()["email"] == (
@@ -198,17 +211,7 @@ def test_a18_a_pushed_authorization_request_signs_in_in_chromium(
     page.wait_for_url(f"{redirect_uri}**")
     callback = query_of(callbacks[-1])
     assert (callback["state"], callback["iss"]) == (params["state"], stack.issuer)
-    tokens = requests.post(
-        f"{stack.issuer}/token",
-        data={
-            "grant_type": "authorization_code",
-            "code": callback["code"],
-            "redirect_uri": redirect_uri,
-            "client_id": pushing_app,
-            "code_verifier": verifier,
-        },
-        timeout=10,
-    )
+    tokens = redeem_code(stack, callback, redirect_uri, verifier, client_id=pushing_app)
     assert tokens.status_code == 200, tokens.text
     again = page.goto(f"{stack.issuer}/authorize?{query}")
     assert again is not None and again.status == 400

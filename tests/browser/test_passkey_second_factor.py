@@ -18,7 +18,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from oauth_core import constants
 from tests.browser.conftest import SCREENS, Scheme
-from tests.browser.test_login_flow import APP, app_callback, browser_app_client  # noqa: F401
+from tests.browser.test_login_flow import APP, app_callback, browser_app_client, redeem_code  # noqa: F401
 from tests.browser.test_passkeys import (
     NO_CONDITIONAL_MEDIATION,
     authorize_url,
@@ -106,17 +106,7 @@ def test_k6_a_passkey_added_at_sign_in_is_then_the_second_factor(
     page.wait_for_url(f"{redirect_uri}**")  # consent given above: straight to the app
     callback = query_of(callbacks[-1])
     assert callback["state"] == params["state"]
-    tokens = requests.post(
-        f"{stack.issuer}/token",
-        data={
-            "grant_type": "authorization_code",
-            "code": callback["code"],
-            "redirect_uri": redirect_uri,
-            "client_id": APP,
-            "code_verifier": verifier,
-        },
-        timeout=10,
-    ).json()
+    tokens = redeem_code(stack, callback, redirect_uri, verifier).json()
     claims = jwt.decode(tokens["id_token"], options={"verify_signature": False})
     assert (claims["amr"], claims["acr"]) == (["pwd", "hwk", "mfa"], constants.ACR_MFA)
 

@@ -15,7 +15,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from oauth_core import constants
 from tests.browser.conftest import SCREENS, Scheme
-from tests.browser.test_login_flow import APP, app_callback, browser_app_client  # noqa: F401
+from tests.browser.test_login_flow import APP, app_callback, browser_app_client, redeem_code  # noqa: F401
 from tests.e2e.conftest import LocalStack
 from tests.e2e.flows import authorize_params, pkce_pair, query_of
 from tests.e2e.test_security_client_credentials import oauthctl
@@ -132,17 +132,7 @@ def test_a_passkey_added_on_the_account_page_signs_in_for_an_app_alone(
     page.wait_for_url(f"{redirect_uri}**")
     callback = query_of(callbacks[-1])
     assert callback["state"] == params["state"]
-    tokens = requests.post(
-        f"{stack.issuer}/token",
-        data={
-            "grant_type": "authorization_code",
-            "code": callback["code"],
-            "redirect_uri": redirect_uri,
-            "client_id": APP,
-            "code_verifier": verifier,
-        },
-        timeout=10,
-    ).json()
+    tokens = redeem_code(stack, callback, redirect_uri, verifier).json()
     claims = jwt.decode(tokens["id_token"], options={"verify_signature": False})
     assert claims["amr"] == ["hwk", "user", "mfa"]  # a passkey bound to this device, verified
     assert claims["acr"] == constants.ACR_PASSKEY

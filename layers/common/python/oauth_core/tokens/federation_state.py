@@ -18,7 +18,6 @@ cookie stays within what browsers keep of one (about 4 KB).
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import os
 import struct
@@ -30,11 +29,15 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from oauth_core.clock import Clock
-from oauth_core.tokens.sealed_requests import SealingSecrets
+from oauth_core.tokens.sealed_requests import (
+    KEY_ID_BYTES,
+    NONCE_BYTES,
+    SealingSecrets,
+    frame,
+    unframe,
+)
 
 VERSION = b"\x01"
-KEY_ID_BYTES = 4
-NONCE_BYTES = 12
 # What a browser keeps of one cookie, name and attributes included, is about 4096 bytes.
 MAX_SEALED_LENGTH = 3800
 _AAD = b"oauth-federated-sign-in/1"
@@ -115,23 +118,16 @@ class AttemptSealer:
         parameters cannot continue at a provider: the page says so)."""
         key_id, cipher = self._key(self._secrets.current())
         nonce = os.urandom(NONCE_BYTES)
-        sealed = cipher.encrypt(nonce, _encode(attempt), _AAD)
-        value = base64.urlsafe_b64encode(VERSION + key_id + nonce + sealed).rstrip(b"=").decode()
+        value = frame(VERSION, key_id, nonce, cipher.encrypt(nonce, _encode(attempt), _AAD))
         return value if len(value) <= MAX_SEALED_LENGTH else None
 
     def open(self, value: str | None) -> FederatedAttempt | None:
         """The attempt a cookie carries, or None: absent, malformed, forged, changed or
         expired."""
-        if not value or len(value) > MAX_SEALED_LENGTH:
+        parts = unframe(value, VERSION, MAX_SEALED_LENGTH)
+        if parts is None:
             return None
-        try:
-            raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
-        except (ValueError, binascii.Error):
-            return None
-        header = len(VERSION) + KEY_ID_BYTES + NONCE_BYTES
-        if len(raw) <= header or raw[:1] != VERSION:
-            return None
-        key_id, nonce = raw[1 : 1 + KEY_ID_BYTES], raw[1 + KEY_ID_BYTES : header]
+        key_id, nonce, sealed = parts
         for secret in (self._secrets.current(), self._secrets.previous()):
             if secret is None:
                 continue
@@ -139,7 +135,7 @@ class AttemptSealer:
             if known_id != key_id:
                 continue
             try:
-                attempt = _decode(cipher.decrypt(nonce, raw[header:], _AAD))
+                attempt = _decode(cipher.decrypt(nonce, sealed, _AAD))
             except (InvalidTag, ValueError, struct.error, UnicodeDecodeError):
                 return None
             return attempt if attempt.expires_at > self._clock.now() else None

@@ -151,6 +151,29 @@ def _decode(plaintext: bytes) -> PendingAuthorization:
     )
 
 
+def frame(version: bytes, key_id: bytes, nonce: bytes, sealed: bytes) -> str:
+    """A sealed value as it travels: version, key id, nonce and AES-GCM output, base64url."""
+    return base64.urlsafe_b64encode(version + key_id + nonce + sealed).rstrip(b"=").decode()
+
+
+def unframe(
+    value: str | None, version: bytes, max_length: int
+) -> tuple[bytes, bytes, bytes] | None:
+    """The key id, nonce and sealed bytes of a value `frame` made with `version`, or None:
+    absent, too long, not base64url, or of another version."""
+    if not value or len(value) > max_length:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+    except (ValueError, binascii.Error):
+        return None
+    header = len(version) + KEY_ID_BYTES + NONCE_BYTES
+    if len(raw) <= header or raw[: len(version)] != version:
+        return None
+    start = len(version)
+    return raw[start : start + KEY_ID_BYTES], raw[start + KEY_ID_BYTES : header], raw[header:]
+
+
 class RequestSealer:
     def __init__(self, secrets: SealingSecrets, clock: Clock):
         self._secrets = secrets
@@ -185,26 +208,19 @@ class RequestSealer:
     def seal(self, pending: PendingAuthorization) -> str:
         key_id, cipher = self._key(self._secrets.current())
         nonce = os.urandom(NONCE_BYTES)
-        sealed = cipher.encrypt(nonce, _encode(pending), _AAD)
-        return base64.urlsafe_b64encode(VERSION + key_id + nonce + sealed).rstrip(b"=").decode()
+        return frame(VERSION, key_id, nonce, cipher.encrypt(nonce, _encode(pending), _AAD))
 
     def open(self, handle: str | None) -> PendingAuthorization | None:
         """The request a handle carries, or None: malformed, forged, changed, or expired."""
-        if not handle or len(handle) > MAX_HANDLE_LENGTH:
+        parts = unframe(handle, VERSION, MAX_HANDLE_LENGTH)
+        if parts is None:
             return None
-        try:
-            raw = base64.urlsafe_b64decode(handle + "=" * (-len(handle) % 4))
-        except (ValueError, binascii.Error):
-            return None
-        header = len(VERSION) + KEY_ID_BYTES + NONCE_BYTES
-        if len(raw) <= header or raw[:1] != VERSION:
-            return None
-        key_id, nonce = raw[1 : 1 + KEY_ID_BYTES], raw[1 + KEY_ID_BYTES : header]
+        key_id, nonce, sealed = parts
         cipher = self._cipher_for(key_id)
         if cipher is None:
             return None
         try:
-            pending = _decode(cipher.decrypt(nonce, raw[header:], _AAD))
+            pending = _decode(cipher.decrypt(nonce, sealed, _AAD))
         except (InvalidTag, ValueError, struct.error):
             return None
         return pending if pending.expires_at > self._clock.now() else None
