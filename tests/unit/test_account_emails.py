@@ -572,6 +572,26 @@ def test_r5_a_link_verifies_only_its_own_address_when_the_address_changes_meanwh
     assert services.email_index.users_with_email("victim@example.org") == []
 
 
+def test_r5_an_address_another_account_has_confirmed_is_not_confirmed_again(
+    services: Components,
+) -> None:
+    """Found by a walk through the pages: a user changed their address to another account's
+    confirmed one and confirmed it, and "Forgot your password?" by that address then reached
+    their account instead of its owner's. A confirmed address recovers one account."""
+    make_user(services, "demo", "demo@example.com")
+    newbie = make_user(services, "newbie", "newbie@example.org")
+    assert emails(services).change_email(newbie, "demo@example.com", ISSUER) == "sent"
+    _, token = link_in(mailer(services).sent[-1])
+    pages = Pages(services)
+    assert pages.call("verify_email", {"token": token}).status_code == 400
+    changed = services.users.get("newbie")
+    assert changed is not None and changed.claims["email_verified"] is False
+    sent = len(mailer(services).sent)
+    assert emails(services).request_reset("demo@example.com", ISSUER) == 1
+    reset = mailer(services).sent[sent]
+    assert "demo" in reset.text and "newbie" not in reset.text
+
+
 def test_r5_the_directory_unverifies_a_changed_address_unless_told_otherwise(
     services: Components,
 ) -> None:

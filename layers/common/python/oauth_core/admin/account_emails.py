@@ -239,10 +239,14 @@ class AccountEmails:
         return self._mail_link(issuer, constants.VERIFY_EMAIL_PATH, link, verify_letter)
 
     def _verify_holds(self, link: EmailLink) -> User | None:
+        """The account a verification link confirms the address of, while the account still
+        gives that address and no other account has it confirmed already: one address recovers
+        one account (a reset by address must not reach someone who merely typed it)."""
         user = self._account_of(link)
-        if user is None:
+        if user is None or normalized_email(user.claims.get("email")) != link.email:
             return None
-        return user if normalized_email(user.claims.get("email")) == link.email else None
+        owners = self._index.users_with_email(link.email)
+        return None if any(owner.sub != user.sub for owner in owners) else user
 
     def verification_link(self, token: str) -> tuple[User, str] | None:
         """The account and address a verification link would confirm (nothing used up)."""
